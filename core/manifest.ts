@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { parseJsonText, type Parsed } from './validation.js';
+
+/** Largest manifest accepted (manifest.md): 256 KiB. */
+export const MAX_MANIFEST_BYTES = 256 * 1024;
+
+const finite = () => z.number().finite();
+
+/** semver.org's own grammar, without build metadata; kept as a regex so the JSON Schema carries it. */
+const SEMVER_RE =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$/;
+
+const semverString = z
+  .string()
+  .regex(SEMVER_RE, 'must be a semantic version MAJOR.MINOR.PATCH (pre-release tags allowed, e.g. 2.1.0-rc.1)');
+
+const nonEmptyStrings = z.array(z.string().trim().min(1, 'must be a non-empty string'));
+
+/** Model names double as S3 key segments, metric dimensions and lock keys. */
+export const ModelNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be 1-64 chars of a-z 0-9 -, starting with a letter');
+
+/**
+ * The release manifest (`release.json`), the single source of the TypeScript types and of the
+ * published JSON Schema (`schema/release-manifest.schema.json`). Strict: unknown fields are errors.
+ */
+export const ReleaseManifestSchema = z
+  .strictObject({
+    model: ModelNameSchema.describe('Model name: 1-64 chars of a-z 0-9 -, starting with a letter'),
+    version: semverString.describe('The candidate version (semver, pre-release tags allowed)'),
+    previousVersion: semverString
+      .nullable()
+      .describe('The version now in production; null for the first release of a model'),
+    releaseType: z.enum(['major', 'minor', 'patch']),
+    artifact: z.strictObject({
+      uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 'must be an s3://bucket/key URI'),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
+    }),
+    shadowEvaluation: z.strictObject({
+      riskEnergy: z.strictObject({
+        candidate: finite().min(0),
+        baseline: finite().min(0),
+      }),
+      performance: z.strictObject({
+        candidate: finite().positive(),
+        baseline: finite().positive(),
+      }),
+      constraintSatisfaction: finite().min(0).max(1),
+      tests: z.strictObject({
+        passed: z.number().int().min(0),
+        failed: z.number().int().min(0),
+      }),
+      grammarCompliance: finite().min(0).max(1).optional(),
+      planExecutionSuccess: finite().min(0).max(1).optional(),
+    }),
+    changelog: z.strictObject({
+      features: nonEmptyStrings.optional(),
+      improvements: nonEmptyStrings.optional(),
+      fixes: nonEmptyStrings.optional(),
+      breaking: nonEmptyStrings.optional(),
+      security: nonEmptyStrings.optional(),
+    }),
+    migrationGuide: z
+      .string()
+      .regex(/^https:\/\/\S+$/, 'must be an https:// URL')
+      .nullable(),
+    owner: z.string().trim().min(1, 'must be a non-empty string'),
+  })
+  .describe('BuilderBrain release manifest (release.json)');
+
+export type ReleaseManifest = z.infer<typeof ReleaseManifestSchema>;
+
+/** Parses manifest text (size limit, JSON, schema), naming every bad field by its path. */
+export function parseManifestText(text: string): Parsed<ReleaseManifest> {
+  return parseJsonText(ReleaseManifestSchema, text, MAX_MANIFEST_BYTES);
+}
+
+/** The JSON Schema generated from {@link ReleaseManifestSchema}, as shipped in `schema/`. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://builderbrain.dev/schema/release-manifest.schema.json',
+    ...z.toJSONSchema(ReleaseManifestSchema, { target: 'draft-2020-12', io: 'input' }),
+  };
+}
