@@ -1,0 +1,470 @@
+/**
+ * Canary analysis (policy.md §3): canary vs baseline over one phase's window of per-minute
+ * datapoints → `pass`, `fail` (reason code, severity, immediate or not) or `inconclusive`, with the
+ * evidence of every rule. Pure: no clock, no I/O, no AWS.
+ *
+ * The statistics, and why:
+ * - Counts (error rate, constraint violations) use sequential mixture likelihood-ratio tests
+ *   (e-values). Under a healthy canary each is a test martingale, so by Ville's inequality it
+ *   exceeds 1/α with probability ≤ α *however many times the phase is looked at* — the monitor loop
+ *   analyses every minute and must not multiply its false alarms by doing so. A regression may start
+ *   mid-phase, after healthy minutes that would otherwise dilute it, so a test also starts every
+ *   `restartEveryMinutes` minutes (a change-point grid), with a union bound over the grid.
+ *   - Error rate: conditional on an error happening in minute i, it falls on the canary with
+ *     probability p₀ = n_c/(n_c+n_b) if both variants err alike, p₁ = r·n_c/(r·n_c+n_b) if the
+ *     canary errs r times as often. This removes the unknown baseline rate (the canary is compared
+ *     with the baseline of the same minutes, so a fleet-wide incident does not blame the canary).
+ *     The alternative r is mixed over {1.5, 2, 3, 5, 10}.
+ *   - Constraint violations: one-sample binomial against the policy ceiling (5%), alternatives
+ *     mixed over 1.5×–5× the ceiling; a rate at or under the ceiling is the null.
+ *   A count rule fails only when it is significant *and* the observed effect passes the policy's
+ *   threshold (error-rate ratio > 1.5, violation rate > 5%): statistics rule out noise, the policy
+ *   decides what is big enough to matter.
+ * - Distributions per minute (latency p50/p95/p99 in log scale, mean risk energy) use the one-sided
+ *   Brunner–Munzel rank test (see stats.ts for why not Mann–Whitney), on the whole phase window and
+ *   on its last `3 × restartEveryMinutes` minutes, Bonferroni-corrected over both windows and every
+ *   planned look of the phase.
+ * - Safety incidents are not sampled noise: any counted incident on the canary fails at once.
+ * The phase's false-alarm budget `falseAlarmRatePerPhase` is split over the rules as in
+ * {@link ALPHA_SHARES}; the statistical test of this module (test/core/analysis.stat.test.ts)
+ * measures the resulting false-failure rate per phase.
+ */
+import { z } from 'zod';
+import { THRESHOLD_TOLERANCE, type CanaryPolicy } from './policy.js';
+import { compareSeverity, type ReasonCode, type Severity } from './severity.js';
+import { brunnerMunzelGreater, logMeanExp, median } from './stats.js';
+
+const count = () => z.number().int().min(0);
+const latency = () => z.number().finite().min(0).nullable();
+
+/** One variant's metrics for one minute (the metric contract of the serving fleet). */
+export const VariantMinuteSchema = z.strictObject({
+  requests: count(),
+  errors: count(),
+  latencyP50: latency(),
+  latencyP95: latency(),
+  latencyP99: latency(),
+  /** Mean risk energy V_s of the minute's requests; null when the variant served none. */
+  riskEnergy: z.number().finite().min(0).nullable(),
+  constraintViolations: count(),
+  safetyIncidents: count(),
+});
+export type VariantMinute = z.infer<typeof VariantMinuteSchema>;
+
+export const MinuteDatapointSchema = z.strictObject({
+  /** Minutes since the canary started (or any monotonic minute index). */
+  minute: z.number().int().min(0),
+  canary: VariantMinuteSchema,
+  baseline: VariantMinuteSchema,
+});
+export type MinuteDatapoint = z.infer<typeof MinuteDatapointSchema>;
+
+export const AnalysisInputSchema = z.strictObject({
+  /** Datapoints of the phase so far, one per minute (gaps allowed). */
+  datapoints: z.array(MinuteDatapointSchema),
+  /** The phase's monitoring period in minutes (how long it may be watched). */
+  plannedMinutes: z.number().int().min(1),
+  /** How often the phase is analysed; with `plannedMinutes` it gives the number of looks. */
+  lookEveryMinutes: z.number().int().min(1),
+});
+export type AnalysisInput = z.infer<typeof AnalysisInputSchema>;
+
+export type VerdictKind = 'pass' | 'fail' | 'inconclusive';
+
+/** The evidence of one rule: what was measured, against what, and how sure the test is. */
+export interface RuleEvidence {
+  readonly rule:
+    | 'safety_incidents'
+    | 'risk_energy'
+    | 'error_rate'
+    | 'constraint_violations'
+    | 'latency_p50'
+    | 'latency_p95'
+    | 'latency_p99';
+  readonly canary: number | null;
+  readonly baseline: number | null;
+  /** canary / baseline where that is the rule's measure. */
+  readonly ratio: number | null;
+  /** The policy threshold the measure is held to. */
+  readonly threshold: number;
+  /** Which test decided significance. */
+  readonly test: string;
+  /** p-value (anytime-valid for the sequential tests), null where no test applies. */
+  readonly pValue: number | null;
+  /** The significance level this rule used at this look. */
+  readonly alpha: number | null;
+  readonly significant: boolean;
+  /** The measure is past the policy threshold. */
+  readonly breached: boolean;
+  readonly failed: boolean;
+  readonly window: { readonly fromMinute: number; readonly toMinute: number; readonly minutes: number };
+  readonly samples: { readonly canary: number; readonly baseline: number };
+  readonly message: string;
+}
+
+export interface CanaryVerdict {
+  readonly verdict: VerdictKind;
+  readonly reason: ReasonCode | null;
+  readonly severity: Severity | null;
+  /** Roll back at once (true) or at the loop's next decision point (false, "automatic"). */
+  readonly immediate: boolean;
+  readonly summary: string;
+  readonly evidence: readonly RuleEvidence[];
+  readonly sample: { readonly minutes: number; readonly canaryRequests: number; readonly baselineRequests: number };
+}
+
+/** Shares of the per-phase false-alarm budget, by rule (they sum to 1). */
+export const ALPHA_SHARES = {
+  error_rate: 0.25,
+  constraint_violations: 0.125,
+  risk_energy: 0.25,
+  latency_p50: 0.125,
+  latency_p95: 0.125,
+  latency_p99: 0.125,
+} as const;
+
+const ERROR_RATIO_ALTERNATIVES = [1.5, 2, 3, 5, 10];
+const CONSTRAINT_MULTIPLIERS = [1.5, 2, 3, 5];
+
+interface Finding {
+  reason: ReasonCode;
+  severity: Severity;
+  immediate: boolean;
+  evidence: RuleEvidence;
+}
+
+const fmtPct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
+const fmtP = (p: number | null): string => (p === null ? 'n/a' : p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
+const fmtX = (r: number | null): string => (r === null ? 'n/a' : Number.isFinite(r) ? `${r.toFixed(2)}×` : '∞×');
+
+/** Indices of datapoints where a change-point test starts: the phase start and every `every` minutes after. */
+function gridStarts(points: readonly MinuteDatapoint[], every: number): number[] {
+  const starts: number[] = [];
+  if (points.length === 0) return starts;
+  const first = points[0]!.minute;
+  let next = first;
+  points.forEach((p, i) => {
+    if (p.minute >= next) {
+      starts.push(i);
+      next = first + (Math.floor((p.minute - first) / every) + 1) * every;
+    }
+  });
+  return starts;
+}
+
+interface SequentialResult {
+  logE: number;
+  start: number;
+}
+
+/**
+ * Max over grid starts of a mixture e-value with per-minute log-likelihood ratios `llr[k][i]`
+ * (alternative k, minute i), restricted to starts where `qualifies(start)`; and the max overall.
+ */
+function sequentialMax(
+  llr: readonly (readonly number[])[],
+  starts: readonly number[],
+  qualifies: (start: number) => boolean,
+): { best: SequentialResult; bestQualifying: SequentialResult | null } {
+  const n = llr[0]?.length ?? 0;
+  const suffix = llr.map((row) => {
+    const s = new Array<number>(n + 1).fill(0);
+    for (let i = n - 1; i >= 0; i--) s[i] = s[i + 1]! + row[i]!;
+    return s;
+  });
+  let best: SequentialResult = { logE: Number.NEGATIVE_INFINITY, start: starts[0] ?? 0 };
+  let bestQualifying: SequentialResult | null = null;
+  for (const j of starts) {
+    const logE = logMeanExp(suffix.map((s) => s[j]!));
+    if (logE > best.logE) best = { logE, start: j };
+    if (qualifies(j) && (bestQualifying === null || logE > bestQualifying.logE)) bestQualifying = { logE, start: j };
+  }
+  return { best, bestQualifying };
+}
+
+function windowOf(points: readonly MinuteDatapoint[], start: number) {
+  return {
+    fromMinute: points[start]?.minute ?? 0,
+    toMinute: points[points.length - 1]?.minute ?? 0,
+    minutes: points.length - start,
+  };
+}
+
+function sum(points: readonly MinuteDatapoint[], start: number, f: (p: MinuteDatapoint) => number): number {
+  let s = 0;
+  for (let i = start; i < points.length; i++) s += f(points[i]!);
+  return s;
+}
+
+function errorRateRule(points: readonly MinuteDatapoint[], starts: number[], grid: number, alpha: number, policy: CanaryPolicy): Finding | RuleEvidence {
+  const llr = ERROR_RATIO_ALTERNATIVES.map((r) =>
+    points.map(({ canary: c, baseline: b }) => {
+      if (c.requests === 0 || b.requests === 0) return 0;
+      const xc = Math.min(c.errors, c.requests);
+      const xb = Math.min(b.errors, b.requests);
+      const p0 = c.requests / (c.requests + b.requests);
+      const p1 = (r * c.requests) / (r * c.requests + b.requests);
+      return xc * Math.log(p1 / p0) + xb * Math.log((1 - p1) / (1 - p0));
+    }),
+  );
+  const ratioFrom = (j: number) => {
+    const nc = sum(points, j, (p) => (p.baseline.requests > 0 ? p.canary.requests : 0));
+    const nb = sum(points, j, (p) => (p.canary.requests > 0 ? p.baseline.requests : 0));
+    const xc = sum(points, j, (p) => (p.baseline.requests > 0 ? Math.min(p.canary.errors, p.canary.requests) : 0));
+    const xb = sum(points, j, (p) => (p.canary.requests > 0 ? Math.min(p.baseline.errors, p.baseline.requests) : 0));
+    const rc = nc > 0 ? xc / nc : null;
+    const rb = nb > 0 ? xb / nb : null;
+    // No baseline error at all: compare with half an error, so the ratio stays finite and conservative.
+    const ratio = rc === null || nb === 0 ? null : xb > 0 ? rc / rb! : xc > 0 ? rc / (0.5 / nb) : 1;
+    return { rc, rb, ratio, nc, nb };
+  };
+  const threshold = Math.log(grid / alpha);
+  const { best, bestQualifying } = sequentialMax(llr, starts, (j) => {
+    const r = ratioFrom(j).ratio;
+    return r !== null && r > policy.errorRateRatio + THRESHOLD_TOLERANCE;
+  });
+  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
+  const chosen = failed ? bestQualifying! : best;
+  const { rc, rb, ratio, nc, nb } = ratioFrom(chosen.start);
+  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
+  const evidence: RuleEvidence = {
+    rule: 'error_rate',
+    canary: rc,
+    baseline: rb,
+    ratio,
+    threshold: policy.errorRateRatio,
+    test: 'sequential conditional-binomial mixture likelihood ratio (anytime-valid)',
+    pValue,
+    alpha,
+    significant: chosen.logE >= threshold,
+    breached: ratio !== null && ratio > policy.errorRateRatio + THRESHOLD_TOLERANCE,
+    failed,
+    window: windowOf(points, chosen.start),
+    samples: { canary: nc, baseline: nb },
+    message: `error rate ${fmtPct(rc)} vs baseline ${fmtPct(rb)} (${fmtX(ratio)}, rollback above ${fmtX(policy.errorRateRatio)}; p=${fmtP(pValue)}, α=${fmtP(alpha)})`,
+  };
+  return failed ? { reason: 'error_rate_increase', severity: 'P1', immediate: false, evidence } : evidence;
+}
+
+function constraintRule(points: readonly MinuteDatapoint[], starts: number[], grid: number, alpha: number, policy: CanaryPolicy): Finding | RuleEvidence {
+  const p0 = policy.maxConstraintViolationRate;
+  const alternatives = CONSTRAINT_MULTIPLIERS.map((m) => Math.min(p0 * m, (1 + p0) / 2));
+  const llr = alternatives.map((q) =>
+    points.map(({ canary: c }) => {
+      const x = Math.min(c.constraintViolations, c.requests);
+      return x * Math.log(q / p0) + (c.requests - x) * Math.log((1 - q) / (1 - p0));
+    }),
+  );
+  const rateFrom = (j: number) => {
+    const n = sum(points, j, (p) => p.canary.requests);
+    const x = sum(points, j, (p) => Math.min(p.canary.constraintViolations, p.canary.requests));
+    const nb = sum(points, j, (p) => p.baseline.requests);
+    const xb = sum(points, j, (p) => Math.min(p.baseline.constraintViolations, p.baseline.requests));
+    return { rate: n > 0 ? x / n : null, n, baseRate: nb > 0 ? xb / nb : null, nb };
+  };
+  const threshold = Math.log(grid / alpha);
+  const { best, bestQualifying } = sequentialMax(llr, starts, (j) => {
+    const r = rateFrom(j).rate;
+    return r !== null && r > p0 + THRESHOLD_TOLERANCE;
+  });
+  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
+  const chosen = failed ? bestQualifying! : best;
+  const { rate, n, baseRate, nb } = rateFrom(chosen.start);
+  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
+  const evidence: RuleEvidence = {
+    rule: 'constraint_violations',
+    canary: rate,
+    baseline: baseRate,
+    ratio: rate !== null && baseRate !== null && baseRate > 0 ? rate / baseRate : null,
+    threshold: p0,
+    test: 'sequential binomial mixture likelihood ratio against the ceiling (anytime-valid)',
+    pValue,
+    alpha,
+    significant: chosen.logE >= threshold,
+    breached: rate !== null && rate > p0 + THRESHOLD_TOLERANCE,
+    failed,
+    window: windowOf(points, chosen.start),
+    samples: { canary: n, baseline: nb },
+    message: `constraint-violation rate ${fmtPct(rate)} (baseline ${fmtPct(baseRate)}), rollback above ${fmtPct(p0)}; p=${fmtP(pValue)}, α=${fmtP(alpha)}`,
+  };
+  return failed ? { reason: 'constraint_violations', severity: 'P1', immediate: true, evidence } : evidence;
+}
+
+type DistributionRule = 'risk_energy' | 'latency_p50' | 'latency_p95' | 'latency_p99';
+
+const pick: Record<DistributionRule, (v: MinuteDatapoint['canary']) => number | null> = {
+  risk_energy: (v) => v.riskEnergy,
+  latency_p50: (v) => v.latencyP50,
+  latency_p95: (v) => v.latencyP95,
+  latency_p99: (v) => v.latencyP99,
+};
+
+/**
+ * A per-minute distribution rule: Brunner–Munzel on the whole window and on its recent tail;
+ * fails when a window is significant and its median ratio passes `limit`.
+ */
+function distributionRule(
+  rule: DistributionRule,
+  points: readonly MinuteDatapoint[],
+  alphaPerTest: number,
+  recentMinutes: number,
+  limit: number,
+): RuleEvidence {
+  const usable = points.filter((p) => {
+    const c = pick[rule](p.canary);
+    const b = pick[rule](p.baseline);
+    return p.canary.requests > 0 && p.baseline.requests > 0 && c !== null && b !== null;
+  });
+  const latencyRule = rule !== 'risk_energy';
+  // Latency is compared in log scale (a ratio threshold is a shift there); positive values only.
+  const transform = (v: number) => (latencyRule ? Math.log(Math.max(v, 1e-9)) : v);
+  const windows = [0];
+  const lastMinute = usable[usable.length - 1]?.minute ?? 0;
+  const recentStart = usable.findIndex((p) => p.minute > lastMinute - recentMinutes);
+  if (recentStart > 0) windows.push(recentStart);
+  let chosen: RuleEvidence | null = null;
+  for (const start of windows) {
+    const slice = usable.slice(start);
+    const c = slice.map((p) => pick[rule](p.canary)!);
+    const b = slice.map((p) => pick[rule](p.baseline)!);
+    const test = brunnerMunzelGreater(c.map(transform), b.map(transform));
+    const mc = c.length > 0 ? median(c) : null;
+    const mb = b.length > 0 ? median(b) : null;
+    const ratio = mc === null || mb === null ? null : mb > 0 ? mc / mb : mc > 0 ? Number.POSITIVE_INFINITY : 1;
+    const significant = test.pValue <= alphaPerTest;
+    const breached = ratio !== null && ratio > limit + THRESHOLD_TOLERANCE;
+    const what = latencyRule ? `${rule.slice(-3)} latency` : 'mean risk energy';
+    const unit = latencyRule ? ' ms' : '';
+    const fmtV = (v: number | null) => (v === null ? 'n/a' : `${latencyRule ? v.toFixed(0) : v.toFixed(4)}${unit}`);
+    const evidence: RuleEvidence = {
+      rule,
+      canary: mc,
+      baseline: mb,
+      ratio: ratio !== null && Number.isFinite(ratio) ? ratio : null,
+      threshold: limit,
+      test: 'one-sided Brunner–Munzel rank test on per-minute values, Bonferroni over looks and windows',
+      pValue: test.pValue,
+      alpha: alphaPerTest,
+      significant,
+      breached,
+      failed: significant && breached,
+      window: {
+        fromMinute: slice[0]?.minute ?? 0,
+        toMinute: slice[slice.length - 1]?.minute ?? 0,
+        minutes: slice.length,
+      },
+      samples: { canary: c.length, baseline: b.length },
+      message: `${what} ${fmtV(mc)} vs baseline ${fmtV(mb)} (${fmtX(ratio)}, rollback above ${fmtX(limit)}; p=${fmtP(test.pValue)}, α=${fmtP(alphaPerTest)})`,
+    };
+    if (chosen === null || (evidence.failed && !chosen.failed) || (evidence.failed === chosen.failed && (evidence.pValue ?? 1) < (chosen.pValue ?? 1))) {
+      chosen = evidence;
+    }
+  }
+  return chosen!;
+}
+
+function isFinding(x: Finding | RuleEvidence): x is Finding {
+  return 'reason' in x;
+}
+
+/**
+ * Analyses a phase's window. Worst finding wins (P0 before P1 before P2; immediate before automatic).
+ *
+ * @example
+ * const v = analyzeCanary({ datapoints, plannedMinutes: 60, lookEveryMinutes: 1 }, DEFAULT_POLICY.canary);
+ * if (v.verdict === 'fail') rollback(v.reason, v.severity);
+ */
+export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): CanaryVerdict {
+  const points = [...input.datapoints].sort((a, b) => a.minute - b.minute);
+  const budget = policy.falseAlarmRatePerPhase;
+  const looks = Math.max(1, Math.ceil(input.plannedMinutes / input.lookEveryMinutes));
+  const grid = Math.max(1, Math.ceil(input.plannedMinutes / policy.restartEveryMinutes));
+  const starts = gridStarts(points, policy.restartEveryMinutes);
+  const recentMinutes = 3 * policy.restartEveryMinutes;
+  const rankAlpha = (share: number) => (budget * share) / (looks * 2);
+  const sample = {
+    minutes: points.length,
+    canaryRequests: sum(points, 0, (p) => p.canary.requests),
+    baselineRequests: sum(points, 0, (p) => p.baseline.requests),
+  };
+
+  const findings: Finding[] = [];
+  const evidence: RuleEvidence[] = [];
+  const add = (x: Finding | RuleEvidence) => {
+    if (isFinding(x)) {
+      findings.push(x);
+      evidence.push(x.evidence);
+    } else evidence.push(x);
+  };
+
+  const incidents = sum(points, 0, (p) => p.canary.safetyIncidents);
+  const baseIncidents = sum(points, 0, (p) => p.baseline.safetyIncidents);
+  const safety: RuleEvidence = {
+    rule: 'safety_incidents',
+    canary: incidents,
+    baseline: baseIncidents,
+    ratio: null,
+    threshold: policy.maxSafetyIncidents,
+    test: 'count (any safety incident is a violation, not noise)',
+    pValue: null,
+    alpha: null,
+    significant: incidents > policy.maxSafetyIncidents,
+    breached: incidents > policy.maxSafetyIncidents,
+    failed: incidents > policy.maxSafetyIncidents,
+    window: windowOf(points, 0),
+    samples: { canary: sample.canaryRequests, baseline: sample.baselineRequests },
+    message: `${incidents} safety incident(s) on the canary (baseline ${baseIncidents}), rollback above ${policy.maxSafetyIncidents}`,
+  };
+  add(safety.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: safety } : safety);
+
+  const risk = distributionRule('risk_energy', points, rankAlpha(ALPHA_SHARES.risk_energy), recentMinutes, 1 + policy.riskEnergyMinIncrease);
+  add(risk.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: risk } : risk);
+
+  add(errorRateRule(points, starts, grid, budget * ALPHA_SHARES.error_rate, policy));
+  add(constraintRule(points, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy));
+
+  for (const rule of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
+    const ev = distributionRule(rule, points, rankAlpha(ALPHA_SHARES[rule]), recentMinutes, policy.latencyRatioWarn);
+    if (!ev.failed) {
+      add(ev);
+      continue;
+    }
+    const critical = ev.ratio === null || ev.ratio > policy.latencyRatioCritical + THRESHOLD_TOLERANCE;
+    add({ reason: 'performance_degradation', severity: critical ? 'P1' : 'P2', immediate: critical, evidence: ev });
+  }
+
+  if (findings.length > 0) {
+    const worst = [...findings].sort(
+      (a, b) => compareSeverity(a.severity, b.severity) || Number(b.immediate) - Number(a.immediate),
+    )[0]!;
+    return {
+      verdict: 'fail',
+      reason: worst.reason,
+      severity: worst.severity,
+      immediate: worst.immediate,
+      summary: `${worst.reason} (${worst.severity}): ${worst.evidence.message}`,
+      evidence,
+      sample,
+    };
+  }
+  if (sample.minutes < policy.minMinutes || sample.canaryRequests < policy.minCanaryRequests) {
+    return {
+      verdict: 'inconclusive',
+      reason: null,
+      severity: null,
+      immediate: false,
+      summary: `not enough evidence yet: ${sample.minutes} minute(s) and ${sample.canaryRequests} canary request(s) (need ${policy.minMinutes} and ${policy.minCanaryRequests})`,
+      evidence,
+      sample,
+    };
+  }
+  return {
+    verdict: 'pass',
+    reason: null,
+    severity: null,
+    immediate: false,
+    summary: `canary healthy over ${sample.minutes} minute(s), ${sample.canaryRequests} canary request(s): no rule breached`,
+    evidence,
+    sample,
+  };
+}
