@@ -1,0 +1,199 @@
+/**
+ * The payloads between the state machines and the Lambda handlers, as zod schemas: the state
+ * machine definitions (lib/) build exactly these, the handlers (lambdas/) parse exactly these, and
+ * the embedded runtime (local/) runs both. State names are part of the contract (the local runtime
+ * keys its task handlers by state name): see STATE_NAMES.
+ */
+import { z } from 'zod';
+import { MinuteDatapointSchema } from './analysis.js';
+import { ReleaseManifestSchema } from './manifest.js';
+import { PhaseSchema } from './plan.js';
+import { REASON_CODES } from './severity.js';
+
+export const ReleaseIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be 1-80 chars of A-Z a-z 0-9 _ -');
+
+/** Where a release's manifest was uploaded (one S3 object version). */
+export const ReleaseSourceSchema = z.strictObject({
+  bucket: z.string().min(3),
+  key: z.string().min(1),
+  versionId: z.string().min(1).nullable(),
+  etag: z.string().nullable(),
+});
+export type ReleaseSource = z.infer<typeof ReleaseSourceSchema>;
+
+/** Input of the promotion state machine (started by the intake handler). */
+export const PromotionInputSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  source: ReleaseSourceSchema,
+  receivedAt: z.iso.datetime(),
+});
+export type PromotionInput = z.infer<typeof PromotionInputSchema>;
+
+// ---- ValidateManifest --------------------------------------------------------------------------
+export const ValidateInputSchema = PromotionInputSchema;
+export const ValidateOutputSchema = z.strictObject({
+  valid: z.boolean(),
+  model: z.string(),
+  version: z.string(),
+  manifest: ReleaseManifestSchema.nullable(),
+  manifestSha256: z.string(),
+  issues: z.array(z.strictObject({ path: z.string(), message: z.string() })),
+});
+export type ValidateOutput = z.infer<typeof ValidateOutputSchema>;
+
+// ---- AcquireLock / ReleaseLock -----------------------------------------------------------------
+export const LockInputSchema = z.strictObject({
+  action: z.enum(['acquire', 'release']),
+  releaseId: ReleaseIdSchema,
+  model: z.string(),
+});
+export const LockOutputSchema = z.strictObject({ acquired: z.boolean(), holder: z.string().nullable() });
+export type LockOutput = z.infer<typeof LockOutputSchema>;
+
+// ---- RunGates ----------------------------------------------------------------------------------
+export const GatesInputSchema = z.strictObject({ releaseId: ReleaseIdSchema, manifest: ReleaseManifestSchema });
+/** Output: core/gates.ts GateResult. */
+
+// ---- RejectRelease -----------------------------------------------------------------------------
+export const RejectInputSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  cause: z.enum(['invalid_manifest', 'gates_failed', 'lock_busy']),
+  validation: ValidateOutputSchema,
+  /** GateResult when cause = gates_failed. */
+  gate: z.unknown().optional(),
+  /** LockOutput when cause = lock_busy. */
+  lock: LockOutputSchema.optional(),
+});
+export const RejectOutputSchema = z.strictObject({ outcome: z.literal('rejected'), cause: z.string() });
+
+// ---- Canary state machine ----------------------------------------------------------------------
+/** Input of the canary state machine (the promotion machine's RunCanary task builds it). */
+export const CanaryInputSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  model: z.string(),
+  version: z.string(),
+  phases: z.array(PhaseSchema).min(1),
+  maxLooksPerPhase: z.number().int().min(1),
+});
+export type CanaryInput = z.infer<typeof CanaryInputSchema>;
+
+/** The loop state of the current phase, carried in `$.phase` between the canary's states. */
+export const PhaseStateSchema = z.strictObject({
+  index: z.number().int().min(0),
+  weight: z.number(),
+  monitorMinutes: z.number().int(),
+  requiresApproval: z.boolean(),
+  lookEveryMinutes: z.number().int(),
+  /** Wait state's SecondsPath. */
+  lookEverySeconds: z.number().int(),
+  looks: z.number().int(),
+  iteration: z.number().int().min(0),
+  startedAt: z.iso.datetime(),
+  isLast: z.boolean(),
+  nextIndex: z.number().int(),
+  /** Set by AnalyzeCanary. */
+  action: z.enum(['continue', 'rollback', 'advance', 'await_approval']).nullable(),
+  /** The latest verdict (core/analysis.ts CanaryVerdict), null before the first look. */
+  verdict: z.unknown().nullable(),
+});
+export type PhaseState = z.infer<typeof PhaseStateSchema>;
+
+// StartPhase: sets the weight of phase `phaseIndex`, records the canary execution; → PhaseState at $.phase
+export const StartPhaseInputSchema = CanaryInputSchema.extend({
+  phaseIndex: z.number().int().min(0),
+  executionArn: z.string(),
+});
+
+// AnalyzeCanary: one look; → PhaseState at $.phase
+export const AnalyzeInputSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  model: z.string(),
+  version: z.string(),
+  phase: PhaseStateSchema,
+});
+
+// RequestApproval (.waitForTaskToken): stores the token, notifies approvers; the answer is the task's output.
+export const ApprovalRequestSchema = z.strictObject({
+  taskToken: z.string().min(1),
+  releaseId: ReleaseIdSchema,
+  model: z.string(),
+  version: z.string(),
+  phase: PhaseStateSchema,
+});
+/** What an approver sends back with SendTaskSuccess (rejections use SendTaskFailure, error "Rejected"). */
+export const ApprovalAnswerSchema = z.strictObject({ approvedBy: z.string().min(1), at: z.iso.datetime() });
+export const APPROVAL_REJECTED_ERROR = 'Rejected';
+
+// Promote
+export const PromoteInputSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  model: z.string(),
+  version: z.string(),
+  phase: PhaseStateSchema,
+});
+
+// ---- Rollback (state machines, alarm path, operators) ------------------------------------------
+export const RollbackTriggerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('verdict'), verdict: z.unknown() }),
+  z.strictObject({ kind: z.literal('alarm'), alarmName: z.string(), watches: z.enum(REASON_CODES).nullable(), detail: z.string() }),
+  z.strictObject({ kind: z.literal('manual'), actor: z.string(), note: z.string() }),
+  z.strictObject({ kind: z.literal('task_failure'), step: z.string(), error: z.string() }),
+]);
+
+export const RollbackInputSchema = z.strictObject({
+  /** Null from the alarm path: the model's lock holder is the release in flight. */
+  releaseId: ReleaseIdSchema.nullable(),
+  model: z.string(),
+  trigger: RollbackTriggerSchema,
+  /** Stop the canary execution (alarm path, operators); false when the canary machine itself calls. */
+  stopExecution: z.boolean(),
+});
+export type RollbackInput = z.infer<typeof RollbackInputSchema>;
+
+export const RollbackOutputSchema = z.strictObject({
+  outcome: z.enum(['rolled_back', 'already_rolled_back', 'no_release_in_flight', 'already_promoted']),
+  releaseId: z.string().nullable(),
+  reason: z.string().nullable(),
+  severity: z.string().nullable(),
+  message: z.string(),
+});
+export type RollbackOutput = z.infer<typeof RollbackOutputSchema>;
+
+/** Error name the rollback handler throws when it could not restore the baseline (after paging P0). */
+export const ROLLBACK_FAILED_ERROR = 'RollbackFailed';
+
+/** The metrics window an analysis reads (also the embedded runtime's metric store format). */
+export const MetricsWindowSchema = z.array(MinuteDatapointSchema);
+
+/**
+ * State names: part of the contract (tests, the embedded runtime and dashboards refer to them).
+ */
+export const STATE_NAMES = {
+  promotion: {
+    validate: 'ValidateManifest',
+    isValid: 'IsManifestValid',
+    acquireLock: 'AcquireLock',
+    lockAcquired: 'LockAcquired',
+    gates: 'RunGates',
+    gatesPassed: 'GatesPassed',
+    reject: 'RejectRelease',
+    runCanary: 'RunCanary',
+    rollbackOnFailure: 'RollbackOnCanaryFailure',
+    releaseLock: 'ReleaseLock',
+    releaseLockAfterFailure: 'ReleaseLockAfterFailure',
+    rejectedReleaseLock: 'ReleaseLockAfterReject',
+  },
+  canary: {
+    startPhase: 'StartPhase',
+    wait: 'WaitForNextLook',
+    analyze: 'AnalyzeCanary',
+    decide: 'MonitorDecision',
+    requestApproval: 'RequestApproval',
+    nextPhase: 'NextPhase',
+    promote: 'Promote',
+    rollbackOnVerdict: 'RollbackOnVerdict',
+    rollbackOnRejection: 'RollbackOnRejection',
+    rollbackOnTimeout: 'RollbackOnApprovalTimeout',
+    rollbackOnFailure: 'RollbackOnTaskFailure',
+  },
+} as const;

@@ -1,0 +1,171 @@
+/**
+ * The ports between the release logic and the world (architecture.md "The seams"). The core and its
+ * use cases (core/app/) speak only to these interfaces; AWS adapters live in lambdas/adapters/, the
+ * embedded runtime's in local/. No AWS import here.
+ */
+import type { MinuteDatapoint } from './analysis.js';
+import type { ReasonCode, Severity } from './severity.js';
+
+/** Canary and baseline datapoints, one per minute, of one model. */
+export interface MetricsSource {
+  /** Datapoints for the minutes in [from, to), `minute` counted from `from`. */
+  window(query: { model: string; from: Date; to: Date }): Promise<MinuteDatapoint[]>;
+}
+
+/** Traffic split of one model between its baseline and candidate variants, in percent. */
+export interface TrafficSplit {
+  readonly baseline: number;
+  readonly candidate: number;
+}
+
+export interface TrafficRouter {
+  /** Candidate gets `weight` percent, the baseline the rest. */
+  setCandidateWeight(model: string, weight: number): Promise<void>;
+  current(model: string): Promise<TrafficSplit>;
+  /** The candidate becomes the new baseline and takes 100%. */
+  promoteCandidate(model: string): Promise<void>;
+  /** 100% to the baseline; the candidate variant's capacity is released (canary clean-up). Idempotent. */
+  restoreBaseline(model: string): Promise<void>;
+}
+
+export type NotificationChannel = 'incident' | 'approval' | 'info';
+
+export interface Notification {
+  readonly channel: NotificationChannel;
+  /** Required for incidents (SNS message attribute `severity`, for subscription filters). */
+  readonly severity: Severity | null;
+  readonly reason: ReasonCode | 'rejected' | 'promoted' | 'approval_requested' | null;
+  readonly model: string;
+  readonly version: string;
+  readonly releaseId: string;
+  readonly title: string;
+  readonly text: string;
+}
+
+export interface Notifier {
+  publish(notification: Notification): Promise<void>;
+}
+
+/** Lifecycle of a release record. Terminal: rejected, promoted, rolled_back. */
+export const RELEASE_STATUSES = [
+  'received',
+  'gated',
+  'canary',
+  'awaiting_approval',
+  'rolling_back',
+  'rejected',
+  'promoted',
+  'rolled_back',
+] as const;
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+export const ACTIVE_STATUSES: readonly ReleaseStatus[] = ['received', 'gated', 'canary', 'awaiting_approval'];
+
+/** One append-only event of a release's audit timeline (policy.md §5). */
+export interface AuditEvent {
+  readonly releaseId: string;
+  /** Deterministic per logical event, so a retried step does not record it twice. */
+  readonly eventId: string;
+  readonly at: string;
+  readonly type:
+    | 'received'
+    | 'validated'
+    | 'rejected'
+    | 'lock_acquired'
+    | 'lock_released'
+    | 'gate_check'
+    | 'phase_started'
+    | 'analysis'
+    | 'approval_requested'
+    | 'approved'
+    | 'approval_rejected'
+    | 'rollback'
+    | 'rollback_failed'
+    | 'promoted';
+  /** Who or what caused it: a pipeline step, an alarm name, an operator's identity. */
+  readonly actor: string;
+  readonly weight?: number;
+  readonly phase?: number;
+  readonly detail: Record<string, unknown>;
+}
+
+/** The one lineage record of a release, kept after Step Functions forgets the execution. */
+export interface ReleaseRecord {
+  readonly releaseId: string;
+  readonly model: string;
+  readonly version: string;
+  readonly status: ReleaseStatus;
+  readonly artifact: { readonly uri: string; readonly sha256: string } | null;
+  readonly manifestSha256: string;
+  readonly source: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
+  readonly receivedAt: string;
+  readonly updatedAt: string;
+  readonly canaryExecutionArn: string | null;
+  readonly phase: number | null;
+  readonly weight: number;
+  readonly lastVerdict: { readonly verdict: string; readonly summary: string; readonly at: string } | null;
+  readonly approvers: readonly { readonly phase: number; readonly identity: string; readonly at: string; readonly decision: 'approved' | 'rejected' }[];
+  readonly outcome: { readonly status: ReleaseStatus; readonly reason: string | null; readonly severity: Severity | null; readonly at: string } | null;
+  /** Set once the release's rollback incident went out: nobody is paged twice. */
+  readonly incidentPublished: boolean;
+}
+
+export type TransitionResult =
+  | { readonly ok: true; readonly record: ReleaseRecord }
+  | { readonly ok: false; readonly record: ReleaseRecord | null };
+
+export interface AuditLedger {
+  /** Appends an event; a second append of the same eventId changes nothing. */
+  append(event: AuditEvent): Promise<'appended' | 'duplicate'>;
+  timeline(releaseId: string): Promise<AuditEvent[]>;
+  /** Creates the record if absent; returns the stored one either way. */
+  createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }>;
+  getRelease(releaseId: string): Promise<ReleaseRecord | null>;
+  /** Conditional update: applies `patch` (and `to`) only while the status is one of `from`. */
+  transition(
+    releaseId: string,
+    from: readonly ReleaseStatus[],
+    to: ReleaseStatus,
+    patch?: Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>,
+  ): Promise<TransitionResult>;
+  /** Conditional update of fields without a status change (e.g. lastVerdict, approvers). */
+  update(releaseId: string, patch: Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>): Promise<void>;
+  /** Claims the release's single incident; false when it was already claimed. */
+  claimIncident(releaseId: string): Promise<boolean>;
+  /** Gives the claim back after a failed publish, so a retry can page. */
+  releaseIncidentClaim(releaseId: string): Promise<void>;
+  /** Releases, newest first (bounded). */
+  listReleases(limit: number): Promise<ReleaseRecord[]>;
+  /** Task token of the approval a phase waits for (stored, never logged or sent). */
+  putTaskToken(releaseId: string, phase: number, token: string): Promise<void>;
+  getTaskToken(releaseId: string, phase: number): Promise<string | null>;
+  deleteTaskToken(releaseId: string, phase: number): Promise<void>;
+}
+
+export type LockResult = { readonly acquired: true } | { readonly acquired: false; readonly holder: string };
+
+/** One release per model at a time. */
+export interface ReleaseLock {
+  /** Acquiring again with the holder's own releaseId succeeds (a retried step). */
+  acquire(model: string, releaseId: string): Promise<LockResult>;
+  /** Releases only if `releaseId` holds it; idempotent. */
+  release(model: string, releaseId: string): Promise<void>;
+  holder(model: string): Promise<string | null>;
+}
+
+export interface Executions {
+  /** Starts an execution named `name`; an existing one of that name is reported, not restarted. */
+  start(name: string, input: unknown): Promise<{ executionArn: string; duplicate: boolean }>;
+  /** Stops a running execution; stopping a finished or unknown one is not an error. */
+  stop(executionArn: string, cause: string): Promise<void>;
+  sendTaskSuccess(token: string, output: unknown): Promise<void>;
+  sendTaskFailure(token: string, error: string, cause: string): Promise<void>;
+}
+
+/** Where uploaded manifests are read from. */
+export interface ArtifactStore {
+  getObjectText(source: { bucket: string; key: string; versionId: string | null }, maxBytes: number): Promise<{ text: string; tooLarge: boolean; size: number }>;
+}
+
+export interface Clock {
+  now(): Date;
+}

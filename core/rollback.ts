@@ -1,0 +1,191 @@
+/**
+ * What to do about a finding: roll back or not, at once or at the loop's next step, with which
+ * severity, and the incident text people will read (policy.md §3–4). One function for every source
+ * of a rollback (analysis verdict, alarm, operator, failed step), so they cannot drift apart.
+ */
+import type { CanaryVerdict, RuleEvidence } from './analysis.js';
+import type { GateResult } from './gates.js';
+import { displayName } from './notes.js';
+import type { ReasonCode, Severity } from './severity.js';
+
+/** Where the release stands when something happens. */
+export interface ReleaseContext {
+  readonly model: string;
+  readonly version: string;
+  readonly releaseId: string;
+  /** Candidate traffic weight when it happened (0 before the canary). */
+  readonly weight: number;
+  /** Phase index (0-based), null before the canary. */
+  readonly phase: number | null;
+}
+
+/** Every source of a rollback, as data. */
+export type RollbackTrigger =
+  | { readonly kind: 'verdict'; readonly verdict: CanaryVerdict }
+  | {
+      readonly kind: 'alarm';
+      readonly alarmName: string;
+      /** The rule the alarm watches, when it maps to one (e.g. `error_rate_increase`). */
+      readonly watches: ReasonCode | null;
+      readonly detail: string;
+    }
+  | { readonly kind: 'manual'; readonly actor: string; readonly note: string }
+  | { readonly kind: 'task_failure'; readonly step: string; readonly error: string }
+  | { readonly kind: 'rollback_failed'; readonly error: string };
+
+export interface RollbackDecision {
+  readonly rollback: boolean;
+  readonly immediate: boolean;
+  readonly reason: ReasonCode | null;
+  readonly severity: Severity | null;
+  /** One line: what happened to which release. */
+  readonly title: string;
+  /** The incident body: why, measured values against thresholds, phase and weight, what to do. */
+  readonly text: string;
+}
+
+const NO_ROLLBACK = (title: string, text: string): RollbackDecision => ({
+  rollback: false,
+  immediate: false,
+  reason: null,
+  severity: null,
+  title,
+  text,
+});
+
+/** The severity an alarm pages with: the rule it watches (policy.md §3), else P1. */
+export function alarmSeverity(watches: ReasonCode | null): Severity {
+  switch (watches) {
+    case 'safety_violation':
+      return 'P0';
+    case 'performance_degradation':
+    case 'error_rate_increase':
+    case 'constraint_violations':
+      return 'P1';
+    default:
+      return 'P1';
+  }
+}
+
+function where(ctx: ReleaseContext): string {
+  return ctx.phase === null ? 'before the canary' : `in phase ${ctx.phase + 1} at ${ctx.weight}% canary traffic`;
+}
+
+function evidenceLines(evidence: readonly RuleEvidence[]): string[] {
+  return evidence.map((e) => `${e.failed ? '✗' : '·'} ${e.rule}: ${e.message}`);
+}
+
+/**
+ * Maps a trigger to the one rollback decision.
+ *
+ * @example
+ * const d = decideRollback({ kind: 'verdict', verdict }, ctx);
+ * if (d.rollback) await rollback(ctx.releaseId, d);
+ */
+export function decideRollback(trigger: RollbackTrigger, ctx: ReleaseContext): RollbackDecision {
+  const name = `${displayName(ctx.model)} ${ctx.version}`;
+  const footer = [
+    '',
+    `Release: ${ctx.releaseId}`,
+    `History: builderbrain history ${ctx.releaseId}`,
+  ];
+  switch (trigger.kind) {
+    case 'verdict': {
+      const v = trigger.verdict;
+      if (v.verdict !== 'fail' || v.reason === null || v.severity === null) {
+        return NO_ROLLBACK(`${name}: canary ${v.verdict}`, v.summary);
+      }
+      const title = `[${v.severity}] ${name} rolled back: ${v.reason} ${where(ctx)}`;
+      const text = [
+        `${name} was rolled back ${where(ctx)} because of ${v.reason} (${v.immediate ? 'immediate' : 'automatic'} rollback).`,
+        v.summary,
+        '',
+        `Evidence over ${v.sample.minutes} minute(s), ${v.sample.canaryRequests} canary and ${v.sample.baselineRequests} baseline request(s):`,
+        ...evidenceLines(v.evidence),
+        ...footer,
+      ].join('\n');
+      return { rollback: true, immediate: v.immediate, reason: v.reason, severity: v.severity, title, text };
+    }
+    case 'alarm': {
+      const severity = alarmSeverity(trigger.watches);
+      return {
+        rollback: true,
+        immediate: true,
+        reason: 'alarm',
+        severity,
+        title: `[${severity}] ${name} rolled back: alarm ${trigger.alarmName} ${where(ctx)}`,
+        text: [
+          `CloudWatch alarm ${trigger.alarmName}${trigger.watches ? ` (watching ${trigger.watches})` : ''} went to ALARM ${where(ctx)}; ${name} was rolled back at once.`,
+          trigger.detail,
+          ...footer,
+        ].join('\n'),
+      };
+    }
+    case 'manual':
+      return {
+        rollback: true,
+        immediate: true,
+        reason: 'manual',
+        severity: 'P2',
+        title: `[P2] ${name} rolled back by ${trigger.actor} ${where(ctx)}`,
+        text: [`${trigger.actor} rolled ${name} back ${where(ctx)}: ${trigger.note}`, ...footer].join('\n'),
+      };
+    case 'task_failure':
+      return {
+        rollback: true,
+        immediate: true,
+        reason: 'task_failure',
+        severity: 'P1',
+        title: `[P1] ${name} rolled back: pipeline step ${trigger.step} failed ${where(ctx)}`,
+        text: [
+          `The pipeline step ${trigger.step} failed after its retries ${where(ctx)}, so ${name} was rolled back to the baseline.`,
+          `Error: ${trigger.error}`,
+          ...footer,
+        ].join('\n'),
+      };
+    case 'rollback_failed':
+      return {
+        rollback: false,
+        immediate: true,
+        reason: 'rollback_failed',
+        severity: 'P0',
+        title: `[P0] ${name}: ROLLBACK FAILED ${where(ctx)} — traffic may still reach the candidate`,
+        text: [
+          `The rollback of ${name} ${where(ctx)} could not restore the baseline. Restore traffic by hand now.`,
+          `Error: ${trigger.error}`,
+          ...footer,
+        ].join('\n'),
+      };
+  }
+}
+
+/** The P3 incident of a release rejected before any traffic moved (gates failed or manifest invalid). */
+export function rejectionIncident(
+  ctx: Pick<ReleaseContext, 'model' | 'version' | 'releaseId'>,
+  cause: { readonly gate: GateResult } | { readonly invalid: readonly { path: string; message: string }[] },
+): { severity: 'P3'; reason: 'rejected'; title: string; text: string } {
+  const name = `${displayName(ctx.model)} ${ctx.version}`;
+  const lines =
+    'gate' in cause
+      ? cause.gate.checks.filter((c) => !c.passed).map((c) => `✗ ${c.name}: ${c.message}`)
+      : cause.invalid.map((i) => `✗ ${i.path || '(root)'}: ${i.message}`);
+  const why = 'gate' in cause ? 'failed its promotion gates' : 'has an invalid manifest';
+  return {
+    severity: 'P3',
+    reason: 'rejected',
+    title: `[P3] ${name} rejected: ${why}`,
+    text: [`${name} ${why}; no production traffic was touched.`, ...lines, '', `Release: ${ctx.releaseId}`].join('\n'),
+  };
+}
+
+export type PhaseDecision = 'advance' | 'await_approval' | 'rollback';
+
+/**
+ * At the end of a phase's monitoring: a pass advances (or waits for approval when the phase asks
+ * for one); a fail rolls back; too little evidence is never promoted blindly — a person decides.
+ */
+export function decidePhaseEnd(verdict: CanaryVerdict, requiresApproval: boolean): PhaseDecision {
+  if (verdict.verdict === 'fail') return 'rollback';
+  if (verdict.verdict === 'inconclusive') return 'await_approval';
+  return requiresApproval ? 'await_approval' : 'advance';
+}

@@ -1,0 +1,97 @@
+/**
+ * What every handler is told at deploy time (Lambda environment, set by lib/; the embedded runtime
+ * builds the same object). Parsed once per container with zod: an unset or bad variable fails the
+ * cold start with its name, never a silent default.
+ */
+import { z } from 'zod';
+import { ModelNameSchema } from './manifest.js';
+import { CanaryPolicySchema, GatePolicySchema } from './policy.js';
+
+export const RouterConfigSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('sagemaker'),
+    endpointName: z.string().min(1),
+    baselineVariant: z.string().min(1),
+    canaryVariant: z.string().min(1),
+  }),
+  z.strictObject({
+    kind: z.literal('lambda-alias'),
+    functionName: z.string().min(1),
+    /** The alias clients call; its routing config carries the canary weight. */
+    liveAlias: z.string().min(1),
+    /** The alias the team points at the candidate version before uploading release.json. */
+    candidateAlias: z.string().min(1),
+  }),
+]);
+export type RouterConfig = z.infer<typeof RouterConfigSchema>;
+
+/** Environment variable names (lib/ sets them, lambdas/ read them). */
+export const ENV = {
+  model: 'BB_MODEL',
+  tableName: 'BB_TABLE_NAME',
+  incidentTopicArn: 'BB_INCIDENT_TOPIC_ARN',
+  approvalTopicArn: 'BB_APPROVAL_TOPIC_ARN',
+  metricsNamespace: 'BB_METRICS_NAMESPACE',
+  router: 'BB_ROUTER_JSON',
+  gatePolicy: 'BB_GATE_POLICY_JSON',
+  canaryPolicy: 'BB_CANARY_POLICY_JSON',
+  promotionStateMachineArn: 'BB_PROMOTION_STATE_MACHINE_ARN',
+  stackName: 'BB_STACK_NAME',
+} as const;
+
+const json = <S extends z.ZodType>(schema: S) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+/** Each handler picks the variables it needs from this schema with `.pick()`. */
+export const RuntimeEnvSchema = z.object({
+  [ENV.model]: ModelNameSchema,
+  [ENV.tableName]: z.string().min(1),
+  [ENV.incidentTopicArn]: z.string().startsWith('arn:'),
+  [ENV.approvalTopicArn]: z.string().startsWith('arn:'),
+  [ENV.metricsNamespace]: z.string().min(1),
+  [ENV.router]: json(RouterConfigSchema),
+  [ENV.gatePolicy]: json(GatePolicySchema),
+  [ENV.canaryPolicy]: json(CanaryPolicySchema),
+  [ENV.promotionStateMachineArn]: z.string().startsWith('arn:'),
+  [ENV.stackName]: z.string().min(1),
+});
+
+/** Metric contract of the serving fleet (README "Metric contract"). */
+export const METRIC_NAMES = {
+  requests: 'Requests',
+  errors: 'Errors',
+  latency: 'Latency',
+  riskEnergy: 'RiskEnergy',
+  constraintViolations: 'ConstraintViolations',
+  safetyIncidents: 'SafetyIncidents',
+} as const;
+export const DEFAULT_METRICS_NAMESPACE = 'BuilderBrain/Serving';
+export const VARIANTS = { baseline: 'baseline', canary: 'canary' } as const;
+
+/** Canary alarms, by the reason code each one watches; alarm names end with `-canary-<suffix>`. */
+export const CANARY_ALARMS = {
+  'error-rate': 'error_rate_increase',
+  'latency-p99': 'performance_degradation',
+  'risk-energy': 'safety_violation',
+  'constraint-violations': 'constraint_violations',
+  'safety-incidents': 'safety_violation',
+} as const;
+
+/** The alarm name of a model's canary rule. */
+export function canaryAlarmName(prefix: string, model: string, suffix: keyof typeof CANARY_ALARMS): string {
+  return `${prefix}-${model}-canary-${suffix}`;
+}
+
+/** The reason code an alarm watches, from its name; null for alarms that are not canary rules. */
+export function alarmWatches(alarmName: string): (typeof CANARY_ALARMS)[keyof typeof CANARY_ALARMS] | null {
+  const m = /-canary-([a-z0-9-]+)$/.exec(alarmName);
+  if (m === null) return null;
+  return (CANARY_ALARMS as Record<string, (typeof CANARY_ALARMS)[keyof typeof CANARY_ALARMS]>)[m[1]!] ?? null;
+}
