@@ -23,7 +23,7 @@ export function toFieldIssues(error: z.ZodError): FieldIssue[] {
         issues.push({ path: formatPath([...issue.path, key]), message: 'unknown field' });
       }
     } else if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) {
-      issues.push({ path: formatPath(issue.path), message: `missing (required, expected ${issue.expected})` });
+      issues.push({ path: formatPath(issue.path), message: "missing (required field)" });
     } else {
       issues.push({ path: formatPath(issue.path), message: issue.message });
     }

@@ -1,0 +1,154 @@
+/**
+ * The CloudWatch alarms that roll a canary back without waiting for the monitor loop (the fast
+ * path, also covering a phase that waits for approval). Defined once, as data: lib/ builds the
+ * metric-math alarms from these rules and the embedded runtime evaluates the very same rules on the
+ * simulated metrics, period by period, as CloudWatch would.
+ *
+ * The alarms are deliberately coarser than the statistical analysis (a single minute's ratio cannot
+ * be tested for significance in metric math): each needs enough canary requests in the period and
+ * several breaching periods in a row, so they catch large regressions in minutes with a negligible
+ * false-alarm rate, and leave subtle ones to the loop.
+ */
+import { z } from 'zod';
+import { CANARY_ALARMS } from './runtime-config.js';
+import type { ReasonCode } from './severity.js';
+
+export const AlarmPolicySchema = z.strictObject({
+  periodSeconds: z.literal(60).default(60),
+  /** Canary requests a period needs before a ratio counts (the guard in every ratio expression). */
+  minCanaryRequests: z.number().int().min(1).default(100),
+  errorRateRatio: z.number().gt(1).default(2),
+  latencyP99Ratio: z.number().gt(1).default(1.2),
+  riskEnergyRatio: z.number().gt(1).default(1.1),
+  constraintViolationRate: z.number().gt(0).lt(1).default(0.05),
+  /** Breaching periods out of `evaluationPeriods` that raise a ratio alarm. */
+  evaluationPeriods: z.number().int().min(1).max(30).default(5),
+  datapointsToAlarm: z.number().int().min(1).max(30).default(5),
+});
+export type AlarmPolicy = z.infer<typeof AlarmPolicySchema>;
+export const DEFAULT_ALARM_POLICY: AlarmPolicy = AlarmPolicySchema.parse({});
+
+/** One period's values of the metrics the alarms read (ids as used in the expressions). */
+export interface PeriodValues {
+  readonly reqC: number;
+  readonly reqB: number;
+  readonly errC: number;
+  readonly errB: number;
+  readonly p99C: number;
+  readonly p99B: number;
+  readonly riskC: number;
+  readonly riskB: number;
+  readonly cvC: number;
+  readonly safeC: number;
+}
+
+export type MetricId = keyof PeriodValues;
+
+/** Which fleet metric each id is: metric name, variant and statistic (see runtime-config METRIC_NAMES). */
+export const METRIC_IDS: Record<MetricId, { metric: 'requests' | 'errors' | 'latency' | 'riskEnergy' | 'constraintViolations' | 'safetyIncidents'; variant: 'canary' | 'baseline'; statistic: 'Sum' | 'Average' | 'p99' }> = {
+  reqC: { metric: 'requests', variant: 'canary', statistic: 'Sum' },
+  reqB: { metric: 'requests', variant: 'baseline', statistic: 'Sum' },
+  errC: { metric: 'errors', variant: 'canary', statistic: 'Sum' },
+  errB: { metric: 'errors', variant: 'baseline', statistic: 'Sum' },
+  p99C: { metric: 'latency', variant: 'canary', statistic: 'p99' },
+  p99B: { metric: 'latency', variant: 'baseline', statistic: 'p99' },
+  riskC: { metric: 'riskEnergy', variant: 'canary', statistic: 'Average' },
+  riskB: { metric: 'riskEnergy', variant: 'baseline', statistic: 'Average' },
+  cvC: { metric: 'constraintViolations', variant: 'canary', statistic: 'Sum' },
+  safeC: { metric: 'safetyIncidents', variant: 'canary', statistic: 'Sum' },
+};
+
+export interface AlarmRule {
+  readonly suffix: keyof typeof CANARY_ALARMS;
+  readonly watches: ReasonCode;
+  readonly description: string;
+  /** CloudWatch metric-math expression; the alarm breaches when it is > threshold. */
+  readonly expression: string;
+  readonly usingMetrics: readonly MetricId[];
+  readonly threshold: number;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  /** The same expression on one period's values (missing data → 0, as NOT_BREACHING treats it). */
+  evaluate(v: PeriodValues): number;
+}
+
+/**
+ * The canary alarm rules for a policy.
+ *
+ * @example alarmRules(DEFAULT_ALARM_POLICY).map((r) => r.suffix) // error-rate, latency-p99, ...
+ */
+export function alarmRules(p: AlarmPolicy): AlarmRule[] {
+  const n = p.minCanaryRequests;
+  const guard = (v: PeriodValues) => v.reqC >= n;
+  return [
+    {
+      suffix: 'error-rate',
+      watches: CANARY_ALARMS['error-rate'],
+      description: `canary error rate more than ${p.errorRateRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes (periods with ≥ ${n} canary requests)`,
+      // No baseline error in the period: a canary with ≥ 5 errors counts as breaching.
+      expression: `IF(reqC >= ${n} AND errB > 0, (errC / reqC) / (errB / reqB), IF(reqC >= ${n} AND errC >= 5, ${p.errorRateRatio + 1}, 0))`,
+      usingMetrics: ['reqC', 'reqB', 'errC', 'errB'],
+      threshold: p.errorRateRatio,
+      evaluationPeriods: p.evaluationPeriods,
+      datapointsToAlarm: p.datapointsToAlarm,
+      evaluate: (v) =>
+        guard(v) && v.errB > 0 ? v.errC / v.reqC / (v.errB / v.reqB) : guard(v) && v.errC >= 5 ? p.errorRateRatio + 1 : 0,
+    },
+    {
+      suffix: 'latency-p99',
+      watches: CANARY_ALARMS['latency-p99'],
+      description: `canary p99 latency more than ${p.latencyP99Ratio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
+      expression: `IF(reqC >= ${n} AND p99B > 0, p99C / p99B, 0)`,
+      usingMetrics: ['reqC', 'p99C', 'p99B'],
+      threshold: p.latencyP99Ratio,
+      evaluationPeriods: p.evaluationPeriods,
+      datapointsToAlarm: p.datapointsToAlarm,
+      evaluate: (v) => (guard(v) && v.p99B > 0 ? v.p99C / v.p99B : 0),
+    },
+    {
+      suffix: 'risk-energy',
+      watches: CANARY_ALARMS['risk-energy'],
+      description: `canary mean risk energy more than ${p.riskEnergyRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
+      expression: `IF(reqC >= ${n} AND riskB > 0, riskC / riskB, 0)`,
+      usingMetrics: ['reqC', 'riskC', 'riskB'],
+      threshold: p.riskEnergyRatio,
+      evaluationPeriods: p.evaluationPeriods,
+      datapointsToAlarm: p.datapointsToAlarm,
+      evaluate: (v) => (guard(v) && v.riskB > 0 ? v.riskC / v.riskB : 0),
+    },
+    {
+      suffix: 'constraint-violations',
+      watches: CANARY_ALARMS['constraint-violations'],
+      description: `canary constraint-violation rate above ${p.constraintViolationRate * 100}% for 3 minutes in a row`,
+      expression: `IF(reqC >= ${n}, cvC / reqC, 0)`,
+      usingMetrics: ['reqC', 'cvC'],
+      threshold: p.constraintViolationRate,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      evaluate: (v) => (guard(v) ? v.cvC / v.reqC : 0),
+    },
+    {
+      suffix: 'safety-incidents',
+      watches: CANARY_ALARMS['safety-incidents'],
+      description: 'any safety incident on the canary',
+      expression: 'safeC',
+      usingMetrics: ['safeC'],
+      threshold: 0,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      evaluate: (v) => v.safeC,
+    },
+  ];
+}
+
+export type AlarmState = 'OK' | 'ALARM';
+
+/**
+ * CloudWatch's M-of-N evaluation: ALARM when at least `datapointsToAlarm` of the last
+ * `evaluationPeriods` values breach (> threshold). `values` is oldest first.
+ */
+export function alarmState(rule: AlarmRule, values: readonly number[]): AlarmState {
+  const recent = values.slice(-rule.evaluationPeriods);
+  const breaching = recent.filter((v) => v > rule.threshold).length;
+  return breaching >= rule.datapointsToAlarm ? 'ALARM' : 'OK';
+}
