@@ -21,8 +21,10 @@
  *   threshold (error-rate ratio > 1.5, violation rate > 5%): statistics rule out noise, the policy
  *   decides what is big enough to matter.
  * - Distributions per minute (latency p50/p95/p99 in log scale, mean risk energy) use the one-sided
- *   Brunner–Munzel rank test (see stats.ts for why not Mann–Whitney), on the whole phase window and
- *   on its last `3 × restartEveryMinutes` minutes, Bonferroni-corrected over both windows and every
+ *   Brunner–Munzel rank test (see stats.ts for why not Mann–Whitney; its variance floored at the
+ *   permutation variance, which calibrates short windows), on the whole phase window and
+ *   on its last `4 × restartEveryMinutes` minutes (20: the shortest window on
+ *   which the floored rank test can still reach the per-look α), Bonferroni-corrected over both windows and every
  *   planned look of the phase.
  * - Safety incidents are not sampled noise: any counted incident on the canary fails at once.
  * The phase's false-alarm budget `falseAlarmRatePerPhase` is split over the rules as in
@@ -309,6 +311,7 @@ function distributionRule(
   alphaPerTest: number,
   recentMinutes: number,
   limit: number,
+  limitLabel = `rollback above ${fmtX(limit)}`,
 ): RuleEvidence {
   const usable = points.filter((p) => {
     const c = pick[rule](p.canary);
@@ -327,7 +330,7 @@ function distributionRule(
     const slice = usable.slice(start);
     const c = slice.map((p) => pick[rule](p.canary)!);
     const b = slice.map((p) => pick[rule](p.baseline)!);
-    const test = brunnerMunzelGreater(c.map(transform), b.map(transform));
+    const test = brunnerMunzelGreater(c.map(transform), b.map(transform), { permutationVarianceFloor: true });
     const mc = c.length > 0 ? median(c) : null;
     const mb = b.length > 0 ? median(b) : null;
     const ratio = mc === null || mb === null ? null : mb > 0 ? mc / mb : mc > 0 ? Number.POSITIVE_INFINITY : 1;
@@ -354,7 +357,7 @@ function distributionRule(
         minutes: slice.length,
       },
       samples: { canary: c.length, baseline: b.length },
-      message: `${what} ${fmtV(mc)} vs baseline ${fmtV(mb)} (${fmtX(ratio)}, rollback above ${fmtX(limit)}; p=${fmtP(test.pValue)}, α=${fmtP(alphaPerTest)})`,
+      message: `${what} ${fmtV(mc)} vs baseline ${fmtV(mb)} (${fmtX(ratio)}, ${limitLabel}; p=${fmtP(test.pValue)}, α=${fmtP(alphaPerTest)})`,
     };
     if (chosen === null || (evidence.failed && !chosen.failed) || (evidence.failed === chosen.failed && (evidence.pValue ?? 1) < (chosen.pValue ?? 1))) {
       chosen = evidence;
@@ -380,7 +383,7 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
   const looks = Math.max(1, Math.ceil(input.plannedMinutes / input.lookEveryMinutes));
   const grid = Math.max(1, Math.ceil(input.plannedMinutes / policy.restartEveryMinutes));
   const starts = gridStarts(points, policy.restartEveryMinutes);
-  const recentMinutes = 3 * policy.restartEveryMinutes;
+  const recentMinutes = 4 * policy.restartEveryMinutes;
   const rankAlpha = (share: number) => (budget * share) / (looks * 2);
   const sample = {
     minutes: points.length,
@@ -424,7 +427,14 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
   add(constraintRule(points, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy));
 
   for (const rule of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
-    const ev = distributionRule(rule, points, rankAlpha(ALPHA_SHARES[rule]), recentMinutes, policy.latencyRatioWarn);
+    const ev = distributionRule(
+      rule,
+      points,
+      rankAlpha(ALPHA_SHARES[rule]),
+      recentMinutes,
+      policy.latencyRatioWarn,
+      `P2 above ${fmtX(policy.latencyRatioWarn)}, P1 above ${fmtX(policy.latencyRatioCritical)}`,
+    );
     if (!ev.failed) {
       add(ev);
       continue;
