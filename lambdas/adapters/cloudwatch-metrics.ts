@@ -1,0 +1,130 @@
+/**
+ * MetricsSource on CloudWatch GetMetricData: the serving fleet's metric contract
+ * (core/runtime-config.ts METRIC_NAMES) with dimensions Model=<model>, Variant=baseline|canary,
+ * one-minute periods.
+ *
+ * Statistics: Requests, Errors, ConstraintViolations and SafetyIncidents as Sum (counts per minute),
+ * Latency as p50/p95/p99 (the minute's percentiles), RiskEnergy as Average (the minute's mean V_s).
+ * No `Unit` filter is set: a datapoint published with any unit still counts (the contract fixes the
+ * metric names, not the units the fleet happens to use).
+ *
+ * The window is [from, to) aligned to whole minutes (the current, incomplete minute is left out);
+ * a minute for which CloudWatch returns no value of any query is left out (a gap), and inside a
+ * minute that has data a missing count is 0 and a missing latency or risk energy is null.
+ */
+import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import type { MinuteDatapoint, VariantMinute } from '../../core/analysis.js';
+import type { MetricsSource } from '../../core/ports.js';
+import { METRIC_NAMES, VARIANTS } from '../../core/runtime-config.js';
+import { call } from './aws-errors.js';
+
+type Field = keyof VariantMinute;
+
+/** Each VariantMinute field: the metric and statistic it comes from. */
+export const METRIC_QUERIES: readonly { field: Field; metric: string; stat: string; kind: 'count' | 'value' }[] = [
+  { field: 'requests', metric: METRIC_NAMES.requests, stat: 'Sum', kind: 'count' },
+  { field: 'errors', metric: METRIC_NAMES.errors, stat: 'Sum', kind: 'count' },
+  { field: 'latencyP50', metric: METRIC_NAMES.latency, stat: 'p50', kind: 'value' },
+  { field: 'latencyP95', metric: METRIC_NAMES.latency, stat: 'p95', kind: 'value' },
+  { field: 'latencyP99', metric: METRIC_NAMES.latency, stat: 'p99', kind: 'value' },
+  { field: 'riskEnergy', metric: METRIC_NAMES.riskEnergy, stat: 'Average', kind: 'value' },
+  { field: 'constraintViolations', metric: METRIC_NAMES.constraintViolations, stat: 'Sum', kind: 'count' },
+  { field: 'safetyIncidents', metric: METRIC_NAMES.safetyIncidents, stat: 'Sum', kind: 'count' },
+];
+
+const MINUTE = 60_000;
+const PERIOD_SECONDS = 60;
+type Variant = keyof typeof VARIANTS;
+
+/** Query ids: lowercase letters, digits and `_`, starting with a letter (GetMetricData's rule). */
+const queryId = (variant: Variant, field: Field) => `${variant}_${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+
+const emptyMinute = (): Record<Field, number | null> => ({
+  requests: 0,
+  errors: 0,
+  latencyP50: null,
+  latencyP95: null,
+  latencyP99: null,
+  riskEnergy: null,
+  constraintViolations: 0,
+  safetyIncidents: 0,
+});
+
+export class CloudWatchMetricsSource implements MetricsSource {
+  public constructor(
+    private readonly client: CloudWatchClient,
+    private readonly namespace: string,
+  ) {}
+
+  /** The 16 queries (8 fields × 2 variants) of one model. */
+  public queries(model: string): MetricDataQuery[] {
+    return (Object.keys(VARIANTS) as Variant[]).flatMap((variant) =>
+      METRIC_QUERIES.map((q) => ({
+        Id: queryId(variant, q.field),
+        MetricStat: {
+          Metric: {
+            Namespace: this.namespace,
+            MetricName: q.metric,
+            Dimensions: [
+              { Name: 'Model', Value: model },
+              { Name: 'Variant', Value: VARIANTS[variant] },
+            ],
+          },
+          Period: PERIOD_SECONDS,
+          Stat: q.stat,
+        },
+        ReturnData: true,
+      })),
+    );
+  }
+
+  public async window(query: { model: string; from: Date; to: Date }): Promise<MinuteDatapoint[]> {
+    const from = Math.floor(query.from.getTime() / MINUTE) * MINUTE;
+    const to = Math.floor(query.to.getTime() / MINUTE) * MINUTE;
+    if (to <= from) return [];
+    const byId = new Map<string, Map<number, number>>();
+    let nextToken: string | undefined;
+    do {
+      const page = await call('CloudWatch.GetMetricData', `${this.namespace} Model=${query.model}`, () =>
+        this.client.send(
+          new GetMetricDataCommand({
+            MetricDataQueries: this.queries(query.model),
+            StartTime: new Date(from),
+            EndTime: new Date(to),
+            ScanBy: 'TimestampAscending',
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const r of page.MetricDataResults ?? []) {
+        if (r.Id === undefined) continue;
+        const values = byId.get(r.Id) ?? new Map<number, number>();
+        (r.Timestamps ?? []).forEach((ts, i) => {
+          const v = r.Values?.[i];
+          if (v === undefined || !Number.isFinite(v)) return;
+          const t = Math.floor(new Date(ts).getTime() / MINUTE) * MINUTE;
+          if (t >= from && t < to) values.set(t, v);
+        });
+        byId.set(r.Id, values);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+
+    const minutes = new Set<number>();
+    for (const values of byId.values()) for (const t of values.keys()) minutes.add(t);
+    return [...minutes]
+      .sort((a, b) => a - b)
+      .map((t) => {
+        const variant = (v: Variant): VariantMinute => {
+          const m = emptyMinute();
+          for (const q of METRIC_QUERIES) {
+            const value = byId.get(queryId(v, q.field))?.get(t);
+            if (value === undefined) continue;
+            m[q.field] = q.kind === 'count' ? Math.max(0, Math.round(value)) : Math.max(0, value);
+          }
+          return m as VariantMinute;
+        };
+        return { minute: (t - from) / MINUTE, canary: variant('canary'), baseline: variant('baseline') };
+      });
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * TrafficRouter on a Lambda function's aliases. Clients call the live alias; the team points the
+ * candidate alias at the candidate version before uploading release.json.
+ *
+ * - weight w: the live alias keeps its version (the baseline) and routes w% to the candidate
+ *   alias's version (RoutingConfig.AdditionalVersionWeights, 0.0–1.0; 100% is weight 1.0, so the
+ *   baseline stays recorded on the alias until promotion).
+ * - promote: the live alias points at the candidate version, with no routing.
+ * - restore (rollback): the routing is cleared; the live alias's own version is the baseline.
+ *
+ * UpdateAlias answers ResourceConflictException while another update of the function is in flight;
+ * that is retried every `pollMs` until `maxWaitMs`.
+ */
+import { GetAliasCommand, UpdateAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { TrafficRouter, TrafficSplit } from '../../core/ports.js';
+import { ConfigurationError } from '../../core/app/errors.js';
+import { AwsCallError, isAwsError, realSleep, type Sleep } from './aws-errors.js';
+import type { WaitOptions } from './sagemaker-router.js';
+
+export interface LambdaAliasRouterConfig {
+  readonly functionName: string;
+  readonly liveAlias: string;
+  readonly candidateAlias: string;
+}
+
+export class LambdaAliasRouter implements TrafficRouter {
+  private readonly maxWaitMs: number;
+  private readonly pollMs: number;
+  private readonly sleep: Sleep;
+
+  public constructor(
+    private readonly client: LambdaClient,
+    private readonly config: LambdaAliasRouterConfig,
+    options: WaitOptions = {},
+  ) {
+    this.maxWaitMs = options.maxWaitMs ?? 60_000;
+    this.pollMs = options.pollMs ?? 2_000;
+    this.sleep = options.sleep ?? realSleep;
+  }
+
+  private async alias(name: string): Promise<{ version: string; weights: Record<string, number> }> {
+    try {
+      const out = await this.client.send(new GetAliasCommand({ FunctionName: this.config.functionName, Name: name }));
+      if (out.FunctionVersion === undefined) throw new ConfigurationError(`alias ${this.config.functionName}:${name} has no version`);
+      return { version: out.FunctionVersion, weights: out.RoutingConfig?.AdditionalVersionWeights ?? {} };
+    } catch (err) {
+      if (err instanceof ConfigurationError) throw err;
+      throw new AwsCallError('Lambda.GetAlias', `${this.config.functionName}:${name}`, err);
+    }
+  }
+
+  private async candidateVersion(): Promise<string> {
+    return (await this.alias(this.config.candidateAlias)).version;
+  }
+
+  public async setCandidateWeight(_model: string, weight: number): Promise<void> {
+    if (!(weight >= 0 && weight <= 100)) throw new RangeError(`canary weight must be 0-100, got ${weight}`);
+    const [live, candidate] = await Promise.all([this.alias(this.config.liveAlias), this.candidateVersion()]);
+    if (candidate === live.version) {
+      throw new ConfigurationError(
+        `the candidate alias ${this.config.candidateAlias} points at version ${candidate}, which the live alias ${this.config.liveAlias} already serves: publish the candidate version and point ${this.config.candidateAlias} at it`,
+      );
+    }
+    await this.updateLive({ AdditionalVersionWeights: weight === 0 ? {} : { [candidate]: weight / 100 } });
+  }
+
+  public async promoteCandidate(_model: string): Promise<void> {
+    const candidate = await this.candidateVersion();
+    await this.updateLive({ AdditionalVersionWeights: {} }, candidate);
+  }
+
+  public async restoreBaseline(_model: string): Promise<void> {
+    await this.updateLive({ AdditionalVersionWeights: {} });
+  }
+
+  public async current(_model: string): Promise<TrafficSplit> {
+    const live = await this.alias(this.config.liveAlias);
+    const routed = Object.values(live.weights).reduce((a, b) => a + b, 0);
+    const candidate = Math.round(routed * 10_000) / 100;
+    return { baseline: Math.round((100 - candidate) * 100) / 100, candidate };
+  }
+
+  private async updateLive(routing: { AdditionalVersionWeights: Record<string, number> }, functionVersion?: string): Promise<void> {
+    const command = new UpdateAliasCommand({
+      FunctionName: this.config.functionName,
+      Name: this.config.liveAlias,
+      ...(functionVersion === undefined ? {} : { FunctionVersion: functionVersion }),
+      RoutingConfig: routing,
+    });
+    let waited = 0;
+    for (;;) {
+      try {
+        await this.client.send(command);
+        return;
+      } catch (err) {
+        if (!isAwsError(err, 'ResourceConflictException') || waited >= this.maxWaitMs) {
+          throw new AwsCallError('Lambda.UpdateAlias', `${this.config.functionName}:${this.config.liveAlias}`, err);
+        }
+        await this.sleep(this.pollMs);
+        waited += this.pollMs;
+      }
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
+import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
+import { SnsNotifier } from '../adapters/sns-notifier.js';
+import { documentClient, snsClient, systemClock } from '../shared/aws.js';
+import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
+import { createHandler } from './handler.js';
+
+const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.approvalTopicArn]: true }));
+const pt = powertools('RequestApproval');
+
+export const handler = lambdaEntry(
+  pt,
+  createHandler({
+    ledger: new DynamoLedger(documentClient(), env[ENV.tableName]),
+    notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env[ENV.approvalTopicArn] }),
+    clock: systemClock,
+    log: pt.log,
+  }),
+);

@@ -1,0 +1,364 @@
+/**
+ * In-memory implementations of every port (core/ports.ts): the embedded runtime runs the real
+ * handlers on them, and the use-case tests use them. Deterministic: nothing reads the wall clock
+ * (time comes from a {@link ManualClock}), and every stored value is copied in and out, so a
+ * caller cannot change the "database" by mutating what it got back.
+ */
+import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
+import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
+import type {
+  ArtifactStore,
+  AuditEvent,
+  AuditLedger,
+  Clock,
+  Executions,
+  LockResult,
+  MetricsSource,
+  Notification,
+  Notifier,
+  ReleaseLock,
+  ReleaseRecord,
+  ReleaseStatus,
+  TrafficRouter,
+  TrafficSplit,
+  TransitionResult,
+} from '../core/ports.js';
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** A clock that moves only when told to. */
+export class ManualClock implements Clock {
+  private current: number;
+
+  public constructor(start: Date | string = '2025-01-01T00:00:00.000Z') {
+    this.current = new Date(start).getTime();
+  }
+
+  public now(): Date {
+    return new Date(this.current);
+  }
+
+  public set(at: Date | string): void {
+    this.current = new Date(at).getTime();
+  }
+
+  public advance(ms: number): void {
+    this.current += ms;
+  }
+
+  public advanceMinutes(minutes: number): void {
+    this.advance(minutes * 60_000);
+  }
+}
+
+type Patch = Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>;
+
+/** Audit ledger, release records, incident claims and task tokens. */
+export class MemoryLedger implements AuditLedger {
+  private readonly events = new Map<string, AuditEvent[]>();
+  private readonly records = new Map<string, ReleaseRecord>();
+  private readonly tokens = new Map<string, string>();
+
+  public async append(event: AuditEvent): Promise<'appended' | 'duplicate'> {
+    const list = this.events.get(event.releaseId) ?? [];
+    if (list.some((e) => e.eventId === event.eventId)) return 'duplicate';
+    list.push(copy(event));
+    this.events.set(event.releaseId, list);
+    return 'appended';
+  }
+
+  /** Ordered by `at`, ties in append order (a stable sort). */
+  public async timeline(releaseId: string): Promise<AuditEvent[]> {
+    return copy(this.events.get(releaseId) ?? []).sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  public async createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }> {
+    const existing = this.records.get(record.releaseId);
+    if (existing !== undefined) return { created: false, record: copy(existing) };
+    this.records.set(record.releaseId, copy(record));
+    return { created: true, record: copy(record) };
+  }
+
+  public async getRelease(releaseId: string): Promise<ReleaseRecord | null> {
+    const r = this.records.get(releaseId);
+    return r === undefined ? null : copy(r);
+  }
+
+  public async transition(releaseId: string, from: readonly ReleaseStatus[], to: ReleaseStatus, patch: Patch = {}): Promise<TransitionResult> {
+    const r = this.records.get(releaseId);
+    if (r === undefined) return { ok: false, record: null };
+    if (!from.includes(r.status)) return { ok: false, record: copy(r) };
+    const next: ReleaseRecord = { ...r, ...copy(definedOnly(patch)), releaseId, status: to };
+    this.records.set(releaseId, next);
+    return { ok: true, record: copy(next) };
+  }
+
+  public async update(releaseId: string, patch: Patch): Promise<void> {
+    const r = this.records.get(releaseId);
+    if (r === undefined) throw new ReleaseNotFoundError(releaseId);
+    this.records.set(releaseId, { ...r, ...copy(definedOnly(patch)), releaseId, status: r.status });
+  }
+
+  /** A release without a record cannot be claimed for; it pages rather than stays silent. */
+  public async claimIncident(releaseId: string): Promise<boolean> {
+    const r = this.records.get(releaseId);
+    if (r === undefined) return true;
+    if (r.incidentPublished) return false;
+    this.records.set(releaseId, { ...r, incidentPublished: true });
+    return true;
+  }
+
+  public async releaseIncidentClaim(releaseId: string): Promise<void> {
+    const r = this.records.get(releaseId);
+    if (r !== undefined) this.records.set(releaseId, { ...r, incidentPublished: false });
+  }
+
+  public async listReleases(limit: number): Promise<ReleaseRecord[]> {
+    return [...this.records.values()]
+      .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt))
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  public async putTaskToken(releaseId: string, phase: number, token: string): Promise<void> {
+    this.tokens.set(`${releaseId}#${phase}`, token);
+  }
+
+  public async getTaskToken(releaseId: string, phase: number): Promise<string | null> {
+    return this.tokens.get(`${releaseId}#${phase}`) ?? null;
+  }
+
+  public async deleteTaskToken(releaseId: string, phase: number): Promise<void> {
+    this.tokens.delete(`${releaseId}#${phase}`);
+  }
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** One lock per model. */
+export class MemoryLock implements ReleaseLock {
+  private readonly holders = new Map<string, string>();
+
+  public async acquire(model: string, releaseId: string): Promise<LockResult> {
+    const holder = this.holders.get(model);
+    if (holder !== undefined && holder !== releaseId) return { acquired: false, holder };
+    this.holders.set(model, releaseId);
+    return { acquired: true };
+  }
+
+  public async release(model: string, releaseId: string): Promise<void> {
+    if (this.holders.get(model) === releaseId) this.holders.delete(model);
+  }
+
+  public async holder(model: string): Promise<string | null> {
+    return this.holders.get(model) ?? null;
+  }
+}
+
+/** Records every notification; `onPublish` may throw to simulate an SNS outage. */
+export class MemoryNotifier implements Notifier {
+  public readonly notifications: Notification[] = [];
+
+  public constructor(private readonly onPublish: (n: Notification) => void = () => {}) {}
+
+  public async publish(notification: Notification): Promise<void> {
+    this.onPublish(notification);
+    this.notifications.push(copy(notification));
+  }
+
+  /** The notifications of one channel. */
+  public of(channel: Notification['channel']): Notification[] {
+    return this.notifications.filter((n) => n.channel === channel);
+  }
+}
+
+export type RouterOperation = 'setCandidateWeight' | 'promoteCandidate' | 'restoreBaseline';
+
+/**
+ * Traffic split per model (a model never routed is 100% baseline), with a log of every change.
+ * `fail` may return an error for an operation, to simulate a router outage.
+ */
+export class MemoryRouter implements TrafficRouter {
+  private readonly splits = new Map<string, TrafficSplit>();
+  public readonly log: { op: RouterOperation; model: string; weight?: number }[] = [];
+
+  public constructor(private readonly fail: (op: RouterOperation, model: string) => Error | undefined = () => undefined) {}
+
+  private check(op: RouterOperation, model: string): void {
+    const err = this.fail(op, model);
+    if (err !== undefined) throw err;
+  }
+
+  public async setCandidateWeight(model: string, weight: number): Promise<void> {
+    this.check('setCandidateWeight', model);
+    this.splits.set(model, { baseline: 100 - weight, candidate: weight });
+    this.log.push({ op: 'setCandidateWeight', model, weight });
+  }
+
+  public async current(model: string): Promise<TrafficSplit> {
+    return { ...(this.splits.get(model) ?? { baseline: 100, candidate: 0 }) };
+  }
+
+  /** After promotion the candidate is the baseline: 100% baseline, nothing on a candidate. */
+  public async promoteCandidate(model: string): Promise<void> {
+    this.check('promoteCandidate', model);
+    this.splits.set(model, { baseline: 100, candidate: 0 });
+    this.log.push({ op: 'promoteCandidate', model });
+  }
+
+  public async restoreBaseline(model: string): Promise<void> {
+    this.check('restoreBaseline', model);
+    this.splits.set(model, { baseline: 100, candidate: 0 });
+    this.log.push({ op: 'restoreBaseline', model });
+  }
+}
+
+/** Starts an execution; returns its ARN. The embedded runtime plugs its interpreter in here. */
+export type ExecutionStarter = (name: string, input: unknown) => string | Promise<string>;
+
+export interface ExecutionRecord {
+  readonly name: string;
+  readonly executionArn: string;
+  readonly input: unknown;
+  status: 'RUNNING' | 'STOPPED';
+  stopCause: string | null;
+}
+
+export type TaskAnswer =
+  | { readonly token: string; readonly kind: 'success'; readonly output: unknown }
+  | { readonly token: string; readonly kind: 'failure'; readonly error: string; readonly cause: string };
+
+export interface MemoryExecutionsOptions {
+  /** Gives a started execution its ARN (the embedded runtime starts its interpreter here). */
+  readonly starter?: ExecutionStarter;
+  /** Delivers a task-token answer (the embedded runtime resumes the waiting task); may throw. */
+  readonly onAnswer?: (answer: TaskAnswer) => void | Promise<void>;
+}
+
+/**
+ * Executions by name (a name is started once), stops, and the answers sent to task tokens. A token
+ * is answered at most once: a second answer is {@link NothingWaitingError}, as Step Functions'
+ * TaskDoesNotExist / TaskTimedOut.
+ */
+export class MemoryExecutions implements Executions {
+  public readonly executions = new Map<string, ExecutionRecord>();
+  public readonly stopped: { executionArn: string; cause: string }[] = [];
+  public readonly answers: TaskAnswer[] = [];
+  private readonly starter: ExecutionStarter;
+  private readonly onAnswer: (answer: TaskAnswer) => void | Promise<void>;
+
+  public constructor(options: MemoryExecutionsOptions = {}) {
+    this.starter = options.starter ?? ((name) => `arn:aws:states:local:000000000000:execution:promotion:${name}`);
+    this.onAnswer = options.onAnswer ?? (() => {});
+  }
+
+  public async start(name: string, input: unknown): Promise<{ executionArn: string; duplicate: boolean }> {
+    const existing = this.executions.get(name);
+    if (existing !== undefined) return { executionArn: existing.executionArn, duplicate: true };
+    const executionArn = await this.starter(name, copy(input));
+    this.executions.set(name, { name, executionArn, input: copy(input), status: 'RUNNING', stopCause: null });
+    return { executionArn, duplicate: false };
+  }
+
+  public async stop(executionArn: string, cause: string): Promise<void> {
+    this.stopped.push({ executionArn, cause });
+    for (const e of this.executions.values()) {
+      if (e.executionArn === executionArn && e.status === 'RUNNING') {
+        e.status = 'STOPPED';
+        e.stopCause = cause;
+      }
+    }
+  }
+
+  public async sendTaskSuccess(token: string, output: unknown): Promise<void> {
+    await this.answer({ token, kind: 'success', output: copy(output) });
+  }
+
+  public async sendTaskFailure(token: string, error: string, cause: string): Promise<void> {
+    await this.answer({ token, kind: 'failure', error, cause });
+  }
+
+  private async answer(answer: TaskAnswer): Promise<void> {
+    if (this.answers.some((a) => a.token === answer.token)) {
+      throw new NothingWaitingError('(unknown)', 'the task token was already answered');
+    }
+    await this.onAnswer(answer);
+    this.answers.push(answer);
+  }
+}
+
+/** Manifests (and other objects) by `bucket/key` and version. */
+export class MemoryArtifactStore implements ArtifactStore {
+  private readonly objects = new Map<string, string>();
+
+  /** Stores `text` at `bucket/key`, as version `versionId` (null: the unversioned object). */
+  public put(bucket: string, key: string, text: string, versionId: string | null = null): void {
+    this.objects.set(`${bucket}/${key}#${versionId ?? ''}`, text);
+  }
+
+  public async getObjectText(
+    source: { bucket: string; key: string; versionId: string | null },
+    maxBytes: number,
+  ): Promise<{ text: string; tooLarge: boolean; size: number }> {
+    const text = this.objects.get(`${source.bucket}/${source.key}#${source.versionId ?? ''}`);
+    if (text === undefined) {
+      throw new Error(`NoSuchKey: s3://${source.bucket}/${source.key}${source.versionId ? ` (version ${source.versionId})` : ''} does not exist`);
+    }
+    const size = Buffer.byteLength(text, 'utf8');
+    return size > maxBytes ? { text: '', tooLarge: true, size } : { text, tooLarge: false, size };
+  }
+}
+
+/** A minute of both variants, at an absolute time (the start of its minute). */
+export interface StoredMinute {
+  readonly at: Date;
+  readonly canary: VariantMinute;
+  readonly baseline: VariantMinute;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Per-model, per-minute metrics, as CloudWatch would hold them. `window` answers like the
+ * CloudWatch adapter: the minutes in [from, to) aligned to whole minutes, `minute` counted from
+ * `from`'s minute, minutes without data left out.
+ */
+export class MemoryMetricsSource implements MetricsSource {
+  private readonly byModel = new Map<string, Map<number, StoredMinute>>();
+
+  /** Records (or replaces) the minute containing `at`. */
+  public put(model: string, at: Date, minute: { canary: VariantMinute; baseline: VariantMinute }): void {
+    const t = Math.floor(at.getTime() / MINUTE) * MINUTE;
+    const m = this.byModel.get(model) ?? new Map<number, StoredMinute>();
+    m.set(t, { at: new Date(t), canary: copy(minute.canary), baseline: copy(minute.baseline) });
+    this.byModel.set(model, m);
+  }
+
+  public async window(query: { model: string; from: Date; to: Date }): Promise<MinuteDatapoint[]> {
+    const from = Math.floor(query.from.getTime() / MINUTE) * MINUTE;
+    const to = Math.floor(query.to.getTime() / MINUTE) * MINUTE;
+    const m = this.byModel.get(query.model);
+    if (m === undefined) return [];
+    return [...m.entries()]
+      .filter(([t]) => t >= from && t < to)
+      .sort(([a], [b]) => a - b)
+      .map(([t, v]) => ({ minute: (t - from) / MINUTE, canary: copy(v.canary), baseline: copy(v.baseline) }));
+  }
+}
+
+/** Every port in memory, sharing one clock. */
+export function memoryPorts(clock: ManualClock = new ManualClock()) {
+  return {
+    clock,
+    ledger: new MemoryLedger(),
+    lock: new MemoryLock(),
+    notifier: new MemoryNotifier(),
+    router: new MemoryRouter(),
+    executions: new MemoryExecutions(),
+    artifacts: new MemoryArtifactStore(),
+    metrics: new MemoryMetricsSource(),
+  };
+}
+export type MemoryPorts = ReturnType<typeof memoryPorts>;

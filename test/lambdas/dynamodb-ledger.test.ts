@@ -1,0 +1,172 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ReleaseNotFoundError } from '../../core/app/errors.js';
+import type { AuditEvent, ReleaseRecord } from '../../core/ports.js';
+import { DynamoLedger, DynamoLock } from '../../lambdas/adapters/dynamodb-ledger.js';
+import { ONE_ATTEMPT, awsError, denied } from './aws-helpers.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient(ONE_ATTEMPT));
+const TABLE = 'bb-ledger';
+const ledger = new DynamoLedger(doc, TABLE);
+const lock = new DynamoLock(doc, TABLE, { now: () => new Date('2025-03-01T10:00:00.000Z') });
+const ccf = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+const record: ReleaseRecord = {
+  releaseId: 'r-1',
+  model: 'builderbrain',
+  version: '2.1.0',
+  status: 'received',
+  artifact: { uri: 's3://a/b', sha256: 'f'.repeat(64) },
+  manifestSha256: 'e'.repeat(64),
+  source: { bucket: 'bb-artifacts', key: 'models/builderbrain/2.1.0/release.json', versionId: 'v1' },
+  receivedAt: '2025-03-01T10:00:00.000Z',
+  updatedAt: '2025-03-01T10:00:00.000Z',
+  canaryExecutionArn: null,
+  phase: null,
+  weight: 0,
+  lastVerdict: null,
+  approvers: [],
+  outcome: null,
+  incidentPublished: false,
+};
+const item = (r: ReleaseRecord) => ({ ...r, pk: `RELEASE#${r.releaseId}`, sk: 'RECORD', gsi1pk: 'RELEASES', gsi1sk: r.receivedAt, entity: 'release' });
+
+const event: AuditEvent = { releaseId: 'r-1', eventId: 'gate_check:0:safety', at: '2025-03-01T10:01:00.000Z', type: 'gate_check', actor: 'step:RunGates', detail: { name: 'safety', passed: true } };
+
+beforeEach(() => ddb.reset());
+
+describe('DynamoLedger', () => {
+  it('appends an event once per eventId: the condition on its key turns a retry into "duplicate"', async () => {
+    ddb.on(PutCommand).resolvesOnce({}).rejectsOnce(ccf());
+    expect(await ledger.append(event)).toBe('appended');
+    expect(await ledger.append({ ...event, at: '2025-03-01T10:05:00.000Z' })).toBe('duplicate');
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: { pk: 'RELEASE#r-1', sk: 'EVENT#gate_check:0:safety', entity: 'event', releaseId: 'r-1', eventId: 'gate_check:0:safety', at: event.at, type: 'gate_check', actor: 'step:RunGates', detailJson: '{"name":"safety","passed":true}' },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  });
+
+  it('reads the timeline across pages, ordered by time', async () => {
+    const ev = (eventId: string, at: string) => ({ pk: 'RELEASE#r-1', sk: `EVENT#${eventId}`, releaseId: 'r-1', eventId, at, type: 'analysis', actor: 'a', phase: 0, weight: 1, detailJson: '{"x":1}' });
+    ddb.on(QueryCommand)
+      .resolvesOnce({ Items: [ev('analysis:0:0002', '2025-03-01T10:02:00Z'), ev('analysis:0:0001', '2025-03-01T10:01:00Z')], LastEvaluatedKey: { pk: 'RELEASE#r-1', sk: 'EVENT#analysis:0:0002' } })
+      .resolvesOnce({ Items: [ev('received', '2025-03-01T10:00:00Z')] });
+    const timeline = await ledger.timeline('r-1');
+    expect(timeline.map((e) => e.eventId)).toEqual(['received', 'analysis:0:0001', 'analysis:0:0002']);
+    expect(timeline[1]).toEqual({ releaseId: 'r-1', eventId: 'analysis:0:0001', at: '2025-03-01T10:01:00Z', type: 'analysis', actor: 'a', phase: 0, weight: 1, detail: { x: 1 } });
+    const q = ddb.commandCalls(QueryCommand);
+    expect(q[0]!.args[0].input).toMatchObject({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': 'RELEASE#r-1', ':prefix': 'EVENT#' }, ConsistentRead: true });
+    expect(q[1]!.args[0].input.ExclusiveStartKey).toEqual({ pk: 'RELEASE#r-1', sk: 'EVENT#analysis:0:0002' });
+  });
+
+  it('creates the record once, with the listing index keys; a second create returns the stored one', async () => {
+    ddb.on(PutCommand).resolvesOnce({}).rejectsOnce(ccf());
+    ddb.on(GetCommand).resolves({ Item: item({ ...record, status: 'gated' }) });
+    expect(await ledger.createRelease(record)).toEqual({ created: true, record });
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({ Item: item(record), ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(await ledger.createRelease(record)).toEqual({ created: false, record: { ...record, status: 'gated' } });
+  });
+
+  it('transitions conditionally on the current status', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: item({ ...record, status: 'gated', updatedAt: '2025-03-01T10:02:00.000Z' }) });
+    const out = await ledger.transition('r-1', ['received'], 'gated', { updatedAt: '2025-03-01T10:02:00.000Z' });
+    expect(out).toEqual({ ok: true, record: { ...record, status: 'gated', updatedAt: '2025-03-01T10:02:00.000Z' } });
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'RELEASE#r-1', sk: 'RECORD' },
+      UpdateExpression: 'SET #status = :to, #n0 = :v0',
+      ConditionExpression: 'attribute_exists(pk) AND #status IN (:from0)',
+      ExpressionAttributeNames: { '#status': 'status', '#n0': 'updatedAt' },
+      ExpressionAttributeValues: { ':to': 'gated', ':from0': 'received', ':v0': '2025-03-01T10:02:00.000Z' },
+      ReturnValues: 'ALL_NEW',
+    });
+  });
+
+  it('a transition from a status the record is not in is ok:false with the record, not an exception', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({ Item: item({ ...record, status: 'rolled_back' }) });
+    expect(await ledger.transition('r-1', ['canary'], 'rolling_back')).toEqual({ ok: false, record: { ...record, status: 'rolled_back' } });
+    ddb.on(GetCommand).resolves({});
+    expect(await ledger.transition('r-2', ['canary'], 'rolling_back')).toEqual({ ok: false, record: null });
+  });
+
+  it('update of a release that does not exist is ReleaseNotFound', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    await expect(ledger.update('r-9', { weight: 1 })).rejects.toBeInstanceOf(ReleaseNotFoundError);
+  });
+
+  it('claims the incident once', async () => {
+    ddb.on(UpdateCommand).resolvesOnce({}).rejectsOnce(ccf());
+    ddb.on(GetCommand).resolves({ Item: item({ ...record, incidentPublished: true }) });
+    expect(await ledger.claimIncident('r-1')).toBe(true);
+    expect(await ledger.claimIncident('r-1')).toBe(false);
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input.ConditionExpression).toBe('attribute_exists(pk) AND (attribute_not_exists(incidentPublished) OR incidentPublished = :f)');
+  });
+
+  it('lists releases newest first from gsi1', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [item(record)] });
+    expect(await ledger.listReleases(20)).toEqual([record]);
+    expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'RELEASES' }, ScanIndexForward: false, Limit: 20 });
+  });
+
+  it('stores, reads and deletes task tokens under TOKEN#<phase>', async () => {
+    ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand).resolves({ Item: { token: 'tok' } });
+    ddb.on(DeleteCommand).resolves({});
+    await ledger.putTaskToken('r-1', 2, 'tok');
+    expect(await ledger.getTaskToken('r-1', 2)).toBe('tok');
+    await ledger.deleteTaskToken('r-1', 2);
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ pk: 'RELEASE#r-1', sk: 'TOKEN#2', token: 'tok' });
+    expect(ddb.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ pk: 'RELEASE#r-1', sk: 'TOKEN#2' });
+  });
+
+  it('throttling and permanent failures propagate with the table named', async () => {
+    ddb.on(PutCommand).rejectsOnce(awsError('ProvisionedThroughputExceededException', 400, 'slow down')).rejectsOnce(denied()).rejectsOnce(awsError('ValidationException', 400, 'Item size has exceeded the maximum allowed size'));
+    await expect(ledger.append(event)).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException', retryable: true, message: expect.stringContaining('DynamoDB.PutItem on table bb-ledger') });
+    await expect(ledger.append(event)).rejects.toMatchObject({ name: 'AccessDeniedException', retryable: false });
+    await expect(ledger.append(event)).rejects.toMatchObject({ name: 'ValidationException', retryable: false });
+  });
+});
+
+describe('DynamoLock', () => {
+  it('acquires with a conditional put (free, or already ours)', async () => {
+    ddb.on(PutCommand).resolves({});
+    expect(await lock.acquire('builderbrain', 'r-1')).toEqual({ acquired: true });
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: { pk: 'LOCK#builderbrain', sk: 'LOCK', entity: 'lock', model: 'builderbrain', holder: 'r-1', acquiredAt: '2025-03-01T10:00:00.000Z' },
+      ConditionExpression: 'attribute_not_exists(pk) OR holder = :id',
+      ExpressionAttributeValues: { ':id': 'r-1' },
+    });
+  });
+
+  it('a held lock answers the holder instead of throwing', async () => {
+    ddb.on(PutCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({ Item: { holder: 'r-0' } });
+    expect(await lock.acquire('builderbrain', 'r-1')).toEqual({ acquired: false, holder: 'r-0' });
+  });
+
+  it('retries once when the lock was released between the put and the read', async () => {
+    ddb.on(PutCommand).rejectsOnce(ccf()).resolves({});
+    ddb.on(GetCommand).resolves({});
+    expect(await lock.acquire('builderbrain', 'r-1')).toEqual({ acquired: true });
+  });
+
+  it('releases only as the holder; not holding is not an error', async () => {
+    ddb.on(DeleteCommand).resolvesOnce({}).rejectsOnce(ccf());
+    await lock.release('builderbrain', 'r-1');
+    await lock.release('builderbrain', 'r-1');
+    expect(ddb.commandCalls(DeleteCommand)[0]!.args[0].input).toMatchObject({ Key: { pk: 'LOCK#builderbrain', sk: 'LOCK' }, ConditionExpression: 'holder = :id' });
+  });
+
+  it('reads the holder consistently', async () => {
+    ddb.on(GetCommand).resolvesOnce({ Item: { holder: 'r-3' } }).resolvesOnce({});
+    expect(await lock.holder('builderbrain')).toBe('r-3');
+    expect(await lock.holder('builderbrain')).toBeNull();
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
+  });
+});

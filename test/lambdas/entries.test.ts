@@ -1,0 +1,94 @@
+/**
+ * The Lambda entries (lambdas/<name>/index.ts): environment parsed at module scope (a missing
+ * variable fails the cold start by name), SDK clients and adapters wired, a bad event rejected with
+ * the field named. No AWS call is made: every event here fails validation first.
+ */
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const ENV_VARS = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_DEV: 'false',
+  BB_MODEL: 'builderbrain',
+  BB_TABLE_NAME: 'bb-ledger',
+  BB_INCIDENT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:bb-incidents',
+  BB_APPROVAL_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:bb-approvals',
+  BB_METRICS_NAMESPACE: 'BuilderBrain/Serving',
+  BB_ROUTER_JSON: JSON.stringify({ kind: 'sagemaker', endpointName: 'bb-endpoint', baselineVariant: 'baseline', canaryVariant: 'canary' }),
+  BB_GATE_POLICY_JSON: '{}',
+  BB_CANARY_POLICY_JSON: '{}',
+  BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:bb-promotion',
+};
+
+const context = {
+  functionName: 'bb-step',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bb-step',
+  memoryLimitInMB: '256',
+  awsRequestId: 'req-1',
+  logGroupName: '/aws/lambda/bb-step',
+  logStreamName: 's',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+} as Context;
+
+type Entry = { handler: (event: unknown, context: Context) => Promise<unknown> };
+
+/** Static imports (re-evaluated after vi.resetModules), so the bundler resolves and tsc checks them. */
+const ENTRIES: Record<string, () => Promise<Entry>> = {
+  'intake': () => import('../../lambdas/intake/index.js'),
+  'validate-manifest': () => import('../../lambdas/validate-manifest/index.js'),
+  'release-lock': () => import('../../lambdas/release-lock/index.js'),
+  'run-gates': () => import('../../lambdas/run-gates/index.js'),
+  'reject-release': () => import('../../lambdas/reject-release/index.js'),
+  'start-phase': () => import('../../lambdas/start-phase/index.js'),
+  'analyze-canary': () => import('../../lambdas/analyze-canary/index.js'),
+  'request-approval': () => import('../../lambdas/request-approval/index.js'),
+  'promote': () => import('../../lambdas/promote/index.js'),
+  'rollback': () => import('../../lambdas/rollback/index.js'),
+};
+
+/** Each entry, a bad event for it, and the field its error must name. */
+const CASES: [name: string, field: string, event: unknown][] = [
+  ['intake', 'detail.object.key', { 'detail-type': 'Object Created', source: 'aws.s3', detail: { bucket: { name: 'bb-artifacts' }, object: {} } }],
+  ['validate-manifest', 'source', { releaseId: 'r-1', receivedAt: '2025-03-01T10:00:00Z' }],
+  ['release-lock', 'model', { action: 'acquire', releaseId: 'r-1' }],
+  ['run-gates', 'manifest', { releaseId: 'r-1' }],
+  ['reject-release', 'validation', { releaseId: 'r-1', cause: 'lock_busy' }],
+  ['start-phase', 'phaseIndex', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', phases: [{ weight: 1, monitorMinutes: 60, requiresApproval: true }], maxLooksPerPhase: 120, executionArn: 'x' }],
+  ['analyze-canary', 'phase', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0' }],
+  ['request-approval', 'taskToken', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', phase: null }],
+  ['promote', 'version', { releaseId: 'r-1', model: 'builderbrain', phase: null }],
+  ['rollback', 'stopExecution', { releaseId: 'r-1', model: 'builderbrain', trigger: { kind: 'verdict', verdict: {} } }],
+];
+
+beforeEach(() => {
+  vi.resetModules();
+  for (const [k, v] of Object.entries(ENV_VARS)) vi.stubEnv(k, v);
+});
+afterEach(() => vi.unstubAllEnvs());
+
+describe('Lambda entries', () => {
+  it.each(CASES)('%s: a bad event is a clear error naming %s', async (name, field, event) => {
+    const { handler } = await ENTRIES[name]!();
+    const err = (await handler(event, context).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('InvalidInputError');
+    expect(err.message).toMatch(/^invalid \w+/);
+    expect(err.message).toContain(field);
+  });
+
+  it('a missing or bad environment variable fails the cold start by name', async () => {
+    vi.stubEnv('BB_TABLE_NAME', undefined as unknown as string);
+    await expect(ENTRIES['run-gates']!()).rejects.toThrow(/invalid Lambda environment: BB_TABLE_NAME/);
+    vi.resetModules();
+    vi.stubEnv('BB_TABLE_NAME', 'bb-ledger');
+    vi.stubEnv('BB_ROUTER_JSON', '{"kind":"nginx"}');
+    await expect(ENTRIES.rollback!()).rejects.toThrow(/BB_ROUTER_JSON/);
+  });
+});
