@@ -79,14 +79,15 @@ export interface AlarmRule {
  */
 export function alarmRules(p: AlarmPolicy): AlarmRule[] {
   const n = p.minCanaryRequests;
-  const guard = (v: PeriodValues) => v.reqC >= n;
+  // Ratios need both variants to carry traffic: at 100% there is no concurrent baseline to compare.
+  const guard = (v: PeriodValues) => v.reqC >= n && v.reqB >= n;
   return [
     {
       suffix: 'error-rate',
       watches: CANARY_ALARMS['error-rate'],
       description: `canary error rate more than ${p.errorRateRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes (periods with ≥ ${n} canary requests)`,
       // No baseline error in the period: a canary with ≥ 5 errors counts as breaching.
-      expression: `IF(reqC >= ${n} AND errB > 0, (errC / reqC) / (errB / reqB), IF(reqC >= ${n} AND errC >= 5, ${p.errorRateRatio + 1}, 0))`,
+      expression: `IF(reqC >= ${n} AND reqB >= ${n} AND errB > 0, (errC / reqC) / (errB / reqB), IF(reqC >= ${n} AND reqB >= ${n} AND errC >= 5, ${p.errorRateRatio + 1}, 0))`,
       usingMetrics: ['reqC', 'reqB', 'errC', 'errB'],
       threshold: p.errorRateRatio,
       evaluationPeriods: p.evaluationPeriods,
@@ -98,8 +99,8 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       suffix: 'latency-p99',
       watches: CANARY_ALARMS['latency-p99'],
       description: `canary p99 latency more than ${p.latencyP99Ratio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
-      expression: `IF(reqC >= ${n} AND p99B > 0, p99C / p99B, 0)`,
-      usingMetrics: ['reqC', 'p99C', 'p99B'],
+      expression: `IF(reqC >= ${n} AND reqB >= ${n} AND p99B > 0, p99C / p99B, 0)`,
+      usingMetrics: ['reqC', 'reqB', 'p99C', 'p99B'],
       threshold: p.latencyP99Ratio,
       evaluationPeriods: p.evaluationPeriods,
       datapointsToAlarm: p.datapointsToAlarm,
@@ -109,8 +110,8 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       suffix: 'risk-energy',
       watches: CANARY_ALARMS['risk-energy'],
       description: `canary mean risk energy more than ${p.riskEnergyRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
-      expression: `IF(reqC >= ${n} AND riskB > 0, riskC / riskB, 0)`,
-      usingMetrics: ['reqC', 'riskC', 'riskB'],
+      expression: `IF(reqC >= ${n} AND reqB >= ${n} AND riskB > 0, riskC / riskB, 0)`,
+      usingMetrics: ['reqC', 'reqB', 'riskC', 'riskB'],
       threshold: p.riskEnergyRatio,
       evaluationPeriods: p.evaluationPeriods,
       datapointsToAlarm: p.datapointsToAlarm,
@@ -120,12 +121,13 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       suffix: 'constraint-violations',
       watches: CANARY_ALARMS['constraint-violations'],
       description: `canary constraint-violation rate above ${p.constraintViolationRate * 100}% for 3 minutes in a row`,
+      // An absolute ceiling: applies at 100% too.
       expression: `IF(reqC >= ${n}, cvC / reqC, 0)`,
       usingMetrics: ['reqC', 'cvC'],
       threshold: p.constraintViolationRate,
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
-      evaluate: (v) => (guard(v) ? v.cvC / v.reqC : 0),
+      evaluate: (v) => (v.reqC >= n ? v.cvC / v.reqC : 0),
     },
     {
       suffix: 'safety-incidents',
