@@ -1,5 +1,7 @@
 /** Process entry of `builderbrain`: real I/O, exit code through `process.exitCode`. */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import type { SimulateIO } from './commands/simulate.js';
 import { run, type CliIO } from './program.js';
 
 // `builderbrain ... | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
@@ -12,10 +14,25 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const noColor = process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '';
 
-const io: CliIO = {
+/** Asks at the terminal (stderr, so stdout stays clean); null without an interactive terminal. */
+const ask =
+  process.stdin.isTTY === true
+    ? async (question: string): Promise<string> => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          return await rl.question(question);
+        } finally {
+          rl.close();
+        }
+      }
+    : null;
+
+const io: CliIO & SimulateIO = {
   stdout: (s) => void process.stdout.write(s),
   stderr: (s) => void process.stderr.write(s),
   readFile: (path) => readFile(path, 'utf8'),
+  writeFile: (path, text) => writeFile(path, text, 'utf8'),
+  ask,
   isTTY: process.stdout.isTTY === true && !noColor,
 };
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import { registerGate } from './commands/gate.js';
 import { registerNotes } from './commands/notes.js';
+import { registerScenarios, registerSimulate } from './commands/simulate.js';
 import { registerValidate } from './commands/validate.js';
 import { EXIT, styleFor, type CliIO, type CommandContext } from './common.js';
 
@@ -16,7 +17,7 @@ export { EXIT } from './common.js';
 /** Registers one command on the program; add new commands (simulate, scenarios, status, ...) to this list. */
 export type RegisterCommand = (program: Command, ctx: CommandContext) => void;
 
-const COMMANDS: readonly RegisterCommand[] = [registerValidate, registerGate, registerNotes];
+const COMMANDS: readonly RegisterCommand[] = [registerValidate, registerGate, registerNotes, registerSimulate, registerScenarios];
 
 /**
  * Builds the program. Settings that subcommands inherit (output, exit override, help after errors)
@@ -25,7 +26,7 @@ const COMMANDS: readonly RegisterCommand[] = [registerValidate, registerGate, re
 export function buildProgram(io: CliIO, onExitCode: (code: number) => void = () => {}): Command {
   const style = styleFor(io);
   const program = new Command('builderbrain')
-    .description('BuilderBrain release pipeline: validate manifests, run promotion gates, write release notes')
+    .description('BuilderBrain release pipeline: validate manifests, run promotion gates, write release notes, simulate releases')
     .version(pkg.version, '-V, --version', 'print the version of builderbrain')
     .configureOutput({
       writeOut: (s) => io.stdout(s),

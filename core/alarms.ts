@@ -9,7 +9,7 @@
  * several breaching periods in a row, so they catch large regressions in minutes with a negligible
  * false-alarm rate, and leave subtle ones to the loop.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CANARY_ALARMS } from './runtime-config.js';
 import type { ReasonCode } from './severity.js';
 

@@ -31,7 +31,7 @@
  * {@link ALPHA_SHARES}; the statistical test of this module (test/core/analysis.stat.test.ts)
  * measures the resulting false-failure rate per phase.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { THRESHOLD_TOLERANCE, type CanaryPolicy } from './policy.js';
 import { compareSeverity, type ReasonCode, type Severity } from './severity.js';
 import { brunnerMunzelGreater, logMeanExp, median } from './stats.js';

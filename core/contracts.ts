@@ -4,7 +4,7 @@
  * the embedded runtime (local/) runs both. State names are part of the contract (the local runtime
  * keys its task handlers by state name): see STATE_NAMES.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MinuteDatapointSchema } from './analysis.js';
 import { ReleaseManifestSchema } from './manifest.js';
 import { PhaseSchema } from './plan.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseJsonText, type Parsed } from './validation.js';
 
 /** Largest manifest accepted (manifest.md): 256 KiB. */

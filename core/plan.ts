@@ -4,7 +4,7 @@
  * even four 24-hour phases stay far below Step Functions' 25,000-event history limit. Between looks
  * the CloudWatch alarms are the fast path.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CanaryVerdict } from './analysis.js';
 import { decidePhaseEnd } from './rollback.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Thresholds of `policy.md`, validated with zod. Every field has the documented default, so `{}` is

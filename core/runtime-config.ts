@@ -3,7 +3,7 @@
  * builds the same object). Parsed once per container with zod: an unset or bad variable fails the
  * cold start with its name, never a silent default.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ModelNameSchema } from './manifest.js';
 import { CanaryPolicySchema, GatePolicySchema } from './policy.js';
 

@@ -3,7 +3,7 @@
  * Validated with zod before anything runs; every offending field is named.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReleaseManifestSchema } from '../core/manifest.js';
 import type { ReleaseManifest } from '../core/manifest.js';
 import { parseJsonText, type Parsed } from '../core/validation.js';

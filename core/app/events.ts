@@ -2,7 +2,7 @@
  * The two raw EventBridge events the pipeline consumes, as zod schemas (only the fields we read;
  * AWS may add fields, so objects are not strict). Parsed at the edge, in the handlers.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** S3 "Object Created" via EventBridge (the artifact bucket has EventBridge notifications on). */
 export const S3ObjectCreatedEventSchema = z.object({

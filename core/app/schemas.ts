@@ -3,7 +3,7 @@
  * (contracts.ts types them loosely: `PhaseState.verdict`, `RejectInput.gate`, the rollback
  * trigger's verdict). Parsed again where they are used: a state machine payload is an edge.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CanaryVerdict } from '../analysis.js';
 import type { GateResult } from '../gates.js';
 import { REASON_CODES, SEVERITIES } from '../severity.js';

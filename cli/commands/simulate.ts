@@ -1,0 +1,141 @@
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { renderReport } from '../../local/report.js';
+import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, loadScenario } from '../../local/scenario.js';
+import type { ApprovalResponder, ProgressEvent } from '../../local/runtime.js';
+import { reportInput, simulate, type SimulationSummary } from '../../local/simulate.js';
+import { EXIT, formatIssues, formatTable, styleFor, type CliIO, type CommandContext } from '../common.js';
+
+export interface SimulateArgs {
+  readonly scenario: string;
+  readonly json: boolean;
+  readonly report?: string;
+  readonly phaseMinutes?: number;
+  readonly manual: boolean;
+}
+
+/** Extra I/O of `simulate`: writing the report, asking at the terminal. */
+export interface SimulateIO extends CliIO {
+  readonly writeFile?: (path: string, text: string) => Promise<void>;
+  /** Asks a question at the terminal; null when there is no terminal to ask. */
+  readonly ask?: ((question: string) => Promise<string>) | null;
+}
+
+const OUTCOME_EXIT: Record<SimulationSummary['outcome'], number> = {
+  promoted: EXIT.ok,
+  rolled_back: EXIT.ok,
+  rejected: EXIT.ok,
+  rollback_failed: EXIT.internal,
+};
+
+function progressLine(io: CliIO, e: ProgressEvent): string {
+  const s = styleFor(io);
+  const clock = `${String(Math.floor(e.minute / 60)).padStart(2, '0')}:${String(e.minute % 60).padStart(2, '0')}`;
+  const colour = e.kind === 'rollback' || e.kind === 'alarm' ? s.red : e.kind === 'promoted' ? s.green : e.kind === 'verdict' ? s.yellow : (x: string) => x;
+  return `${s.dim(`[t+${clock} ${String(e.weight).padStart(3)}%]`)} ${colour(`${e.kind.padEnd(8)} ${e.text}`)}\n`;
+}
+
+/** A responder that asks at the terminal while the simulation keeps running (and alarms keep watching). */
+function terminalResponder(io: SimulateIO): ApprovalResponder {
+  let pending: Promise<string> | null = null;
+  let answered: string | null = null;
+  return async (req) => {
+    if (!io.ask) return 'wait'; // no terminal: the approval stays unanswered until it times out
+    if (pending === null) {
+      answered = null;
+      pending = io.ask(`approve phase ${req.phase + 1} (${req.weight}%) of ${req.releaseId}? ${req.verdictSummary}\n[y]es / [n]o (roll back): `);
+      void pending.then((a) => {
+        answered = a.trim().toLowerCase();
+      });
+    }
+    if (answered === null) return 'wait';
+    pending = null;
+    return answered.startsWith('y') ? 'approve' : answered.startsWith('n') ? 'reject' : 'wait';
+  };
+}
+
+/** `builderbrain simulate`: a whole release run locally through the deployed state machine definitions. */
+export async function simulateCommand(io: SimulateIO, args: SimulateArgs): Promise<number> {
+  const s = styleFor(io);
+  const found = await loadScenario(args.scenario);
+  if (!found.ok) {
+    io.stderr(`${s.red('error:')} ${found.message}\n${formatIssues(found.issues, s)}`);
+    return EXIT.invalid;
+  }
+  const started = performance.now();
+  const run = await simulate({
+    scenario: found.scenario,
+    phaseMinutes: args.phaseMinutes,
+    approvals: args.manual ? terminalResponder(io) : 'auto',
+    approvalPaceMs: args.manual && io.ask ? 250 : 0,
+    onProgress: args.json ? undefined : (e) => io.stderr(progressLine(io, e)),
+  });
+  const wall = (performance.now() - started) / 1000;
+  const { summary } = run;
+  if (args.report !== undefined) {
+    const html = renderReport(reportInput(run, args.json ? null : wall));
+    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.report, html);
+  }
+  if (args.json) {
+    io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+    return OUTCOME_EXIT[summary.outcome];
+  }
+  const rows: [string, string][] = [
+    ['scenario', `${summary.scenario} — ${found.scenario.description}`],
+    ['release', `${summary.release.model} ${summary.release.version}`],
+    ['outcome', summary.outcome === 'promoted' ? s.green(summary.outcome) : summary.outcome === 'rejected' ? s.yellow(summary.outcome) : s.red(summary.outcome)],
+    ['promotion gates', summary.gate === null ? 'not run (invalid manifest)' : summary.gate.passed ? 'all passed' : `failed: ${summary.gate.checks.filter((c) => !c.passed).map((c) => c.name).join(', ')}`],
+    ['phase reached', `${summary.phaseReached}%`],
+    ['rollback', summary.rollback === null ? '—' : `${summary.rollback.reason} (${summary.rollback.severity}) at minute ${summary.rollback.atMinute}${summary.rollback.detectionMinutes === null ? '' : `, detected ${summary.rollback.detectionMinutes} min after the regression began`}`],
+    ['incidents', summary.incidents.length === 0 ? 'none' : summary.incidents.map((i) => `${i.severity} ${i.reason}`).join('; ')],
+    ['final traffic', `${summary.finalTraffic.baseline}% baseline / ${summary.finalTraffic.candidate}% candidate`],
+    ['state transitions', String(summary.stateTransitions)],
+    ['simulated time', `${summary.simulatedMinutes} min in ${wall.toFixed(1)} s of wall time`],
+  ];
+  io.stdout(`\n${formatTable(['', ''], rows.map(([k, v]) => [s.bold(k), v])).split('\n').slice(1).join('\n')}\n`);
+  if (args.report !== undefined) io.stdout(`\nReport: ${args.report} (open it in a browser)\n`);
+  return OUTCOME_EXIT[summary.outcome];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 7 * 24 * 60) throw new InvalidArgumentError('must be a whole number of minutes from 1 to 10080');
+  return n;
+}
+
+export function registerSimulate(program: Command, ctx: CommandContext): void {
+  program
+    .command('simulate')
+    .description('run a whole release locally: the deployed state machines, the real handlers, a simulated fleet')
+    .option('--scenario <name or file>', `a built-in scenario (see 'builderbrain scenarios') or a scenario JSON file`, DEFAULT_SCENARIO)
+    .option('--json', 'print only the JSON summary on stdout', false)
+    .option('--report <file.html>', 'write a self-contained HTML report with charts')
+    .option('--phase-minutes <N>', 'monitoring minutes of every phase (default 60)', positiveInt)
+    .option('--manual', 'ask for each approval at the terminal instead of approving at once', false)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 the pipeline ran to an outcome (promoted, rolled back or rejected) · 2 invalid input · 1 internal failure (e.g. the rollback itself failed)\n' +
+        'Examples:\n  $ builderbrain simulate\n  $ builderbrain simulate --scenario error-spike-at-10pct --report out.html\n  $ builderbrain simulate --scenario my-scenario.json --json --phase-minutes 30\n',
+    )
+    .action(async (opts: { scenario: string; json: boolean; report?: string; phaseMinutes?: number; manual: boolean }) => {
+      const io = ctx.io as SimulateIO;
+      ctx.setExitCode(await simulateCommand(io, opts));
+    });
+}
+
+export function registerScenarios(program: Command, ctx: CommandContext): void {
+  program
+    .command('scenarios')
+    .description('list the built-in simulation scenarios')
+    .option('--json', 'print them as JSON', false)
+    .action((opts: { json: boolean }) => {
+      if (opts.json) {
+        ctx.io.stdout(`${JSON.stringify(BUILTIN_SCENARIOS, null, 2)}\n`);
+      } else {
+        const s = styleFor(ctx.io);
+        ctx.io.stdout(`${formatTable(['SCENARIO', 'WHAT HAPPENS'], BUILTIN_SCENARIOS.map((sc) => [s.bold(sc.name), sc.description]))}\n`);
+      }
+      ctx.setExitCode(EXIT.ok);
+    });
+}
+

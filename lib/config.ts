@@ -1,0 +1,236 @@
+/**
+ * The pipeline's deploy-time configuration: one zod schema, every field with a documented default,
+ * read from the CDK context key `builderbrain` (cdk.json) and/or a JSON file named by the context key
+ * `builderbrainConfig` (the file wins field by field). A bad config fails `cdk synth` with every
+ * offending field named by its path, never a zod dump.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as z from 'zod';
+import { AlarmPolicySchema } from '../core/alarms.js';
+import { ModelNameSchema } from '../core/manifest.js';
+import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, estimateHistoryEvents, PhasesSchema } from '../core/plan.js';
+import { PolicySchema } from '../core/policy.js';
+import { DEFAULT_METRICS_NAMESPACE, RouterConfigSchema } from '../core/runtime-config.js';
+import { SEVERITIES } from '../core/severity.js';
+import { InvalidInputError } from '../core/errors.js';
+import { toFieldIssues } from '../core/validation.js';
+
+/** Context key holding the config object (or its JSON text, as `cdk synth -c builderbrain='{...}'` passes it). */
+export const CONFIG_CONTEXT_KEY = 'builderbrain';
+/** Context key naming a JSON config file, relative to the working directory. */
+export const CONFIG_FILE_CONTEXT_KEY = 'builderbrainConfig';
+
+/** Step Functions Standard keeps at most 25,000 events per execution. */
+export const STEP_FUNCTIONS_HISTORY_LIMIT = 25_000;
+/** Share of that limit a canary execution may plan for (the rest is headroom for retries and approvals). */
+export const HISTORY_BUDGET_SHARE = 0.2;
+
+/** CloudWatch Logs retention periods (days) that CloudFormation accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** A subscription endpoint: an email address or an https:// URL. */
+const endpointFields = {
+  protocol: z.enum(['email', 'https']),
+  endpoint: z.string().min(3),
+};
+const checkEndpoint = (s: { protocol: 'email' | 'https'; endpoint: string }, ctx: z.RefinementCtx) => {
+  if (s.protocol === 'email' && !EMAIL_RE.test(s.endpoint)) {
+    ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'must be an email address for protocol "email"' });
+  }
+  if (s.protocol === 'https' && !/^https:\/\/\S+$/.test(s.endpoint)) {
+    ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'must be an https:// URL for protocol "https"' });
+  }
+};
+
+export const IncidentSubscriptionSchema = z
+  .strictObject({
+    ...endpointFields,
+    /** Severities delivered to this endpoint (SNS filter policy on the `severity` message attribute). */
+    severities: z.array(z.enum(SEVERITIES)).min(1).default([...SEVERITIES]),
+  })
+  .superRefine(checkEndpoint);
+export const PlainSubscriptionSchema = z.strictObject(endpointFields).superRefine(checkEndpoint);
+
+export const NotificationsConfigSchema = z.strictObject({
+  /** Incident topic subscriptions, each filtered by severity. */
+  incident: z.array(IncidentSubscriptionSchema).default([]),
+  /** Approvals topic subscriptions (approvers). */
+  approvals: z.array(PlainSubscriptionSchema).default([]),
+  /**
+   * Pipeline-health topic subscriptions (alarms on DLQs, failed executions, Lambda errors). CloudWatch
+   * alarm actions cannot set SNS message attributes, so these cannot share the severity-filtered
+   * incident topic: subscribe the on-call pager here.
+   */
+  pipelineAlarms: z.array(PlainSubscriptionSchema).default([]),
+});
+
+export const PipelineConfigSchema = z
+  .strictObject({
+    /** CloudFormation stack name. */
+    stackName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be 1-128 chars of A-Z a-z 0-9 -, starting with a letter')
+      .default('BuilderBrainRelease'),
+    /**
+     * Prefix of physical names (state machines, alarms, dashboard) and of the stack's export names.
+     * Two pipelines in one account and region need different prefixes.
+     */
+    prefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,29}$/, 'must be 2-30 chars of a-z 0-9 -, starting with a letter')
+      .default('builderbrain'),
+    /** The model this pipeline releases (metric dimension `Model`, S3 prefix `models/<model>/`). */
+    modelName: ModelNameSchema.default('builderbrain'),
+    /** Canary phases (policy.md §2). */
+    phases: PhasesSchema.default(DEFAULT_PHASES),
+    /** Upper bound on analyses per phase; bounds each canary execution's history (core/plan.ts). */
+    maxLooksPerPhase: z.number().int().min(1).max(1000).default(DEFAULT_MAX_LOOKS_PER_PHASE),
+    /** How long a phase waits for an operator's approval before it rolls back. */
+    approvalTimeoutMinutes: z.number().int().min(5).max(7 * 24 * 60).default(1440),
+    /** Gate and canary thresholds (policy.md). */
+    policy: PolicySchema.prefault({}),
+    /** How traffic is split between baseline and candidate. */
+    router: RouterConfigSchema.default({
+      kind: 'sagemaker',
+      endpointName: 'builderbrain',
+      baselineVariant: 'baseline',
+      canaryVariant: 'canary',
+    }),
+    /** CloudWatch namespace the serving fleet publishes its metrics to (README "Metric contract"). */
+    metricsNamespace: z.string().min(1).max(255).default(DEFAULT_METRICS_NAMESPACE),
+    /** The alarm fast path (core/alarms.ts: the same rules the embedded runtime evaluates). */
+    alarms: AlarmPolicySchema.prefault({}),
+    notifications: NotificationsConfigSchema.prefault({}),
+    retention: z
+      .strictObject({
+        /** Retention of every log group of the pipeline (Lambda, state machines). */
+        logRetentionDays: z
+          .number()
+          .int()
+          .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+            message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+          })
+          .default(90),
+      })
+      .prefault({}),
+    functions: z
+      .strictObject({
+        /**
+         * Reserved concurrency of the rollback function, so a rollback is never throttled by other
+         * functions of the account. null: unreserved (accounts at the default quota of 10 cannot
+         * reserve any).
+         */
+        rollbackReservedConcurrency: z.number().int().min(1).max(100).nullable().default(5),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    const events = estimateHistoryEvents(c.phases, c.maxLooksPerPhase);
+    const budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;
+    if (events > budget) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxLooksPerPhase'],
+        message: `the canary plan needs up to ${events} history events, over the budget of ${budget} (${HISTORY_BUDGET_SHARE * 100}% of ${STEP_FUNCTIONS_HISTORY_LIMIT}): lower maxLooksPerPhase or use fewer phases`,
+      });
+    }
+  });
+
+export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
+export type PipelineConfig = z.output<typeof PipelineConfigSchema>;
+
+/**
+ * Parses a config object; throws {@link InvalidInputError} naming every offending field by path.
+ *
+ * @example parsePipelineConfig({ modelName: 'builderbrain', approvalTimeoutMinutes: 60 })
+ */
+export function parsePipelineConfig(input: unknown, source = 'pipeline config'): PipelineConfig {
+  const result = PipelineConfigSchema.safeParse(input ?? {});
+  if (!result.success) throw new InvalidInputError(source, toFieldIssues(result.error));
+  return result.data;
+}
+
+/** The defaults, for documentation and tests. */
+export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = parsePipelineConfig({});
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Objects merge key by key; arrays and scalars of `over` replace those of `base`. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over;
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+/** What a CDK construct node offers for reading context (kept minimal so tests can fake it). */
+export interface ContextReader {
+  tryGetContext(key: string): unknown;
+}
+
+/**
+ * Reads the config from the context (`builderbrain`) and the optional file (`builderbrainConfig`),
+ * the file on top, and validates it.
+ *
+ * @example loadPipelineConfig(app.node) // in bin/app.ts
+ */
+export function loadPipelineConfig(node: ContextReader, cwd: string = process.cwd()): PipelineConfig {
+  let fromContext = node.tryGetContext(CONFIG_CONTEXT_KEY);
+  if (typeof fromContext === 'string') fromContext = parseJson(fromContext, `context "${CONFIG_CONTEXT_KEY}"`);
+  if (fromContext !== undefined && !isPlain(fromContext)) {
+    throw new InvalidInputError(`context "${CONFIG_CONTEXT_KEY}"`, [{ path: '', message: 'must be a JSON object' }]);
+  }
+  const file = node.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
+  let fromFile: unknown;
+  let source = `pipeline config (context "${CONFIG_CONTEXT_KEY}")`;
+  if (file !== undefined && file !== null && file !== '') {
+    if (typeof file !== 'string') {
+      throw new InvalidInputError(`context "${CONFIG_FILE_CONTEXT_KEY}"`, [{ path: '', message: 'must be a file path' }]);
+    }
+    const path = resolve(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new InvalidInputError(`pipeline config file ${path}`, [{ path: '', message: `cannot be read (${(err as Error).message})` }]);
+    }
+    fromFile = parseJson(text, `pipeline config file ${path}`);
+    if (!isPlain(fromFile)) throw new InvalidInputError(`pipeline config file ${path}`, [{ path: '', message: 'must be a JSON object' }]);
+    source = `pipeline config (context "${CONFIG_CONTEXT_KEY}" + file ${path})`;
+  }
+  return parsePipelineConfig(deepMerge(fromContext ?? {}, fromFile ?? {}), source);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new InvalidInputError(what, [{ path: '', message: `not valid JSON (${(err as Error).message})` }]);
+  }
+}
+
+/** Physical names derived from the config (state machine names are needed before the machines exist). */
+export function resourceNames(config: Pick<PipelineConfig, 'prefix' | 'modelName'>) {
+  return {
+    promotionStateMachine: `${config.prefix}-promotion`,
+    canaryStateMachine: `${config.prefix}-canary`,
+    dashboard: `${config.prefix}-release`,
+  } as const;
+}
+
+/**
+ * Upper bound on one canary execution's duration: every phase watched, an approval waited for at the
+ * end of every phase (an inconclusive last look asks for one even where the phase needs none), plus
+ * slack for retries. Past it the execution times out and the promotion machine rolls back.
+ */
+export function canaryTimeoutMinutes(config: Pick<PipelineConfig, 'phases' | 'approvalTimeoutMinutes'>): number {
+  const monitoring = config.phases.reduce((n, p) => n + p.monitorMinutes, 0);
+  const approvals = config.phases.length * config.approvalTimeoutMinutes;
+  return monitoring + approvals + 60 + 10 * config.phases.length;
+}

@@ -1,0 +1,368 @@
+/**
+ * The ten Lambda handlers of the pipeline (lambdas/<name>/index.ts), each with its own role that
+ * gets exactly what its adapters call, scoped to one resource: the table and its one index, one
+ * topic and the key, the router's endpoint or function, one state machine's executions. The
+ * exceptions AWS imposes (no resource-level permissions) are acknowledged where they are granted.
+ *
+ * Bundling: esbuild (local, no Docker), ESM for Node 22, minified, with source maps; the AWS SDK v3
+ * clients are bundled (not taken from the runtime) so the code runs against the SDK versions the
+ * adapters were tested with, tree-shaken to what they use.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { CanaryPolicy, GatePolicy } from '../core/policy.js';
+import { ENV, type RouterConfig } from '../core/runtime-config.js';
+import type { AuditLedger, LedgerAction } from './audit-ledger.js';
+import type { IncidentTopics, PublishableTopic } from './incident-topics.js';
+import { allowLogsService } from './kms.js';
+import { acknowledge } from './nag.js';
+
+export const HANDLER_NAMES = [
+  'intake',
+  'validate-manifest',
+  'release-lock',
+  'run-gates',
+  'reject-release',
+  'start-phase',
+  'analyze-canary',
+  'request-approval',
+  'promote',
+  'rollback',
+] as const;
+export type HandlerName = (typeof HANDLER_NAMES)[number];
+export type EnvKey = keyof typeof ENV;
+
+/** What one handler is, needs and may do. */
+export interface HandlerSpec {
+  readonly description: string;
+  /** Variables of core/runtime-config.ts ENV it reads. */
+  readonly env: readonly EnvKey[];
+  readonly memoryMb: number;
+  readonly timeout: Duration;
+  /**
+   * DynamoDB actions on the ledger: what the use cases' ledger and lock calls become in
+   * lambdas/adapters/dynamodb-ledger.ts (no handler lists or queries; the CLI does).
+   */
+  readonly ledger?: readonly LedgerAction[];
+  readonly publishes?: readonly PublishableTopic[];
+  /** cloudwatch:GetMetricData (canary and baseline datapoints). */
+  readonly readsMetrics?: boolean;
+  /** The traffic router's endpoint or function. */
+  readonly routesTraffic?: boolean;
+  /** states:StartExecution on the promotion machine (a duplicate's ARN is derived, never described). */
+  readonly startsPromotion?: boolean;
+  /** states:StopExecution on the canary machine's executions. */
+  readonly stopsCanary?: boolean;
+}
+
+/**
+ * The handlers' needs. Router calls wait for a SageMaker endpoint to settle, hence the longer
+ * timeouts of start-phase, promote and rollback.
+ */
+export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
+  intake: {
+    description: 'Starts the promotion execution of an uploaded release.json (deterministic name)',
+    env: ['model', 'promotionStateMachineArn'],
+    memoryMb: 256,
+    timeout: Duration.seconds(30),
+    startsPromotion: true,
+  },
+  'validate-manifest': {
+    description: 'Reads and validates the uploaded manifest; records the release',
+    env: ['tableName'],
+    memoryMb: 512,
+    timeout: Duration.seconds(30),
+    ledger: ['GetItem', 'PutItem'],
+  },
+  'release-lock': {
+    description: 'Acquires or releases the per-model release lock',
+    env: ['tableName'],
+    memoryMb: 256,
+    timeout: Duration.seconds(15),
+    ledger: ['GetItem', 'PutItem', 'DeleteItem'],
+  },
+  'run-gates': {
+    description: 'Runs the promotion gates and records each check',
+    env: ['tableName', 'gatePolicy'],
+    memoryMb: 256,
+    timeout: Duration.seconds(30),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
+  },
+  'reject-release': {
+    description: 'Records a rejection and publishes the P3 incident',
+    env: ['tableName', 'incidentTopicArn'],
+    memoryMb: 256,
+    timeout: Duration.seconds(30),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
+    publishes: ['incident'],
+  },
+  'start-phase': {
+    description: 'Shifts traffic to the phase weight and plans its monitor loop',
+    env: ['tableName', 'router'],
+    memoryMb: 256,
+    timeout: Duration.minutes(5),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
+    routesTraffic: true,
+  },
+  'analyze-canary': {
+    description: 'One look: canary vs baseline metrics, verdict, next monitor action',
+    env: ['tableName', 'metricsNamespace', 'canaryPolicy'],
+    memoryMb: 1024,
+    timeout: Duration.seconds(60),
+    ledger: ['PutItem', 'UpdateItem'],
+    readsMetrics: true,
+  },
+  'request-approval': {
+    description: 'Stores the task token and asks approvers (approvals topic)',
+    env: ['tableName', 'approvalTopicArn'],
+    memoryMb: 256,
+    timeout: Duration.seconds(30),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
+    publishes: ['approvals'],
+  },
+  promote: {
+    description: 'Makes the candidate the new baseline, records the promotion, tells the approvers',
+    env: ['tableName', 'router', 'approvalTopicArn'],
+    memoryMb: 256,
+    timeout: Duration.minutes(5),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
+    routesTraffic: true,
+    publishes: ['approvals'],
+  },
+  rollback: {
+    description: 'Restores the baseline, stops the canary, publishes the incident (state machines, alarms, operators)',
+    env: ['model', 'tableName', 'router', 'incidentTopicArn'],
+    memoryMb: 256,
+    timeout: Duration.minutes(5),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    routesTraffic: true,
+    publishes: ['incident'],
+    stopsCanary: true,
+  },
+};
+
+export interface PipelineFunctionsProps {
+  /** The model the pipeline releases (BB_MODEL). */
+  readonly model: string;
+  readonly router: RouterConfig;
+  readonly gatePolicy: GatePolicy;
+  readonly canaryPolicy: CanaryPolicy;
+  /** CloudWatch namespace of the serving fleet's metrics. */
+  readonly metricsNamespace: string;
+  readonly ledger: AuditLedger;
+  readonly topics: IncidentTopics;
+  /** Name of the promotion state machine (its ARN is derived, so no dependency cycle arises). */
+  readonly promotionStateMachineName: string;
+  /** Name of the canary state machine (the rollback function stops its executions). */
+  readonly canaryStateMachineName: string;
+  /** Encrypts the log groups. */
+  readonly encryptionKey: kms.IKey;
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserved concurrency of the rollback function.
+   *
+   * @default - unreserved
+   */
+  readonly rollbackReservedConcurrency?: number;
+  /**
+   * Directory holding `lambdas/` and the lock file.
+   *
+   * @default - the repository root
+   */
+  readonly projectRoot?: string;
+  /** @default 'builderbrain-release' */
+  readonly serviceName?: string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Makes bundled CommonJS dependencies that call `require` work inside an ESM bundle. */
+const ESM_REQUIRE_SHIM = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
+export class PipelineFunctions extends Construct {
+  public readonly functions: Record<HandlerName, nodejs.NodejsFunction>;
+  public readonly logGroups: Record<HandlerName, logs.LogGroup>;
+
+  public constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const projectRoot = props.projectRoot ?? REPO_ROOT;
+    if (props.rollbackReservedConcurrency !== undefined && !(Number.isInteger(props.rollbackReservedConcurrency) && props.rollbackReservedConcurrency >= 1)) {
+      throw new Error(`PipelineFunctions: rollbackReservedConcurrency must be a positive integer, got ${props.rollbackReservedConcurrency}`);
+    }
+    allowLogsService(props.encryptionKey);
+
+    const promotionArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: props.promotionStateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const executionsOf = (machine: string) =>
+      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machine}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+
+    const envValues: Record<EnvKey, string> = {
+      model: props.model,
+      tableName: props.ledger.table.tableName,
+      incidentTopicArn: props.topics.incidentTopic.topicArn,
+      approvalTopicArn: props.topics.approvalsTopic.topicArn,
+      metricsNamespace: props.metricsNamespace,
+      router: JSON.stringify(props.router),
+      gatePolicy: JSON.stringify(props.gatePolicy),
+      canaryPolicy: JSON.stringify(props.canaryPolicy),
+      promotionStateMachineArn: promotionArn,
+      stackName: stack.stackName,
+    };
+
+    const functions = {} as Record<HandlerName, nodejs.NodejsFunction>;
+    const logGroups = {} as Record<HandlerName, logs.LogGroup>;
+    for (const name of HANDLER_NAMES) {
+      const spec = HANDLER_SPECS[name];
+      const cid = pascal(name);
+      const entry = join(projectRoot, 'lambdas', name, 'index.ts');
+      if (!existsSync(entry)) throw new Error(`PipelineFunctions: handler ${name} has no entry file ${entry}`);
+
+      const logGroup = new logs.LogGroup(this, `${cid}Logs`, {
+        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        encryptionKey: props.encryptionKey,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      // A role of our own: no AWSLambdaBasicExecutionRole (logs:* on every log group), only this log group.
+      const role = new iam.Role(this, `${cid}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `BuilderBrain ${name} handler`,
+      });
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      );
+
+      const environment: Record<string, string> = {
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'builderbrain-release',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      };
+      for (const key of spec.env) environment[ENV[key]] = envValues[key];
+
+      const fn = new nodejs.NodejsFunction(this, cid, {
+        entry,
+        handler: 'handler',
+        description: spec.description,
+        projectRoot,
+        depsLockFilePath: join(projectRoot, 'package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: spec.memoryMb,
+        timeout: spec.timeout,
+        tracing: lambda.Tracing.ACTIVE,
+        role,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        environment,
+        reservedConcurrentExecutions: name === 'rollback' ? props.rollbackReservedConcurrency : undefined,
+        bundling: {
+          forceDockerBundling: false,
+          format: nodejs.OutputFormat.ESM,
+          target: 'node22',
+          mainFields: ['module', 'main'],
+          minify: true,
+          sourceMap: true,
+          sourcesContent: false,
+          externalModules: [],
+          bundleAwsSDK: true,
+          banner: ESM_REQUIRE_SHIM,
+          tsconfig: join(projectRoot, 'tsconfig.json'),
+        },
+      });
+
+      if (spec.ledger !== undefined) props.ledger.grantActions(role, spec.ledger);
+      for (const t of spec.publishes ?? []) props.topics.grantPublish(t, role);
+      if (spec.readsMetrics === true) {
+        // cloudwatch:GetMetricData supports no resource-level permissions: Resource must be "*".
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+      }
+      acknowledge(
+        role,
+        'AwsSolutions-IAM5[Resource::*]',
+        spec.readsMetrics === true
+          ? 'Resource "*" only for actions without resource-level permissions: cloudwatch:GetMetricData and the X-Ray xray:PutTraceSegments/PutTelemetryRecords that active tracing adds.'
+          : 'Resource "*" only for the X-Ray actions xray:PutTraceSegments/PutTelemetryRecords that active tracing adds; X-Ray supports no resource-level permissions.',
+      );
+      if (spec.routesTraffic === true) grantRouter(role, props.router, stack);
+      if (spec.startsPromotion === true) {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [promotionArn] }));
+      }
+      if (spec.stopsCanary === true) {
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['states:StopExecution'],
+            resources: [executionsOf(props.canaryStateMachineName)],
+          }),
+        );
+        acknowledge(
+          role,
+          `AwsSolutions-IAM5[Resource::${nagArn('states', `execution:${props.canaryStateMachineName}:*`)}]`,
+          'Execution names are release ids known only at run time: StopExecution is granted on the executions of the one canary state machine.',
+        );
+      }
+      acknowledge(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 on purpose: it is the engine every test and the embedded runtime run on (package.json engines and the node devDependency), so production runs the runtime the code was tested with. Lambda supports it until 2027.',
+      );
+      functions[name] = fn;
+      logGroups[name] = logGroup;
+    }
+    this.functions = functions;
+    this.logGroups = logGroups;
+  }
+
+  /** One handler's function. */
+  public fn(name: HandlerName): nodejs.NodejsFunction {
+    return this.functions[name];
+  }
+}
+
+/**
+ * The router's calls (lambdas/adapters/*-router.ts; no handler reads the current split): SageMaker
+ * variant weights on one endpoint, or the aliases of one function.
+ */
+function grantRouter(role: iam.Role, router: RouterConfig, stack: Stack): void {
+  if (router.kind === 'sagemaker') {
+    // SageMaker ARNs carry the endpoint name in lower case.
+    const endpointArn = stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: router.endpointName.toLowerCase() });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:UpdateEndpointWeightsAndCapacities'], resources: [endpointArn] }));
+  } else {
+    const functionArn = stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: router.functionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: [functionArn, `${functionArn}:*`] }),
+    );
+    acknowledge(
+      role,
+      `AwsSolutions-IAM5[Resource::${nagArn('lambda', `function:${router.functionName}:*`)}]`,
+      'Alias actions may be authorized on the qualified ARN (function:name:alias): the grant covers the aliases of the one routed function.',
+    );
+  }
+}
+
+/** An ARN of this stack's partition, region and account as cdk-nag renders it in finding ids. */
+function nagArn(service: string, resource: string): string {
+  return `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
+}

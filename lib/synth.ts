@@ -1,0 +1,216 @@
+/**
+ * Building the CDK app in-process: bin/app.ts (for `cdk synth`/`deploy`), the construct tests, and
+ * the embedded runtime, which takes the two state machine definitions from the synthesized template
+ * (the very definitions `cdk deploy` ships) and runs them locally.
+ */
+import { createRequire } from 'node:module';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { STATE_NAMES } from '../core/contracts.js';
+import { CANARY_START_STATE } from './canary-state-machine.js';
+import type { PipelineConfig } from './config.js';
+import { HANDLER_NAMES, type HandlerName } from './pipeline-functions.js';
+import { BuilderBrainReleaseStack } from './stack.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The feature flags aws-cdk-lib recommends for new apps, applied as context defaults so the CLI and
+ * in-process synthesis produce the same template (cdk.json context still overrides them).
+ */
+export const FEATURE_FLAGS: Readonly<Record<string, unknown>> = require('aws-cdk-lib/recommended-feature-flags.json') as Record<string, unknown>;
+
+export interface AppOptions {
+  /**
+   * Bundle the Lambda code (esbuild). Off: assets are not built (`aws:cdk:bundling-stacks: []`),
+   * which is what tests and the embedded runtime want.
+   *
+   * @default true
+   */
+  readonly bundling?: boolean;
+  /**
+   * aws-cdk-lib's built-in CloudFormation template validation.
+   *
+   * @default true
+   */
+  readonly builtinValidation?: boolean;
+  /**
+   * Run cdk-nag's AwsSolutions checks at synth (violations fail synthesis).
+   *
+   * @default false
+   */
+  readonly nag?: boolean;
+  /** @default - a temporary directory, or the CLI's */
+  readonly outdir?: string;
+  /** Extra context (overrides the feature flags). */
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/** A CDK App with the project's feature flags and options. */
+export function createApp(options: AppOptions = {}): App {
+  const app = new App({
+    context: {
+      ...FEATURE_FLAGS,
+      ...(options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {}),
+      ...options.context,
+    },
+    outdir: options.outdir,
+    builtinCloudFormationValidation: options.builtinValidation ?? true,
+  });
+  if (options.nag === true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app;
+}
+
+/** Adds the pipeline stack for `config` to `app`. */
+export function addReleaseStack(app: App, config: PipelineConfig): BuilderBrainReleaseStack {
+  return new BuilderBrainReleaseStack(app, config.stackName, { config });
+}
+
+/** A CloudFormation template as JSON. */
+export interface CfnTemplate {
+  readonly Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+  readonly Outputs?: Record<string, unknown>;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * Synthesizes the stack in-process (bundling off by default, no validation plugins) and returns its
+ * template.
+ *
+ * @example const template = synthesizeTemplate(parsePipelineConfig({}), { bundling: false });
+ */
+export function synthesizeTemplate(config: PipelineConfig, options: Pick<AppOptions, 'bundling' | 'outdir'> = { bundling: false }): CfnTemplate {
+  const app = createApp({ bundling: options.bundling ?? false, builtinValidation: false, outdir: options.outdir });
+  const stack = addReleaseStack(app, config);
+  return app.synth().getStackByName(stack.stackName).template as CfnTemplate;
+}
+
+/** Placeholder account and region of resolved ARNs. */
+export const PLACEHOLDER_ENV = { partition: 'aws', region: 'us-east-1', account: '000000000000', urlSuffix: 'amazonaws.com' } as const;
+
+/** An ASL document, as parsed JSON. */
+export interface AslDefinition {
+  readonly StartAt: string;
+  readonly States: Record<string, Record<string, unknown>>;
+  readonly [key: string]: unknown;
+}
+
+export interface MachineDefinition {
+  /** Logical id of the AWS::StepFunctions::StateMachine. */
+  readonly logicalId: string;
+  readonly name: string;
+  /** Placeholder ARN of the machine. */
+  readonly arn: string;
+  readonly definition: AslDefinition;
+  /** Task state name → the handler it invokes (Lambda tasks only). */
+  readonly handlerForTask: Readonly<Record<string, HandlerName>>;
+}
+
+export interface MachineDefinitions {
+  readonly promotion: MachineDefinition;
+  readonly canary: MachineDefinition;
+  /** Placeholder ARN → handler name, for every pipeline function. */
+  readonly functionArns: Readonly<Record<string, HandlerName>>;
+}
+
+/**
+ * The two state machine definitions of a synthesized template as ASL objects, with CloudFormation
+ * tokens resolved to placeholder ARNs: a Lambda function is
+ * `arn:aws:lambda:us-east-1:000000000000:function:<logicalId>`, a state machine
+ * `arn:aws:states:us-east-1:000000000000:stateMachine:<name>`.
+ *
+ * @example const { canary } = stateMachineDefinitions(synthesizeTemplate(config)); canary.definition.StartAt // 'InitCanary'
+ */
+export function stateMachineDefinitions(template: CfnTemplate): MachineDefinitions {
+  const resources = template.Resources;
+  const handlerOf = new Map<string, HandlerName>();
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    // By construct path (present when path metadata is on, as with the CLI), else by logical id.
+    const path = String(r.Metadata?.['aws:cdk:path'] ?? '');
+    const handler = HANDLER_NAMES.find(
+      (n) => path.includes(`/Functions/${pascal(n)}/`) || new RegExp(`^Functions${pascal(n)}[0-9A-F]{8}$`).test(id),
+    );
+    if (handler !== undefined) handlerOf.set(id, handler);
+  }
+  const machineName = (id: string) => {
+    const r = resources[id];
+    return String((r?.Properties?.['StateMachineName'] as string | undefined) ?? id);
+  };
+  const arnOf = (id: string): string => {
+    const r = resources[id];
+    if (r === undefined) throw new Error(`stateMachineDefinitions: unknown resource ${id}`);
+    const { partition, region, account } = PLACEHOLDER_ENV;
+    switch (r.Type) {
+      case 'AWS::Lambda::Function':
+        return `arn:${partition}:lambda:${region}:${account}:function:${id}`;
+      case 'AWS::StepFunctions::StateMachine':
+        return `arn:${partition}:states:${region}:${account}:stateMachine:${machineName(id)}`;
+      case 'AWS::SNS::Topic':
+        return `arn:${partition}:sns:${region}:${account}:${id}`;
+      case 'AWS::DynamoDB::Table':
+        return `arn:${partition}:dynamodb:${region}:${account}:table/${id}`;
+      default:
+        return `arn:${partition}:cloudformation:${region}:${account}:resource/${id}`;
+    }
+  };
+  const resolve = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'object' && v !== null) {
+      const o = v as Record<string, unknown>;
+      if ('Ref' in o) {
+        const ref = String(o['Ref']);
+        const pseudo: Record<string, string> = {
+          'AWS::Partition': PLACEHOLDER_ENV.partition,
+          'AWS::Region': PLACEHOLDER_ENV.region,
+          'AWS::AccountId': PLACEHOLDER_ENV.account,
+          'AWS::URLSuffix': PLACEHOLDER_ENV.urlSuffix,
+        };
+        if (ref in pseudo) return pseudo[ref]!;
+        const r = resources[ref];
+        // Ref of a function is its name, of a state machine its ARN.
+        if (r?.Type === 'AWS::Lambda::Function') return ref;
+        return arnOf(ref);
+      }
+      if ('Fn::GetAtt' in o) {
+        const [id, attr] = o['Fn::GetAtt'] as [string, string];
+        if (attr === 'Arn') return arnOf(id);
+        if (attr === 'Name') return machineName(id);
+        throw new Error(`stateMachineDefinitions: cannot resolve Fn::GetAtt ${id}.${attr}`);
+      }
+      if ('Fn::Join' in o) {
+        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+        return parts.map(resolve).join(sep);
+      }
+    }
+    throw new Error(`stateMachineDefinitions: cannot resolve ${JSON.stringify(v)}`);
+  };
+
+  const machines: MachineDefinition[] = [];
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
+    const definition = JSON.parse(resolve(r.Properties?.['DefinitionString'])) as AslDefinition;
+    const handlerForTask: Record<string, HandlerName> = {};
+    for (const [stateName, state] of Object.entries(definition.States)) {
+      if (state['Type'] !== 'Task') continue;
+      const params = state['Parameters'] as Record<string, unknown> | undefined;
+      const target = String(params?.['FunctionName'] ?? state['Resource'] ?? '');
+      const m = /:function:([^:]+)/.exec(target);
+      const handler = m === null ? undefined : handlerOf.get(m[1]!);
+      if (handler !== undefined) handlerForTask[stateName] = handler;
+    }
+    machines.push({ logicalId: id, name: machineName(id), arn: arnOf(id), definition, handlerForTask });
+  }
+  const find = (startAt: string) => {
+    const found = machines.filter((m) => m.definition.StartAt === startAt);
+    if (found.length !== 1) throw new Error(`stateMachineDefinitions: expected one state machine starting at ${startAt}, found ${found.length}`);
+    return found[0]!;
+  };
+  const functionArns: Record<string, HandlerName> = {};
+  for (const [id, handler] of handlerOf) functionArns[arnOf(id)] = handler;
+  return { promotion: find(STATE_NAMES.promotion.validate), canary: find(CANARY_START_STATE), functionArns };
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
+}

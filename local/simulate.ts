@@ -1,0 +1,256 @@
+/**
+ * `builderbrain simulate`: one release of a scenario through the embedded runtime, and its summary
+ * in the shape of scenario.md ("Summary").
+ */
+import type { GateResult } from '../core/gates.js';
+import type { AuditEvent } from '../core/ports.js';
+import { parsePipelineConfig, type PipelineConfig, type PipelineConfigInput } from '../lib/config.js';
+import type { ReportInput, TraceMarker } from './report.js';
+import { EmbeddedRuntime, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
+import { defaultManifest, type Scenario } from './scenario.js';
+import type { RouterOperation } from './memory.js';
+
+/** The JSON summary of scenario.md. */
+export interface SimulationSummary {
+  readonly scenario: string;
+  readonly outcome: 'promoted' | 'rolled_back' | 'rejected' | 'rollback_failed';
+  readonly release: { readonly model: string; readonly version: string };
+  readonly gate: { readonly passed: boolean; readonly checks: readonly { name: string; passed: boolean; value: number | string; threshold: number | string }[] } | null;
+  readonly phaseReached: number;
+  readonly rollback: {
+    readonly reason: string;
+    readonly severity: string;
+    readonly atMinute: number;
+    readonly regressionStartedAtMinute: number | null;
+    readonly detectionMinutes: number | null;
+  } | null;
+  readonly incidents: readonly { readonly severity: string; readonly reason: string; readonly title: string }[];
+  readonly finalTraffic: { readonly baseline: number; readonly candidate: number };
+  readonly stateTransitions: number;
+  readonly simulatedMinutes: number;
+  readonly audit: readonly SummaryAuditEvent[];
+}
+
+export interface SummaryAuditEvent {
+  readonly at: string;
+  readonly type: string;
+  readonly actor: string;
+  readonly phase?: number;
+  readonly weight?: number;
+  readonly text: string;
+}
+
+export interface SimulateOptions {
+  readonly scenario: Scenario;
+  /** Monitoring minutes of every phase (default: the pipeline config's, 60). */
+  readonly phaseMinutes?: number;
+  readonly approvals?: ApprovalResponder;
+  readonly approvalPaceMs?: number;
+  readonly config?: PipelineConfigInput;
+  readonly faults?: readonly InjectedFault[];
+  readonly routerFailures?: readonly RouterOperation[];
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Deliver the upload event this many times (S3 delivers at least once). */
+  readonly deliveries?: number;
+  /** Upload a second release of the same model at the same time (the release lock decides). */
+  readonly concurrentVersion?: string;
+}
+
+export interface SimulationRun {
+  readonly summary: SimulationSummary;
+  readonly runtime: EmbeddedRuntime;
+  readonly config: PipelineConfig;
+  readonly scenario: Scenario;
+  readonly releaseId: string | null;
+  /** Summaries of the other releases (duplicate or concurrent uploads). */
+  readonly others: readonly { releaseId: string; outcome: string }[];
+}
+
+/** The pipeline config a simulation runs with: the defaults, the scenario's phase length, overrides. */
+export function simulationConfig(options: Pick<SimulateOptions, 'phaseMinutes' | 'config'>): PipelineConfig {
+  const base = parsePipelineConfig(options.config ?? {});
+  if (options.phaseMinutes === undefined) return base;
+  return parsePipelineConfig({
+    ...(options.config ?? {}),
+    phases: base.phases.map((p) => ({ ...p, monitorMinutes: options.phaseMinutes })),
+  });
+}
+
+const MINUTE_MS = 60_000;
+const minuteOf = (iso: string) => Math.round((new Date(iso).getTime() - new Date(SIMULATION_EPOCH).getTime()) / MINUTE_MS);
+
+function eventText(e: AuditEvent): string {
+  const d = e.detail as Record<string, unknown>;
+  switch (e.type) {
+    case 'gate_check':
+      return `${String(d['name'])}: ${d['passed'] ? 'pass' : 'FAIL'} — ${String(d['message'] ?? '')}`;
+    case 'analysis':
+      return `look ${String(d['iteration'])}/${String(d['looks'])}: ${String(d['verdict'])} → ${String(d['action'])}; ${String(d['summary'] ?? '')}`;
+    case 'rollback':
+      return `${String(d['reason'])} ${String(d['severity'])} (${String(d['trigger'])}): ${String(d['title'] ?? '')}`;
+    case 'rejected':
+      return `${String(d['cause'] ?? '')}`;
+    case 'phase_started':
+      return `${e.weight ?? '?'}% for ${String(d['monitorMinutes'])} min, ${String(d['looks'])} looks${d['requiresApproval'] ? ', approval required' : ''}`;
+    default: {
+      const summary = d['summary'] ?? d['reason'] ?? d['message'] ?? '';
+      return typeof summary === 'string' ? summary : JSON.stringify(summary);
+    }
+  }
+}
+
+/**
+ * Runs one scenario to its outcome.
+ *
+ * @example const { summary } = await simulate({ scenario: BUILTIN_SCENARIOS[0], phaseMinutes: 60 });
+ */
+export async function simulate(options: SimulateOptions): Promise<SimulationRun> {
+  const config = simulationConfig(options);
+  const runtime = new EmbeddedRuntime({
+    config,
+    scenario: options.scenario,
+    approvals: options.approvals,
+    approvalPaceMs: options.approvalPaceMs,
+    faults: options.faults,
+    routerFailures: options.routerFailures,
+    onProgress: options.onProgress,
+  });
+  const manifest = options.scenario.manifest ?? defaultManifest({ model: config.modelName });
+  const results = (await runtime.upload(JSON.stringify(manifest, null, 2), {
+    version: manifest.version,
+    versionId: `${options.scenario.name}-v1`,
+    deliveries: options.deliveries,
+  })) as { outcome: string; releaseId?: string }[];
+  if (options.concurrentVersion !== undefined) {
+    const other = { ...manifest, version: options.concurrentVersion };
+    await runtime.upload(JSON.stringify(other, null, 2), { version: other.version, versionId: `${options.scenario.name}-v2` });
+  }
+  await runtime.settle();
+  const releaseId = results.find((r) => r.releaseId !== undefined)?.releaseId ?? null;
+  const summary = await summarize(runtime, options.scenario, releaseId, manifest.model, manifest.version);
+  const others: { releaseId: string; outcome: string }[] = [];
+  for (const r of await runtime.ledger.listReleases(100)) {
+    if (r.releaseId !== releaseId) others.push({ releaseId: r.releaseId, outcome: r.status });
+  }
+  return { summary, runtime, config, scenario: options.scenario, releaseId, others };
+}
+
+async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, releaseId: string | null, model: string, version: string): Promise<SimulationSummary> {
+  const record = releaseId === null ? null : await runtime.ledger.getRelease(releaseId);
+  const timeline = releaseId === null ? [] : await runtime.ledger.timeline(releaseId);
+  const gateEvents = timeline.filter((e) => e.type === 'gate_check');
+  const gate: SimulationSummary['gate'] =
+    gateEvents.length === 0
+      ? null
+      : {
+          passed: gateEvents.every((e) => (e.detail as { passed: boolean }).passed),
+          checks: gateEvents.map((e) => {
+            const d = e.detail as unknown as GateResult['checks'][number];
+            return { name: d.name, passed: d.passed, value: d.value, threshold: d.threshold };
+          }),
+        };
+  const status = record?.status ?? 'rejected';
+  const rollbackFailed = timeline.some((e) => e.type === 'rollback_failed') && status !== 'rolled_back';
+  const outcome: SimulationSummary['outcome'] = rollbackFailed
+    ? 'rollback_failed'
+    : status === 'promoted'
+      ? 'promoted'
+      : status === 'rolled_back' || status === 'rolling_back'
+        ? 'rolled_back'
+        : 'rejected';
+  const weights = runtime.router.log.filter((l) => l.op === 'setCandidateWeight' && l.model === model).map((l) => l.weight ?? 0);
+  const phaseReached = weights.length === 0 ? 0 : Math.max(...weights);
+  const rollbackEvent = timeline.find((e) => e.type === 'rollback' || e.type === 'rollback_failed');
+  let rollback: SimulationSummary['rollback'] = null;
+  if (rollbackEvent !== undefined && outcome !== 'promoted') {
+    const d = rollbackEvent.detail as Record<string, unknown>;
+    const atMinute = minuteOf(rollbackEvent.at);
+    const started = runtime.fleet.regressionStartedAtMinute;
+    rollback = {
+      reason: String(rollbackEvent.type === 'rollback_failed' ? 'rollback_failed' : d['reason']),
+      severity: String(d['severity']),
+      atMinute,
+      regressionStartedAtMinute: started,
+      detectionMinutes: started === null ? null : atMinute - started,
+    };
+  }
+  const split = await runtime.router.current(model);
+  return {
+    scenario: scenario.name,
+    outcome,
+    release: { model, version },
+    gate,
+    phaseReached,
+    rollback,
+    incidents: runtime.incidents.map((n) => ({ severity: n.severity ?? 'P3', reason: n.reason ?? 'unknown', title: n.title })),
+    finalTraffic: { baseline: split.baseline, candidate: split.candidate },
+    stateTransitions: runtime.stateTransitions,
+    simulatedMinutes: runtime.minute,
+    audit: timeline.map((e) => ({
+      at: e.at,
+      type: e.type,
+      actor: e.actor,
+      ...(e.phase === undefined ? {} : { phase: e.phase }),
+      ...(e.weight === undefined ? {} : { weight: e.weight }),
+      text: eventText(e),
+    })),
+  };
+}
+
+/** What the HTML report shows of a run. */
+export function reportInput(run: SimulationRun, wallSeconds: number | null): ReportInput {
+  const { summary, runtime, config } = run;
+  const rate = (x: number, n: number) => (n > 0 ? x / n : null);
+  const markers: TraceMarker[] = [];
+  for (const p of runtime.progress) {
+    if (p.kind === 'step') continue;
+    markers.push({ minute: p.minute, kind: p.kind === 'rejected' ? 'rollback' : p.kind, label: p.text });
+  }
+  if (summary.rollback?.regressionStartedAtMinute != null) {
+    markers.push({ minute: summary.rollback.regressionStartedAtMinute, kind: 'regression', label: 'scenario event: the candidate regresses' });
+  } else if (runtime.fleet.regressionStartedAtMinute !== null) {
+    markers.push({ minute: runtime.fleet.regressionStartedAtMinute, kind: 'regression', label: 'scenario event: the candidate changes' });
+  }
+  markers.sort((a, b) => a.minute - b.minute);
+  return {
+    title: `BuilderBrain Release — simulated release of ${summary.release.model} ${summary.release.version}: ${summary.outcome.replace('_', ' ')}`,
+    description: `Scenario ${run.scenario.name}: ${run.scenario.description}`,
+    summaryRows: [
+      ['outcome', summary.outcome],
+      ['phase reached', `${summary.phaseReached}%`],
+      ['rollback', summary.rollback === null ? '—' : `${summary.rollback.reason} (${summary.rollback.severity}) at minute ${summary.rollback.atMinute}${summary.rollback.detectionMinutes === null ? '' : `, ${summary.rollback.detectionMinutes} min after the regression began`}`],
+      ['final traffic', `${summary.finalTraffic.baseline}% baseline / ${summary.finalTraffic.candidate}% candidate`],
+      ['gate', summary.gate === null ? 'not run' : summary.gate.passed ? 'all checks passed' : `failed: ${summary.gate.checks.filter((c) => !c.passed).map((c) => c.name).join(', ')}`],
+      ['simulated minutes', String(summary.simulatedMinutes)],
+      ['state transitions', String(summary.stateTransitions)],
+      ...(wallSeconds === null ? [] : ([['wall time', `${wallSeconds.toFixed(2)} s`]] as [string, string][])),
+    ],
+    minutes: runtime.fleet.minutes.map((m) => ({
+      minute: m.minute,
+      weight: m.weight,
+      canary: {
+        requests: m.datapoint.canary.requests,
+        errorRate: rate(m.datapoint.canary.errors, m.datapoint.canary.requests),
+        p99: m.datapoint.canary.latencyP99,
+        riskEnergy: m.datapoint.canary.riskEnergy,
+        constraintViolationRate: rate(m.datapoint.canary.constraintViolations, m.datapoint.canary.requests),
+      },
+      baseline: {
+        requests: m.datapoint.baseline.requests,
+        errorRate: rate(m.datapoint.baseline.errors, m.datapoint.baseline.requests),
+        p99: m.datapoint.baseline.latencyP99,
+        riskEnergy: m.datapoint.baseline.riskEnergy,
+        constraintViolationRate: rate(m.datapoint.baseline.constraintViolations, m.datapoint.baseline.requests),
+      },
+    })),
+    markers,
+    thresholds: {
+      errorRateRatio: config.policy.canary.errorRateRatio,
+      latencyRatioWarn: config.policy.canary.latencyRatioWarn,
+      latencyRatioCritical: config.policy.canary.latencyRatioCritical,
+      maxConstraintViolationRate: config.policy.canary.maxConstraintViolationRate,
+    },
+    incidents: summary.incidents,
+    audit: summary.audit.map((a) => ({ at: a.at, type: a.type, text: a.text })),
+  };
+}

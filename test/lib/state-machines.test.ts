@@ -1,0 +1,343 @@
+/**
+ * The two state machine definitions: the exact JSON of the key states, the interpreter constraints
+ * (JSONPath only, no `ResultPath: "$"`), the contract's state names, asl-validator, and the
+ * StateMachine resources (logging, tracing, type).
+ */
+import aslValidator from 'asl-validator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { STATE_NAMES } from '../../core/contracts.js';
+import { DEFAULT_PHASES } from '../../core/plan.js';
+import { LAMBDA_TRANSIENT_ERRORS } from '../../lib/sfn-tasks.js';
+import { PLACEHOLDER_ENV, stateMachineDefinitions, type AslDefinition, type MachineDefinitions } from '../../lib/synth.js';
+import { resourcesOf, synth, type Synthesized } from './fixture.js';
+
+let s: Synthesized;
+let defs: MachineDefinitions;
+beforeAll(() => {
+  s = synth();
+  defs = stateMachineDefinitions(s.json);
+});
+
+const fnArn = (handler: string) => {
+  const arn = Object.entries(defs.functionArns).find(([, h]) => h === handler)?.[0];
+  if (arn === undefined) throw new Error(`no function for ${handler}`);
+  return arn;
+};
+const RETRY = (withTimeout: boolean) => [
+  {
+    ErrorEquals: [...LAMBDA_TRANSIENT_ERRORS, ...(withTimeout ? ['States.Timeout'] : [])],
+    IntervalSeconds: 2,
+    MaxAttempts: 4,
+    BackoffRate: 2,
+    JitterStrategy: 'FULL',
+  },
+];
+
+/** Every state of a definition, nested ones included. */
+function allStates(def: AslDefinition): [string, Record<string, unknown>][] {
+  return Object.entries(def.States);
+}
+
+describe('state names (the contract with the embedded runtime)', () => {
+  it('the promotion machine has every STATE_NAMES.promotion state', () => {
+    for (const name of Object.values(STATE_NAMES.promotion)) expect(defs.promotion.definition.States).toHaveProperty([name]);
+  });
+  it('the canary machine has every STATE_NAMES.canary state', () => {
+    for (const name of Object.values(STATE_NAMES.canary)) expect(defs.canary.definition.States).toHaveProperty([name]);
+  });
+  it('maps every Lambda task to its handler', () => {
+    expect(defs.promotion.handlerForTask).toEqual({
+      ValidateManifest: 'validate-manifest',
+      AcquireLock: 'release-lock',
+      RunGates: 'run-gates',
+      RejectRelease: 'reject-release',
+      ReleaseLock: 'release-lock',
+      ReleaseLockAfterReject: 'release-lock',
+      ReleaseLockAfterFailure: 'release-lock',
+      RollbackOnCanaryFailure: 'rollback',
+    });
+    expect(defs.canary.handlerForTask).toEqual({
+      StartPhase: 'start-phase',
+      AnalyzeCanary: 'analyze-canary',
+      RequestApproval: 'request-approval',
+      Promote: 'promote',
+      RollbackOnVerdict: 'rollback',
+      RollbackOnRejection: 'rollback',
+      RollbackOnApprovalTimeout: 'rollback',
+      RollbackOnTaskFailure: 'rollback',
+    });
+  });
+});
+
+describe('what the local interpreter needs', () => {
+  it.each(['promotion', 'canary'] as const)('%s: JSONPath only, no Assign/Arguments/Output, no ResultPath "$"', (which) => {
+    const def = defs[which].definition;
+    expect(def['QueryLanguage'] ?? 'JSONPath').toBe('JSONPath');
+    for (const [name, state] of allStates(def)) {
+      expect(state['QueryLanguage'], name).toBeUndefined();
+      for (const field of ['Assign', 'Arguments', 'Output']) expect(state[field], `${name}.${field}`).toBeUndefined();
+      expect(state['ResultPath'], name).not.toBe('$');
+      for (const c of (state['Catch'] as { ResultPath?: string }[] | undefined) ?? []) expect(c.ResultPath, `${name} Catch`).not.toBe('$');
+    }
+    expect(JSON.stringify(def)).not.toMatch(/\{%|%\}/);
+  });
+
+  it.each(['promotion', 'canary'] as const)('%s: tokens resolved to placeholder ARNs', (which) => {
+    const text = JSON.stringify(defs[which].definition);
+    expect(text).not.toMatch(/Fn::|"Ref"|\$\{Token/);
+    expect(text).toContain(`:${PLACEHOLDER_ENV.account}:function:`);
+  });
+
+  it.each(['promotion', 'canary'] as const)('%s passes asl-validator (ARNs and paths checked)', (which) => {
+    const result = aslValidator(structuredClone(defs[which].definition), { checkArn: true, checkPaths: true });
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('every Lambda task retries the transient errors with backoff and full jitter', () => {
+    for (const [which, def] of [['promotion', defs.promotion], ['canary', defs.canary]] as const) {
+      for (const [name] of Object.entries(def.handlerForTask)) {
+        const state = def.definition.States[name]!;
+        expect(state['Retry'], `${which}.${name}`).toEqual(RETRY(name !== STATE_NAMES.canary.requestApproval));
+      }
+    }
+  });
+});
+
+describe('promotion: key states, exactly', () => {
+  it('ValidateManifest', () => {
+    expect(defs.promotion.definition.States['ValidateManifest']).toEqual({
+      Type: 'Task',
+      Resource: fnArn('validate-manifest'),
+      Parameters: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt' },
+      ResultPath: '$.validation',
+      TimeoutSeconds: 40,
+      Retry: RETRY(true),
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'PromotionFailed' }],
+      Next: 'IsManifestValid',
+    });
+  });
+
+  it('AcquireLock and LockAcquired', () => {
+    expect(defs.promotion.definition.States['AcquireLock']).toMatchObject({
+      Resource: fnArn('release-lock'),
+      Parameters: { action: 'acquire', 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model' },
+      ResultPath: '$.lock',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'ReleaseLockAfterFailure' }],
+    });
+    expect(defs.promotion.definition.States['LockAcquired']).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.lock.acquired', BooleanEquals: true, Next: 'RunGates' }],
+      Default: 'MarkLockBusy',
+    });
+  });
+
+  it('RunCanary: .sync:2 start of the canary machine, named by the release, static phases', () => {
+    expect(defs.promotion.definition.States['RunCanary']).toEqual({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::states:startExecution.sync:2',
+      Parameters: {
+        StateMachineArn: defs.canary.arn,
+        'Name.$': '$.releaseId',
+        Input: {
+          'releaseId.$': '$.releaseId',
+          'model.$': '$.validation.model',
+          'version.$': '$.validation.version',
+          phases: DEFAULT_PHASES,
+          maxLooksPerPhase: 120,
+          'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+        },
+      },
+      ResultSelector: { 'outcome.$': '$.Output.outcome', 'releaseId.$': '$.Output.releaseId', 'canaryExecutionArn.$': '$.ExecutionArn' },
+      ResultPath: '$.canary',
+      Retry: [
+        {
+          ErrorEquals: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException'],
+          IntervalSeconds: 2,
+          MaxAttempts: 4,
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        },
+      ],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RunCanaryFailed' }],
+      Next: 'ReleaseLock',
+    });
+  });
+
+  it('RollbackOnCanaryFailure stops the canary and always reaches the lock release', () => {
+    expect(defs.promotion.definition.States['RollbackOnCanaryFailure']).toMatchObject({
+      Resource: fnArn('rollback'),
+      Parameters: {
+        'releaseId.$': '$.releaseId',
+        'model.$': '$.validation.model',
+        trigger: { kind: 'task_failure', 'step.$': '$.failure.step', 'error.$': '$.failure.Error' },
+        stopExecution: true,
+      },
+      ResultPath: '$.rollback',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackFailure', Next: 'ReleaseLockAfterFailure' }],
+      Next: 'ReleaseLockAfterFailure',
+    });
+    expect(defs.promotion.definition.States['WasRolledBackByAlarm']).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.rollback.outcome', IsPresent: true },
+            { Variable: '$.rollback.outcome', StringEquals: 'already_rolled_back' },
+          ],
+          Next: 'RolledBackByAlarm',
+        },
+      ],
+      Default: 'PromotionFailed',
+    });
+  });
+
+  it('RejectRelease takes the RejectInput built for its cause', () => {
+    expect(defs.promotion.definition.States['RejectRelease']).toMatchObject({
+      Resource: fnArn('reject-release'),
+      InputPath: '$.rejection',
+      ResultPath: '$.reject',
+      Next: 'WasLockTaken',
+    });
+    expect(defs.promotion.definition.States['MarkGatesFailed']).toEqual({
+      Type: 'Pass',
+      Parameters: { 'releaseId.$': '$.releaseId', cause: 'gates_failed', 'validation.$': '$.validation', 'gate.$': '$.gate' },
+      ResultPath: '$.rejection',
+      Next: 'RejectRelease',
+    });
+  });
+});
+
+describe('canary: key states, exactly', () => {
+  it('StartPhase takes its phase index from $.cursor (InitCanary or AdvancePhase)', () => {
+    const st = defs.canary.definition.States;
+    expect(st['InitCanary']).toEqual({ Type: 'Pass', Result: { phaseIndex: 0 }, ResultPath: '$.cursor', Next: 'StartPhase' });
+    expect(st['AdvancePhase']).toEqual({ Type: 'Pass', Parameters: { 'phaseIndex.$': '$.phase.nextIndex' }, ResultPath: '$.cursor', Next: 'StartPhase' });
+    expect(st['StartPhase']).toEqual({
+      Type: 'Task',
+      Resource: fnArn('start-phase'),
+      Parameters: {
+        'releaseId.$': '$.releaseId',
+        'model.$': '$.model',
+        'version.$': '$.version',
+        'phases.$': '$.phases',
+        'maxLooksPerPhase.$': '$.maxLooksPerPhase',
+        'phaseIndex.$': '$.cursor.phaseIndex',
+        'executionArn.$': '$$.Execution.Id',
+      },
+      ResultPath: '$.phase',
+      TimeoutSeconds: 310,
+      Retry: RETRY(true),
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'StartPhaseFailed' }],
+      Next: 'WaitForNextLook',
+    });
+    expect(st['StartPhaseFailed']).toEqual({ Type: 'Pass', Result: 'StartPhase', ResultPath: '$.failure.step', Next: 'RollbackOnTaskFailure' });
+  });
+
+  it('WaitForNextLook and MonitorDecision', () => {
+    const st = defs.canary.definition.States;
+    expect(st['WaitForNextLook']).toEqual({ Type: 'Wait', SecondsPath: '$.phase.lookEverySeconds', Next: 'AnalyzeCanary' });
+    expect(st['MonitorDecision']).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.phase.action', StringEquals: 'continue', Next: 'WaitForNextLook' },
+        { Variable: '$.phase.action', StringEquals: 'rollback', Next: 'RollbackOnVerdict' },
+        { Variable: '$.phase.action', StringEquals: 'await_approval', Next: 'RequestApproval' },
+        { Variable: '$.phase.action', StringEquals: 'advance', Next: 'NextPhase' },
+      ],
+      Default: 'UnknownMonitorAction',
+    });
+  });
+
+  it('RequestApproval: lambda:invoke.waitForTaskToken, approval timeout, Rejected/Timeout/ALL catchers in order', () => {
+    expect(defs.canary.definition.States['RequestApproval']).toEqual({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      Parameters: {
+        FunctionName: fnArn('request-approval'),
+        Payload: { 'taskToken.$': '$$.Task.Token', 'releaseId.$': '$.releaseId', 'model.$': '$.model', 'version.$': '$.version', 'phase.$': '$.phase' },
+      },
+      TimeoutSeconds: 1440 * 60,
+      ResultPath: '$.approval',
+      Retry: RETRY(false),
+      Catch: [
+        { ErrorEquals: ['Rejected'], ResultPath: '$.rejection', Next: 'ParseRejection' },
+        { ErrorEquals: ['States.Timeout'], ResultPath: '$.approvalTimeout', Next: 'RollbackOnApprovalTimeout' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RequestApprovalFailed' },
+      ],
+      Next: 'NextPhase',
+    });
+  });
+
+  it('rollback states: stopExecution false, RollbackFailed ends in the Fail state of that name', () => {
+    const st = defs.canary.definition.States;
+    expect(st['RollbackOnVerdict']).toEqual({
+      Type: 'Task',
+      Resource: fnArn('rollback'),
+      Parameters: { 'releaseId.$': '$.releaseId', 'model.$': '$.model', stopExecution: false, trigger: { kind: 'verdict', 'verdict.$': '$.phase.verdict' } },
+      ResultPath: '$.rollback',
+      TimeoutSeconds: 310,
+      Retry: RETRY(true),
+      Catch: [
+        { ErrorEquals: ['RollbackFailed'], ResultPath: '$.rollbackError', Next: 'RollbackFailed' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: 'RollbackFailed' },
+      ],
+      Next: 'RolledBack',
+    });
+    expect(st['RollbackFailed']).toMatchObject({ Type: 'Fail', Error: 'RollbackFailed' });
+    expect(st['RollbackOnTaskFailure']).toMatchObject({ Next: 'CanaryFailed' });
+    expect(st['CanaryRolledBack']).toEqual({ Type: 'Succeed', OutputPath: '$.result' });
+    expect(st['RolledBack']).toMatchObject({ Type: 'Pass', Parameters: { outcome: 'rolled_back' }, ResultPath: '$.result' });
+    expect(st['Promoted']).toMatchObject({ Type: 'Pass', Parameters: { outcome: 'promoted' }, ResultPath: '$.result' });
+  });
+
+  it('ParseRejection reads the approver and note from the SendTaskFailure cause (core/app/answer-approval.ts)', () => {
+    expect(defs.canary.definition.States['ParseRejection']).toEqual({
+      Type: 'Pass',
+      Parameters: {
+        'answer.$': "States.JsonMerge(States.StringToJson('{\"actor\":\"unknown operator\",\"note\":\"\"}'), States.StringToJson($.rejection.Cause), false)",
+      },
+      ResultPath: '$.rejectionAnswer',
+      Next: 'RollbackOnRejection',
+    });
+    expect(defs.canary.definition.States['RollbackOnRejection']).toMatchObject({
+      Parameters: {
+        trigger: { kind: 'manual', 'actor.$': '$.rejectionAnswer.answer.actor', 'note.$': "States.Format('phase approval rejected: {}', $.rejectionAnswer.answer.note)" },
+        stopExecution: false,
+      },
+    });
+  });
+
+  it('NextPhase: the last phase promotes, others advance', () => {
+    expect(defs.canary.definition.States['NextPhase']).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.phase.isLast', BooleanEquals: true, Next: 'Promote' }],
+      Default: 'AdvancePhase',
+    });
+  });
+});
+
+describe('StateMachine resources', () => {
+  it.each([
+    ['builderbrain-promotion', 'Promotion'],
+    ['builderbrain-canary', 'Canary'],
+  ])('%s: Standard, X-Ray, ALL events logged without execution data to an encrypted log group', (name) => {
+    const [, sm] = resourcesOf(s.json, 'AWS::StepFunctions::StateMachine').find(([, r]) => r.Properties!['StateMachineName'] === name)!;
+    const p = sm.Properties!;
+    expect(p['StateMachineType']).toBe('STANDARD');
+    expect(p['TracingConfiguration']).toEqual({ Enabled: true });
+    expect(p['LoggingConfiguration']).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+    const logGroupId = (p['LoggingConfiguration'] as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] }).Destinations[0]!
+      .CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    const lg = s.json.Resources[logGroupId]!.Properties!;
+    expect(lg['LogGroupName']).toBe(`/aws/vendedlogs/states/${name}`);
+    expect(lg['RetentionInDays']).toBe(90);
+    expect(lg['KmsKeyId']).toBeDefined();
+  });
+
+  it('the canary timeout covers every phase and an approval per phase; the promotion adds two hours', () => {
+    const canaryMinutes = 4 * 60 + 4 * 1440 + 60 + 40;
+    expect(defs.canary.definition['TimeoutSeconds']).toBe(canaryMinutes * 60);
+    expect(defs.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 120) * 60);
+  });
+});
