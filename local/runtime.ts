@@ -21,9 +21,10 @@
  * - Retry intervals are overridden to 0 (retries still happen, in no wall time).
  */
 import { StateMachine } from 'aws-local-stepfunctions';
-import { alarmRules, alarmState, DEFAULT_ALARM_POLICY, type AlarmPolicy, type AlarmRule } from '../core/alarms.js';
+import { alarmRules, alarmState, type AlarmPolicy, type AlarmRule } from '../core/alarms.js';
 import { answerApproval } from '../core/app/answer-approval.js';
 import type { Notification } from '../core/ports.js';
+import { canaryAlarmName } from '../core/runtime-config.js';
 import { ManualClock, MemoryArtifactStore, MemoryLedger, MemoryLock, MemoryMetricsSource, MemoryNotifier, MemoryRouter, MemoryExecutions, type RouterOperation, type TaskAnswer } from './memory.js';
 import { SimulatedFleet, periodValues } from './fleet.js';
 import type { Scenario } from './scenario.js';
@@ -386,7 +387,7 @@ export class EmbeddedRuntime {
   private async evaluateAlarms(values: ReturnType<typeof periodValues>): Promise<void> {
     const c = this.options.config;
     for (const rule of this.rules) {
-      const alarmName = `${c.prefix}-${c.modelName}-canary-${rule.suffix}`;
+      const alarmName = canaryAlarmName(c.prefix, c.modelName, rule.suffix);
       const history = this.alarmHistory.get(alarmName) ?? [];
       history.push(rule.evaluate(values));
       this.alarmHistory.set(alarmName, history.slice(-rule.evaluationPeriods));
@@ -465,8 +466,7 @@ export class EmbeddedRuntime {
 
 /** The alarm policy of a pipeline config. */
 export function alarmPolicyOf(config: PipelineConfig): AlarmPolicy {
-  void config;
-  return DEFAULT_ALARM_POLICY;
+  return config.alarms;
 }
 
 /** The EventBridge event S3 sends for a new object (detail as documented by Amazon S3). */
