@@ -99,6 +99,8 @@ interface RunningExecution {
   stopped: boolean;
   readonly result: Promise<unknown>;
   transitions: number;
+  /** States entered, by state type (Task, Wait, Choice, ...): the basis of history-event estimates. */
+  enteredByType: Record<string, number>;
   readonly logs: Promise<void>;
 }
 
@@ -294,9 +296,13 @@ export class EmbeddedRuntime {
       overrides: { taskResourceLocalHandlers: tasks as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     });
     let transitions = 0;
+    const enteredByType: Record<string, number> = {};
     const logs = (async () => {
-      for await (const event of execution.eventLogs as AsyncGenerator<{ type: string }>) {
-        if (event.type === 'StateEntered') transitions += 1;
+      for await (const event of execution.eventLogs as AsyncGenerator<{ type: string; state?: { type?: string } }>) {
+        if (event.type !== 'StateEntered') continue;
+        transitions += 1;
+        const type = event.state?.type ?? 'Unknown';
+        enteredByType[type] = (enteredByType[type] ?? 0) + 1;
       }
     })().catch(() => undefined);
     const run: RunningExecution = {
@@ -306,6 +312,7 @@ export class EmbeddedRuntime {
       abort: () => execution.abort(),
       stopped: false,
       transitions: 0,
+      enteredByType,
       logs,
       result: execution.result.finally(async () => {
         await logs;

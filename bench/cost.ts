@@ -1,0 +1,155 @@
+/**
+ * Cost and footprint of a release: state transitions, Step Functions + Lambda (+ GetMetricData)
+ * cost per release at list prices, execution history against the 25,000-event limit, each Lambda
+ * bundle's size and module-load time, `cdk synth` time, `simulate` wall time.
+ *
+ * Run: npx tsx bench/cost.ts [--skip-synth]   (part of `npm run bench`)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { HANDLER_SPECS, type HandlerName } from '../lib/pipeline-functions.js';
+import { BUILTIN_SCENARIOS } from '../local/scenario.js';
+import { simulate } from '../local/simulate.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * List prices (us-east-1, on-demand), as published on the AWS pricing pages for Step Functions,
+ * Lambda and CloudWatch; see bench/README.md "Cost and footprint".
+ */
+export const PRICES = {
+  /** Step Functions Standard: per state transition ($0.025 per 1,000). */
+  stateTransition: 0.025 / 1000,
+  /** Lambda: per request ($0.20 per 1M). */
+  lambdaRequest: 0.2 / 1_000_000,
+  /** Lambda on arm64: per GB-second. */
+  lambdaGbSecondArm: 0.0000133334,
+  /** CloudWatch GetMetricData: per metric requested ($0.01 per 1,000). */
+  metricRequested: 0.01 / 1000,
+} as const;
+
+/** Assumed billed duration of one handler invocation on AWS (ms): warm, a few SDK calls. */
+export const ASSUMED_INVOCATION_MS = 120;
+/** Metrics one look of the canary analysis requests from CloudWatch (2 variants × 8 statistics). */
+export const METRICS_PER_LOOK = 16;
+/** Step Functions history events per state entered, by state type (entered + exited, plus task scheduling). */
+export const HISTORY_EVENTS_PER_STATE: Record<string, number> = { Task: 5, Wait: 2, Choice: 2, Pass: 2, Succeed: 1, Fail: 1, Map: 4, Parallel: 4 };
+export const HISTORY_LIMIT = 25_000;
+
+export interface ReleaseCost {
+  readonly phaseMinutes: number;
+  readonly outcome: string;
+  readonly stateTransitions: number;
+  readonly lambdaInvocations: number;
+  readonly analysisLooks: number;
+  readonly usd: { readonly stepFunctions: number; readonly lambda: number; readonly getMetricData: number; readonly total: number };
+  /** Largest execution's estimated history events, and its share of the 25,000 limit. */
+  readonly historyEvents: number;
+  readonly historyShare: number;
+  readonly simulateSeconds: number;
+}
+
+/** One healthy four-phase release with `phaseMinutes` phases, costed. */
+export async function releaseCost(phaseMinutes: number): Promise<ReleaseCost> {
+  const scenario = BUILTIN_SCENARIOS.find((s) => s.name === 'healthy')!;
+  const started = performance.now();
+  const run = await simulate({ scenario, phaseMinutes });
+  const simulateSeconds = (performance.now() - started) / 1000;
+  const runs = run.runtime.executionsRun;
+  const tasks = runs.reduce((n, r) => n + (r.enteredByType['Task'] ?? 0), 0);
+  const looks = (await run.runtime.ledger.timeline(run.releaseId!)).filter((e) => e.type === 'analysis').length;
+  const memoryOf = (h: HandlerName) => HANDLER_SPECS[h].memoryMb / 1024;
+  // Every Task is one Lambda invocation except the .sync child start; weigh by the analyze function's memory for looks.
+  const gbSeconds = (looks * memoryOf('analyze-canary') + (tasks - looks) * memoryOf('start-phase')) * (ASSUMED_INVOCATION_MS / 1000);
+  const stepFunctions = run.summary.stateTransitions * PRICES.stateTransition;
+  const lambda = tasks * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecondArm;
+  const getMetricData = looks * METRICS_PER_LOOK * PRICES.metricRequested;
+  const history = Math.max(
+    ...runs.map((r) => 2 + Object.entries(r.enteredByType).reduce((n, [type, count]) => n + count * (HISTORY_EVENTS_PER_STATE[type] ?? 2), 0)),
+  );
+  return {
+    phaseMinutes,
+    outcome: run.summary.outcome,
+    stateTransitions: run.summary.stateTransitions,
+    lambdaInvocations: tasks,
+    analysisLooks: looks,
+    usd: { stepFunctions, lambda, getMetricData, total: stepFunctions + lambda + getMetricData },
+    historyEvents: history,
+    historyShare: history / HISTORY_LIMIT,
+    simulateSeconds,
+  };
+}
+
+export interface Footprint {
+  readonly synthSeconds: number | null;
+  readonly bundles: Record<string, { readonly bytes: number; readonly loadMs: number }>;
+}
+
+/** Module-load time of a bundle in a fresh Node process (median of `runs`). */
+function loadMs(file: string, runs = 5): number {
+  const code = `const t=process.hrtime.bigint();await import(${JSON.stringify(pathToFileURL(file).href)});console.log(Number(process.hrtime.bigint()-t)/1e6)`;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    // Handlers parse their environment at load: give them a complete, valid one.
+    const env = {
+      ...process.env,
+      BB_MODEL: 'builderbrain',
+      BB_TABLE_NAME: 'table',
+      BB_INCIDENT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:incidents',
+      BB_APPROVAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:approvals',
+      BB_METRICS_NAMESPACE: 'BuilderBrain/Serving',
+      BB_ROUTER_JSON: JSON.stringify({ kind: 'sagemaker', endpointName: 'e', baselineVariant: 'baseline', canaryVariant: 'canary' }),
+      BB_GATE_POLICY_JSON: '{}',
+      BB_CANARY_POLICY_JSON: '{}',
+      BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:p',
+      BB_STACK_NAME: 'BuilderBrainRelease',
+      AWS_REGION: 'us-east-1',
+    };
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8' });
+    const ms = Number(out.stdout.trim().split('\n').pop());
+    if (Number.isFinite(ms)) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  return times.length === 0 ? Number.NaN : times[times.length >> 1]!;
+}
+
+/** `cdk synth` with bundling (offline, local esbuild) into a temp dir; bundle sizes and load times. */
+export function footprint(options: { skipSynth?: boolean } = {}): Footprint {
+  const out = mkdtempSync(join(tmpdir(), 'bb-synth-'));
+  try {
+    let synthSeconds: number | null = null;
+    if (!options.skipSynth) {
+      const started = performance.now();
+      execFileSync(join(root, 'node_modules/.bin/cdk'), ['synth', '-q', '--output', out], { cwd: root, stdio: 'ignore' });
+      synthSeconds = (performance.now() - started) / 1000;
+    }
+    const bundles: Record<string, { bytes: number; loadMs: number }> = {};
+    if (synthSeconds !== null) {
+      const template = JSON.parse(readFileSync(join(out, 'BuilderBrainRelease.template.json'), 'utf8')) as {
+        Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+      };
+      for (const [id, r] of Object.entries(template.Resources)) {
+        if (r.Type !== 'AWS::Lambda::Function') continue;
+        const asset = r.Metadata?.['aws:asset:path'];
+        const path = r.Metadata?.['aws:cdk:path'] ?? id;
+        const name = (Object.keys(HANDLER_SPECS) as HandlerName[]).find((h) => path.includes(`/${h.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase())}/`));
+        if (asset === undefined || name === undefined) continue;
+        const file = join(out, asset, 'index.mjs');
+        if (!existsSync(file)) continue;
+        bundles[name] = { bytes: statSync(file).size, loadMs: loadMs(file) };
+      }
+    }
+    return { synthSeconds, bundles };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const skipSynth = process.argv.includes('--skip-synth');
+  for (const minutes of [60, 1440]) console.log(JSON.stringify(await releaseCost(minutes)));
+  console.log(JSON.stringify(footprint({ skipSynth })));
+}
