@@ -201,10 +201,10 @@ export class MemoryRouter implements TrafficRouter {
     return { ...(this.splits.get(model) ?? { baseline: 100, candidate: 0 }) };
   }
 
-  /** After promotion the candidate is the baseline: 100% baseline, nothing on a candidate. */
+  /** Promotion: the candidate serves 100% (as the SageMaker adapter leaves the endpoint); it is the new baseline. */
   public async promoteCandidate(model: string): Promise<void> {
     this.check('promoteCandidate', model);
-    this.splits.set(model, { baseline: 100, candidate: 0 });
+    this.splits.set(model, { baseline: 0, candidate: 100 });
     this.log.push({ op: 'promoteCandidate', model });
   }
 
