@@ -53,6 +53,20 @@ export const VariantMinuteSchema = z.strictObject({
 });
 export type VariantMinute = z.infer<typeof VariantMinuteSchema>;
 
+/** A variant's minute without traffic: zero counts, no latency or risk energy (not zero: unknown). */
+export function emptyVariantMinute(): VariantMinute {
+  return {
+    requests: 0,
+    errors: 0,
+    latencyP50: null,
+    latencyP95: null,
+    latencyP99: null,
+    riskEnergy: null,
+    constraintViolations: 0,
+    safetyIncidents: 0,
+  };
+}
+
 export const MinuteDatapointSchema = z.strictObject({
   /** Minutes since the canary started (or any monotonic minute index). */
   minute: z.number().int().min(0),

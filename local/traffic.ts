@@ -10,7 +10,7 @@ import gammaRandom from '@stdlib/random-base-gamma';
 import mt19937 from '@stdlib/random-base-mt19937';
 import poissonRandom from '@stdlib/random-base-poisson';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
-import type { VariantMinute } from '../core/analysis.js';
+import { emptyVariantMinute, type VariantMinute } from '../core/analysis.js';
 
 /** What a variant's requests look like in one minute. */
 export interface VariantProfile {
@@ -84,18 +84,7 @@ export function createTrafficGenerator(seed: number): TrafficGenerator {
       return { canary, baseline: total - canary };
     },
     variantMinute(profile, requests) {
-      if (requests === 0) {
-        return {
-          requests: 0,
-          errors: 0,
-          latencyP50: null,
-          latencyP95: null,
-          latencyP99: null,
-          riskEnergy: null,
-          constraintViolations: 0,
-          safetyIncidents: 0,
-        };
-      }
+      if (requests === 0) return emptyVariantMinute();
       const [p50, p95, p99] = percentiles(profile.latencyMs, requests);
       const shape = RISK_SHAPE * requests;
       return {

@@ -13,7 +13,7 @@
  * minute that has data a missing count is 0 and a missing latency or risk energy is null.
  */
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import type { MinuteDatapoint, VariantMinute } from '../../core/analysis.js';
+import { emptyVariantMinute, type MinuteDatapoint, type VariantMinute } from '../../core/analysis.js';
 import type { MetricsSource } from '../../core/ports.js';
 import { METRIC_NAMES, VARIANTS } from '../../core/runtime-config.js';
 import { call } from './aws-errors.js';
@@ -39,16 +39,7 @@ type Variant = keyof typeof VARIANTS;
 /** Query ids: lowercase letters, digits and `_`, starting with a letter (GetMetricData's rule). */
 const queryId = (variant: Variant, field: Field) => `${variant}_${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
 
-const emptyMinute = (): Record<Field, number | null> => ({
-  requests: 0,
-  errors: 0,
-  latencyP50: null,
-  latencyP95: null,
-  latencyP99: null,
-  riskEnergy: null,
-  constraintViolations: 0,
-  safetyIncidents: 0,
-});
+const emptyMinute = (): Record<Field, number | null> => emptyVariantMinute();
 
 export class CloudWatchMetricsSource implements MetricsSource {
   public constructor(
