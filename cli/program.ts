@@ -5,9 +5,14 @@
  */
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
+import { registerApprove } from './commands/approve.js';
 import { registerGate } from './commands/gate.js';
+import { registerHistory } from './commands/history.js';
 import { registerNotes } from './commands/notes.js';
+import { registerReject } from './commands/reject.js';
+import { registerRollback } from './commands/rollback.js';
 import { registerScenarios, registerSimulate } from './commands/simulate.js';
+import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
 import { EXIT, styleFor, type CliIO, type CommandContext } from './common.js';
 
@@ -17,7 +22,18 @@ export { EXIT } from './common.js';
 /** Registers one command on the program; add new commands (simulate, scenarios, status, ...) to this list. */
 export type RegisterCommand = (program: Command, ctx: CommandContext) => void;
 
-const COMMANDS: readonly RegisterCommand[] = [registerValidate, registerGate, registerNotes, registerSimulate, registerScenarios];
+const COMMANDS: readonly RegisterCommand[] = [
+  registerValidate,
+  registerGate,
+  registerNotes,
+  registerSimulate,
+  registerScenarios,
+  registerStatus,
+  registerApprove,
+  registerReject,
+  registerRollback,
+  registerHistory,
+];
 
 /**
  * Builds the program. Settings that subcommands inherit (output, exit override, help after errors)
@@ -26,7 +42,7 @@ const COMMANDS: readonly RegisterCommand[] = [registerValidate, registerGate, re
 export function buildProgram(io: CliIO, onExitCode: (code: number) => void = () => {}): Command {
   const style = styleFor(io);
   const program = new Command('builderbrain')
-    .description('BuilderBrain release pipeline: validate manifests, run promotion gates, write release notes, simulate releases')
+    .description('BuilderBrain release pipeline: validate manifests, run promotion gates, write release notes, simulate releases, operate deployed ones')
     .version(pkg.version, '-V, --version', 'print the version of builderbrain')
     .configureOutput({
       writeOut: (s) => io.stdout(s),

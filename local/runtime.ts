@@ -23,6 +23,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { alarmRules, alarmState, type AlarmPolicy, type AlarmRule } from '../core/alarms.js';
 import { answerApproval } from '../core/app/answer-approval.js';
+import type { RollbackInput } from '../core/contracts.js';
 import type { Notification } from '../core/ports.js';
 import { canaryAlarmName } from '../core/runtime-config.js';
 import { ManualClock, MemoryArtifactStore, MemoryLedger, MemoryLock, MemoryMetricsSource, MemoryNotifier, MemoryRouter, MemoryExecutions, type RouterOperation, type TaskAnswer } from './memory.js';
@@ -89,6 +90,8 @@ export interface RuntimeOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Wall-clock milliseconds per virtual minute while an approval waits (a person at a terminal). */
   readonly approvalPaceMs?: number;
+  /** The ledger to run on (e.g. one persisted for the operator commands, local/state-dir.ts); a fresh one by default. */
+  readonly ledger?: MemoryLedger;
 }
 
 interface RunningExecution {
@@ -117,6 +120,11 @@ export function definitionsFor(config: PipelineConfig): MachineDefinitions {
   return defs;
 }
 
+/** What a task of a stopped execution settles with (the aborted interpreter runs no further state). */
+function stoppedError(executionArn: string): Error {
+  return statesError('ExecutionAborted', `execution ${executionArn} was stopped`);
+}
+
 /** Error raised into the interpreter with a Step Functions error name. */
 function statesError(name: string, message: string): Error {
   const err = new Error(message);
@@ -129,7 +137,7 @@ function statesError(name: string, message: string): Error {
  */
 export class EmbeddedRuntime {
   public readonly clock = new ManualClock(SIMULATION_EPOCH);
-  public readonly ledger = new MemoryLedger();
+  public readonly ledger: MemoryLedger;
   public readonly lock = new MemoryLock();
   public readonly notifier = new MemoryNotifier();
   public readonly router: MemoryRouter;
@@ -154,6 +162,7 @@ export class EmbeddedRuntime {
   private executionCounter = 0;
 
   public constructor(private readonly options: RuntimeOptions) {
+    this.ledger = options.ledger ?? new MemoryLedger();
     const failures = new Set(options.routerFailures ?? []);
     this.router = new MemoryRouter((op) => (failures.has(op) ? statesError('ServiceUnavailable', `traffic router: ${op} failed (injected)`) : undefined));
     this.executions = new MemoryExecutions({
@@ -235,6 +244,13 @@ export class EmbeddedRuntime {
       decision === 'approve' ? { decision: 'approved', identity } : { decision: 'rejected', identity, reason },
       { ledger: this.ledger, executions: this.executions, clock: this.clock },
     );
+  }
+
+  /** Invokes the rollback handler, as the alarm path does (an operator's `builderbrain rollback --local`). */
+  public async rollback(input: RollbackInput): Promise<unknown> {
+    const result = await this.invoke('rollback', input);
+    this.reportStep('rollback', result);
+    return result;
   }
 
   private emit(kind: ProgressEvent['kind'], text: string, weight?: number): void {
@@ -336,7 +352,9 @@ export class EmbeddedRuntime {
     if (handler === undefined) throw statesError('States.Runtime', `embedded runtime: no handler for task ${stateName} (${resource})`);
     const payload = resource.includes(':states:::lambda:invoke') ? params['Payload'] : params;
     if (handler === 'analyze-canary') await this.advanceToLook(payload, executionArn);
-    if (this.isStopped(executionArn)) return new Promise(() => undefined); // stopped: the interpreter has aborted
+    // Stopped: the interpreter has aborted and leaves the loop after this state. The task must still
+    // settle, or the interpreter's (wall-clock) task timer is never cleared and keeps the process alive.
+    if (this.isStopped(executionArn)) throw stoppedError(executionArn);
     if (resource.endsWith('.waitForTaskToken')) {
       const timeoutSeconds = typeof state['TimeoutSeconds'] === 'number' ? state['TimeoutSeconds'] : 365 * 24 * 3600;
       return this.waitForToken(handler, payload as Record<string, unknown>, executionArn, timeoutSeconds);
@@ -429,7 +447,7 @@ export class EmbeddedRuntime {
         this.emit('approval', `phase ${phase.index + 1} rejected: ${answer.cause}`, phase.weight);
         throw statesError(answer.error, answer.cause);
       }
-      if (this.isStopped(executionArn)) return new Promise(() => undefined);
+      if (this.isStopped(executionArn)) throw stoppedError(executionArn);
       const waited = (this.clock.now().getTime() - started) / MINUTE_MS;
       if (waited * 60 >= timeoutSeconds) throw statesError('States.Timeout', `approval of phase ${phase.index + 1} timed out after ${waited} minutes`);
       const decision =

@@ -8,7 +8,7 @@ import { parsePipelineConfig, type PipelineConfig, type PipelineConfigInput } fr
 import type { ReportInput, TraceMarker } from './report.js';
 import { EmbeddedRuntime, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
 import { defaultManifest, type Scenario } from './scenario.js';
-import type { RouterOperation } from './memory.js';
+import type { MemoryLedger, RouterOperation } from './memory.js';
 
 /** The JSON summary of scenario.md. */
 export interface SimulationSummary {
@@ -54,6 +54,8 @@ export interface SimulateOptions {
   readonly deliveries?: number;
   /** Upload a second release of the same model at the same time (the release lock decides). */
   readonly concurrentVersion?: string;
+  /** The ledger the runtime runs on (local/state-dir.ts persists it for the operator commands). */
+  readonly ledger?: MemoryLedger;
 }
 
 export interface SimulationRun {
@@ -114,6 +116,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     faults: options.faults,
     routerFailures: options.routerFailures,
     onProgress: options.onProgress,
+    ledger: options.ledger,
   });
   const manifest = options.scenario.manifest ?? defaultManifest({ model: config.modelName });
   const results = (await runtime.upload(JSON.stringify(manifest, null, 2), {
@@ -225,7 +228,7 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
       ['state transitions', String(summary.stateTransitions)],
       ...(wallSeconds === null ? [] : ([['wall time', `${wallSeconds.toFixed(2)} s`]] as [string, string][])),
     ],
-    minutes: runtime.fleet.minutes.map((m) => ({
+    minutes: [...runtime.fleet.minutes.map((m) => ({
       minute: m.minute,
       weight: m.weight,
       canary: {
@@ -243,6 +246,14 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
         constraintViolationRate: rate(m.datapoint.baseline.constraintViolations, m.datapoint.baseline.requests),
       },
     })),
+      // Where the release ended: the traffic it left (after a rollback, 0% on the candidate).
+      {
+        minute: summary.simulatedMinutes,
+        weight: summary.finalTraffic.candidate,
+        canary: { requests: 0, errorRate: null, p99: null, riskEnergy: null, constraintViolationRate: null },
+        baseline: { requests: 0, errorRate: null, p99: null, riskEnergy: null, constraintViolationRate: null },
+      },
+    ],
     markers,
     thresholds: {
       errorRateRatio: config.policy.canary.errorRateRatio,

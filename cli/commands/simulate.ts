@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { renderReport } from '../../local/report.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, loadScenario } from '../../local/scenario.js';
+import { DEFAULT_STATE_DIR, LocalStateDir, StateDirBusyError } from '../../local/state-dir.js';
 import type { ApprovalResponder, ProgressEvent } from '../../local/runtime.js';
 import { reportInput, simulate, type SimulationSummary } from '../../local/simulate.js';
 import { EXIT, formatIssues, formatTable, styleFor, type CliIO, type CommandContext } from '../common.js';
@@ -12,6 +13,8 @@ export interface SimulateArgs {
   readonly report?: string;
   readonly phaseMinutes?: number;
   readonly manual: boolean;
+  /** With `manual`: where the state and the answers of other terminals live (local/state-dir.ts). */
+  readonly stateDir?: string;
 }
 
 /** Extra I/O of `simulate`: writing the report, asking at the terminal. */
@@ -36,13 +39,15 @@ function progressLine(io: CliIO, e: ProgressEvent): string {
 }
 
 /** A responder that asks at the terminal while the simulation keeps running (and alarms keep watching). */
-function terminalResponder(io: SimulateIO): ApprovalResponder {
+function terminalResponder(io: SimulateIO): Exclude<ApprovalResponder, 'auto'> {
   let pending: Promise<string> | null = null;
   let answered: string | null = null;
+  let askedFor = '';
   return async (req) => {
     if (!io.ask) return 'wait'; // no terminal: the approval stays unanswered until it times out
     if (pending === null) {
       answered = null;
+      askedFor = `${req.releaseId}#${req.phase}`;
       pending = io.ask(`approve phase ${req.phase + 1} (${req.weight}%) of ${req.releaseId}? ${req.verdictSummary}\n[y]es / [n]o (roll back): `);
       void pending.then((a) => {
         answered = a.trim().toLowerCase();
@@ -50,7 +55,22 @@ function terminalResponder(io: SimulateIO): ApprovalResponder {
     }
     if (answered === null) return 'wait';
     pending = null;
+    // The question was for an approval answered from another terminal meanwhile: ask again.
+    if (askedFor !== `${req.releaseId}#${req.phase}`) return 'wait';
     return answered.startsWith('y') ? 'approve' : answered.startsWith('n') ? 'reject' : 'wait';
+  };
+}
+
+/**
+ * `--manual`: answers written by `builderbrain approve|reject|rollback --local` in other terminals
+ * (the state directory's inbox) first, then the terminal's own question.
+ */
+function manualResponder(io: SimulateIO, local: LocalStateDir): ApprovalResponder {
+  const inbox = local.responder();
+  const terminal = terminalResponder(io);
+  return async (req, runtime) => {
+    await inbox(req, runtime);
+    return (await runtime.ledger.getRelease(req.releaseId))?.status === 'awaiting_approval' ? terminal(req, runtime) : 'wait';
   };
 }
 
@@ -62,14 +82,39 @@ export async function simulateCommand(io: SimulateIO, args: SimulateArgs): Promi
     io.stderr(`${s.red('error:')} ${found.message}\n${formatIssues(found.issues, s)}`);
     return EXIT.invalid;
   }
+  let local: LocalStateDir | null = null;
+  if (args.manual) {
+    const dir = args.stateDir ?? DEFAULT_STATE_DIR;
+    const onWriteError = (err: unknown) =>
+      io.stderr(`${s.yellow('warning:')} cannot write ${dir}/state.json (${(err as Error).message}); the --local commands will not see this simulation.\n`);
+    try {
+      local = await LocalStateDir.open(dir, { scenario: found.scenario.name, onWriteError });
+    } catch (err) {
+      const what = err instanceof StateDirBusyError ? 'Stop the other simulation, or pass another --state-dir.' : 'Check that the directory is writable, or pass another --state-dir.';
+      io.stderr(`${s.red('error:')} cannot use the state directory '${dir}': ${(err as Error).message}. ${what}\n`);
+      return EXIT.invalid;
+    }
+    if (!args.json) {
+      const where = dir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${dir}`;
+      io.stderr(s.dim(`approvals: answer ${io.ask ? 'here or ' : ''}from another terminal with 'builderbrain approve|reject <release-id> --local${where}' (state: ${dir}/state.json)\n`));
+    }
+  }
   const started = performance.now();
-  const run = await simulate({
-    scenario: found.scenario,
-    phaseMinutes: args.phaseMinutes,
-    approvals: args.manual ? terminalResponder(io) : 'auto',
-    approvalPaceMs: args.manual && io.ask ? 250 : 0,
-    onProgress: args.json ? undefined : (e) => io.stderr(progressLine(io, e)),
-  });
+  let run: Awaited<ReturnType<typeof simulate>>;
+  try {
+    run = await simulate({
+      scenario: found.scenario,
+      phaseMinutes: args.phaseMinutes,
+      approvals: local === null ? 'auto' : manualResponder(io, local),
+      approvalPaceMs: args.manual ? 250 : 0,
+      onProgress: args.json ? undefined : (e) => io.stderr(progressLine(io, e)),
+      ledger: local?.ledger,
+    });
+  } catch (err) {
+    await local?.close(null);
+    throw err;
+  }
+  await local?.close(run.runtime);
   const wall = (performance.now() - started) / 1000;
   const { summary } = run;
   if (args.report !== undefined) {
@@ -111,13 +156,14 @@ export function registerSimulate(program: Command, ctx: CommandContext): void {
     .option('--json', 'print only the JSON summary on stdout', false)
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .option('--phase-minutes <N>', 'monitoring minutes of every phase (default 60)', positiveInt)
-    .option('--manual', 'ask for each approval at the terminal instead of approving at once', false)
+    .option('--manual', 'wait for each approval: asked at the terminal, or answered from another terminal (approve/reject/rollback --local)', false)
+    .option('--state-dir <dir>', 'with --manual: where the state and the other terminals\' answers live', DEFAULT_STATE_DIR)
     .addHelpText(
       'after',
       '\nExit codes: 0 the pipeline ran to an outcome (promoted, rolled back or rejected) · 2 invalid input · 1 internal failure (e.g. the rollback itself failed)\n' +
-        'Examples:\n  $ builderbrain simulate\n  $ builderbrain simulate --scenario error-spike-at-10pct --report out.html\n  $ builderbrain simulate --scenario my-scenario.json --json --phase-minutes 30\n',
+        'Examples:\n  $ builderbrain simulate\n  $ builderbrain simulate --manual            # then, in another terminal: builderbrain approve <release-id> --local\n  $ builderbrain simulate --scenario error-spike-at-10pct --report out.html\n  $ builderbrain simulate --scenario my-scenario.json --json --phase-minutes 30\n',
     )
-    .action(async (opts: { scenario: string; json: boolean; report?: string; phaseMinutes?: number; manual: boolean }) => {
+    .action(async (opts: { scenario: string; json: boolean; report?: string; phaseMinutes?: number; manual: boolean; stateDir: string }) => {
       const io = ctx.io as SimulateIO;
       ctx.setExitCode(await simulateCommand(io, opts));
     });

@@ -70,5 +70,7 @@ export const eventIds = {
   approvalRejected: (phase: number) => `approval_rejected:${phase}`,
   rollback: () => 'rollback',
   rollbackFailed: (at: string) => `rollback_failed:${at}`,
+  /** The first rollback failure of a release: the one that pages. */
+  rollbackFailedPage: () => 'rollback_failed',
   promoted: () => 'promoted',
 } as const;

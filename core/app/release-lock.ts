@@ -50,6 +50,10 @@ export async function releaseReleaseLock(input: { releaseId: string; model: stri
   const { releaseId, model } = input;
   const holder = await deps.lock.holder(model);
   if (holder === releaseId) {
+    // A release whose rollback failed may still have traffic on its candidate: keep the model locked
+    // until an operator's rollback finishes it (the stale-lock takeover then frees it).
+    const record = await deps.ledger.getRelease(releaseId);
+    if (record?.status === 'rolling_back') return { acquired: true, holder };
     await deps.lock.release(model, releaseId);
     await deps.ledger.append({
       releaseId,

@@ -243,33 +243,41 @@ async function reportRollbackFailure(
       problems.push(`stopping the canary execution failed too (${errorText(stopErr)})`);
     }
   }
+  // The first failure of a release's rollback pages P0; its audit event (a fixed id) is the claim,
+  // so the state machine's retries and the promotion machine's second attempt page nobody twice.
+  // Later failures are still recorded, under their own time.
+  const event = (eventId: string, paged: boolean) => ({
+    releaseId: record.releaseId,
+    eventId,
+    at,
+    type: 'rollback_failed' as const,
+    actor: triggerActor(toCoreTrigger(input.trigger)),
+    weight: record.weight,
+    ...(record.phase === null ? {} : { phase: record.phase }),
+    detail: { reason: 'rollback_failed', severity: 'P0', error, trigger: input.trigger.kind, rollbackReason: decision.reason, paged },
+  });
+  let firstFailure = true;
   try {
-    await deps.notifier.publish({
-      channel: 'incident',
-      severity: failed.severity,
-      reason: failed.reason,
-      model: record.model,
-      version: record.version,
-      releaseId: record.releaseId,
-      title: failed.title,
-      text: failed.text,
-    });
-  } catch (notifyErr) {
-    problems.push(`the P0 page failed too (${errorText(notifyErr)})`);
-  }
-  try {
-    await deps.ledger.append({
-      releaseId: record.releaseId,
-      eventId: eventIds.rollbackFailed(at),
-      at,
-      type: 'rollback_failed',
-      actor: triggerActor(toCoreTrigger(input.trigger)),
-      weight: record.weight,
-      ...(record.phase === null ? {} : { phase: record.phase }),
-      detail: { reason: 'rollback_failed', severity: 'P0', error, trigger: input.trigger.kind, rollbackReason: decision.reason, paged: problems.length === 0 },
-    });
+    firstFailure = (await deps.ledger.append(event(eventIds.rollbackFailedPage(), true))) === 'appended';
+    if (!firstFailure) await deps.ledger.append(event(eventIds.rollbackFailed(at), false));
   } catch (auditErr) {
     problems.push(`the audit write failed too (${errorText(auditErr)})`);
+  }
+  if (firstFailure) {
+    try {
+      await deps.notifier.publish({
+        channel: 'incident',
+        severity: failed.severity,
+        reason: failed.reason,
+        model: record.model,
+        version: record.version,
+        releaseId: record.releaseId,
+        title: failed.title,
+        text: failed.text,
+      });
+    } catch (notifyErr) {
+      problems.push(`the P0 page failed too (${errorText(notifyErr)})`);
+    }
   }
   // The release stays rolling_back: a retry (or an operator's `builderbrain rollback`) drives it on.
   throw new RollbackFailedError(record.releaseId, [failed.title, error, ...problems].join('; '), { cause: err });

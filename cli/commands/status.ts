@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import type { ReleaseRecord } from '../../core/ports.js';
+import { styleFor, type CliIO, type CommandContext } from '../common.js';
+import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
+import { IN_FLIGHT, nextSteps, releaseDetail, releasesTable } from '../release-view.js';
+
+/** How many of the newest releases `status` looks through for those in flight. */
+export const STATUS_SCAN_LIMIT = 100;
+
+export interface StatusArgs extends TargetOptions {
+  readonly json: boolean;
+}
+
+/**
+ * `builderbrain status [<release-id>]`: without an id, the releases in flight (phase, weight, last
+ * verdict); with one, that release. Exit 1 when the release is not found.
+ */
+export async function statusCommand(io: CliIO, backend: OperatorBackend, releaseId: string | undefined, args: StatusArgs): Promise<number> {
+  const s = styleFor(io);
+  const flags = targetFlags(args);
+  if (releaseId !== undefined) {
+    const record = await backend.ledger.getRelease(releaseId);
+    if (record === null) {
+      io.stderr(`${s.red('error:')} release ${releaseId} is not in the audit ledger of ${backend.where}. \`builderbrain status${flags}\` lists the releases in flight.\n`);
+      return OPS_EXIT.notFound;
+    }
+    io.stdout(args.json ? `${JSON.stringify({ release: record }, null, 2)}\n` : releaseDetail(record, s, flags));
+    return OPS_EXIT.ok;
+  }
+  const inFlight = (await backend.ledger.listReleases(STATUS_SCAN_LIMIT)).filter((r) => IN_FLIGHT.includes(r.status));
+  if (args.json) {
+    io.stdout(`${JSON.stringify({ releases: inFlight }, null, 2)}\n`);
+    return OPS_EXIT.ok;
+  }
+  if (inFlight.length === 0) {
+    io.stdout(`No release is in flight in ${backend.where}.\n`);
+    return OPS_EXIT.ok;
+  }
+  io.stdout(`${s.bold(`Releases in flight in ${backend.where}:`)}\n\n${releasesTable(inFlight, s)}`);
+  const waiting = inFlight.filter((r: ReleaseRecord) => r.status === 'awaiting_approval');
+  for (const r of waiting) io.stdout(`\n${r.releaseId} waits for approval of phase ${(r.phase ?? 0) + 1} (${r.weight}%):\n${nextSteps(r, flags).map((c) => `  ${c}`).join('\n')}\n`);
+  return OPS_EXIT.ok;
+}
+
+export function registerStatus(program: Command, ctx: CommandContext): void {
+  addTargetOptions(
+    program
+      .command('status')
+      .description('releases in flight on a deployed stack (phase, weight, last verdict), or one release')
+      .argument('[release-id]', 'a release (default: every release in flight)')
+      .option('--json', 'print the release records as JSON', false),
+  )
+    .addHelpText(
+      'after',
+      exitCodesHelp('0 shown · 1 release not found, or AWS failed · 2 invalid arguments', [
+        'builderbrain status',
+        'builderbrain status builderbrain-2_1_0-1a2b3c4d --region eu-west-1 --profile prod',
+        'builderbrain status --local          # a simulation started with: builderbrain simulate --manual',
+      ]),
+    )
+    .action(async (releaseId: string | undefined, opts: StatusArgs) => {
+      if (releaseId !== undefined && !checkReleaseId(ctx.io, releaseId)) return ctx.setExitCode(OPS_EXIT.invalid);
+      ctx.setExitCode(await runOperation(ctx, opts, releaseId, (backend) => statusCommand(ctx.io, backend, releaseId, opts)));
+    });
+}
