@@ -16,6 +16,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { AwsCallError, errorName, isAwsError } from '../lambdas/adapters/aws-errors.js';
+import { STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
 
 /** Which deployed pipeline a command acts on, and as whom. */
 export interface AwsTarget {
@@ -96,22 +97,7 @@ export const createAwsClients: AwsClientFactory = (target) => new AwsClients(tar
 
 // ── stack outputs ───────────────────────────────────────────────────────────────────────────────
 
-/**
- * The output keys of lib/stack.ts (OUTPUT_KEYS), repeated here so the CLI does not load the CDK;
- * test/ops keeps the two in sync.
- */
-export const STACK_OUTPUT_KEYS = {
-  model: 'ModelName',
-  bucket: 'ArtifactBucketName',
-  table: 'AuditTableName',
-  promotion: 'PromotionStateMachineArn',
-  canary: 'CanaryStateMachineArn',
-  incidentTopic: 'IncidentTopicArn',
-  approvalsTopic: 'ApprovalsTopicArn',
-  pipelineAlarmsTopic: 'PipelineAlarmsTopicArn',
-  rollbackFunction: 'RollbackFunctionName',
-  dashboard: 'DashboardName',
-} as const;
+export { STACK_OUTPUT_KEYS };
 
 /** The outputs the commands need; the others are optional (an older stack may lack them). */
 const StackOutputsSchema = z.object({

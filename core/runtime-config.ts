@@ -95,3 +95,20 @@ export function alarmWatches(alarmName: string): (typeof CANARY_ALARMS)[keyof ty
   if (m === null) return null;
   return (CANARY_ALARMS as Record<string, (typeof CANARY_ALARMS)[keyof typeof CANARY_ALARMS]>)[m[1]!] ?? null;
 }
+
+/**
+ * The stack's output keys (and, prefixed with `<prefix>-`, its export names): the contract between
+ * lib/stack.ts, which declares them, and the CLI, which finds a deployed pipeline through them.
+ */
+export const STACK_OUTPUT_KEYS = {
+  model: 'ModelName',
+  bucket: 'ArtifactBucketName',
+  table: 'AuditTableName',
+  promotion: 'PromotionStateMachineArn',
+  canary: 'CanaryStateMachineArn',
+  incidentTopic: 'IncidentTopicArn',
+  approvalsTopic: 'ApprovalsTopicArn',
+  pipelineAlarmsTopic: 'PipelineAlarmsTopicArn',
+  rollbackFunction: 'RollbackFunctionName',
+  dashboard: 'DashboardName',
+} as const;

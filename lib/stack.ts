@@ -15,21 +15,11 @@ import { PipelineAlarms } from './pipeline-alarms.js';
 import { PipelineFunctions } from './pipeline-functions.js';
 import { PromotionStateMachine } from './promotion-state-machine.js';
 import { ReleaseDashboard } from './release-dashboard.js';
+import { STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
 import { RollbackTriggers } from './rollback-triggers.js';
 
 /** Output keys (and, prefixed with `<prefix>-`, export names): a contract with the CLI. */
-export const OUTPUT_KEYS = {
-  model: 'ModelName',
-  bucket: 'ArtifactBucketName',
-  table: 'AuditTableName',
-  promotion: 'PromotionStateMachineArn',
-  canary: 'CanaryStateMachineArn',
-  incidentTopic: 'IncidentTopicArn',
-  approvalsTopic: 'ApprovalsTopicArn',
-  pipelineAlarmsTopic: 'PipelineAlarmsTopicArn',
-  rollbackFunction: 'RollbackFunctionName',
-  dashboard: 'DashboardName',
-} as const;
+export const OUTPUT_KEYS = STACK_OUTPUT_KEYS;
 
 /** The export name of an output: `<prefix>-<key>`. */
 export function exportName(prefix: string, key: (typeof OUTPUT_KEYS)[keyof typeof OUTPUT_KEYS]): string {

@@ -12,10 +12,9 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { STACK_OUTPUT_KEYS, clientConfig } from '../../cli/aws.js';
+import { clientConfig } from '../../cli/aws.js';
 import type { ReleaseRecord } from '../../core/ports.js';
 import { keys } from '../../lambdas/adapters/dynamodb-ledger.js';
-import { OUTPUT_KEYS } from '../../lib/stack.js';
 import { RELEASE_ID, STACK_LINE, awsError, cli, event, noCredentials, waitingRecord, type Captured } from './helpers.js';
 
 const cfn = mockClient(CloudFormationClient);
@@ -90,10 +89,6 @@ afterEach(() => {
 });
 
 describe('stack outputs and clients', () => {
-  it('the CLI knows the output keys the stack publishes (lib/stack.ts)', () => {
-    expect(STACK_OUTPUT_KEYS).toEqual(OUTPUT_KEYS);
-  });
-
   it('clients retry throttling in the standard mode, 5 attempts, with the region and profile asked for', () => {
     expect(clientConfig({ stack: STACK, region: 'eu-west-1', profile: 'prod' })).toEqual({ maxAttempts: 5, retryMode: 'standard', region: 'eu-west-1', profile: 'prod' });
     expect(clientConfig({ stack: STACK })).toEqual({ maxAttempts: 5, retryMode: 'standard' });
