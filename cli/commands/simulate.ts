@@ -119,7 +119,14 @@ export async function simulateCommand(io: SimulateIO, args: SimulateArgs): Promi
   const { summary } = run;
   if (args.report !== undefined) {
     const html = renderReport(reportInput(run, args.json ? null : wall));
-    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.report, html);
+    try {
+      await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.report, html);
+    } catch (err) {
+      // A bad --report path is the user's input, not a bug of the tool.
+      const reason = err instanceof Error ? err.message : String(err);
+      io.stderr(`${s.red('error:')} cannot write the report '${args.report}': ${reason}. Check that its directory exists and is writable, or pass another --report.\n`);
+      return EXIT.invalid;
+    }
   }
   if (args.json) {
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);

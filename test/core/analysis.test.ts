@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ALPHA_SHARES,
   analyzeCanary,
+  emptyVariantMinute,
   type AnalysisInput,
   type CanaryVerdict,
   type MinuteDatapoint,

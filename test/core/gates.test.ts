@@ -343,7 +343,16 @@ describe('policy overrides', () => {
   it('the full policy parses from {} to the documented defaults', () => {
     const p = PolicySchema.parse({});
     expect(p.gates).toEqual({ maxRiskEnergyDelta: 0, minPerformanceDelta: -0.05, minConstraintSatisfaction: 0.95 });
-    expect(p).toEqual(DEFAULT_POLICY);
+    // policy.md §3 thresholds, pinned to the spec's numbers (not to the schema's own output)
+    expect(p.canary).toMatchObject({
+      errorRateRatio: 1.5,
+      maxConstraintViolationRate: 0.05,
+      latencyRatioWarn: 1.1,
+      latencyRatioCritical: 1.2,
+      riskEnergyMinIncrease: 0,
+      maxSafetyIncidents: 0,
+    });
+    expect(DEFAULT_POLICY).toEqual(p);
     expect(PolicySchema.parse({ gates: { minConstraintSatisfaction: 0.9 } }).gates).toEqual({
       maxRiskEnergyDelta: 0,
       minPerformanceDelta: -0.05,

@@ -202,4 +202,12 @@ describe('simulate --report', () => {
     expect(r.stdout).toContain(`Report: ${file}`);
     expect(await readFile(file, 'utf8')).toMatch(/<th>wall time<\/th><td>[\d.]+ s<\/td>/);
   });
+
+  it('an unwritable report path is invalid input (exit 2, one sentence), not an internal error', async () => {
+    const file = join(dir, 'no-such-dir', 'out.html');
+    const r = await cli(['simulate', '--json', '--report', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot write the report '${file}'`);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
 });
