@@ -137,6 +137,7 @@ export const RollbackTriggerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('verdict'), verdict: z.unknown() }),
   z.strictObject({ kind: z.literal('alarm'), alarmName: z.string(), watches: z.enum(REASON_CODES).nullable(), detail: z.string() }),
   z.strictObject({ kind: z.literal('manual'), actor: z.string(), note: z.string() }),
+  z.strictObject({ kind: z.literal('approval_timeout'), minutes: z.number().int().min(1) }),
   z.strictObject({ kind: z.literal('task_failure'), step: z.string(), error: z.string() }),
 ]);
 

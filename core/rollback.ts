@@ -30,6 +30,8 @@ export type RollbackTrigger =
       readonly detail: string;
     }
   | { readonly kind: 'manual'; readonly actor: string; readonly note: string }
+  /** Nobody answered a phase's approval in time: a rollback on the operators' behalf (policy.md §2). */
+  | { readonly kind: 'approval_timeout'; readonly minutes: number }
   | { readonly kind: 'task_failure'; readonly step: string; readonly error: string }
   | { readonly kind: 'rollback_failed'; readonly error: string };
 
@@ -129,6 +131,16 @@ export function decideRollback(trigger: RollbackTrigger, ctx: ReleaseContext): R
         severity: 'P2',
         title: `[P2] ${name} rolled back by ${trigger.actor} ${where(ctx)}`,
         text: [`${trigger.actor} rolled ${name} back ${where(ctx)}: ${trigger.note}`, ...footer].join('\n'),
+      };
+    case 'approval_timeout':
+      // Nobody approved: the pipeline decides for the operators, as a manual rollback would.
+      return {
+        rollback: true,
+        immediate: true,
+        reason: 'manual',
+        severity: 'P2',
+        title: `[P2] ${name} rolled back: approval timed out ${where(ctx)}`,
+        text: [`Nobody approved ${name} ${where(ctx)} within ${trigger.minutes} minutes, so it was rolled back to the baseline.`, ...footer].join('\n'),
       };
     case 'task_failure':
       return {

@@ -105,11 +105,7 @@ export class CanaryStateMachine extends Construct {
       'note.$': "States.Format('phase approval rejected: {}', $.rejectionAnswer.answer.note)",
     }).next(rolledBack);
     const approvalMinutes = Math.round(props.approvalTimeout.toMinutes({ integral: false }));
-    const rollbackOnTimeout = rollback(S.rollbackOnTimeout, {
-      kind: 'manual',
-      actor: 'approval-timeout',
-      note: `approval timed out (no answer within ${approvalMinutes} minutes)`,
-    }).next(rolledBack);
+    const rollbackOnTimeout = rollback(S.rollbackOnTimeout, { kind: 'approval_timeout', minutes: approvalMinutes }).next(rolledBack);
     const rollbackOnFailure = rollback(S.rollbackOnFailure, {
       kind: 'task_failure',
       'step.$': '$.failure.step',

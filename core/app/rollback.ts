@@ -55,6 +55,8 @@ export function triggerActor(trigger: RollbackTrigger): string {
       return `alarm:${trigger.alarmName}`;
     case 'manual':
       return trigger.actor;
+    case 'approval_timeout':
+      return 'approval-timeout';
     case 'task_failure':
       return `step:${trigger.step}`;
     case 'rollback_failed':

@@ -170,6 +170,13 @@ describe('decideRollback: other triggers (policy.md §3)', () => {
     expect(d.text).toContain('alice@example.com rolled BuilderBrain 2.1.0 back in phase 2 at 10% canary traffic: customer reports odd plans');
   });
 
+  it('approval_timeout → a manual rollback (P2, immediate) naming the wait', () => {
+    const d = decideRollback({ kind: 'approval_timeout', minutes: 1440 }, CTX);
+    expect(d).toMatchObject({ rollback: true, immediate: true, reason: 'manual', severity: 'P2' });
+    expect(d.title).toMatch(/approval timed out/);
+    expect(d.text).toContain('within 1440 minutes');
+  });
+
   it('task_failure → P1, immediate, naming the step and the error', () => {
     const d = decideRollback({ kind: 'task_failure', step: 'ShiftTraffic', error: 'ThrottlingException: rate exceeded' }, CTX);
     expect(d).toMatchObject({ rollback: true, immediate: true, reason: 'task_failure', severity: 'P1' });

@@ -352,7 +352,7 @@ describe('canary state machine paths', () => {
       canaryHandlers({ [C.requestApproval]: async () => Promise.reject(named('States.Timeout', 'no answer')) }),
     );
     expect(r.calls.at(-1)!.state).toBe(C.rollbackOnTimeout);
-    expect(r.calls.at(-1)!.input.trigger).toMatchObject({ kind: 'manual', note: expect.stringContaining('approval timed out') });
+    expect(r.calls.at(-1)!.input.trigger).toMatchObject({ kind: 'approval_timeout', minutes: expect.any(Number) });
     expect(r.output).toMatchObject({ outcome: 'rolled_back' });
   });
 
