@@ -15,7 +15,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { AwsCallError, errorName, isAwsError } from '../lambdas/adapters/aws-errors.js';
+import { AwsCallError, errorName, isAwsError, THROTTLING_ERROR_NAMES } from '../lambdas/adapters/aws-errors.js';
 import { STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
 
 /** Which deployed pipeline a command acts on, and as whom. */
@@ -180,14 +180,7 @@ const CREDENTIALS_INVALID = [
   'TokenRefreshRequired',
 ];
 const ACCESS_DENIED = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'AuthorizationError', 'KMSAccessDeniedException'];
-const THROTTLED = [
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'SlowDown',
-];
+const THROTTLED = [...THROTTLING_ERROR_NAMES];
 const NETWORK = ['ENOTFOUND', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout'];
 
 /** The SDK error under an {@link AwsCallError} (or the error itself). */

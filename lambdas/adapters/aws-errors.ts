@@ -15,7 +15,8 @@ interface SdkErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
-const THROTTLING = new Set([
+/** Error names AWS services use for throttling (shared by the adapters and the CLI's messages). */
+export const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set([
   'ThrottlingException',
   'Throttling',
   'TooManyRequestsException',
@@ -42,7 +43,7 @@ export function isRetryable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as SdkErrorShape;
   const status = e.$metadata?.httpStatusCode;
-  return THROTTLING.has(errorName(err)) || e.$retryable !== undefined || e.$fault === 'server' || (status !== undefined && status >= 500);
+  return THROTTLING_ERROR_NAMES.has(errorName(err)) || e.$retryable !== undefined || e.$fault === 'server' || (status !== undefined && status >= 500);
 }
 
 export class AwsCallError extends Error {
