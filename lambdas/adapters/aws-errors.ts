@@ -87,3 +87,37 @@ export async function call<T>(operation: string, resource: string, fn: () => Pro
 
 export type Sleep = (ms: number) => Promise<void>;
 export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long an update waits for a resource that is still applying the previous one. */
+export interface WaitOptions {
+  /** Give up after this long (ms). */
+  readonly maxWaitMs?: number;
+  /** Try again every this long (ms). */
+  readonly pollMs?: number;
+  readonly sleep?: Sleep;
+}
+
+/**
+ * Sends an update, retrying while `settling(err)` says the resource is still busy with the previous
+ * one (a traffic shift of the last phase), for at most `maxWaitMs`; any other failure, or running out
+ * of time, throws {@link AwsCallError} for `operation` on `resource`.
+ */
+export async function sendWhileSettling(
+  send: () => Promise<unknown>,
+  settling: (err: unknown) => boolean,
+  wait: { readonly maxWaitMs: number; readonly pollMs: number; readonly sleep: Sleep },
+  operation: string,
+  resource: string,
+): Promise<void> {
+  let waited = 0;
+  for (;;) {
+    try {
+      await send();
+      return;
+    } catch (err) {
+      if (!settling(err) || waited >= wait.maxWaitMs) throw new AwsCallError(operation, resource, err);
+      await wait.sleep(wait.pollMs);
+      waited += wait.pollMs;
+    }
+  }
+}

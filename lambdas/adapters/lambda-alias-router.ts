@@ -14,8 +14,7 @@
 import { GetAliasCommand, UpdateAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { TrafficRouter, TrafficSplit } from '../../core/ports.js';
 import { ConfigurationError } from '../../core/app/errors.js';
-import { AwsCallError, isAwsError, realSleep, type Sleep } from './aws-errors.js';
-import type { WaitOptions } from './sagemaker-router.js';
+import { AwsCallError, isAwsError, realSleep, sendWhileSettling, type Sleep, type WaitOptions } from './aws-errors.js';
 
 export interface LambdaAliasRouterConfig {
   readonly functionName: string;
@@ -24,18 +23,14 @@ export interface LambdaAliasRouterConfig {
 }
 
 export class LambdaAliasRouter implements TrafficRouter {
-  private readonly maxWaitMs: number;
-  private readonly pollMs: number;
-  private readonly sleep: Sleep;
+  private readonly wait: { readonly maxWaitMs: number; readonly pollMs: number; readonly sleep: Sleep };
 
   public constructor(
     private readonly client: LambdaClient,
     private readonly config: LambdaAliasRouterConfig,
     options: WaitOptions = {},
   ) {
-    this.maxWaitMs = options.maxWaitMs ?? 60_000;
-    this.pollMs = options.pollMs ?? 2_000;
-    this.sleep = options.sleep ?? realSleep;
+    this.wait = { maxWaitMs: options.maxWaitMs ?? 60_000, pollMs: options.pollMs ?? 2_000, sleep: options.sleep ?? realSleep };
   }
 
   private async alias(name: string): Promise<{ version: string; weights: Record<string, number> }> {
@@ -87,18 +82,12 @@ export class LambdaAliasRouter implements TrafficRouter {
       ...(functionVersion === undefined ? {} : { FunctionVersion: functionVersion }),
       RoutingConfig: routing,
     });
-    let waited = 0;
-    for (;;) {
-      try {
-        await this.client.send(command);
-        return;
-      } catch (err) {
-        if (!isAwsError(err, 'ResourceConflictException') || waited >= this.maxWaitMs) {
-          throw new AwsCallError('Lambda.UpdateAlias', `${this.config.functionName}:${this.config.liveAlias}`, err);
-        }
-        await this.sleep(this.pollMs);
-        waited += this.pollMs;
-      }
-    }
+    await sendWhileSettling(
+      () => this.client.send(command),
+      (err) => isAwsError(err, 'ResourceConflictException'),
+      this.wait,
+      'Lambda.UpdateAlias',
+      `${this.config.functionName}:${this.config.liveAlias}`,
+    );
   }
 }

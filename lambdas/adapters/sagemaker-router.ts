@@ -20,7 +20,7 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import type { TrafficRouter, TrafficSplit } from '../../core/ports.js';
-import { AwsCallError, isAwsError, realSleep, type Sleep } from './aws-errors.js';
+import { AwsCallError, isAwsError, realSleep, sendWhileSettling, type Sleep, type WaitOptions } from './aws-errors.js';
 
 export interface SageMakerRouterConfig {
   readonly endpointName: string;
@@ -28,29 +28,19 @@ export interface SageMakerRouterConfig {
   readonly canaryVariant: string;
 }
 
-export interface WaitOptions {
-  /** How long to keep retrying while the endpoint is Updating. @default 150000 */
-  readonly maxWaitMs?: number;
-  /** @default 5000 */
-  readonly pollMs?: number;
-  readonly sleep?: Sleep;
-}
+export type { WaitOptions };
 
 const IN_PROGRESS = /in-progress|in progress|updating/i;
 
 export class SageMakerRouter implements TrafficRouter {
-  private readonly maxWaitMs: number;
-  private readonly pollMs: number;
-  private readonly sleep: Sleep;
+  private readonly wait: { readonly maxWaitMs: number; readonly pollMs: number; readonly sleep: Sleep };
 
   public constructor(
     private readonly client: SageMakerClient,
     private readonly config: SageMakerRouterConfig,
     options: WaitOptions = {},
   ) {
-    this.maxWaitMs = options.maxWaitMs ?? 150_000;
-    this.pollMs = options.pollMs ?? 5_000;
-    this.sleep = options.sleep ?? realSleep;
+    this.wait = { maxWaitMs: options.maxWaitMs ?? 150_000, pollMs: options.pollMs ?? 5_000, sleep: options.sleep ?? realSleep };
   }
 
   private get resource(): string {
@@ -98,19 +88,12 @@ export class SageMakerRouter implements TrafficRouter {
         { VariantName: this.config.canaryVariant, DesiredWeight: canary },
       ],
     });
-    let waited = 0;
-    for (;;) {
-      try {
-        await this.client.send(command);
-        return;
-      } catch (err) {
-        const settling = isAwsError(err, 'ValidationException') && IN_PROGRESS.test((err as Error).message);
-        if (!settling || waited >= this.maxWaitMs) {
-          throw new AwsCallError('SageMaker.UpdateEndpointWeightsAndCapacities', this.resource, err);
-        }
-        await this.sleep(this.pollMs);
-        waited += this.pollMs;
-      }
-    }
+    await sendWhileSettling(
+      () => this.client.send(command),
+      (err) => isAwsError(err, 'ValidationException') && IN_PROGRESS.test((err as Error).message),
+      this.wait,
+      'SageMaker.UpdateEndpointWeightsAndCapacities',
+      this.resource,
+    );
   }
 }
