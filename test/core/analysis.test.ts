@@ -515,18 +515,7 @@ function variantArb(opts: { maxRequests: number; maxViolationRate?: number; inci
       incidents: opts.incidents ? fc.integer({ min: 0, max: 1 }) : fc.constant(0),
     })
     .map(({ requests, errFrac, cvFrac, l50, l95, l99, risk, incidents }) => {
-      if (requests === 0) {
-        return {
-          requests: 0,
-          errors: 0,
-          latencyP50: null,
-          latencyP95: null,
-          latencyP99: null,
-          riskEnergy: null,
-          constraintViolations: 0,
-          safetyIncidents: 0,
-        };
-      }
+      if (requests === 0) return emptyVariantMinute();
       const [a, b, c] = [l50, l95, l99].sort((x, y) => x - y) as [number, number, number];
       return {
         requests,
