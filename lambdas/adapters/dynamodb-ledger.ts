@@ -22,7 +22,7 @@
  * ConditionalCheckFailedException is mapped to the port's domain results, never thrown.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ReleaseNotFoundError } from '../../core/app/errors.js';
 import type {
   AuditEvent,
@@ -154,28 +154,44 @@ export class DynamoLedger implements AuditLedger {
   }
 
   public async timeline(releaseId: string): Promise<AuditEvent[]> {
-    const events: AuditEvent[] = [];
+    const events = await this.queryAll(
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.release(releaseId).pk, ':prefix': 'EVENT#' },
+        ConsistentRead: true,
+      },
+      toEvent,
+    );
+    // Stable: ties keep the Query's (eventId) order.
+    return events.sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  /** Every page of a Query on the table (up to `limit` items), each item mapped. */
+  private async queryAll<T>(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey' | 'Limit'>,
+    map: (item: Record<string, unknown>) => T,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<T[]> {
+    const out: T[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       let page;
       try {
         page = await this.doc.send(
           new QueryCommand({
+            ...input,
             TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': keys.release(releaseId).pk, ':prefix': 'EVENT#' },
-            ConsistentRead: true,
+            ...(Number.isFinite(limit) ? { Limit: limit - out.length } : {}),
             ExclusiveStartKey: start,
           }),
         );
       } catch (err) {
         this.fail('Query', err);
       }
-      for (const item of page.Items ?? []) events.push(toEvent(item));
+      for (const item of page.Items ?? []) out.push(map(item));
       start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    // Stable: ties keep the Query's (eventId) order.
-    return events.sort((a, b) => a.at.localeCompare(b.at));
+    } while (start !== undefined && out.length < limit);
+    return out.slice(0, limit);
   }
 
   public async createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }> {
@@ -295,29 +311,16 @@ export class DynamoLedger implements AuditLedger {
 
   /** Newest first, from the `gsi1` index (eventually consistent). */
   public async listReleases(limit: number): Promise<ReleaseRecord[]> {
-    const out: ReleaseRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      let page;
-      try {
-        page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: TABLE_KEYS.gsi1.indexName,
-            KeyConditionExpression: 'gsi1pk = :p',
-            ExpressionAttributeValues: { ':p': keys.releasesIndex },
-            ScanIndexForward: false,
-            Limit: limit - out.length,
-            ExclusiveStartKey: start,
-          }),
-        );
-      } catch (err) {
-        this.fail('Query', err);
-      }
-      for (const item of page.Items ?? []) out.push(toRecord(item));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined && out.length < limit);
-    return out.slice(0, limit);
+    return this.queryAll(
+      {
+        IndexName: TABLE_KEYS.gsi1.indexName,
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': keys.releasesIndex },
+        ScanIndexForward: false,
+      },
+      toRecord,
+      limit,
+    );
   }
 
   public async putTaskToken(releaseId: string, phase: number, token: string): Promise<void> {

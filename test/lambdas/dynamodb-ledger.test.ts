@@ -113,6 +113,18 @@ describe('DynamoLedger', () => {
     expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'RELEASES' }, ScanIndexForward: false, Limit: 20 });
   });
 
+  it('pages the listing until it has `limit` releases, asking each page only for what is left', async () => {
+    const r = (id: string) => item({ ...record, releaseId: id });
+    ddb.on(QueryCommand)
+      .resolvesOnce({ Items: [r('r-3'), r('r-2')], LastEvaluatedKey: { pk: 'RELEASE#r-2', sk: 'RECORD' } })
+      .resolvesOnce({ Items: [r('r-1')], LastEvaluatedKey: { pk: 'RELEASE#r-1', sk: 'RECORD' } })
+      .resolvesOnce({ Items: [r('r-0')] });
+    expect((await ledger.listReleases(3)).map((x) => x.releaseId)).toEqual(['r-3', 'r-2', 'r-1']);
+    const q = ddb.commandCalls(QueryCommand);
+    expect(q).toHaveLength(2);
+    expect(q[1]!.args[0].input).toMatchObject({ Limit: 1, ExclusiveStartKey: { pk: 'RELEASE#r-2', sk: 'RECORD' } });
+  });
+
   it('stores, reads and deletes task tokens under TOKEN#<phase>', async () => {
     ddb.on(PutCommand).resolves({});
     ddb.on(GetCommand).resolves({ Item: { token: 'tok' } });
