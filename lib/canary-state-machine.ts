@@ -32,7 +32,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { APPROVAL_REJECTED_ERROR, ROLLBACK_FAILED_ERROR, STATE_NAMES } from '../core/contracts.js';
-import { acknowledgeMachineRole, assertResultPath, catchFailure, LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS, lambdaStep, machineLogging } from './sfn-tasks.js';
+import { assertResultPath, catchFailure, LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS, lambdaStep, pipelineStateMachine } from './sfn-tasks.js';
 
 const S = STATE_NAMES.canary;
 
@@ -208,26 +208,20 @@ export class CanaryStateMachine extends Construct {
 
     const definition = initCanary.next(startPhase).next(waitForNextLook).next(analyze).next(decide);
 
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+    this.stateMachine = pipelineStateMachine(this, {
       stateMachineName: props.stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      definition,
       comment: 'BuilderBrain canary: phases, bounded monitor loops, approvals, promotion or rollback',
       timeout: props.timeout,
-      tracingEnabled: true,
-      logs: machineLogging(this, {
-        logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
-        encryptionKey: props.encryptionKey,
-        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      }),
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      invokes: [
+        props.startPhaseFunction,
+        props.analyzeCanaryFunction,
+        props.requestApprovalFunction,
+        props.promoteFunction,
+        props.rollbackFunction,
+      ],
     });
-    acknowledgeMachineRole(this.stateMachine, [
-      props.startPhaseFunction,
-      props.analyzeCanaryFunction,
-      props.requestApprovalFunction,
-      props.promoteFunction,
-      props.rollbackFunction,
-    ]);
   }
 }

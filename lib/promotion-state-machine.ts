@@ -34,7 +34,7 @@ import { STATE_NAMES } from '../core/contracts.js';
 import type { Phase } from '../core/plan.js';
 import { PhasesSchema } from '../core/plan.js';
 import { acknowledge } from './nag.js';
-import { acknowledgeMachineRole, catchFailure, lambdaStep, logicalIdOf, machineLogging } from './sfn-tasks.js';
+import { catchFailure, lambdaStep, logicalIdOf, pipelineStateMachine } from './sfn-tasks.js';
 
 const S = STATE_NAMES.promotion;
 
@@ -218,27 +218,21 @@ export class PromotionStateMachine extends Construct {
         .otherwise(markRejection('MarkInvalidManifest', 'invalid_manifest', {})),
     );
 
-    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+    this.stateMachine = pipelineStateMachine(this, {
       stateMachineName: props.stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      definition,
       comment: 'BuilderBrain promotion: validate, lock, gates, canary, release the lock',
       timeout: props.timeout,
-      tracingEnabled: true,
-      logs: machineLogging(this, {
-        logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
-        encryptionKey: props.encryptionKey,
-        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      }),
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      invokes: [
+        props.validateManifestFunction,
+        props.releaseLockFunction,
+        props.runGatesFunction,
+        props.rejectReleaseFunction,
+        props.rollbackFunction,
+      ],
     });
-    acknowledgeMachineRole(this.stateMachine, [
-      props.validateManifestFunction,
-      props.releaseLockFunction,
-      props.runGatesFunction,
-      props.rejectReleaseFunction,
-      props.rollbackFunction,
-    ]);
     // The .sync integration's grant (aws-cdk-lib): Describe/StopExecution on the canary machine's
     // executions, whose names are release ids. The finding id renders the machine name as CloudFormation does.
     if (props.canaryStateMachine instanceof sfn.StateMachine) {

@@ -95,6 +95,41 @@ export function catchFailure(scope: Construct, state: sfn.TaskStateBase, step: s
   state.addCatch(markFailedStep(scope, step).next(next), { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
 }
 
+export interface PipelineStateMachineProps {
+  readonly stateMachineName: string;
+  readonly definition: sfn.IChainable;
+  readonly comment: string;
+  readonly timeout?: Duration;
+  readonly encryptionKey: kms.IKey;
+  /** @default THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** The functions its Lambda tasks invoke (for the role's acknowledgments). */
+  readonly invokes: readonly lambda.IFunction[];
+}
+
+/**
+ * A pipeline state machine as both machines are built: Standard, JSONPath (what the embedded runtime
+ * executes), X-Ray on, encrypted logs without execution data, its role's acknowledgments.
+ */
+export function pipelineStateMachine(scope: Construct, props: PipelineStateMachineProps): sfn.StateMachine {
+  const machine = new sfn.StateMachine(scope, 'Resource', {
+    stateMachineName: props.stateMachineName,
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    queryLanguage: sfn.QueryLanguage.JSON_PATH,
+    definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
+    comment: props.comment,
+    timeout: props.timeout,
+    tracingEnabled: true,
+    logs: machineLogging(scope, {
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    }),
+  });
+  acknowledgeMachineRole(machine, props.invokes);
+  return machine;
+}
+
 export interface MachineLoggingProps {
   readonly logGroupName: string;
   readonly encryptionKey: kms.IKey;
