@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import { MinuteDatapointSchema } from './analysis.js';
+import { DEPLOYMENT_GOALS, DeploymentSchema, ServingRequestSchema, SmokeSampleSchema } from './deployment.js';
 import { ReleaseManifestSchema } from './manifest.js';
 import { PhaseSchema } from './plan.js';
 import { REASON_CODES } from './severity.js';
@@ -38,6 +39,8 @@ export const ValidateOutputSchema = z.strictObject({
   manifest: ReleaseManifestSchema.nullable(),
   manifestSha256: z.string(),
   issues: z.array(z.strictObject({ path: z.string(), message: z.string() })),
+  /** The manifest's `serving` request (null when absent), at a path that always exists for the state machine. */
+  serving: ServingRequestSchema.nullable(),
 });
 export type ValidateOutput = z.infer<typeof ValidateOutputSchema>;
 
@@ -55,16 +58,100 @@ export const GatesInputSchema = z.strictObject({ releaseId: ReleaseIdSchema, man
 /** Output: core/gates.ts GateResult. */
 
 // ---- RejectRelease -----------------------------------------------------------------------------
+// ---- VerifyArtifact ----------------------------------------------------------------------------
+export const VerifyArtifactInputSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  model: z.string(),
+  version: z.string(),
+  artifact: z.strictObject({ uri: z.string(), sha256: z.string() }),
+});
+export const VerifyArtifactOutputSchema = z.strictObject({
+  ok: z.boolean(),
+  reason: z.enum(['artifact_location', 'artifact_missing', 'artifact_digest_mismatch']).nullable(),
+  message: z.string(),
+  sha256: z.string().nullable(),
+  digestSource: z.enum(['checksum', 'computed']).nullable(),
+  size: z.number().nullable(),
+  versionId: z.string().nullable(),
+});
+export type VerifyArtifactOutput = z.infer<typeof VerifyArtifactOutputSchema>;
+
+// ---- Serving target: deploy, converge, remove (one loop per goal), smoke test ------------------
+/**
+ * Where a goal stands, carried at `$.serving` between the Apply / Check tasks of a goal's loop.
+ * `next` is the core's decision (core/app/serving.ts); the Choice state only dispatches on it.
+ */
+export const ServingProgressSchema = z.strictObject({
+  goal: z.enum(DEPLOYMENT_GOALS),
+  /** Null only when nothing was ever deployed for the release (removal has nothing to do). */
+  deployment: DeploymentSchema.nullable(),
+  next: z.enum(['apply', 'check', 'done', 'failed']),
+  message: z.string(),
+  failureReason: z.string().nullable(),
+  /** When the goal was first applied: the timeout counts from here. */
+  startedAt: z.iso.datetime().nullable(),
+  /** Not applied before this time (the bake period before converging). */
+  notBefore: z.iso.datetime().nullable(),
+  /** The Wait state's TimestampPath. */
+  nextCheckAt: z.iso.datetime(),
+  checks: z.number().int().min(0),
+});
+export type ServingProgress = z.infer<typeof ServingProgressSchema>;
+
+export const ServingInputSchema = z.discriminatedUnion('action', [
+  /** Plans the candidate's deployment from the target as it is (or takes the one recorded), records it, and applies it. */
+  z.strictObject({
+    action: z.literal('deploy'),
+    releaseId: ReleaseIdSchema,
+    model: z.string(),
+    version: z.string(),
+    artifact: z.strictObject({ uri: z.string(), sha256: z.string() }),
+    serving: ServingRequestSchema.nullable(),
+  }),
+  /** Opens the loop of a goal on the deployment recorded for the release. */
+  z.strictObject({ action: z.literal('start'), releaseId: ReleaseIdSchema, goal: z.enum(['converged', 'candidate_removed']) }),
+  z.strictObject({ action: z.literal('apply'), releaseId: ReleaseIdSchema, progress: ServingProgressSchema }),
+  z.strictObject({ action: z.literal('check'), releaseId: ReleaseIdSchema, progress: ServingProgressSchema }),
+  z.strictObject({ action: z.literal('smoke'), releaseId: ReleaseIdSchema, deployment: DeploymentSchema, samples: z.array(SmokeSampleSchema) }),
+]);
+export type ServingInput = z.infer<typeof ServingInputSchema>;
+
+export const SmokeOutputSchema = z.strictObject({
+  passed: z.boolean(),
+  summary: z.string(),
+  results: z.array(z.strictObject({ name: z.string(), passed: z.boolean(), latencyMs: z.number(), message: z.string() })),
+});
+export type SmokeOutput = z.infer<typeof SmokeOutputSchema>;
+
+// ---- RejectRelease -----------------------------------------------------------------------------
+export const REJECT_CAUSES = ['invalid_manifest', 'gates_failed', 'lock_busy', 'artifact_rejected', 'deploy_failed', 'smoke_failed'] as const;
+export type RejectCause = (typeof REJECT_CAUSES)[number];
+
 export const RejectInputSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
-  cause: z.enum(['invalid_manifest', 'gates_failed', 'lock_busy']),
+  cause: z.enum(REJECT_CAUSES),
   validation: ValidateOutputSchema,
   /** GateResult when cause = gates_failed. */
   gate: z.unknown().optional(),
   /** LockOutput when cause = lock_busy. */
   lock: LockOutputSchema.optional(),
+  /** VerifyArtifactOutput when cause = artifact_rejected. */
+  artifact: VerifyArtifactOutputSchema.optional(),
+  /** ServingProgress when cause = deploy_failed. */
+  serving: ServingProgressSchema.optional(),
+  /** SmokeOutput when cause = smoke_failed. */
+  smoke: SmokeOutputSchema.optional(),
 });
-export const RejectOutputSchema = z.strictObject({ outcome: z.literal('rejected'), cause: z.string() });
+/**
+ * `then`: what the promotion machine does after the rejection (core/app/reject-release.ts
+ * afterRejection): remove the deployed candidate and release the lock, only release the lock, or
+ * nothing (the lock was never taken).
+ */
+export const RejectOutputSchema = z.strictObject({
+  outcome: z.literal('rejected'),
+  cause: z.string(),
+  then: z.enum(['remove_candidate', 'release_lock', 'done']),
+});
 
 // ---- Canary state machine ----------------------------------------------------------------------
 /** Input of the canary state machine (the promotion machine's RunCanary task builds it). */
@@ -177,6 +264,11 @@ export const STATE_NAMES = {
     lockAcquired: 'LockAcquired',
     gates: 'RunGates',
     gatesPassed: 'GatesPassed',
+    verifyArtifact: 'VerifyArtifact',
+    artifactVerified: 'ArtifactVerified',
+    deploy: 'DeployCandidate',
+    smoke: 'SmokeTest',
+    smokePassed: 'SmokePassed',
     reject: 'RejectRelease',
     runCanary: 'RunCanary',
     rollbackOnFailure: 'RollbackOnCanaryFailure',

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ServingRequestSchema } from './deployment.js';
 import { parseJsonText, type Parsed } from './validation.js';
 
 /** Largest manifest accepted (manifest.md): 256 KiB. */
@@ -66,6 +67,9 @@ export const ReleaseManifestSchema = z
       .regex(/^https:\/\/\S+$/, 'must be an https:// URL')
       .nullable(),
     owner: z.string().trim().min(1, 'must be a non-empty string'),
+    serving: ServingRequestSchema.optional().describe(
+      "Optional sizing of the candidate's SageMaker variant (instanceType, instanceCount), within the limits the pipeline config allows",
+    ),
   })
   .describe('BuilderBrain release manifest (release.json)');
 

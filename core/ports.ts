@@ -4,6 +4,7 @@
  * embedded runtime's in local/. No AWS import here.
  */
 import type { MinuteDatapoint } from './analysis.js';
+import type { ArtifactFacts, Deployment, DeploymentGoal, ServingState, SmokeResponse, SmokeSample } from './deployment.js';
 import type { ReasonCode, Severity } from './severity.js';
 
 /** Canary and baseline datapoints, one per minute, of one model. */
@@ -80,7 +81,10 @@ export interface AuditEvent {
     | 'approval_rejected'
     | 'rollback'
     | 'rollback_failed'
-    | 'promoted';
+    | 'promoted'
+    | 'artifact_verified'
+    | 'serving'
+    | 'smoke_test';
   /** Who or what caused it: a pipeline step, an alarm name, an operator's identity. */
   readonly actor: string;
   readonly weight?: number;
@@ -103,6 +107,8 @@ export interface ReleaseRecord {
   readonly phase: number | null;
   readonly weight: number;
   readonly lastVerdict: { readonly verdict: string; readonly summary: string; readonly at: string } | null;
+  /** What the release deployed and replaced (core/deployment.ts); null until DeployCandidate planned it. */
+  readonly deployment?: Deployment | null;
   readonly approvers: readonly { readonly phase: number; readonly identity: string; readonly at: string; readonly decision: 'approved' | 'rejected' }[];
   readonly outcome: { readonly status: ReleaseStatus; readonly reason: string | null; readonly severity: Severity | null; readonly at: string } | null;
   /** Set once the release's rollback incident went out: nobody is paged twice. */
@@ -161,9 +167,36 @@ export interface Executions {
   sendTaskFailure(token: string, error: string, cause: string): Promise<void>;
 }
 
-/** Where uploaded manifests are read from. */
+/** Where uploaded manifests and model artifacts are read from (read-only: nothing uploaded is ever changed). */
 export interface ArtifactStore {
   getObjectText(source: { bucket: string; key: string; versionId: string | null }, maxBytes: number): Promise<{ text: string; tooLarge: boolean; size: number }>;
+  /**
+   * Existence, size, version and whole-object SHA-256 of an artifact: the store's own stored
+   * checksum when the upload carried a full-object SHA-256, otherwise computed by streaming the
+   * object (never buffered whole: artifacts are gigabytes).
+   */
+  describeArtifact(location: { bucket: string; key: string }): Promise<ArtifactFacts>;
+}
+
+/**
+ * The serving target a release deploys to: a SageMaker endpoint (production variants) or a Lambda
+ * function (published versions behind aliases). Adapters observe and act; core/deployment.ts
+ * decides (the plan, and whether a goal is reached, pending or failed).
+ */
+export interface ServingTarget {
+  readonly kind: 'sagemaker' | 'lambda';
+  /** What serves now (SageMaker: DescribeEndpoint + its EndpointConfig; Lambda: the live alias). */
+  observe(): Promise<ServingState>;
+  /**
+   * Asks the target to move to `goal`, creating first what the goal needs (SageMaker: the Model and
+   * EndpointConfig named in the deployment; Lambda: a published version carrying the artifact,
+   * the candidate alias on it). Idempotent and resumable: what already exists is found, not created
+   * again; a target already on, or moving to, the goal is left alone. Returns the deployment with
+   * what became known (the Lambda version).
+   */
+  apply(goal: DeploymentGoal, deployment: Deployment): Promise<Deployment>;
+  /** Sends one request to the candidate alone (SageMaker TargetVariant, the Lambda version). */
+  invoke(deployment: Deployment, sample: SmokeSample): Promise<SmokeResponse>;
 }
 
 export interface Clock {

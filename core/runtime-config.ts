@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { ModelNameSchema } from './manifest.js';
 import { CanaryPolicySchema, GatePolicySchema } from './policy.js';
+import { LambdaServingSchema, SageMakerServingSchema } from './deployment.js';
 
 export const RouterConfigSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -25,6 +26,46 @@ export const RouterConfigSchema = z.discriminatedUnion('kind', [
 ]);
 export type RouterConfig = z.infer<typeof RouterConfigSchema>;
 
+/**
+ * What the serving handler needs to plan and drive deployments (BB_SERVING_JSON): the target, how a
+ * candidate is built, and the loop's timing. Lambda's environment is 4 KB in all, so lib/ checks
+ * its size in bytes at synth.
+ */
+export const ServingSettingsSchema = z.strictObject({
+  plan: z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('sagemaker'),
+      endpointName: z.string().min(1),
+      baselineVariant: z.string().min(1),
+      canaryVariant: z.string().min(1),
+      /** Null when the config has no deployment.sagemaker (synth for tests and the simulator only; bin/app.ts refuses it). */
+      serving: SageMakerServingSchema.nullable(),
+    }),
+    z.strictObject({
+      kind: z.literal('lambda'),
+      functionName: z.string().min(1),
+      liveAlias: z.string().min(1),
+      candidateAlias: z.string().min(1),
+      delivery: LambdaServingSchema.shape.delivery,
+    }),
+  ]),
+  timeoutMinutes: z.number().int().min(1),
+  pollSeconds: z.number().int().min(1),
+  bakeMinutes: z.number().int().min(0),
+});
+export type ServingSettingsConfig = z.output<typeof ServingSettingsSchema>;
+
+/** The serving settings of a router and deployment config. */
+export function servingSettingsOf(
+  router: RouterConfig,
+  deployment: { sagemaker?: z.output<typeof SageMakerServingSchema> | undefined; lambda: z.output<typeof LambdaServingSchema>; timeoutMinutes: number; pollSeconds: number; bakeMinutes: number },
+): ServingSettingsConfig {
+  const timing = { timeoutMinutes: deployment.timeoutMinutes, pollSeconds: deployment.pollSeconds, bakeMinutes: deployment.bakeMinutes };
+  return router.kind === 'sagemaker'
+    ? { plan: { kind: 'sagemaker', endpointName: router.endpointName, baselineVariant: router.baselineVariant, canaryVariant: router.canaryVariant, serving: deployment.sagemaker ?? null }, ...timing }
+    : { plan: { kind: 'lambda', functionName: router.functionName, liveAlias: router.liveAlias, candidateAlias: router.candidateAlias, delivery: deployment.lambda.delivery }, ...timing };
+}
+
 /** Environment variable names (lib/ sets them, lambdas/ read them). */
 export const ENV = {
   model: 'BB_MODEL',
@@ -37,6 +78,8 @@ export const ENV = {
   canaryPolicy: 'BB_CANARY_POLICY_JSON',
   promotionStateMachineArn: 'BB_PROMOTION_STATE_MACHINE_ARN',
   stackName: 'BB_STACK_NAME',
+  artifactBucket: 'BB_ARTIFACT_BUCKET',
+  serving: 'BB_SERVING_JSON',
 } as const;
 
 const json = <S extends z.ZodType>(schema: S) =>
@@ -61,6 +104,8 @@ export const RuntimeEnvSchema = z.object({
   [ENV.canaryPolicy]: json(CanaryPolicySchema),
   [ENV.promotionStateMachineArn]: z.string().startsWith('arn:'),
   [ENV.stackName]: z.string().min(1),
+  [ENV.artifactBucket]: z.string().min(3),
+  [ENV.serving]: json(ServingSettingsSchema),
 });
 
 /** Metric contract of the serving fleet (README "Metric contract"). */

@@ -6,7 +6,7 @@
  * Delivery is at-least-once end to end: EventBridge retries the invoke (then parks the event in the
  * dead-letter queue), Lambda retries a failed async invocation (then sends it to the same queue).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -159,6 +159,27 @@ export class ArtifactTrigger extends Construct {
   }
 
   /** Read access to uploaded manifests (any version), nothing else in the bucket. */
+  /**
+   * Lets the team's SageMaker execution role (outside this stack) read the uploaded artifacts it
+   * serves: a bucket-policy statement on the models prefix and a key-policy statement for decrypting
+   * through S3 only. The role itself is not modified.
+   */
+  public grantReadToRole(roleArn: string): void {
+    const role = new iam.ArnPrincipal(roleArn);
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({ sid: 'ServingRoleReadsArtifacts', principals: [role], actions: ['s3:GetObject'], resources: [this.modelsObjectsArn] }),
+    );
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ServingRoleDecryptsArtifacts',
+        principals: [role],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
   public grantReadManifests(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [this.modelsObjectsArn] }),
@@ -169,7 +190,7 @@ export class ArtifactTrigger extends Construct {
     acknowledge(
       principal,
       `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.bucket)}.Arn>/${this.modelsPrefix}*]`,
-      'Manifests arrive under models/<model>/<version>/ with names known only at upload: read access covers that prefix of this one bucket, nothing else.',
+      'Manifests and model artifacts arrive under models/<model>/<version>/ with names known only at upload: read access covers that prefix of this one bucket, nothing else.',
     );
   }
 }

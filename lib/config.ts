@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod';
 import { AlarmPolicySchema } from '../core/alarms.js';
+import { checkSmokeSchemas, DeploymentConfigSchema } from '../core/deployment.js';
 import { ModelNameSchema } from '../core/manifest.js';
 import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, estimateHistoryEvents, PhasesSchema } from '../core/plan.js';
 import { PolicySchema } from '../core/policy.js';
@@ -101,6 +102,8 @@ export const PipelineConfigSchema = z
       baselineVariant: 'baseline',
       canaryVariant: 'canary',
     }),
+    /** How candidates are deployed, smoke-tested, converged and removed (core/deployment.ts). */
+    deployment: DeploymentConfigSchema.prefault({}),
     /** CloudWatch namespace the serving fleet publishes its metrics to (README "Metric contract"). */
     metricsNamespace: z.string().min(1).max(255).default(DEFAULT_METRICS_NAMESPACE),
     /** The alarm fast path (core/alarms.ts: the same rules the embedded runtime evaluates). */
@@ -130,6 +133,9 @@ export const PipelineConfigSchema = z
       .prefault({}),
   })
   .superRefine((c, ctx) => {
+    for (const issue of checkSmokeSchemas(c.deployment.smoke)) {
+      ctx.addIssue({ code: 'custom', path: issue.path.replace(/\[(\d+)\]/g, '.$1').split('.'), message: issue.message });
+    }
     const events = estimateHistoryEvents(c.phases, c.maxLooksPerPhase);
     const budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;
     if (events > budget) {
@@ -213,6 +219,25 @@ function parseJson(text: string, what: string): unknown {
   } catch (err) {
     throw new InvalidInputError(what, [{ path: '', message: `not valid JSON (${(err as Error).message})` }]);
   }
+}
+
+/**
+ * What `cdk deploy` needs beyond what the local simulation does: a SageMaker endpoint's serving
+ * image, execution role and instance type (the pipeline builds a Model per release from them).
+ * Checked by bin/app.ts, so `cdk synth` fails naming the field instead of deploying a pipeline that
+ * cannot deploy.
+ */
+export function deployabilityIssues(config: PipelineConfig): { path: string; message: string }[] {
+  if (config.router.kind === 'sagemaker' && config.deployment.sagemaker === undefined) {
+    return [
+      {
+        path: 'deployment.sagemaker',
+        message:
+          'required for a SageMaker endpoint: { "image": "<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>", "executionRoleArn": "arn:aws:iam::<account>:role/<name>", "instanceType": "ml.g5.xlarge", "instanceCount": 1 }',
+      },
+    ];
+  }
+  return [];
 }
 
 /** Physical names derived from the config (state machine names are needed before the machines exist). */

@@ -19,7 +19,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CanaryPolicy, GatePolicy } from '../core/policy.js';
-import { ENV, type RouterConfig } from '../core/runtime-config.js';
+import { sageMakerNamePrefix } from '../core/deployment.js';
+import { ENV, type RouterConfig, type ServingSettingsConfig } from '../core/runtime-config.js';
 import type { AuditLedger, LedgerAction } from './audit-ledger.js';
 import type { IncidentTopics, PublishableTopic } from './incident-topics.js';
 import { allowLogsService } from './kms.js';
@@ -30,6 +31,8 @@ export const HANDLER_NAMES = [
   'validate-manifest',
   'release-lock',
   'run-gates',
+  'verify-artifact',
+  'serving',
   'reject-release',
   'start-phase',
   'analyze-canary',
@@ -61,6 +64,8 @@ export interface HandlerSpec {
   readonly startsPromotion?: boolean;
   /** states:StopExecution on the canary machine's executions. */
   readonly stopsCanary?: boolean;
+  /** Builds, invokes and removes candidates on the serving target (SageMaker models/configs/endpoint, or Lambda versions). */
+  readonly deploysModels?: boolean;
 }
 
 /**
@@ -95,6 +100,23 @@ export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
     memoryMb: 256,
     timeout: Duration.seconds(30),
     ledger: ['GetItem', 'PutItem', 'UpdateItem'],
+  },
+  'verify-artifact': {
+    description: 'Verifies the uploaded artifact: in the release folder, present, SHA-256 as the manifest says',
+    env: ['tableName'],
+    // A full vCPU for SHA-256 over multi-gigabyte artifacts (bench/artifact-digest.bench.ts), 15 minutes at most.
+    memoryMb: 1769,
+    timeout: Duration.minutes(15),
+    ledger: ['PutItem'],
+  },
+  serving: {
+    description: 'Deploys, smoke-tests, converges and removes the candidate on the serving target',
+    env: ['tableName', 'serving'],
+    memoryMb: 512,
+    // A Lambda target's apply waits for the function's configuration update (up to a minute per wait).
+    timeout: Duration.minutes(5),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
+    deploysModels: true,
   },
   'reject-release': {
     description: 'Records a rejection and publishes the P3 incident',
@@ -159,6 +181,8 @@ export interface PipelineFunctionsProps {
   readonly metricsNamespace: string;
   readonly ledger: AuditLedger;
   readonly topics: IncidentTopics;
+  /** How candidates are deployed (BB_SERVING_JSON of the serving function). */
+  readonly serving: ServingSettingsConfig;
   /** Name of the promotion state machine (its ARN is derived, so no dependency cycle arises). */
   readonly promotionStateMachineName: string;
   /** Name of the canary state machine (the rollback function stops its executions). */
@@ -210,7 +234,7 @@ export class PipelineFunctions extends Construct {
     const executionsOf = (machine: string) =>
       stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machine}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
-    const envValues: Record<EnvKey, string> = {
+    const envValues: Record<Exclude<EnvKey, 'artifactBucket'>, string> = {
       model: props.model,
       tableName: props.ledger.table.tableName,
       incidentTopicArn: props.topics.incidentTopic.topicArn,
@@ -221,6 +245,7 @@ export class PipelineFunctions extends Construct {
       canaryPolicy: JSON.stringify(props.canaryPolicy),
       promotionStateMachineArn: promotionArn,
       stackName: stack.stackName,
+      serving: JSON.stringify(props.serving),
     };
 
     const functions = {} as Record<HandlerName, nodejs.NodejsFunction>;
@@ -250,7 +275,8 @@ export class PipelineFunctions extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       };
-      for (const key of spec.env) environment[ENV[key]] = envValues[key];
+      for (const key of spec.env) environment[ENV[key]] = envValues[key as Exclude<EnvKey, 'artifactBucket'>];
+      checkEnvironmentSize(name, environment);
 
       const fn = new nodejs.NodejsFunction(this, cid, {
         entry,
@@ -297,6 +323,7 @@ export class PipelineFunctions extends Construct {
           : 'Resource "*" only for the X-Ray actions xray:PutTraceSegments/PutTelemetryRecords that active tracing adds; X-Ray supports no resource-level permissions.',
       );
       if (spec.routesTraffic === true) grantRouter(role, props.router, stack);
+      if (spec.deploysModels === true) grantServing(role, props.serving, stack);
       if (spec.startsPromotion === true) {
         role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [promotionArn] }));
       }
@@ -339,7 +366,9 @@ function grantRouter(role: iam.Role, router: RouterConfig, stack: Stack): void {
   if (router.kind === 'sagemaker') {
     // SageMaker ARNs carry the endpoint name in lower case.
     const endpointArn = stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: router.endpointName.toLowerCase() });
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:UpdateEndpointWeightsAndCapacities'], resources: [endpointArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'], resources: [endpointArn] }),
+    );
   } else {
     const functionArn = stack.formatArn({
       service: 'lambda',
@@ -354,6 +383,89 @@ function grantRouter(role: iam.Role, router: RouterConfig, stack: Stack): void {
       role,
       `AwsSolutions-IAM5[Resource::${nagArn('lambda', `function:${router.functionName}:*`)}]`,
       'Alias actions may be authorized on the qualified ARN (function:name:alias): the grant covers the aliases of the one routed function.',
+    );
+  }
+}
+
+/** Lambda's limit on a function's environment: 4 KB over every key and value, in bytes. */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+
+/** Checked at synth, in bytes: a deploy must not discover it. */
+function checkEnvironmentSize(handler: string, environment: Record<string, string>): void {
+  const bytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8'), 0);
+  if (bytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
+    throw new Error(
+      `PipelineFunctions: the ${handler} function's environment is ${bytes} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten deployment.sagemaker.environment or the policy`,
+    );
+  }
+}
+
+/**
+ * The serving target's calls (lambdas/adapters/*-target.ts). SageMaker: the Models and
+ * EndpointConfigs the pipeline creates (their names start with the endpoint's prefix), the one
+ * endpoint, and iam:PassRole of the one execution role, to SageMaker only. Lambda: the one function's
+ * configuration, versions, aliases and invocation.
+ */
+function grantServing(role: iam.Role, serving: ServingSettingsConfig, stack: Stack): void {
+  const p = serving.plan;
+  if (p.kind === 'sagemaker') {
+    const arn = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
+    const prefix = sageMakerNamePrefix(p.endpointName).toLowerCase();
+    const endpoint = arn('endpoint', p.endpointName.toLowerCase());
+    const ours = (resource: string) => arn(resource, `${prefix}-*`);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateModel'], resources: [ours('model')] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateEndpointConfig'], resources: [ours('endpoint-config')] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'], resources: [endpoint, ours('endpoint-config')] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint', 'sagemaker:InvokeEndpoint'], resources: [endpoint] }),
+    );
+    // The endpoint's current config may be the team's own (the first one is made by hand): read-only.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpointConfig'], resources: [arn('endpoint-config', '*')] }));
+    if (p.serving !== null) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [p.serving.executionRoleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        }),
+      );
+    }
+    for (const resource of ['model', 'endpoint-config']) {
+      acknowledge(
+        role,
+        `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', `${resource}/${prefix}-*`)}]`,
+        `Each release creates its own ${resource} named <endpoint>-<version>-<hash>-<role> (core/deployment.ts sageMakerNames), known only at run time: the grant covers the names this pipeline makes for this one endpoint.`,
+      );
+    }
+    acknowledge(
+      role,
+      `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', 'endpoint-config/*')}]`,
+      'sagemaker:DescribeEndpointConfig only (read): the endpoint the team made by hand serves from a config whose name the pipeline cannot know; every write is scoped to the names the pipeline makes.',
+    );
+  } else {
+    const functionArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: p.functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'lambda:GetFunctionConfiguration',
+          'lambda:UpdateFunctionConfiguration',
+          'lambda:PublishVersion',
+          'lambda:ListVersionsByFunction',
+          'lambda:GetAlias',
+          'lambda:CreateAlias',
+          'lambda:UpdateAlias',
+          'lambda:DeleteAlias',
+          'lambda:InvokeFunction',
+        ],
+        resources: [functionArn, `${functionArn}:*`],
+      }),
+    );
+    acknowledge(
+      role,
+      `AwsSolutions-IAM5[Resource::${nagArn('lambda', `function:${p.functionName}:*`)}]`,
+      'Versions and aliases are authorized on qualified ARNs (function:name:version): the grant covers the versions and aliases of the one served function.',
     );
   }
 }

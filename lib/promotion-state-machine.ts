@@ -31,6 +31,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STATE_NAMES } from '../core/contracts.js';
+import type { SmokeSample } from '../core/deployment.js';
 import type { Phase } from '../core/plan.js';
 import { PhasesSchema } from '../core/plan.js';
 import { acknowledge } from './nag.js';
@@ -45,6 +46,12 @@ export interface PromotionStateMachineProps {
   readonly runGatesFunction: lambda.IFunction;
   readonly rejectReleaseFunction: lambda.IFunction;
   readonly rollbackFunction: lambda.IFunction;
+  /** Verifies the uploaded artifact against the manifest (VerifyArtifact). */
+  readonly verifyArtifactFunction: lambda.IFunction;
+  /** Deploys, smoke-tests, converges and removes the candidate (core/app/serving.ts). */
+  readonly servingFunction: lambda.IFunction;
+  /** Smoke requests, passed to the SmokeTest task as static JSON (their size is checked by the config). */
+  readonly smokeSamples: readonly SmokeSample[];
   /** Started by RunCanary and waited for (.sync:2). */
   readonly canaryStateMachine: sfn.IStateMachine;
   /** Canary phases, passed to every canary execution as static JSON. */
@@ -115,7 +122,46 @@ export class PromotionStateMachine extends Construct {
       functionTimeout: fnTimeout(props.rollbackFunction),
     });
     rollbackOnFailure.addCatch(releaseLockAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.rollbackFailure' });
-    rollbackOnFailure.next(releaseLockAfterFailure);
+
+    // ---- the serving target: one loop per goal (apply once, check until done / failed / timed out) ----
+    const servingFailed = new sfn.Fail(this, 'ServingFailed', {
+      stateName: 'ServingFailed',
+      error: 'ServingFailed',
+      cause: 'Converging on the promoted model or removing the candidate failed or timed out; the lock was released and the next release plans from the endpoint as it is. See the audit ledger (serving events).',
+    });
+    const releaseLockAfterServingFailure = lambdaStep(this, 'ReleaseLockAfterServingFailure', props.releaseLockFunction, {
+      payload: lockPayload('release'),
+      resultPath: '$.unlock',
+      functionTimeout: fnTimeout(props.releaseLockFunction),
+    });
+    releaseLockAfterServingFailure.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
+    releaseLockAfterServingFailure.next(servingFailed);
+    const servingTask = (stateName: string, payload: Record<string, unknown>, resultPath = '$.serving') =>
+      lambdaStep(this, stateName, props.servingFunction, { payload: { 'releaseId.$': '$.releaseId', ...payload }, resultPath, functionTimeout: fnTimeout(props.servingFunction) });
+    /**
+     * `<p>Progress` dispatches on the core's decision `$.serving.next`: apply (after the bake
+     * period), check again (after pollSeconds), done, or failed. Bounded by the core's timeout.
+     */
+    const servingLoop = (p: string, start: sfn.TaskStateBase, onDone: sfn.IChainable, onFailed: sfn.IChainable, onError: (task: sfn.TaskStateBase, step: string) => void) => {
+      const apply = servingTask(`${p}Apply`, { action: 'apply', 'progress.$': '$.serving' });
+      const check = servingTask(`${p}Check`, { action: 'check', 'progress.$': '$.serving' });
+      const wait = (name: string) => new sfn.Wait(this, name, { stateName: name, time: sfn.WaitTime.timestampPath('$.serving.nextCheckAt') });
+      const progress = new sfn.Choice(this, `${p}Progress`, { stateName: `${p}Progress` })
+        .when(sfn.Condition.stringEquals('$.serving.next', 'apply'), wait(`${p}WaitToApply`).next(apply))
+        .when(sfn.Condition.stringEquals('$.serving.next', 'check'), wait(`${p}WaitToCheck`).next(check))
+        .when(sfn.Condition.stringEquals('$.serving.next', 'done'), onDone)
+        .otherwise(onFailed);
+      for (const [task, step] of [[start, start.id], [apply, `${p}Apply`], [check, `${p}Check`]] as const) {
+        task.next(progress);
+        onError(task, step);
+      }
+      return start;
+    };
+    const cleanupCatch = (task: sfn.TaskStateBase) => task.addCatch(releaseLockAfterServingFailure, { errors: [sfn.Errors.ALL], resultPath: '$.servingError' });
+    const removal = (p: string, onDone: sfn.IChainable) =>
+      servingLoop(p, servingTask(`${p}Start`, { action: 'start', goal: 'candidate_removed' }), onDone, releaseLockAfterServingFailure, cleanupCatch);
+
+    rollbackOnFailure.next(removal('RemoveAfterFailure', releaseLockAfterFailure));
 
     // ---- rejections -----------------------------------------------------------------------------
     const rejectRelease = lambdaStep(this, S.reject, props.rejectReleaseFunction, {
@@ -130,13 +176,15 @@ export class PromotionStateMachine extends Construct {
       functionTimeout: fnTimeout(props.releaseLockFunction),
     });
     releaseLockAfterReject.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
+    releaseLockAfterReject.next(rejected);
     rejectRelease.next(
-      new sfn.Choice(this, 'WasLockTaken', { stateName: 'WasLockTaken' })
-        .when(sfn.Condition.stringEquals('$.rejection.cause', 'gates_failed'), releaseLockAfterReject.next(rejected))
+      new sfn.Choice(this, 'AfterRejection', { stateName: 'AfterRejection' })
+        .when(sfn.Condition.stringEquals('$.reject.then', 'remove_candidate'), removal('RemoveAfterReject', releaseLockAfterReject))
+        .when(sfn.Condition.stringEquals('$.reject.then', 'release_lock'), releaseLockAfterReject)
         .otherwise(rejected),
     );
     /** Builds RejectInput (core/contracts.ts) at `$.rejection`; only the fields the cause has. */
-    const markRejection = (stateName: string, cause: 'invalid_manifest' | 'lock_busy' | 'gates_failed', extra: Record<string, string>) =>
+    const markRejection = (stateName: string, cause: 'invalid_manifest' | 'lock_busy' | 'gates_failed' | 'artifact_rejected' | 'deploy_failed' | 'smoke_failed', extra: Record<string, string>) =>
       new sfn.Pass(this, stateName, {
         stateName,
         parameters: { 'releaseId.$': '$.releaseId', cause, 'validation.$': '$.validation', ...extra },
@@ -197,6 +245,53 @@ export class PromotionStateMachine extends Construct {
       functionTimeout: fnTimeout(props.releaseLockFunction),
     });
     releaseLock.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
+    releaseLock.next(completed);
+
+    // ---- verify → deploy → smoke test → canary → converge / remove --------------------------------
+    const verifyArtifact = lambdaStep(this, S.verifyArtifact, props.verifyArtifactFunction, {
+      payload: {
+        'releaseId.$': '$.releaseId',
+        'model.$': '$.validation.model',
+        'version.$': '$.validation.version',
+        'artifact.$': '$.validation.manifest.artifact',
+      },
+      resultPath: '$.artifact',
+      functionTimeout: fnTimeout(props.verifyArtifactFunction),
+    });
+    catchFailure(this, verifyArtifact, S.verifyArtifact, rollbackOnFailure);
+    const deployCandidate = servingTask(S.deploy, {
+      action: 'deploy',
+      'model.$': '$.validation.model',
+      'version.$': '$.validation.version',
+      'artifact.$': '$.validation.manifest.artifact',
+      'serving.$': '$.validation.serving',
+    });
+    const smokeTest = servingTask(S.smoke, { action: 'smoke', 'deployment.$': '$.serving.deployment', samples: props.smokeSamples.map((x) => ({ ...x })) }, '$.smoke');
+    catchFailure(this, smokeTest, S.smoke, rollbackOnFailure);
+    const converge = servingLoop(
+      'Converge',
+      servingTask('ConvergeStart', { action: 'start', goal: 'converged' }),
+      releaseLock,
+      releaseLockAfterServingFailure,
+      cleanupCatch,
+    );
+    const afterCanary = new sfn.Choice(this, 'CanaryOutcome', { stateName: 'CanaryOutcome' })
+      .when(sfn.Condition.stringEquals('$.canary.outcome', 'promoted'), converge)
+      .otherwise(removal('RemoveAfterRollback', releaseLock));
+    runCanary.next(afterCanary);
+    smokeTest.next(
+      new sfn.Choice(this, S.smokePassed, { stateName: S.smokePassed })
+        .when(sfn.Condition.booleanEquals('$.smoke.passed', true), runCanary)
+        .otherwise(markRejection('MarkSmokeFailed', 'smoke_failed', { 'smoke.$': '$.smoke' })),
+    );
+    const deployLoop = servingLoop(S.deploy, deployCandidate, smokeTest, markRejection('MarkDeployFailed', 'deploy_failed', { 'serving.$': '$.serving' }), (task, step) =>
+      catchFailure(this, task, step, rollbackOnFailure),
+    );
+    verifyArtifact.next(
+      new sfn.Choice(this, S.artifactVerified, { stateName: S.artifactVerified })
+        .when(sfn.Condition.booleanEquals('$.artifact.ok', true), deployLoop)
+        .otherwise(markRejection('MarkArtifactRejected', 'artifact_rejected', { 'artifact.$': '$.artifact' })),
+    );
 
     const definition = validate.next(
       new sfn.Choice(this, S.isValid, { stateName: S.isValid })
@@ -208,7 +303,7 @@ export class PromotionStateMachine extends Construct {
                 sfn.Condition.booleanEquals('$.lock.acquired', true),
                 runGates.next(
                   new sfn.Choice(this, S.gatesPassed, { stateName: S.gatesPassed })
-                    .when(sfn.Condition.booleanEquals('$.gate.passed', true), runCanary.next(releaseLock).next(completed))
+                    .when(sfn.Condition.booleanEquals('$.gate.passed', true), verifyArtifact)
                     .otherwise(markRejection('MarkGatesFailed', 'gates_failed', { 'gate.$': '$.gate' })),
                 ),
               )
@@ -221,7 +316,7 @@ export class PromotionStateMachine extends Construct {
     this.stateMachine = pipelineStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definition,
-      comment: 'BuilderBrain promotion: validate, lock, gates, canary, release the lock',
+      comment: 'BuilderBrain promotion: validate, lock, gates, verify the artifact, deploy, smoke test, canary, converge or remove, release the lock',
       timeout: props.timeout,
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
@@ -231,6 +326,8 @@ export class PromotionStateMachine extends Construct {
         props.runGatesFunction,
         props.rejectReleaseFunction,
         props.rollbackFunction,
+        props.verifyArtifactFunction,
+        props.servingFunction,
       ],
     });
     // The .sync integration's grant (aws-cdk-lib): Describe/StopExecution on the canary machine's

@@ -15,7 +15,7 @@ import { PipelineAlarms } from './pipeline-alarms.js';
 import { PipelineFunctions } from './pipeline-functions.js';
 import { PromotionStateMachine } from './promotion-state-machine.js';
 import { ReleaseDashboard } from './release-dashboard.js';
-import { STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
+import { ENV, servingSettingsOf, STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
 import { RollbackTriggers } from './rollback-triggers.js';
 
 /** Output keys (and, prefixed with `<prefix>-`, export names): a contract with the CLI. */
@@ -61,6 +61,7 @@ export class BuilderBrainReleaseStack extends Stack {
       gatePolicy: config.policy.gates,
       canaryPolicy: config.policy.canary,
       metricsNamespace: config.metricsNamespace,
+      serving: servingSettingsOf(config.router, config.deployment),
       ledger,
       topics,
       promotionStateMachineName: names.promotionStateMachine,
@@ -71,6 +72,9 @@ export class BuilderBrainReleaseStack extends Stack {
     });
     const artifacts = new ArtifactTrigger(this, 'Artifacts', { intakeFunction: fns.fn('intake'), encryptionKey: key });
     artifacts.grantReadManifests(fns.fn('validate-manifest'));
+    artifacts.grantReadManifests(fns.fn('verify-artifact'));
+    fns.fn('verify-artifact').addEnvironment(ENV.artifactBucket, artifacts.bucket.bucketName);
+    if (config.deployment.sagemaker !== undefined) artifacts.grantReadToRole(config.deployment.sagemaker.executionRoleArn);
 
     const canaryTimeout = Duration.minutes(canaryTimeoutMinutes(config));
     const canary = new CanaryStateMachine(this, 'Canary', {
@@ -92,10 +96,14 @@ export class BuilderBrainReleaseStack extends Stack {
       runGatesFunction: fns.fn('run-gates'),
       rejectReleaseFunction: fns.fn('reject-release'),
       rollbackFunction: fns.fn('rollback'),
+      verifyArtifactFunction: fns.fn('verify-artifact'),
+      servingFunction: fns.fn('serving'),
+      smokeSamples: config.deployment.smoke,
       canaryStateMachine: canary.stateMachine,
       phases: config.phases,
       maxLooksPerPhase: config.maxLooksPerPhase,
-      timeout: canaryTimeout.plus(Duration.hours(2)),
+      // The canary, plus deploying, converging (after the bake period) or removing, each within its timeout, plus slack.
+      timeout: canaryTimeout.plus(Duration.minutes(3 * config.deployment.timeoutMinutes + config.deployment.bakeMinutes + 120)),
       encryptionKey: key,
       logRetention,
     });

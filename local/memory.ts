@@ -4,7 +4,9 @@
  * (time comes from a {@link ManualClock}), and every stored value is copied in and out, so a
  * caller cannot change the "database" by mutating what it got back.
  */
+import { createHash } from 'node:crypto';
 import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
+import type { ArtifactFacts } from '../core/deployment.js';
 import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
 import type {
   ArtifactStore,
@@ -25,6 +27,7 @@ import type {
 } from '../core/ports.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
+
 
 /** A clock that moves only when told to. */
 export class ManualClock implements Clock {
@@ -289,9 +292,26 @@ export class MemoryExecutions implements Executions {
   }
 }
 
-/** Manifests (and other objects) by `bucket/key` and version. */
+/** Manifests (and other objects) by `bucket/key` and version; model artifacts by their facts. */
 export class MemoryArtifactStore implements ArtifactStore {
   private readonly objects = new Map<string, string>();
+  private readonly artifacts = new Map<string, ArtifactFacts>();
+
+  /**
+   * Stores a model artifact: its bytes (hashed here), or — for simulated gigabytes — its size and
+   * SHA-256 as S3 would report a full-object checksum.
+   */
+  public putArtifact(bucket: string, key: string, content: Uint8Array | { size: number; sha256: string }, versionId: string | null = null): void {
+    const facts: ArtifactFacts =
+      content instanceof Uint8Array
+        ? { exists: true, size: content.byteLength, versionId, sha256: createHash('sha256').update(content).digest('hex'), digestSource: 'computed' }
+        : { exists: true, size: content.size, versionId, sha256: content.sha256, digestSource: 'checksum' };
+    this.artifacts.set(`${bucket}/${key}`, facts);
+  }
+
+  public async describeArtifact(location: { bucket: string; key: string }): Promise<ArtifactFacts> {
+    return copy(this.artifacts.get(`${location.bucket}/${location.key}`) ?? { exists: false, size: null, versionId: null, sha256: null, digestSource: null });
+  }
 
   /** Stores `text` at `bucket/key`, as version `versionId` (null: the unversioned object). */
   public put(bucket: string, key: string, text: string, versionId: string | null = null): void {

@@ -19,7 +19,7 @@ export interface VariantPoint {
 }
 export interface TraceMarker {
   readonly minute: number;
-  readonly kind: 'phase' | 'approval' | 'verdict' | 'rollback' | 'promoted' | 'alarm' | 'regression';
+  readonly kind: 'phase' | 'approval' | 'verdict' | 'rollback' | 'promoted' | 'alarm' | 'regression' | 'deploy';
   readonly label: string;
 }
 export interface ReportInput {
@@ -53,6 +53,7 @@ const MARKER_COLORS: Record<TraceMarker['kind'], string> = {
   promoted: '#2f9e44',
   alarm: '#e67700',
   regression: '#f08c00',
+  deploy: '#1098ad',
 };
 
 interface Series {

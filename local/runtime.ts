@@ -20,15 +20,21 @@
  *   the rollback handler with the EventBridge event, as deployed.
  * - Retry intervals are overridden to 0 (retries still happen, in no wall time).
  */
+import { createHash } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { alarmRules, alarmState, type AlarmPolicy, type AlarmRule } from '../core/alarms.js';
 import { answerApproval } from '../core/app/answer-approval.js';
 import type { RollbackInput } from '../core/contracts.js';
 import type { Notification } from '../core/ports.js';
 import { canaryAlarmName } from '../core/runtime-config.js';
-import { ManualClock, MemoryArtifactStore, MemoryLedger, MemoryLock, MemoryMetricsSource, MemoryNotifier, MemoryRouter, MemoryExecutions, type RouterOperation, type TaskAnswer } from './memory.js';
+import { ManualClock, MemoryArtifactStore, MemoryLedger, MemoryLock, MemoryMetricsSource, MemoryNotifier, MemoryExecutions, type RouterOperation, type TaskAnswer } from './memory.js';
+import { SimulatedEndpoint } from './endpoint.js';
+import { servingSettingsOf } from '../core/runtime-config.js';
+import { parseManifestText } from '../core/manifest.js';
+import { createHandler as createVerifyArtifact } from '../lambdas/verify-artifact/handler.js';
+import { createHandler as createServing } from '../lambdas/serving/handler.js';
 import { SimulatedFleet, periodValues } from './fleet.js';
-import type { Scenario } from './scenario.js';
+import { LOCAL_ARTIFACT_BUCKET, type Scenario } from './scenario.js';
 import type { PipelineConfig } from '../lib/config.js';
 import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinition, type MachineDefinitions } from '../lib/synth.js';
 import type { HandlerName } from '../lib/pipeline-functions.js';
@@ -46,7 +52,7 @@ import { createHandler as createRollback } from '../lambdas/rollback/handler.js'
 const MINUTE_MS = 60_000;
 /** Virtual time of a simulation's start: fixed, so runs are reproducible byte for byte. */
 export const SIMULATION_EPOCH = '2026-01-05T09:00:00.000Z';
-export const ARTIFACT_BUCKET = 'builderbrain-artifacts-local';
+export const ARTIFACT_BUCKET = LOCAL_ARTIFACT_BUCKET;
 
 type Handler = (event: unknown) => Promise<unknown>;
 
@@ -75,7 +81,7 @@ export interface PendingApproval {
 
 export interface ProgressEvent {
   readonly minute: number;
-  readonly kind: 'phase' | 'verdict' | 'approval' | 'rollback' | 'promoted' | 'rejected' | 'alarm' | 'step';
+  readonly kind: 'phase' | 'verdict' | 'approval' | 'rollback' | 'promoted' | 'rejected' | 'alarm' | 'step' | 'deploy';
   readonly text: string;
   readonly weight: number;
 }
@@ -140,7 +146,8 @@ export class EmbeddedRuntime {
   public readonly ledger: MemoryLedger;
   public readonly lock = new MemoryLock();
   public readonly notifier = new MemoryNotifier();
-  public readonly router: MemoryRouter;
+  /** The simulated SageMaker endpoint: the pipeline's serving target and traffic router. */
+  public readonly router: SimulatedEndpoint;
   public readonly artifacts = new MemoryArtifactStore();
   public readonly metrics = new MemoryMetricsSource();
   public readonly executions: MemoryExecutions;
@@ -164,7 +171,23 @@ export class EmbeddedRuntime {
   public constructor(private readonly options: RuntimeOptions) {
     this.ledger = options.ledger ?? new MemoryLedger();
     const failures = new Set(options.routerFailures ?? []);
-    this.router = new MemoryRouter((op) => (failures.has(op) ? statesError('ServiceUnavailable', `traffic router: ${op} failed (injected)`) : undefined));
+    const d = options.scenario.deployment;
+    const r = options.config.router;
+    const names = r.kind === 'sagemaker' ? r : { endpointName: 'builderbrain', baselineVariant: 'baseline', canaryVariant: 'canary' };
+    this.router = new SimulatedEndpoint({
+      ...names,
+      endpointName: names.endpointName,
+      baselineVariant: names.baselineVariant,
+      canaryVariant: names.canaryVariant,
+      image: options.config.deployment.sagemaker?.image ?? LOCAL_SERVING.image,
+      clock: this.clock,
+      provisionMinutes: d.provisionMinutes,
+      deployFailure: d.failure,
+      smoke: d.smoke,
+      initialModel: d.firstRelease ? null : `${names.endpointName}-baseline-model`,
+      instanceType: options.config.deployment.sagemaker?.instanceType ?? LOCAL_SERVING.instanceType,
+      fail: (op) => (failures.has(op) ? statesError('ServiceUnavailable', `traffic router: ${op} failed (injected)`) : undefined),
+    });
     this.executions = new MemoryExecutions({
       starter: (name, input) => this.startPromotion(name, input),
       onAnswer: (answer) => {
@@ -191,6 +214,8 @@ export class EmbeddedRuntime {
       'validate-manifest': createValidate({ ...base, artifacts: this.artifacts }) as Handler,
       'release-lock': createLock({ ...base, lock: this.lock }) as Handler,
       'run-gates': createGates({ ...base, gatePolicy: c.policy.gates }) as Handler,
+      'verify-artifact': createVerifyArtifact({ ...base, artifacts: this.artifacts, bucket: ARTIFACT_BUCKET }) as Handler,
+      serving: createServing({ ...base, target: this.router, settings: localServingSettings(c) }) as Handler,
       'reject-release': createReject({ ...base, notifier: this.notifier }) as Handler,
       'start-phase': createStartPhase({ ...base, router: this.router }) as Handler,
       'analyze-canary': createAnalyze({ ...base, metrics: this.metrics, canaryPolicy: c.policy.canary }) as Handler,
@@ -210,10 +235,26 @@ export class EmbeddedRuntime {
     const model = options.model ?? this.options.config.modelName;
     const key = `models/${model}/${options.version}/release.json`;
     this.artifacts.put(ARTIFACT_BUCKET, key, manifestText, options.versionId);
+    this.putArtifactOf(manifestText);
     const event = s3ObjectCreatedEvent(ARTIFACT_BUCKET, key, options.versionId, Buffer.byteLength(manifestText), this.clock.now());
     const results: unknown[] = [];
     for (let i = 0; i < (options.deliveries ?? 1); i++) results.push(await this.invoke('intake', event));
     return results;
+  }
+
+  /**
+   * Uploads the model artifact a manifest names (before the manifest, as a team does): its digest
+   * as S3 would report it, or a different one / none when the scenario says the upload went wrong.
+   */
+  private putArtifactOf(manifestText: string): void {
+    const parsed = parseManifestText(manifestText);
+    if (!parsed.ok) return;
+    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(parsed.value.artifact.uri);
+    if (m === null) return;
+    const how = this.options.scenario.deployment.artifact;
+    if (how === 'missing') return;
+    const sha256 = how === 'match' ? parsed.value.artifact.sha256 : createHash('sha256').update(`tampered ${parsed.value.artifact.sha256}`).digest('hex');
+    this.artifacts.putArtifact(m[1]!, m[2]!, { size: 7_400_000_000, sha256 }, `artifact-${parsed.value.version}`);
   }
 
   /** Waits until every execution has ended (including those started while waiting). */
@@ -352,6 +393,7 @@ export class EmbeddedRuntime {
     if (handler === undefined) throw statesError('States.Runtime', `embedded runtime: no handler for task ${stateName} (${resource})`);
     const payload = resource.includes(':states:::lambda:invoke') ? params['Payload'] : params;
     if (handler === 'analyze-canary') await this.advanceToLook(payload, executionArn);
+    if (handler === 'serving') await this.advanceToServingCheck(payload, executionArn);
     // Stopped: the interpreter has aborted and leaves the loop after this state. The task must still
     // settle, or the interpreter's (wall-clock) task timer is never cleared and keeps the process alive.
     if (this.isStopped(executionArn)) throw stoppedError(executionArn);
@@ -380,6 +422,13 @@ export class EmbeddedRuntime {
       const status = child.stopped ? 'ABORTED' : 'FAILED';
       throw statesError('States.TaskFailed', `child execution ${child.arn} ${status}: ${(err as Error).name}: ${(err as Error).message}`);
     }
+  }
+
+  /** A serving loop's Wait (TimestampPath `$.serving.nextCheckAt`) in virtual time: the bake period, provisioning. */
+  private async advanceToServingCheck(payload: unknown, executionArn: string): Promise<void> {
+    const p = payload as { action?: string; progress?: { nextCheckAt?: string } };
+    if ((p.action !== 'apply' && p.action !== 'check') || p.progress?.nextCheckAt === undefined) return;
+    await this.advanceTo(new Date(p.progress.nextCheckAt).getTime(), executionArn);
   }
 
   /** Moves virtual time to the due time of the look the monitor loop is about to take. */
@@ -483,10 +532,39 @@ export class EmbeddedRuntime {
       case 'reject-release':
         this.emit('rejected', `release rejected (${String(r['cause'])})`, 0);
         break;
+      case 'verify-artifact':
+        this.emit('deploy', `artifact ${r['ok'] === true ? 'verified' : 'rejected'}: ${String(r['message'])}`, 0);
+        break;
+      case 'serving':
+        if (typeof r['summary'] === 'string') this.emit('deploy', `smoke test ${r['passed'] === true ? 'passed' : 'failed'}: ${r['summary']}`);
+        else if (r['next'] === 'done' || r['next'] === 'failed' || (r['next'] === 'check' && r['checks'] === 1)) this.emit('deploy', String(r['message']));
+        break;
       default:
         break;
     }
   }
+}
+
+/** What the simulated endpoint serves with when the config names no SageMaker serving (the simulation never calls AWS). */
+export const LOCAL_SERVING = {
+  image: '000000000000.dkr.ecr.us-east-1.amazonaws.com/builderbrain-serving:local',
+  executionRoleArn: 'arn:aws:iam::000000000000:role/builderbrain-serving-local',
+  instanceType: 'ml.g5.xlarge',
+  instanceCount: 2,
+} as const;
+
+/** The serving settings a simulation runs with: the config's, with a local SageMaker serving when it has none. */
+export function localServingSettings(config: PipelineConfig) {
+  // The simulator simulates a SageMaker endpoint whatever the router: a Lambda-alias config is run on it too.
+  const router = config.router.kind === 'sagemaker' ? config.router : { kind: 'sagemaker' as const, endpointName: 'builderbrain', baselineVariant: 'baseline', canaryVariant: 'canary' };
+  const settings = servingSettingsOf(router, config.deployment);
+  if (settings.plan.kind === 'sagemaker' && settings.plan.serving === null) {
+    return {
+      ...settings,
+      plan: { ...settings.plan, serving: { ...LOCAL_SERVING, allowedInstanceTypes: [], environment: {} } },
+    };
+  }
+  return settings;
 }
 
 /** The alarm policy of a pipeline config. */

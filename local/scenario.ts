@@ -57,6 +57,20 @@ export const ScenarioSchema = z.strictObject({
   candidate: ProfileSchema.extend({ events: z.array(ScenarioEventSchema).default([]) }),
   /** The release manifest; a valid default is derived when absent. */
   manifest: ReleaseManifestSchema.optional(),
+  /**
+   * The simulated endpoint and artifact (an extension of scenario.md): how long provisioning takes,
+   * how the candidate's deployment or smoke test fails, whether the uploaded artifact matches the
+   * manifest, and whether this is the model's first release (no endpoint yet).
+   */
+  deployment: z
+    .strictObject({
+      provisionMinutes: z.number().int().min(1).max(120).default(6),
+      failure: z.enum(['image_pull', 'model_load', 'capacity']).nullable().default(null),
+      smoke: z.enum(['ok', 'error', 'shape', 'slow']).default('ok'),
+      artifact: z.enum(['match', 'mismatch', 'missing']).default('match'),
+      firstRelease: z.boolean().default(false),
+    })
+    .prefault({}),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
@@ -74,15 +88,20 @@ export function applySet(profile: Profile, set: ScenarioEvent['set']): Profile {
   } as Profile;
 }
 
+/** The artifact bucket of the embedded runtime. */
+export const LOCAL_ARTIFACT_BUCKET = 'builderbrain-artifacts-local';
+
 /** The manifest a scenario releases when it names none: a valid minor release that passes every gate. */
 export function defaultManifest(overrides: Partial<ReleaseManifest> = {}): ReleaseManifest {
+  const model = overrides.model ?? 'builderbrain';
+  const version = overrides.version ?? '2.1.0';
   return ReleaseManifestSchema.parse({
     model: 'builderbrain',
     version: '2.1.0',
     previousVersion: '2.0.3',
     releaseType: 'minor',
     artifact: {
-      uri: 's3://builderbrain-artifacts/models/builderbrain/2.1.0/model.tar.gz',
+      uri: `s3://${LOCAL_ARTIFACT_BUCKET}/models/${model}/${version}/model.tar.gz`,
       sha256: '9f2c5b7e1d3a4c6b8e0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b',
     },
     shadowEvaluation: {

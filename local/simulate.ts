@@ -70,13 +70,31 @@ export interface SimulationRun {
 
 /** The pipeline config a simulation runs with: the defaults, the scenario's phase length, overrides. */
 export function simulationConfig(options: Pick<SimulateOptions, 'phaseMinutes' | 'config'>): PipelineConfig {
-  const base = parsePipelineConfig(options.config ?? {});
+  const input = options.config ?? {};
+  // The smoke request a simulation sends when the config names none: what a team would configure.
+  const withSmoke = { ...input, deployment: { smoke: [LOCAL_SMOKE_SAMPLE], bakeMinutes: 30, ...(input.deployment ?? {}) } };
+  const base = parsePipelineConfig(withSmoke);
   if (options.phaseMinutes === undefined) return base;
   return parsePipelineConfig({
-    ...(options.config ?? {}),
+    ...withSmoke,
     phases: base.phases.map((p) => ({ ...p, monitorMinutes: options.phaseMinutes })),
   });
 }
+
+/** A smoke request and the shape its answer must have (a plan with steps), as a team would configure it. */
+export const LOCAL_SMOKE_SAMPLE = {
+  name: 'plan-a-small-build',
+  contentType: 'application/json',
+  body: JSON.stringify({ prompt: 'Build a two-room cabin with a porch', maxSteps: 12 }),
+  expect: {
+    jsonSchema: {
+      type: 'object',
+      required: ['answer', 'plan'],
+      properties: { answer: { type: 'string' }, plan: { type: 'object', required: ['steps'], properties: { steps: { type: 'array', minItems: 1, items: { type: 'string' } } } } },
+    },
+    maxLatencyMs: 2000,
+  },
+};
 
 const MINUTE_MS = 60_000;
 const minuteOf = (iso: string) => Math.round((new Date(iso).getTime() - new Date(SIMULATION_EPOCH).getTime()) / MINUTE_MS);

@@ -18,3 +18,5 @@ export { requestApproval, approvalMessage, type RequestApprovalDeps, type Approv
 export { answerApproval, type AnswerApprovalDeps, type ApprovalAnswer, type AnswerResult } from './answer-approval.js';
 export { promote, type PromoteDeps, type PromoteResult } from './promote.js';
 export { rollback, alarmRollbackInput, toCoreTrigger, triggerActor, type RollbackDeps } from './rollback.js';
+export { verifyArtifact, type VerifyArtifactDeps } from './verify-artifact.js';
+export { servingStep, deployCandidate, startGoal, applyGoal, checkGoal, smokeTest, type ServingDeps, type ServingSettings } from './serving.js';

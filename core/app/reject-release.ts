@@ -1,11 +1,13 @@
 /**
- * RejectRelease: a release stopped before any production traffic moved — invalid manifest, failed
- * promotion gates, or another release of the model in flight. One P3 incident, the `rejected`
- * audit event, the record's terminal status.
+ * RejectRelease: a release stopped before any user traffic moved — invalid manifest, failed
+ * promotion gates, another release of the model in flight, an artifact that is not the one the
+ * manifest describes (all P3); a failed deployment or smoke test (P2: something was built and broke).
+ * One incident, the `rejected` audit event, the record's terminal status.
  */
 import type { z } from 'zod';
 import type { RejectInputSchema } from '../contracts.js';
 import { InvalidInputError } from '../errors.js';
+import { deploymentRejection } from '../deployment.js';
 import { displayName } from '../notes.js';
 import type { AuditLedger, Clock, Notifier } from '../ports.js';
 import { rejectionIncident } from '../rollback.js';
@@ -24,10 +26,29 @@ export interface RejectReleaseDeps {
 export interface RejectResult {
   readonly outcome: 'rejected';
   readonly cause: string;
+  readonly then: 'remove_candidate' | 'release_lock' | 'done';
+}
+
+/**
+ * What must follow a rejection: a deployed candidate is removed (its instances released) before the
+ * lock goes; a release that took the lock releases it; one that never took it has nothing to undo.
+ */
+export function afterRejection(cause: RejectInput['cause']): RejectResult['then'] {
+  switch (cause) {
+    case 'invalid_manifest':
+    case 'lock_busy':
+      return 'done';
+    case 'gates_failed':
+    case 'artifact_rejected':
+      return 'release_lock';
+    case 'deploy_failed':
+    case 'smoke_failed':
+      return 'remove_candidate';
+  }
 }
 
 interface Incident {
-  severity: 'P3';
+  severity: 'P2' | 'P3';
   title: string;
   text: string;
   detail: Record<string, unknown>;
@@ -74,6 +95,27 @@ function incidentFor(input: RejectInput): Incident {
       }
       return { ...lockBusyIncident(ctx, holder), detail: { cause: input.cause, severity: 'P3', holder } };
     }
+    case 'artifact_rejected':
+    case 'deploy_failed':
+    case 'smoke_failed': {
+      const message =
+        input.cause === 'artifact_rejected' ? input.artifact?.message : input.cause === 'deploy_failed' ? input.serving?.message : input.smoke?.summary;
+      if (message === undefined) {
+        const field = input.cause === 'artifact_rejected' ? 'artifact' : input.cause === 'deploy_failed' ? 'serving' : 'smoke';
+        throw new InvalidInputError('RejectRelease input', [{ path: field, message: `required when cause is ${input.cause}` }]);
+      }
+      const incident = deploymentRejection({ ...ctx, displayName: displayName(ctx.model) }, input.cause, message);
+      return {
+        ...incident,
+        detail: {
+          cause: input.cause,
+          severity: incident.severity,
+          message,
+          ...(input.serving?.failureReason ? { failureReason: input.serving.failureReason } : {}),
+          ...(input.smoke ? { smoke: input.smoke.results } : {}),
+        },
+      };
+    }
   }
 }
 
@@ -88,7 +130,7 @@ export async function rejectRelease(input: RejectInput, deps: RejectReleaseDeps)
   await deps.ledger.append({ releaseId, eventId: eventIds.rejected(), at, type: 'rejected', actor: 'step:RejectRelease', detail: incident.detail });
   await deps.ledger.transition(releaseId, ['received', 'gated'], 'rejected', {
     updatedAt: at,
-    outcome: { status: 'rejected', reason: input.cause, severity: 'P3', at },
+    outcome: { status: 'rejected', reason: input.cause, severity: incident.severity, at },
   });
   if (await deps.ledger.claimIncident(releaseId)) {
     try {
@@ -107,5 +149,5 @@ export async function rejectRelease(input: RejectInput, deps: RejectReleaseDeps)
       throw err;
     }
   }
-  return { outcome: 'rejected', cause: input.cause };
+  return { outcome: 'rejected', cause: input.cause, then: afterRejection(input.cause) };
 }

@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { PhaseState, StartPhaseInputSchema } from '../contracts.js';
 import { InvalidInputError } from '../errors.js';
+import { effectivePhaseIndex } from '../deployment.js';
 import { planLooks } from '../plan.js';
 import type { AuditLedger, Clock, TrafficRouter } from '../ports.js';
 import { ReleaseNotActiveError } from './errors.js';
@@ -23,7 +24,11 @@ export interface StartPhaseDeps {
  * status changes under us), the weight just set is taken back and the step fails.
  */
 export async function startPhase(input: StartPhaseInput, deps: StartPhaseDeps): Promise<PhaseState> {
-  const { releaseId, model, phaseIndex } = input;
+  const { releaseId, model } = input;
+  // A first release has no baseline to compare with: it runs the last phase only (core/deployment.ts).
+  const before = await deps.ledger.getRelease(releaseId);
+  const firstRelease = before?.deployment !== undefined && before.deployment !== null && before.deployment.baseline === null;
+  const phaseIndex = effectivePhaseIndex(input.phaseIndex, input.phases.length, !firstRelease);
   const phase = input.phases[phaseIndex];
   if (phase === undefined) {
     throw new InvalidInputError('StartPhase input', [{ path: 'phaseIndex', message: `${phaseIndex} is past the last phase (${input.phases.length - 1})` }]);
@@ -54,7 +59,7 @@ export async function startPhase(input: StartPhaseInput, deps: StartPhaseDeps): 
     actor: 'step:StartPhase',
     weight: phase.weight,
     phase: phaseIndex,
-    detail: { monitorMinutes: phase.monitorMinutes, requiresApproval: phase.requiresApproval, looks: plan.looks, lookEveryMinutes: plan.lookEveryMinutes, executionArn: input.executionArn },
+    detail: { ...(firstRelease ? { firstRelease: true, judgedOn: 'no baseline to compare with: the absolute rules (safety incidents, the constraint-violation ceiling) and the smoke tests' } : {}), monitorMinutes: phase.monitorMinutes, requiresApproval: phase.requiresApproval, looks: plan.looks, lookEveryMinutes: plan.lookEveryMinutes, executionArn: input.executionArn },
   });
   return {
     index: phaseIndex,

@@ -88,5 +88,5 @@ export async function validateManifest(input: PromotionInput, deps: ValidateMani
           detail: { cause: 'invalid_manifest', severity: 'P3', issues },
         },
   );
-  return { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues };
+  return { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues, serving: valid ? (manifest?.serving ?? null) : null };
 }

@@ -75,6 +75,7 @@ const RECORD_FIELDS = [
   'approvers',
   'outcome',
   'incidentPublished',
+  'deployment',
 ] as const satisfies readonly (keyof ReleaseRecord)[];
 
 function toRecord(item: Record<string, unknown>): ReleaseRecord {

@@ -1,6 +1,6 @@
 /**
- * TrafficRouter on a Lambda function's aliases. Clients call the live alias; the team points the
- * candidate alias at the candidate version before uploading release.json.
+ * TrafficRouter on a Lambda function's aliases. Clients call the live alias; the pipeline's serving
+ * step (lambda-target.ts) publishes the candidate version and points the candidate alias at it.
  *
  * - weight w: the live alias keeps its version (the baseline) and routes w% to the candidate
  *   alias's version (RoutingConfig.AdditionalVersionWeights, 0.0–1.0; 100% is weight 1.0, so the
@@ -51,11 +51,8 @@ export class LambdaAliasRouter implements TrafficRouter {
   public async setCandidateWeight(_model: string, weight: number): Promise<void> {
     if (!(weight >= 0 && weight <= 100)) throw new RangeError(`canary weight must be 0-100, got ${weight}`);
     const [live, candidate] = await Promise.all([this.alias(this.config.liveAlias), this.candidateVersion()]);
-    if (candidate === live.version) {
-      throw new ConfigurationError(
-        `the candidate alias ${this.config.candidateAlias} points at version ${candidate}, which the live alias ${this.config.liveAlias} already serves: publish the candidate version and point ${this.config.candidateAlias} at it`,
-      );
-    }
+    // A first release: the pipeline created the live alias on the candidate, which serves everything already.
+    if (candidate === live.version) return;
     await this.updateLive({ AdditionalVersionWeights: weight === 0 ? {} : { [candidate]: weight / 100 } });
   }
 

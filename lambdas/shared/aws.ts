@@ -10,8 +10,11 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { TrafficRouter } from '../../core/ports.js';
-import type { RouterConfig } from '../../core/runtime-config.js';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { ServingTarget, TrafficRouter } from '../../core/ports.js';
+import type { RouterConfig, ServingSettingsConfig } from '../../core/runtime-config.js';
+import { LambdaTarget } from '../adapters/lambda-target.js';
+import { SageMakerTarget } from '../adapters/sagemaker-target.js';
 import { LambdaAliasRouter } from '../adapters/lambda-alias-router.js';
 import { SageMakerRouter } from '../adapters/sagemaker-router.js';
 import { SDK_CLIENT_CONFIG } from './runtime.js';
@@ -34,3 +37,21 @@ export function createRouter(config: RouterConfig): TrafficRouter {
 }
 
 export const systemClock = { now: () => new Date() };
+
+/** The serving target the deployment chose (BB_SERVING_JSON), with its clients. */
+export function createServingTarget(settings: ServingSettingsConfig): ServingTarget {
+  const p = settings.plan;
+  switch (p.kind) {
+    case 'sagemaker':
+      return new SageMakerTarget(new SageMakerClient(SDK_CLIENT_CONFIG), new SageMakerRuntimeClient(SDK_CLIENT_CONFIG), {
+        endpointName: p.endpointName,
+        baselineVariant: p.baselineVariant,
+        canaryVariant: p.canaryVariant,
+        image: p.serving?.image ?? '',
+        executionRoleArn: p.serving?.executionRoleArn ?? '',
+        environment: p.serving?.environment ?? {},
+      });
+    case 'lambda':
+      return new LambdaTarget(new LambdaClient(SDK_CLIENT_CONFIG), { functionName: p.functionName, liveAlias: p.liveAlias, candidateAlias: p.candidateAlias, delivery: p.delivery });
+  }
+}

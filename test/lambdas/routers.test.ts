@@ -13,9 +13,16 @@ describe('SageMakerRouter', () => {
   const sm = mockClient(SageMakerClient);
   const config = { endpointName: 'bb-endpoint', baselineVariant: 'baseline', canaryVariant: 'canary' };
   const router = new SageMakerRouter(new SageMakerClient(ONE_ATTEMPT), config, { sleep: noSleep, pollMs: 5_000, maxWaitMs: 15_000 });
-  beforeEach(() => sm.reset());
+  /** DescribeEndpoint answers with these variants (both: a release's canary next to the baseline). */
+  const holding = (...names: string[]) =>
+    sm.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', ProductionVariants: names.map((VariantName) => ({ VariantName, CurrentWeight: 1 })) } as never);
+  beforeEach(() => {
+    sm.reset();
+    holding('baseline', 'canary');
+  });
 
   const weights = (i: number) => sm.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand)[i]!.args[0].input;
+  const updates = () => sm.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand).length;
 
   it('sets the two variants to percent weights; promote and restore are the two extremes', async () => {
     sm.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({ EndpointArn: 'arn' });
@@ -25,6 +32,33 @@ describe('SageMakerRouter', () => {
     expect(weights(0)).toEqual({ EndpointName: 'bb-endpoint', DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 90 }, { VariantName: 'canary', DesiredWeight: 10 }] });
     expect(weights(1).DesiredWeightsAndCapacities).toEqual([{ VariantName: 'baseline', DesiredWeight: 0 }, { VariantName: 'canary', DesiredWeight: 100 }]);
     expect(weights(2).DesiredWeightsAndCapacities).toEqual([{ VariantName: 'baseline', DesiredWeight: 100 }, { VariantName: 'canary', DesiredWeight: 0 }]);
+  });
+
+  it('a first release (the canary variant alone): any weight above 0 is all of the traffic; promote and restore leave it', async () => {
+    holding('canary');
+    sm.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({});
+    await router.setCandidateWeight('builderbrain', 10);
+    expect(weights(0)).toEqual({ EndpointName: 'bb-endpoint', DesiredWeightsAndCapacities: [{ VariantName: 'canary', DesiredWeight: 100 }] });
+    await router.setCandidateWeight('builderbrain', 0);
+    await router.promoteCandidate('builderbrain');
+    await router.restoreBaseline('builderbrain');
+    expect(updates()).toBe(1);
+    expect(await router.current('builderbrain')).toEqual({ baseline: 0, candidate: 100 });
+  });
+
+  it('the baseline variant alone (after a clean-up): restore and weight 0 have nothing to do; routing to the candidate is refused', async () => {
+    holding('baseline');
+    await router.restoreBaseline('builderbrain');
+    await router.setCandidateWeight('builderbrain', 0);
+    await expect(router.setCandidateWeight('builderbrain', 5)).rejects.toThrow(ConfigurationError);
+    await expect(router.promoteCandidate('builderbrain')).rejects.toThrow(/bb-endpoint has no canary variant/);
+    expect(updates()).toBe(0);
+  });
+
+  it('a DescribeEndpoint failure propagates before any weight is sent', async () => {
+    sm.on(DescribeEndpointCommand).rejects(throttled());
+    await expect(router.restoreBaseline('builderbrain')).rejects.toMatchObject({ name: 'ThrottlingException', retryable: true, message: expect.stringContaining('SageMaker.DescribeEndpoint on endpoint bb-endpoint') });
+    expect(updates()).toBe(0);
   });
 
   it('reads the current split from DescribeEndpoint', async () => {
@@ -86,9 +120,9 @@ describe('LambdaAliasRouter', () => {
     expect(await router.current('builderbrain')).toEqual({ baseline: 50, candidate: 50 });
   });
 
-  it('refuses a candidate alias that points at the live version', async () => {
+  it('a first release (the live alias created on the candidate) routes nothing: the candidate serves everything already', async () => {
     lambda.on(GetAliasCommand, { Name: 'candidate' }).resolves({ FunctionVersion: '7' });
-    await expect(router.setCandidateWeight('builderbrain', 1)).rejects.toBeInstanceOf(ConfigurationError);
+    await router.setCandidateWeight('builderbrain', 100);
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
 
