@@ -383,6 +383,30 @@ export function goalConfig(goal: DeploymentGoal, d: Deployment): string | null {
   }
 }
 
+/**
+ * Whether the target already is where a goal wants it, whatever config name it got there by: an
+ * endpoint that SageMaker put back on the baseline alone after a failed deployment needs no removal.
+ * Adapters ask this before acting, so an unneeded update (and its instances) never happens.
+ */
+export function goalReached(goal: DeploymentGoal, d: Deployment, state: ServingState): boolean {
+  if (state.status !== 'idle') return false;
+  if (d.target === 'lambda') return false;
+  const want = goalConfig(goal, d);
+  if (want === null) return !state.exists;
+  if (!state.exists) return false;
+  if (state.config === want) return true;
+  const only = state.slots.length === 1 ? state.slots[0]! : null;
+  switch (goal) {
+    case 'candidate_deployed':
+      return false;
+    case 'converged':
+      // The candidate alone, out of the canary variant (which the next release needs).
+      return only !== null && only.model === d.candidate.model && only.name !== d.candidate.slot;
+    case 'candidate_removed':
+      return only !== null && d.baseline !== null && only.name === d.baseline.slot && only.model === d.baseline.model;
+  }
+}
+
 export type GoalJudgement =
   | { readonly action: 'wait'; readonly message: string }
   | { readonly action: 'done'; readonly message: string }
@@ -409,7 +433,7 @@ export function judgeGoal(goal: DeploymentGoal, d: Deployment, state: ServingSta
       ? failed(what, `timed out while endpoint ${d.resource} was still changing`, state.failureReason)
       : { action: 'wait', message: `${what}: endpoint ${d.resource} is changing` };
   }
-  if (state.config === want) return { action: 'done', message: `${what}: endpoint ${d.resource} is in service on ${want}` };
+  if (goalReached(goal, d, state)) return { action: 'done', message: `${what}: endpoint ${d.resource} is in service on ${state.config ?? want}` };
   if (state.status === 'failed') return failed(what, `endpoint ${d.resource} failed`, state.failureReason);
   return failed(what, `SageMaker kept endpoint ${d.resource} on ${state.config ?? 'no config'} instead of ${want}`, state.failureReason);
 }

@@ -12,6 +12,7 @@
  */
 import {
   goalConfig,
+  goalReached,
   type Deployment,
   type DeploymentGoal,
   type ServingState,
@@ -182,7 +183,7 @@ export class SimulatedEndpoint implements ServingTarget, TrafficRouter {
       this.configs.set(want, [{ name: o.baselineVariant, model: d.baseline!.model!, instanceType: d.baseline!.instanceType!, instanceCount: d.baseline!.instanceCount!, weight: 1 }]);
     }
     // Idempotent: on the goal already, or changing (ours or not): nothing to ask for.
-    if (this.pending !== null) return d;
+    if (this.pending !== null || goalReached(goal, d, await this.observe())) return d;
     if (want === null) {
       if (!this.exists) return d;
       this.pending = { config: null, readyAt: this.now + 60_000, failure: null };

@@ -16,6 +16,11 @@ export interface FleetMinute {
 
 export class SimulatedFleet {
   private readonly generator: TrafficGenerator;
+  /**
+   * Minutes before the canary starts (the candidate being deployed and smoke-tested) draw from their
+   * own stream: the canary's traffic for a seed is the same however long the deployment took.
+   */
+  private readonly preCanary: TrafficGenerator;
   private candidate: Profile;
   private readonly pending: Scenario['candidate']['events'][number][];
   private readonly phaseStarts = new Map<number, number>();
@@ -27,6 +32,7 @@ export class SimulatedFleet {
 
   public constructor(private readonly scenario: Scenario) {
     this.generator = createTrafficGenerator(scenario.seed);
+    this.preCanary = createTrafficGenerator((scenario.seed ^ 0x5eed_cafe) >>> 0);
     const { events, ...profile } = scenario.candidate;
     this.candidate = profile;
     this.pending = [...events];
@@ -49,11 +55,12 @@ export class SimulatedFleet {
         this.pending.splice(i, 1);
       } else i++;
     }
-    const split = this.generator.split(this.scenario.requestsPerMinute, weight);
+    const g = this.canaryStart === null ? this.preCanary : this.generator;
+    const split = g.split(this.scenario.requestsPerMinute, weight);
     const datapoint: MinuteDatapoint = {
       minute,
-      canary: this.generator.variantMinute(this.candidate, split.canary),
-      baseline: this.generator.variantMinute(this.scenario.baseline, split.baseline),
+      canary: g.variantMinute(this.candidate, split.canary),
+      baseline: g.variantMinute(this.scenario.baseline, split.baseline),
     };
     const m = { minute, weight, datapoint };
     this.minutes.push(m);

@@ -136,7 +136,8 @@ const HEALTHY_CANDIDATE: Profile = {
   constraintViolationRate: 0.009,
 };
 
-const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPerMinute'> & {
+const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPerMinute' | 'deployment'> & {
+  deployment?: ScenarioInput['deployment'];
   requestsPerMinute?: number;
   candidate?: Partial<Profile>;
   events?: ScenarioEvent[];
@@ -149,6 +150,7 @@ const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPer
     baseline: BASELINE,
     candidate: { ...HEALTHY_CANDIDATE, ...s.candidate, events: s.events ?? [] },
     ...(s.manifest ? { manifest: s.manifest } : {}),
+    ...(s.deployment ? { deployment: s.deployment } : {}),
   });
 
 /** The built-in scenarios (scenario.md lists the required ones). */
@@ -202,6 +204,31 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
     description: 'mean risk energy of candidate responses drifts 12% above the baseline from the start of the 10% phase',
     seed: 23,
     events: [{ whenWeight: 10, afterMinutes: 0, set: { riskEnergy: 0.336 } }],
+  }),
+  scenario({
+    name: 'failed-deploy',
+    description: 'the candidate model does not load on its instances (the serving container fails its health check): SageMaker rolls the endpoint back, the release is rejected (P2) before any user traffic',
+    seed: 29,
+    deployment: { failure: 'model_load', provisionMinutes: 8 },
+  }),
+  scenario({
+    name: 'failed-smoke-test',
+    description: 'the candidate deploys but answers the smoke request with the wrong shape: rejected (P2) before any user traffic, its instances released',
+    seed: 31,
+    deployment: { smoke: 'shape' },
+  }),
+  scenario({
+    name: 'artifact-mismatch',
+    description: "the uploaded artifact's SHA-256 is not the manifest's: rejected (P3), nothing deployed",
+    seed: 37,
+    deployment: { artifact: 'mismatch' },
+  }),
+  scenario({
+    name: 'first-release',
+    description: 'the first release of the model: no endpoint yet, so no baseline to compare with; created, smoke-tested, judged at 100% on the absolute rules, promoted',
+    seed: 41,
+    deployment: { firstRelease: true },
+    manifest: { ...defaultManifest(), previousVersion: null, version: '1.0.0', releaseType: 'major', artifact: { ...defaultManifest({ version: '1.0.0' }).artifact } },
   }),
 ];
 

@@ -110,6 +110,16 @@ function eventText(e: AuditEvent): string {
       return `${String(d['reason'])} ${String(d['severity'])} (${String(d['trigger'])}): ${String(d['title'] ?? '')}`;
     case 'rejected':
       return `${String(d['cause'] ?? '')}`;
+    case 'serving': {
+      const what = d['goal'] === 'candidate_deployed' ? 'deploy' : d['goal'] === 'converged' ? 'converge' : 'remove candidate';
+      if (d['state'] === 'planned') {
+        const baseline = d['baseline'] as { model?: string | null } | null;
+        const candidate = d['candidate'] as { model?: string | null; instanceType?: string | null; instanceCount?: number | null };
+        return `deploy planned on ${String(d['resource'])}: candidate ${candidate.model ?? '?'} (${candidate.instanceCount ?? '?'}× ${candidate.instanceType ?? '?'}) next to ${baseline === null ? 'nothing (a first release)' : `baseline ${baseline.model ?? '?'}`}`;
+      }
+      if (d['state'] === 'applied') return `${what}: asked ${String(d['resource'])} for ${String(d['config'] ?? 'no endpoint')}`;
+      return `${what} ${String(d['state'])}: ${String(d['message'] ?? '')}`;
+    }
     case 'phase_started':
       return `${e.weight ?? '?'}% for ${String(d['monitorMinutes'])} min, ${String(d['looks'])} looks${d['requiresApproval'] ? ', approval required' : ''}`;
     default: {

@@ -34,7 +34,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ConfigurationError } from '../../core/app/errors.js';
-import { goalConfig, type Deployment, type DeploymentGoal, type ServingSlot, type ServingState, type SmokeResponse, type SmokeSample } from '../../core/deployment.js';
+import { goalConfig, goalReached, type Deployment, type DeploymentGoal, type ServingSlot, type ServingState, type SmokeResponse, type SmokeSample } from '../../core/deployment.js';
 import type { ServingTarget } from '../../core/ports.js';
 import { AwsCallError, errorName, isAwsError, type WaitOptions } from './aws-errors.js';
 
@@ -130,6 +130,9 @@ export class SageMakerTarget implements ServingTarget {
 
   public async apply(goal: DeploymentGoal, d: Deployment): Promise<Deployment> {
     const plan = this.check(d);
+    // Already there by another road (SageMaker rolled a failed update back to the baseline alone):
+    // no update, no instances provisioned for nothing.
+    if (goal !== 'candidate_deployed' && goalReached(goal, d, await this.observe())) return d;
     switch (goal) {
       case 'candidate_deployed':
         await this.deployCandidate(d, plan);

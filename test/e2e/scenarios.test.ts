@@ -11,12 +11,24 @@ import { defaultRun, minuteOf, runsOf, timed, builtin } from './helpers.js';
 
 const WEIGHTS = [1, 10, 50, 100];
 const PHASE_MINUTES = 60;
+/** Virtual minutes the simulated endpoint takes to provision (scenario `deployment.provisionMinutes` default). */
+const PROVISION = 6;
+/** The simulation's bake period before converging (local/simulate.ts simulationConfig). */
+const BAKE = 30;
 const GATE_CHECKS = ['safety', 'performance', 'constraints', 'tests', 'version', 'compatibility'];
 
 interface Expected {
   readonly outcome: SimulationSummary['outcome'];
+  /** Where a rejection happened (default: the gate). */
+  readonly rejectedAt?: 'gate' | 'artifact' | 'deploy' | 'smoke';
+  /** Severity of the rejection's incident. */
+  readonly rejectionSeverity?: 'P2' | 'P3';
+  /** Minutes until the canary's first phase (the deployment and smoke test). */
+  readonly deployMinutes?: number;
+  /** Phases run (default: every weight up to phaseReached); a first release runs only the last. */
+  readonly weights?: readonly number[];
   readonly phaseReached: number;
-  /** reason, severity, minute of the rollback, first minute of the regression; null: not rolled back. */
+  /** reason, severity, minute of the rollback and first minute of the regression, counted from the canary's start; null: not rolled back. */
   readonly rollback: { reason: string; severity: string; atMinute: number; regressionStartedAtMinute: number } | null;
   /** Who rolled back: the monitor loop's verdict or a CloudWatch alarm (the fast path). */
   readonly detectedBy?: 'loop' | 'alarm';
@@ -69,6 +81,17 @@ const EXPECTED: Record<string, Expected> = {
     rollback: { reason: 'safety_violation', severity: 'P0', atMinute: 77, regressionStartedAtMinute: 60 },
     detectedBy: 'loop',
   },
+  // SageMaker rolls the endpoint back to the baseline alone: rejected at minute 8 (provisioning), nothing left to remove.
+  'failed-deploy': { outcome: 'rejected', phaseReached: 0, rollback: null, rejectedAt: 'deploy', rejectionSeverity: 'P2', deployMinutes: 8 },
+  'failed-smoke-test': { outcome: 'rejected', phaseReached: 0, rollback: null, rejectedAt: 'smoke', rejectionSeverity: 'P2' },
+  'artifact-mismatch': { outcome: 'rejected', phaseReached: 0, rollback: null, rejectedAt: 'artifact', rejectionSeverity: 'P3', deployMinutes: 0 },
+  'first-release': { outcome: 'promoted', phaseReached: 100, rollback: null, weights: [100] },
+};
+
+/** The minute the canary started (its first phase); the deployment's minutes otherwise. */
+const canaryStart = (summary: SimulationSummary, expected: Expected): number => {
+  const first = summary.audit.find((e) => e.type === 'phase_started');
+  return first === undefined ? (expected.deployMinutes ?? PROVISION) : minuteOf(first.at);
 };
 
 const NAMES = BUILTIN_SCENARIOS.map((s) => s.name);
@@ -88,18 +111,32 @@ describe('built-in scenarios', () => {
       expect(summary.scenario).toBe(name);
       expect(summary.outcome).toBe(expected.outcome);
       expect(summary.phaseReached).toBe(expected.phaseReached);
-      expect(summary.release).toEqual({ model: 'builderbrain', version: '2.1.0' });
+      expect(summary.release).toEqual({ model: 'builderbrain', version: name === 'first-release' ? '1.0.0' : '2.1.0' });
+      const t0 = canaryStart(summary, expected);
+      if (expected.outcome !== 'rejected') expect(t0).toBe(expected.deployMinutes ?? PROVISION);
       if (expected.rollback === null) {
         expect(summary.rollback).toBeNull();
       } else {
         const r = expected.rollback;
-        expect(summary.rollback).toEqual({ ...r, detectionMinutes: r.atMinute - r.regressionStartedAtMinute });
-        // scenario.md: detectionMinutes = atMinute − regressionStartedAtMinute; the release stops there
-        expect(summary.rollback!.detectionMinutes).toBe(summary.rollback!.atMinute - summary.rollback!.regressionStartedAtMinute!);
-        expect(summary.simulatedMinutes).toBe(r.atMinute);
+        const got = summary.rollback!;
+        expect({ ...got, atMinute: got.atMinute - t0, regressionStartedAtMinute: got.regressionStartedAtMinute! - t0 }).toEqual({
+          ...r,
+          detectionMinutes: r.atMinute - r.regressionStartedAtMinute,
+        });
+        // scenario.md: detectionMinutes = atMinute − regressionStartedAtMinute; the release stops there,
+        // and the candidate variant is removed (its instances released) while the lock is held.
+        expect(got.detectionMinutes).toBe(got.atMinute - got.regressionStartedAtMinute!);
+        expect(summary.simulatedMinutes).toBe(got.atMinute + PROVISION);
       }
-      if (expected.outcome === 'promoted') expect(summary.simulatedMinutes).toBe(WEIGHTS.length * PHASE_MINUTES);
-      if (expected.outcome === 'rejected') expect(summary.simulatedMinutes).toBe(0);
+      const phases = expected.weights ?? WEIGHTS;
+      // promoted: the bake period, then the endpoint converges on the new model alone
+      if (expected.outcome === 'promoted') expect(summary.simulatedMinutes).toBe(t0 + phases.length * PHASE_MINUTES + BAKE + PROVISION);
+      if (expected.outcome === 'rejected') {
+        const at = expected.rejectedAt ?? 'gate';
+        const deploy = expected.deployMinutes ?? PROVISION;
+        // smoke failure: deployed, then removed again; a failed deployment is rolled back by SageMaker itself
+        expect(summary.simulatedMinutes).toBe(at === 'smoke' ? deploy + PROVISION : at === 'deploy' ? deploy : 0);
+      }
     });
 
     it('runs the six promotion gates', async () => {
@@ -117,7 +154,7 @@ describe('built-in scenarios', () => {
         expect(summary.incidents).toEqual([]);
       } else if (expected.outcome === 'rejected') {
         expect(summary.incidents).toHaveLength(1);
-        expect(summary.incidents[0]).toMatchObject({ severity: 'P3', reason: 'rejected' });
+        expect(summary.incidents[0]).toMatchObject({ severity: expected.rejectionSeverity ?? 'P3', reason: 'rejected' });
       } else {
         expect(summary.incidents).toHaveLength(1);
         expect(summary.incidents[0]).toMatchObject({ severity: expected.rollback!.severity, reason: expected.rollback!.reason });
@@ -140,25 +177,37 @@ describe('built-in scenarios', () => {
       // ordered by `at`
       for (let i = 1; i < audit.length; i++) expect(Date.parse(audit[i]!.at)).toBeGreaterThanOrEqual(Date.parse(audit[i - 1]!.at));
 
-      const phases = WEIGHTS.filter((w) => w <= expected.phaseReached);
+      const phases = (expected.weights ?? WEIGHTS).filter((w) => w <= expected.phaseReached);
+      const t0 = canaryStart(summary, expected);
       const expectedRuns: [string, number][] = [['received', 1], ['validated', 1], ['lock_acquired', 1], ['gate_check', 6]];
-      if (expected.outcome === 'rejected') {
+      const at = expected.rejectedAt ?? 'gate';
+      if (expected.outcome === 'rejected' && at === 'gate') {
         expectedRuns.push(['rejected', 1]);
+      } else if (expected.outcome === 'rejected' && at === 'artifact') {
+        expectedRuns.push(['artifact_verified', 1], ['rejected', 1]);
+      } else if (expected.outcome === 'rejected' && at === 'deploy') {
+        // planned, applied, failed; then the removal finds the baseline alone (reached at once: applied, done)
+        expectedRuns.push(['artifact_verified', 1], ['serving', 3], ['rejected', 1], ['serving', 2]);
+      } else if (expected.outcome === 'rejected') {
+        expectedRuns.push(['artifact_verified', 1], ['serving', 3], ['smoke_test', 1], ['rejected', 1], ['serving', 2]);
       } else {
+        // verified, planned → applied → deployed, smoke-tested before any user traffic
+        expectedRuns.push(['artifact_verified', 1], ['serving', 3], ['smoke_test', 1]);
         phases.forEach((weight, i) => {
-          const start = i * PHASE_MINUTES;
+          const start = t0 + i * PHASE_MINUTES;
           const last = i === phases.length - 1;
           let looks = PHASE_MINUTES;
           if (last && expected.rollback !== null) {
             // The loop's rollback look is at the rollback minute; an alarm fires at the end of a
             // minute and stops the canary execution before the look of that minute.
-            looks = expected.rollback.atMinute - start - (expected.detectedBy === 'alarm' ? 1 : 0);
+            looks = t0 + expected.rollback.atMinute - start - (expected.detectedBy === 'alarm' ? 1 : 0);
           }
           expectedRuns.push(['phase_started', 1]);
           if (looks > 0) expectedRuns.push(['analysis', looks]);
           if (!last) expectedRuns.push(['approval_requested', 1], ['approved', 1]);
         });
-        expectedRuns.push([expected.outcome === 'promoted' ? 'promoted' : 'rollback', 1]);
+        // then the endpoint converges on the candidate alone, or the candidate is removed: applied, done
+        expectedRuns.push([expected.outcome === 'promoted' ? 'promoted' : 'rollback', 1], ['serving', 2]);
       }
       expectedRuns.push(['lock_released', 1]);
       expect(runsOf(audit)).toEqual(expectedRuns);
@@ -169,18 +218,19 @@ describe('built-in scenarios', () => {
       // phases start one after another at the weights of the plan, each monitored minute by minute
       const started = audit.filter((e) => e.type === 'phase_started');
       expect(started.map((e) => e.weight)).toEqual(phases);
-      expect(started.map((e) => e.phase)).toEqual(phases.map((_, i) => i));
-      expect(started.map((e) => minuteOf(e.at))).toEqual(phases.map((_, i) => i * PHASE_MINUTES));
+      const offset = WEIGHTS.length - (expected.weights ?? WEIGHTS).length;
+      expect(started.map((e) => e.phase)).toEqual(phases.map((_, i) => i + offset));
+      expect(started.map((e) => minuteOf(e.at))).toEqual(phases.map((_, i) => t0 + i * PHASE_MINUTES));
       for (const [i, weight] of phases.entries()) {
-        const looks = audit.filter((e) => e.type === 'analysis' && e.phase === i);
+        const looks = audit.filter((e) => e.type === 'analysis' && e.phase === i + offset);
         expect(looks.every((e) => e.weight === weight)).toBe(true);
-        expect(looks.map((e) => minuteOf(e.at))).toEqual(looks.map((_, j) => i * PHASE_MINUTES + j + 1));
+        expect(looks.map((e) => minuteOf(e.at))).toEqual(looks.map((_, j) => t0 + i * PHASE_MINUTES + j + 1));
       }
       for (const e of audit.filter((x) => x.type === 'approved')) expect(e.actor).toBe('local-operator');
 
       if (expected.rollback !== null) {
         const rollback = audit.find((e) => e.type === 'rollback')!;
-        expect(minuteOf(rollback.at)).toBe(expected.rollback.atMinute);
+        expect(minuteOf(rollback.at)).toBe(t0 + expected.rollback.atMinute);
         expect(rollback.weight).toBe(expected.phaseReached);
         expect(rollback.text).toContain(`${expected.rollback.reason} ${expected.rollback.severity}`);
         if (expected.detectedBy === 'alarm') {
@@ -209,7 +259,7 @@ describe('speed', () => {
   it('a four-phase release of 60-minute phases runs in seconds of wall time', async () => {
     const { run, ms } = await timed({ scenario: builtin('healthy') });
     expect(run.summary.outcome).toBe('promoted');
-    expect(run.summary.simulatedMinutes).toBe(240);
+    expect(run.summary.simulatedMinutes).toBe(PROVISION + 240 + BAKE + PROVISION);
     console.log(`healthy release, 4 × 60 simulated minutes: ${(ms / 1000).toFixed(2)} s wall, ${run.summary.stateTransitions} state transitions`);
     expect(ms).toBeLessThan(60_000); // a loose sanity bound, not a benchmark (bench/simulate.bench.ts measures)
   });

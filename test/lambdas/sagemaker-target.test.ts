@@ -93,6 +93,8 @@ beforeEach(() => {
   sm.on(CreateEndpointCommand).resolves({ EndpointArn: 'arn:endpoint' });
   sm.on(UpdateEndpointCommand).resolves({ EndpointArn: 'arn:endpoint' });
   sm.on(DeleteEndpointCommand).resolves({});
+  // apply() first observes the endpoint (goalReached): a config whose variants the test does not name.
+  sm.on(DescribeEndpointConfigCommand).resolves({ ProductionVariants: [] });
 });
 
 describe('SageMakerTarget.observe', () => {
@@ -461,5 +463,22 @@ describe('SageMakerTarget.invoke', () => {
     expect((await target.invoke(upgrade, sample)).error).toBe('ValidationException: Endpoint variant canary not found.');
     expect((await target.invoke(upgrade, sample)).error).toBe('ThrottlingException: Rate exceeded');
     expect(await target.invoke(upgrade, sample)).toMatchObject({ error: 'ServiceUnavailable: Service is unavailable', body: '' });
+  });
+});
+
+describe('SageMakerTarget.apply when the goal is already reached by another road', () => {
+  it('candidate_removed: SageMaker rolled the failed update back to the baseline alone: no config, no update', async () => {
+    const d = planSageMakerDeployment(CONVERGED, PLAN);
+    sm.on(DescribeEndpointCommand).resolves({
+      EndpointName: 'bb-endpoint',
+      EndpointStatus: 'InService',
+      EndpointConfigName: OLD.config,
+      FailureReason: 'The primary container for production variant canary did not pass the ping health check.',
+      ProductionVariants: [{ VariantName: 'baseline', CurrentWeight: 1, CurrentInstanceCount: 2 }],
+    } as never);
+    sm.on(DescribeEndpointConfigCommand).resolves({ ProductionVariants: [{ VariantName: 'baseline', ModelName: OLD.model, InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 2 }] } as never);
+    await target.apply('candidate_removed', d);
+    expect(sm.commandCalls(CreateEndpointConfigCommand)).toHaveLength(0);
+    expect(sm.commandCalls(UpdateEndpointCommand)).toHaveLength(0);
   });
 });
