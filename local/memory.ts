@@ -309,6 +309,12 @@ export class MemoryArtifactStore implements ArtifactStore {
     this.artifacts.set(`${bucket}/${key}`, facts);
   }
 
+  /** The stored facts of an artifact, if any (synchronous, for the simulator). */
+  public peekArtifact(bucket: string, key: string): ArtifactFacts | null {
+    const facts = this.artifacts.get(`${bucket}/${key}`);
+    return facts === undefined ? null : copy(facts);
+  }
+
   public async describeArtifact(location: { bucket: string; key: string }): Promise<ArtifactFacts> {
     return copy(this.artifacts.get(`${location.bucket}/${location.key}`) ?? { exists: false, size: null, versionId: null, sha256: null, digestSource: null });
   }

@@ -69,7 +69,7 @@ describe('simulate --json', () => {
   it('has the outcome of each kind of release', async () => {
     const promoted = JSON.parse((await cli(['simulate', '--json', '--phase-minutes', '5'])).stdout) as Record<string, unknown>;
     expect(Object.keys(promoted)).toEqual(SUMMARY_KEYS);
-    expect(promoted).toMatchObject({ scenario: 'healthy', outcome: 'promoted', phaseReached: 100, rollback: null, incidents: [], simulatedMinutes: 20 });
+    expect(promoted).toMatchObject({ scenario: 'healthy', outcome: 'promoted', phaseReached: 100, rollback: null, incidents: [], simulatedMinutes: 6 + 4 * 5 + 30 + 6 });
     const rejected = await cli(['simulate', '--scenario', 'rejected-at-gate', '--json']);
     expect(rejected.code).toBe(0);
     expect(JSON.parse(rejected.stdout)).toMatchObject({ outcome: 'rejected', phaseReached: 0, rollback: null, finalTraffic: { baseline: 100, candidate: 0 } });
@@ -92,7 +92,7 @@ describe('simulate (human output)', () => {
     expect(r.stderr).toMatch(/alarm\s+alarm builderbrain-builderbrain-canary-safety-incidents → ALARM/);
     expect(r.stderr).toMatch(/rollback/);
     expect(r.stdout).toMatch(/outcome\s+rolled_back/);
-    expect(r.stdout).toMatch(/rollback\s+alarm \(P0\) at minute 16, detected 1 min after the regression began/);
+    expect(r.stdout).toMatch(/rollback\s+alarm \(P0\) at minute 22, detected 1 min after the regression began/);
     expect(r.stdout).toMatch(/final traffic\s+100% baseline \/ 0% candidate/);
     expect(r.stdout).not.toMatch(ANSI);
   });

@@ -11,6 +11,9 @@ import { defaultManifest } from '../../local/scenario.js';
 import { simulate, simulationConfig } from '../../local/simulate.js';
 import { builtin, customScenario, defaultRun, executionResults, minuteOf } from './helpers.js';
 
+/** Minutes the candidate's deployment takes on the simulated endpoint before the canary's first phase. */
+const DEPLOY = 6;
+
 const MAX_ATTEMPTS = 5; // Retry MaxAttempts 4 on every Lambda step: 1 call + 4 retries
 
 describe('a handler throwing a transient error', () => {
@@ -29,7 +32,7 @@ describe('a handler throwing a transient error', () => {
   it('a transient error that outlasts the retries fails the step: task_failure P1, rolled back', async () => {
     const { summary } = await simulate({ scenario: builtin('healthy'), phaseMinutes: 5, faults: [{ handler: 'start-phase', kind: 'transient', times: MAX_ATTEMPTS }] });
     expect(summary.outcome).toBe('rolled_back');
-    expect(summary.rollback).toMatchObject({ reason: 'task_failure', severity: 'P1', atMinute: 0 });
+    expect(summary.rollback).toMatchObject({ reason: 'task_failure', severity: 'P1', atMinute: DEPLOY });
     expect(summary.incidents).toEqual([expect.objectContaining({ severity: 'P1', reason: 'task_failure' })]);
     expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
     // one attempt fewer is still absorbed by the retries
@@ -45,7 +48,7 @@ describe('a handler failing permanently', () => {
     expect(summary.outcome).toBe('rolled_back');
     expect(summary.phaseReached).toBe(1);
     // the first look (minute 1) fails; no regression in the scenario
-    expect(summary.rollback).toEqual({ reason: 'task_failure', severity: 'P1', atMinute: 1, regressionStartedAtMinute: null, detectionMinutes: null });
+    expect(summary.rollback).toEqual({ reason: 'task_failure', severity: 'P1', atMinute: DEPLOY + 1, regressionStartedAtMinute: null, detectionMinutes: null });
     expect(summary.incidents).toHaveLength(1);
     expect(summary.incidents[0]).toMatchObject({ severity: 'P1', reason: 'task_failure' });
     expect(summary.incidents[0]!.title).toContain('AnalyzeCanary');
@@ -66,7 +69,7 @@ describe('a handler failing permanently', () => {
     const { summary } = await simulate({ scenario: builtin('healthy'), faults: [{ handler: 'start-phase', kind: 'permanent', times: 1 }] });
     expect(summary.outcome).toBe('rolled_back');
     expect(summary.phaseReached).toBe(0);
-    expect(summary.rollback).toMatchObject({ reason: 'task_failure', severity: 'P1', atMinute: 0 });
+    expect(summary.rollback).toMatchObject({ reason: 'task_failure', severity: 'P1', atMinute: DEPLOY });
     expect(summary.incidents).toEqual([expect.objectContaining({ severity: 'P1', reason: 'task_failure' })]);
     expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
   });
@@ -74,8 +77,8 @@ describe('a handler failing permanently', () => {
 
 describe('the rollback itself failing', () => {
   it.each([
-    ['error-spike-at-10pct', 'loop', 86, { baseline: 90, candidate: 10 }],
-    ['safety-violation', 'alarm', 16, { baseline: 99, candidate: 1 }],
+    ['error-spike-at-10pct', 'loop', DEPLOY + 86, { baseline: 90, candidate: 10 }],
+    ['safety-violation', 'alarm', DEPLOY + 16, { baseline: 99, candidate: 1 }],
   ] as const)('%s (%s path): P0 rollback_failed, the executions fail loudly, outcome rollback_failed', async (scenario, _path, atMinute, traffic) => {
     const run = await simulate({ scenario: builtin(scenario), routerFailures: ['restoreBaseline'] });
     const { summary } = run;
@@ -159,8 +162,8 @@ describe('an alarm firing mid-phase', () => {
   it('safety-violation: the alarm path rolls back at once (alarm, P0) and stops the canary execution mid-phase', async () => {
     const run = await defaultRun('safety-violation');
     const { summary, runtime } = run;
-    expect(summary.rollback).toMatchObject({ reason: 'alarm', severity: 'P0', atMinute: 16, regressionStartedAtMinute: 15, detectionMinutes: 1 });
-    expect(runtime.alarmsFired).toEqual([{ minute: 16, alarmName: canaryAlarmName(run.config.prefix, run.config.modelName, 'safety-incidents') }]);
+    expect(summary.rollback).toMatchObject({ reason: 'alarm', severity: 'P0', atMinute: DEPLOY + 16, regressionStartedAtMinute: DEPLOY + 15, detectionMinutes: 1 });
+    expect(runtime.alarmsFired).toEqual([{ minute: DEPLOY + 16, alarmName: canaryAlarmName(run.config.prefix, run.config.modelName, 'safety-incidents') }]);
     const rollback = summary.audit.find((e) => e.type === 'rollback')!;
     expect(rollback.actor).toBe(`alarm:${runtime.alarmsFired[0]!.alarmName}`);
     // mid-phase: 15 of the phase's 60 looks ran, no approval was asked
@@ -210,8 +213,8 @@ describe('a regression while a phase waits for manual approval', () => {
     const { summary } = run;
     expect(summary.outcome).toBe('rolled_back');
     expect(summary.phaseReached).toBe(1);
-    expect(summary.rollback).toEqual({ reason: 'alarm', severity: 'P1', atMinute: 66, regressionStartedAtMinute: 61, detectionMinutes: 5 });
-    expect(summary.rollback!.atMinute).toBeLessThan(60 + run.config.approvalTimeoutMinutes);
+    expect(summary.rollback).toEqual({ reason: 'alarm', severity: 'P1', atMinute: DEPLOY + 66, regressionStartedAtMinute: DEPLOY + 61, detectionMinutes: 5 });
+    expect(summary.rollback!.atMinute).toBeLessThan(DEPLOY + 60 + run.config.approvalTimeoutMinutes);
     expect(summary.incidents).toEqual([expect.objectContaining({ severity: 'P1', reason: 'alarm' })]);
     expect(summary.incidents[0]!.title).toContain('canary-error-rate');
     expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
@@ -219,9 +222,10 @@ describe('a regression while a phase waits for manual approval', () => {
     expect(asked[0]).toBe(0);
     expect(asked.length).toBeGreaterThanOrEqual(5);
     const types = summary.audit.map((e) => e.type);
-    expect(types.slice(types.indexOf('approval_requested'))).toEqual(['approval_requested', 'rollback', 'lock_released']);
+    // then the candidate variant is removed (applied, done) before the lock goes
+    expect(types.slice(types.indexOf('approval_requested'))).toEqual(['approval_requested', 'rollback', 'serving', 'serving', 'lock_released']);
     expect(types).not.toContain('approved');
-    expect(minuteOf(summary.audit.find((e) => e.type === 'approval_requested')!.at)).toBe(60);
+    expect(minuteOf(summary.audit.find((e) => e.type === 'approval_requested')!.at)).toBe(DEPLOY + 60);
     // the canary execution waiting on its task token was stopped
     const results = await executionResults(run);
     expect(results.find((r) => r.machine === run.runtime.definitions.canary.name)).toMatchObject({ stopped: true, ok: false });
@@ -239,7 +243,7 @@ describe('a regression while a phase waits for manual approval', () => {
     expect(run.summary.outcome).toBe('rolled_back');
     expect(run.summary.phaseReached).toBe(1);
     // an unanswered approval is a rollback by the approval-timeout actor: manual, P2
-    expect(run.summary.rollback).toEqual({ reason: 'manual', severity: 'P2', atMinute: 5 + 30, regressionStartedAtMinute: null, detectionMinutes: null });
+    expect(run.summary.rollback).toEqual({ reason: 'manual', severity: 'P2', atMinute: DEPLOY + 5 + 30, regressionStartedAtMinute: null, detectionMinutes: null });
     expect(run.summary.incidents).toEqual([expect.objectContaining({ severity: 'P2', reason: 'manual' })]);
     expect(run.summary.audit.find((e) => e.type === 'rollback')!.actor).toBe('approval-timeout');
   });
@@ -255,7 +259,7 @@ describe('the loop and the alarm seeing the same regression', () => {
     expect(summary.outcome).toBe('rolled_back');
     expect(summary.incidents).toHaveLength(1);
     expect(summary.audit.filter((e) => e.type === 'rollback')).toHaveLength(1);
-    expect(summary.rollback).toMatchObject({ reason: 'alarm', severity: 'P0', regressionStartedAtMinute: 40, atMinute: 41 });
+    expect(summary.rollback).toMatchObject({ reason: 'alarm', severity: 'P0', regressionStartedAtMinute: DEPLOY + 40, atMinute: DEPLOY + 41 });
     const promotion = (await executionResults(run)).find((r) => r.machine === run.runtime.definitions.promotion.name)!;
     expect(promotion.output).toMatchObject({ rollback: { outcome: 'already_rolled_back' } });
   });
@@ -291,7 +295,7 @@ describe('the loop and the alarm seeing the same regression', () => {
     expect(summary.incidents).toHaveLength(1);
     expect(summary.audit.filter((e) => e.type === 'rollback')).toHaveLength(1);
     // the summary's rollback is the one people were paged with
-    expect(summary.rollback).toMatchObject({ reason: summary.incidents[0]!.reason, severity: summary.incidents[0]!.severity, atMinute: 86 });
+    expect(summary.rollback).toMatchObject({ reason: summary.incidents[0]!.reason, severity: summary.incidents[0]!.severity, atMinute: DEPLOY + 86 });
     expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
   });
 });

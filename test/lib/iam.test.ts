@@ -3,9 +3,25 @@
  * resources, except the actions for which AWS offers no resource-level permissions; no action
  * wildcards; and each handler's role carries exactly the actions its adapters call.
  */
+import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sageMakerNamePrefix, sageMakerNames } from '../../core/deployment.js';
 import { HANDLER_NAMES, type HandlerName } from '../../lib/pipeline-functions.js';
-import { resourcesOf, synth, type Synthesized } from './fixture.js';
+import {
+  acknowledgedOn,
+  constructOf,
+  functionId,
+  grants,
+  handlerStatements,
+  LAMBDA_ROUTER,
+  list,
+  nagText,
+  resourcesOf,
+  SAGEMAKER_SERVING,
+  synth,
+  type Statement,
+  type Synthesized,
+} from './fixture.js';
 
 /**
  * Actions AWS allows only on Resource "*" (Service Authorization Reference: no resource types):
@@ -27,14 +43,6 @@ const RESOURCE_STAR_ONLY = new Set([
   'logs:DescribeLogGroups',
 ]);
 
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  NotAction?: unknown;
-  NotResource?: unknown;
-}
-
 let s: Synthesized;
 let policies: { id: string; roles: string[]; statements: Statement[] }[];
 beforeAll(() => {
@@ -46,10 +54,8 @@ beforeAll(() => {
   }));
 });
 
-const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-
 describe('every IAM policy statement', () => {
-  it('there are policies to check (10 handlers, 2 state machines)', () => {
+  it('there are policies to check (one per handler, 2 state machines)', () => {
     expect(policies).toHaveLength(HANDLER_NAMES.length + 2);
   });
 
@@ -76,13 +82,15 @@ describe('every IAM policy statement', () => {
             starActions.add(a);
           }
         }
-        // A wildcard may only end an ARN of one named resource: objects under a prefix of one bucket,
-        // executions of one state machine, versions of one function.
+        // A wildcard may only end an ARN of one named resource (objects under a prefix of one bucket,
+        // executions of one state machine, versions of one function, the SageMaker names this
+        // pipeline makes), and only where the role acknowledges that very finding with a reason.
         for (const r of resources.filter((x) => x !== '*')) {
-          const text = JSON.stringify(r);
+          const text = nagText(r);
           if (!text.includes('*')) continue;
-          expect(text, p.id).toMatch(/(\/models\/\*|:execution:[^*]+\*|:\*)"\]\]\}$/);
-          expect(text, p.id).toMatch(/Fn::GetAtt|Ref|builderbrain-canary|builderbrain-promotion/);
+          expect(text.indexOf('*'), `${p.id}: ${text}`).toBe(text.length - 1);
+          expect(text, p.id).toMatch(/^(arn:<AWS::Partition>:[a-z]+:<AWS::Region>:<AWS::AccountId>:|<[A-Za-z0-9]+\.Arn>)/);
+          expect(acknowledgedOn(constructOf(s.stack, p.id)), `${p.id}: ${text} is not acknowledged`).toContain(`AwsSolutions-IAM5[Resource::${text}]`);
         }
       }
     }
@@ -105,12 +113,25 @@ describe('each handler gets exactly what its adapters call', () => {
   /** lambdas/README.md's table: what the use cases' ledger and lock calls become. */
   const rw = ddb('GetItem', 'PutItem', 'UpdateItem');
   const publish = ['sns:Publish', 'kms:Decrypt', 'kms:GenerateDataKey'];
-  const router = ['sagemaker:UpdateEndpointWeightsAndCapacities'];
+  const router = ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'];
+  /** lambdas/adapters/sagemaker-target.ts (the default config has no deployment.sagemaker: no role to pass). */
+  const sageMakerTarget = [
+    'sagemaker:CreateModel',
+    'sagemaker:CreateEndpointConfig',
+    'sagemaker:DescribeEndpointConfig',
+    'sagemaker:CreateEndpoint',
+    'sagemaker:UpdateEndpoint',
+    'sagemaker:DescribeEndpoint',
+    'sagemaker:DeleteEndpoint',
+    'sagemaker:InvokeEndpoint',
+  ];
   const expected: Record<HandlerName, string[]> = {
     intake: ['states:StartExecution', 'sqs:SendMessage', 'kms:Decrypt', 'kms:GenerateDataKey'],
     'validate-manifest': [...ddb('GetItem', 'PutItem'), 's3:GetObject', 's3:GetObjectVersion'],
     'release-lock': ddb('GetItem', 'PutItem', 'DeleteItem'),
     'run-gates': rw,
+    'verify-artifact': [...ddb('PutItem'), 's3:GetObject', 's3:GetObjectVersion'],
+    serving: [...rw, ...sageMakerTarget],
     'reject-release': [...rw, ...publish],
     'start-phase': [...rw, ...router],
     'analyze-canary': [...ddb('PutItem', 'UpdateItem'), 'cloudwatch:GetMetricData'],
@@ -146,7 +167,7 @@ describe('state machine roles', () => {
     const canary = policies.find((p) => p.roles[0]!.startsWith('CanaryRole'))!;
     const invoked = (p: typeof promotion) =>
       [...new Set(p.statements.filter((st) => list(st.Action).includes('lambda:InvokeFunction')).flatMap((st) => list(st.Resource)).map((r) => JSON.stringify(r).match(/Functions([A-Za-z]+?)[0-9A-F]{8}/)![1]))].sort();
-    expect(invoked(promotion)).toEqual(['RejectRelease', 'ReleaseLock', 'Rollback', 'RunGates', 'ValidateManifest']);
+    expect(invoked(promotion)).toEqual(['RejectRelease', 'ReleaseLock', 'Rollback', 'RunGates', 'Serving', 'ValidateManifest', 'VerifyArtifact']);
     expect(invoked(canary)).toEqual(['AnalyzeCanary', 'Promote', 'RequestApproval', 'Rollback', 'StartPhase']);
     const start = promotion.statements.find((st) => list(st.Action).includes('states:StartExecution'))!;
     expect(start.Resource).toEqual({ Ref: expect.stringMatching(/^Canary[0-9A-F]{8}$/) });
@@ -154,17 +175,197 @@ describe('state machine roles', () => {
 });
 
 describe('the Lambda-alias router', () => {
+  let alias: Synthesized;
+  beforeAll(() => {
+    alias = synth({ router: LAMBDA_ROUTER });
+  });
+  const fn = 'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:builderbrain-serving';
+
   it('grants GetAlias/UpdateAlias on the routed function and its aliases only', () => {
-    const alias = synth({ router: { kind: 'lambda-alias', functionName: 'builderbrain-serving', liveAlias: 'live', candidateAlias: 'candidate' } });
     const routers = resourcesOf(alias.json, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties).includes('lambda:UpdateAlias'));
-    expect(routers.map(([id]) => id.replace(/RoleDefaultPolicy.*$/, '')).sort()).toEqual(['FunctionsPromote', 'FunctionsRollback', 'FunctionsStartPhase']);
-    for (const [, p] of routers) {
-      const st = (p.Properties!['PolicyDocument'].Statement as Statement[]).find((x) => list(x.Action).includes('lambda:UpdateAlias'))!;
+    // The three router handlers, and the serving handler (below), nothing else.
+    expect(routers.map(([id]) => id.replace(/RoleDefaultPolicy.*$/, '')).sort()).toEqual(['FunctionsPromote', 'FunctionsRollback', 'FunctionsServing', 'FunctionsStartPhase']);
+    for (const name of ['start-phase', 'promote', 'rollback'] as const) {
+      const statements = handlerStatements(alias.json, name);
+      const st = statements.find((x) => list(x.Action).includes('lambda:UpdateAlias'))!;
       expect(list(st.Action)).toEqual(['lambda:GetAlias', 'lambda:UpdateAlias']);
-      const text = JSON.stringify(st.Resource);
-      expect(text).toContain(':function:builderbrain-serving"');
-      expect(text).toContain(':function:builderbrain-serving:*"');
-      expect(JSON.stringify(p.Properties)).not.toContain('sagemaker:');
+      expect(list(st.Resource).map(nagText).sort()).toEqual([fn, `${fn}:*`]);
+      expect(JSON.stringify(statements)).not.toContain('sagemaker:');
     }
   });
+
+  it('the serving role gets the Lambda target actions on the one function and its qualified ARN only; no SageMaker, no PassRole', () => {
+    const statements = handlerStatements(alias.json, 'serving');
+    const g = grants(statements);
+    const target = Object.fromEntries(Object.entries(g).filter(([a]) => !/^(logs|xray|dynamodb|kms):/.test(a)));
+    const both = [fn, `${fn}:*`];
+    expect(target).toEqual({
+      'lambda:GetFunctionConfiguration': both,
+      'lambda:UpdateFunctionConfiguration': both,
+      'lambda:PublishVersion': both,
+      'lambda:ListVersionsByFunction': both,
+      'lambda:GetAlias': both,
+      'lambda:CreateAlias': both,
+      'lambda:UpdateAlias': both,
+      'lambda:DeleteAlias': both,
+      'lambda:InvokeFunction': both,
+    });
+    expect(JSON.stringify(statements)).not.toMatch(/sagemaker:|iam:PassRole/);
+    expect(statements.filter((st) => st.Condition !== undefined)).toEqual([]);
+  });
+
+  it('no wildcard resource besides the acknowledged ones', () => {
+    expect(wildcardProblems(alias)).toEqual([]);
+  });
 });
+
+describe('the serving role with deployment.sagemaker', () => {
+  let sm: Synthesized;
+  beforeAll(() => {
+    sm = synth({ deployment: { sagemaker: SAGEMAKER_SERVING } });
+  });
+  const arn = (resource: string) => `arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${resource}`;
+  const ours = (resource: string) => arn(`${resource}/builderbrain-*`);
+  const endpoint = arn('endpoint/builderbrain');
+
+  it('each SageMaker action on exactly its resources, iam:PassRole on the execution role alone', () => {
+    const g = grants(handlerStatements(sm.json, 'serving'));
+    const target = Object.fromEntries(Object.entries(g).filter(([a]) => /^(sagemaker|iam):/.test(a)));
+    expect(target).toEqual({
+      'sagemaker:CreateModel': [ours('model')],
+      'sagemaker:CreateEndpointConfig': [ours('endpoint-config')],
+      'sagemaker:CreateEndpoint': [endpoint, ours('endpoint-config')].sort(),
+      'sagemaker:UpdateEndpoint': [endpoint, ours('endpoint-config')].sort(),
+      'sagemaker:DescribeEndpoint': [endpoint],
+      'sagemaker:DeleteEndpoint': [endpoint],
+      'sagemaker:InvokeEndpoint': [endpoint],
+      'sagemaker:DescribeEndpointConfig': [arn('endpoint-config/*')],
+      'iam:PassRole': [SAGEMAKER_SERVING.executionRoleArn],
+    });
+  });
+
+  it('every endpoint config of the account is readable, none writable', () => {
+    const onAny = handlerStatements(sm.json, 'serving').filter((st) => list(st.Resource).map(nagText).includes(arn('endpoint-config/*')));
+    expect(onAny.flatMap((st) => list(st.Action))).toEqual(['sagemaker:DescribeEndpointConfig']);
+  });
+
+  it('iam:PassRole: one statement, that role, to SageMaker only; no other role may pass a role', () => {
+    const passing = resourcesOf(sm.json, 'AWS::IAM::Policy').flatMap(([id, p]) =>
+      (p.Properties!['PolicyDocument'].Statement as Statement[]).filter((st) => list(st.Action).includes('iam:PassRole')).map((st) => ({ id, st })),
+    );
+    expect(passing).toHaveLength(1);
+    expect(passing[0]!.id).toMatch(/^FunctionsServingRoleDefaultPolicy/);
+    expect(passing[0]!.st).toEqual({
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: SAGEMAKER_SERVING.executionRoleArn,
+      Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    });
+    // Without deployment.sagemaker there is no role to pass.
+    expect(JSON.stringify(handlerStatements(s.json, 'serving'))).not.toContain('iam:PassRole');
+  });
+
+  it('every SageMaker name a release creates falls under the grants (names in ARNs are lower case)', () => {
+    const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*/g, '.*')}$`);
+    for (const endpointName of ['builderbrain', 'BuilderBrain-Production-Endpoint-EU']) {
+      const x = endpointName === 'builderbrain' ? sm : synth({ router: { kind: 'sagemaker', endpointName, baselineVariant: 'baseline', canaryVariant: 'canary' }, deployment: { sagemaker: SAGEMAKER_SERVING } });
+      const g = grants(handlerStatements(x.json, 'serving'));
+      const prefix = sageMakerNamePrefix(endpointName).toLowerCase();
+      expect(g['sagemaker:CreateModel']).toEqual([arn(`model/${prefix}-*`)]);
+      expect(g['sagemaker:DescribeEndpoint']).toEqual([arn(`endpoint/${endpointName.toLowerCase()}`)]);
+      for (const [releaseId, version] of [
+        ['builderbrain-2_1_0-abcdef12', '2.1.0'],
+        ['builderbrain-10_20_300-rc_1-0123abcd', '10.20.300-RC.1+build.2024-01-01.very-long-suffix'],
+      ] as const) {
+        const names = sageMakerNames(endpointName, releaseId, version);
+        const lower = (n: string) => n.toLowerCase();
+        expect(arn(`model/${lower(names.model)}`)).toMatch(glob(g['sagemaker:CreateModel']![0]!));
+        for (const config of [names.candidateConfig, names.convergedConfig, names.restoreConfig]) {
+          expect(arn(`endpoint-config/${lower(config)}`)).toMatch(glob(g['sagemaker:CreateEndpointConfig']![0]!));
+          expect(g['sagemaker:UpdateEndpoint']!.some((r) => glob(r).test(arn(`endpoint-config/${lower(config)}`)))).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('the bucket policy lets that role s3:GetObject on models/* and nothing else', () => {
+    const bucketId = resourcesOf(sm.json, 'AWS::S3::Bucket').find(([, b]) => b.Properties?.['NotificationConfiguration'])![0];
+    const [, policy] = resourcesOf(sm.json, 'AWS::S3::BucketPolicy').find(([, p]) => p.Properties!['Bucket'].Ref === bucketId)!;
+    const forRole = (policy.Properties!['PolicyDocument'].Statement as Statement[]).filter((st) => JSON.stringify(st.Principal).includes(SAGEMAKER_SERVING.executionRoleArn));
+    expect(forRole).toEqual([
+      {
+        Sid: 'ServingRoleReadsArtifacts',
+        Effect: 'Allow',
+        Principal: { AWS: SAGEMAKER_SERVING.executionRoleArn },
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/models/*']] },
+      },
+    ]);
+    sm.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'ServingRoleReadsArtifacts', Principal: { AWS: SAGEMAKER_SERVING.executionRoleArn } })]) },
+    });
+    // Without deployment.sagemaker: no outside principal in the bucket policy.
+    expect(JSON.stringify(resourcesOf(s.json, 'AWS::S3::BucketPolicy'))).not.toContain('ServingRoleReadsArtifacts');
+  });
+
+  it('the key policy lets that role kms:Decrypt through S3 in this region only', () => {
+    const [, key] = resourcesOf(sm.json, 'AWS::KMS::Key')[0]!;
+    const forRole = (key.Properties!['KeyPolicy'].Statement as Statement[]).filter((st) => JSON.stringify(st.Principal).includes(SAGEMAKER_SERVING.executionRoleArn));
+    expect(forRole).toEqual([
+      {
+        Sid: 'ServingRoleDecryptsArtifacts',
+        Effect: 'Allow',
+        Principal: { AWS: SAGEMAKER_SERVING.executionRoleArn },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+    ]);
+    expect(JSON.stringify(resourcesOf(s.json, 'AWS::KMS::Key'))).not.toContain('ServingRoleDecryptsArtifacts');
+  });
+
+  it('no wildcard resource besides the acknowledged ones', () => {
+    expect(wildcardProblems(sm)).toEqual([]);
+  });
+});
+
+describe('verify-artifact', () => {
+  it('a full vCPU (1769 MB) for 15 minutes; reads models/* of the artifact bucket only; no SageMaker', () => {
+    const fn = s.json.Resources[functionId(s.json, 'verify-artifact')]!.Properties!;
+    expect(fn['MemorySize']).toBe(1769);
+    expect(fn['Timeout']).toBe(15 * 60);
+    const bucketId = resourcesOf(s.json, 'AWS::S3::Bucket').find(([, b]) => b.Properties?.['NotificationConfiguration'])![0];
+    const statements = handlerStatements(s.json, 'verify-artifact');
+    const g = grants(statements);
+    const s3 = Object.fromEntries(Object.entries(g).filter(([a]) => a.startsWith('s3:')));
+    expect(s3).toEqual({ 's3:GetObject': [`<${bucketId}.Arn>/models/*`], 's3:GetObjectVersion': [`<${bucketId}.Arn>/models/*`] });
+    expect(JSON.stringify(statements)).not.toMatch(/sagemaker:|iam:PassRole|s3:PutObject|s3:DeleteObject/);
+    expect((fn['Environment'] as { Variables: Record<string, unknown> }).Variables['BB_ARTIFACT_BUCKET']).toEqual({ Ref: bucketId });
+  });
+});
+
+/**
+ * What is wrong with a config's wildcard resources: `*` only for the actions AWS allows on no
+ * resource, and any other wildcard only at the end of an ARN and acknowledged on that role.
+ */
+function wildcardProblems(x: Synthesized): string[] {
+  const problems: string[] = [];
+  for (const [id, p] of resourcesOf(x.json, 'AWS::IAM::Policy')) {
+    const acked = acknowledgedOn(constructOf(x.stack, id));
+    for (const st of p.Properties!['PolicyDocument'].Statement as Statement[]) {
+      const resources = list(st.Resource);
+      if (resources.includes('*')) {
+        if (resources.length !== 1) problems.push(`${id}: "*" among other resources`);
+        for (const a of list(st.Action)) if (!RESOURCE_STAR_ONLY.has(a)) problems.push(`${id}: ${a} on "*"`);
+        if (!acked.has('AwsSolutions-IAM5[Resource::*]')) problems.push(`${id}: "*" not acknowledged`);
+      }
+      for (const r of resources.filter((y) => y !== '*').map(nagText)) {
+        if (!r.includes('*')) continue;
+        if (r.indexOf('*') !== r.length - 1) problems.push(`${id}: ${r} has a wildcard before its end`);
+        if (!acked.has(`AwsSolutions-IAM5[Resource::${r}]`)) problems.push(`${id}: ${r} not acknowledged`);
+      }
+    }
+  }
+  return problems;
+}

@@ -5,7 +5,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { alarmRules, DEFAULT_ALARM_POLICY, METRIC_IDS, type MetricId } from '../../core/alarms.js';
-import { CANARY_ALARMS, canaryAlarmName, ENV, METRIC_NAMES } from '../../core/runtime-config.js';
+import { CANARY_ALARMS, canaryAlarmName, ENV, METRIC_NAMES, ServingSettingsSchema, servingSettingsOf } from '../../core/runtime-config.js';
 import { HANDLER_NAMES, HANDLER_SPECS } from '../../lib/pipeline-functions.js';
 import { exportName, OUTPUT_KEYS } from '../../lib/stack.js';
 import { resourcesOf, synth, type Synthesized } from './fixture.js';
@@ -234,7 +234,7 @@ describe('IncidentTopics', () => {
 });
 
 describe('PipelineFunctions', () => {
-  it('has the ten handlers and no other function (no custom-resource Lambdas)', () => {
+  it('has one function per handler and no other (no custom-resource Lambdas)', () => {
     expect(resourcesOf(s.json, 'AWS::Lambda::Function')).toHaveLength(HANDLER_NAMES.length);
     for (const name of HANDLER_NAMES) functionId(name);
   });
@@ -254,7 +254,8 @@ describe('PipelineFunctions', () => {
     expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
     expect(logGroup.Properties).toMatchObject({ RetentionInDays: 90, KmsKeyId: arnOf(onlyId(resourcesOf(s.json, 'AWS::KMS::Key'))) });
     const vars = (fn['Environment'] as { Variables: Record<string, unknown> }).Variables;
-    const expected = HANDLER_SPECS[name].env.map((k) => ENV[k]);
+    // verify-artifact also gets the bucket's name, which the stack adds once the bucket exists.
+    const expected = [...HANDLER_SPECS[name].env.map((k) => ENV[k]), ...(name === 'verify-artifact' ? [ENV.artifactBucket] : [])];
     expect(Object.keys(vars).filter((k) => k.startsWith('BB_')).sort()).toEqual([...expected].sort());
     expect(vars['POWERTOOLS_SERVICE_NAME']).toBe('builderbrain-release');
     expect(vars['NODE_OPTIONS']).toBe('--enable-source-maps');
@@ -268,6 +269,15 @@ describe('PipelineFunctions', () => {
     expect(vars('analyze-canary')[ENV.metricsNamespace]).toBe('BuilderBrain/Serving');
     expect(vars('rollback')[ENV.model]).toBe('builderbrain');
     expect(JSON.stringify(vars('intake')[ENV.promotionStateMachineArn])).toContain(':stateMachine:builderbrain-promotion');
+    expect(ServingSettingsSchema.parse(JSON.parse(vars('serving')[ENV.serving]))).toEqual(servingSettingsOf(s.config.router, s.config.deployment));
+    expect(JSON.parse(vars('serving')[ENV.serving])).toEqual({
+      plan: { kind: 'sagemaker', endpointName: 'builderbrain', baselineVariant: 'baseline', canaryVariant: 'canary', serving: null },
+      timeoutMinutes: 60,
+      pollSeconds: 30,
+      bakeMinutes: 60,
+    });
+    const bucketId = resourcesOf(s.json, 'AWS::S3::Bucket').find(([, b]) => b.Properties?.['NotificationConfiguration'])![0];
+    expect(vars('verify-artifact')[ENV.artifactBucket]).toEqual(ref(bucketId));
   });
 
   it('reserves concurrency for the rollback function only', () => {

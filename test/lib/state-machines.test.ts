@@ -46,14 +46,23 @@ describe('state names (the contract with the embedded runtime)', () => {
     for (const name of Object.values(STATE_NAMES.canary)) expect(defs.canary.definition.States).toHaveProperty([name]);
   });
   it('maps every Lambda task to its handler', () => {
+    const loop = (p: string, first: string) => ({ [first]: 'serving', [`${p}Apply`]: 'serving', [`${p}Check`]: 'serving' });
     expect(defs.promotion.handlerForTask).toEqual({
       ValidateManifest: 'validate-manifest',
       AcquireLock: 'release-lock',
       RunGates: 'run-gates',
+      VerifyArtifact: 'verify-artifact',
+      ...loop('DeployCandidate', 'DeployCandidate'),
+      SmokeTest: 'serving',
+      ...loop('Converge', 'ConvergeStart'),
+      ...loop('RemoveAfterRollback', 'RemoveAfterRollbackStart'),
+      ...loop('RemoveAfterReject', 'RemoveAfterRejectStart'),
+      ...loop('RemoveAfterFailure', 'RemoveAfterFailureStart'),
       RejectRelease: 'reject-release',
       ReleaseLock: 'release-lock',
       ReleaseLockAfterReject: 'release-lock',
       ReleaseLockAfterFailure: 'release-lock',
+      ReleaseLockAfterServingFailure: 'release-lock',
       RollbackOnCanaryFailure: 'rollback',
     });
     expect(defs.canary.handlerForTask).toEqual({
@@ -160,11 +169,16 @@ describe('promotion: key states, exactly', () => {
         },
       ],
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RunCanaryFailed' }],
-      Next: 'ReleaseLock',
+      Next: 'CanaryOutcome',
+    });
+    expect(defs.promotion.definition.States['CanaryOutcome']).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.canary.outcome', StringEquals: 'promoted', Next: 'ConvergeStart' }],
+      Default: 'RemoveAfterRollbackStart',
     });
   });
 
-  it('RollbackOnCanaryFailure stops the canary and always reaches the lock release', () => {
+  it('RollbackOnCanaryFailure stops the canary, removes the candidate, and always reaches the lock release', () => {
     expect(defs.promotion.definition.States['RollbackOnCanaryFailure']).toMatchObject({
       Resource: fnArn('rollback'),
       Parameters: {
@@ -175,7 +189,11 @@ describe('promotion: key states, exactly', () => {
       },
       ResultPath: '$.rollback',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackFailure', Next: 'ReleaseLockAfterFailure' }],
-      Next: 'ReleaseLockAfterFailure',
+      Next: 'RemoveAfterFailureStart',
+    });
+    expect(defs.promotion.definition.States['RemoveAfterFailureProgress']).toMatchObject({
+      Choices: expect.arrayContaining([{ Variable: '$.serving.next', StringEquals: 'done', Next: 'ReleaseLockAfterFailure' }]),
+      Default: 'ReleaseLockAfterServingFailure',
     });
     expect(defs.promotion.definition.States['WasRolledBackByAlarm']).toEqual({
       Type: 'Choice',
@@ -197,8 +215,18 @@ describe('promotion: key states, exactly', () => {
       Resource: fnArn('reject-release'),
       InputPath: '$.rejection',
       ResultPath: '$.reject',
-      Next: 'WasLockTaken',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'ReleaseLockAfterFailure' }],
+      Next: 'AfterRejection',
     });
+    expect(defs.promotion.definition.States['AfterRejection']).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.reject.then', StringEquals: 'remove_candidate', Next: 'RemoveAfterRejectStart' },
+        { Variable: '$.reject.then', StringEquals: 'release_lock', Next: 'ReleaseLockAfterReject' },
+      ],
+      Default: 'Rejected',
+    });
+    expect(defs.promotion.definition.States['Rejected']).toEqual({ Type: 'Succeed', OutputPath: '$.reject' });
     expect(defs.promotion.definition.States['MarkGatesFailed']).toEqual({
       Type: 'Pass',
       Parameters: { 'releaseId.$': '$.releaseId', cause: 'gates_failed', 'validation.$': '$.validation', 'gate.$': '$.gate' },
@@ -335,9 +363,18 @@ describe('StateMachine resources', () => {
     expect(lg['KmsKeyId']).toBeDefined();
   });
 
-  it('the canary timeout covers every phase and an approval per phase; the promotion adds two hours', () => {
+  it('the canary timeout covers every phase and an approval per phase; the promotion adds deploy, converge or remove, the bake period and two hours', () => {
     const canaryMinutes = 4 * 60 + 4 * 1440 + 60 + 40;
     expect(defs.canary.definition['TimeoutSeconds']).toBe(canaryMinutes * 60);
-    expect(defs.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 120) * 60);
+    // deployment.timeoutMinutes 60 (three loops at most: deploy, then converge or remove), bakeMinutes 60.
+    expect(defs.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 3 * 60 + 60 + 120) * 60);
+  });
+
+  it('the promotion timeout follows the deployment settings', () => {
+    const x = synth({ deployment: { timeoutMinutes: 30, bakeMinutes: 0 }, phases: [{ weight: 100, monitorMinutes: 30, requiresApproval: false }], approvalTimeoutMinutes: 60 });
+    const d = stateMachineDefinitions(x.json);
+    const canaryMinutes = 30 + 60 + 60 + 10;
+    expect(d.canary.definition['TimeoutSeconds']).toBe(canaryMinutes * 60);
+    expect(d.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 3 * 30 + 0 + 120) * 60);
   });
 });
