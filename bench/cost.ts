@@ -123,7 +123,7 @@ export function footprint(options: { skipSynth?: boolean } = {}): Footprint {
     let synthSeconds: number | null = null;
     if (!options.skipSynth) {
       const started = performance.now();
-      execFileSync(join(root, 'node_modules/.bin/cdk'), ['synth', '-q', '--output', out], { cwd: root, stdio: 'ignore' });
+      execFileSync(join(root, 'node_modules/.bin/cdk'), ['synth', '-q', '--output', out, '-c', 'builderbrainConfig=examples/pipeline/sagemaker.json'], { cwd: root, stdio: 'ignore' });
       synthSeconds = (performance.now() - started) / 1000;
     }
     const bundles: Record<string, { bytes: number; loadMs: number }> = {};

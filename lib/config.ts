@@ -167,9 +167,14 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = parsePipelineConfig({});
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Objects merge key by key; arrays and scalars of `over` replace those of `base`. */
+/**
+ * Objects merge key by key; arrays and scalars of `over` replace those of `base`. An object of
+ * another `kind` (a discriminated union such as `router`) replaces the base's whole: a Lambda router
+ * in the file must not inherit the SageMaker router's fields from cdk.json.
+ */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over;
+  if (over['kind'] !== undefined && over['kind'] !== base['kind']) return over;
   const out: Plain = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
   return out;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { rejectRelease } from '../../core/app/reject-release.js';
+import { afterRejection, rejectRelease } from '../../core/app/reject-release.js';
 import { runGates } from '../../core/app/run-gates.js';
 import { validateManifest } from '../../core/app/validate-manifest.js';
+import { REJECT_CAUSES, RejectOutputSchema, type ServingProgress, type SmokeOutput, type VerifyArtifactOutput } from '../../core/contracts.js';
+import { InvalidInputError } from '../../core/errors.js';
 import { ReleaseManifestSchema } from '../../core/manifest.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import { MemoryNotifier } from '../../local/memory.js';
@@ -41,7 +43,8 @@ describe('rejectRelease', () => {
     const input = upload(w, exampleText('invalid-manifest.json'));
     const validation = await validateManifest(input, w);
     const out = await rejectRelease({ releaseId: input.releaseId, cause: 'invalid_manifest', validation }, w);
-    expect(out).toEqual({ outcome: 'rejected', cause: 'invalid_manifest' });
+    expect(out).toEqual({ outcome: 'rejected', cause: 'invalid_manifest', then: 'done' });
+    expect(RejectOutputSchema.parse(out)).toEqual(out);
 
     expect(w.notifier.notifications).toHaveLength(1);
     const n = w.notifier.notifications[0]!;
@@ -66,7 +69,7 @@ describe('rejectRelease', () => {
     const input = upload(w, text, { version: JSON.parse(text).version });
     const validation = await validateManifest(input, w);
     const gate = await runGates({ releaseId: input.releaseId, manifest: validation.manifest! }, { ...w, gatePolicy });
-    await rejectRelease({ releaseId: input.releaseId, cause: 'gates_failed', validation, gate }, w);
+    expect(await rejectRelease({ releaseId: input.releaseId, cause: 'gates_failed', validation, gate }, w)).toEqual({ outcome: 'rejected', cause: 'gates_failed', then: 'release_lock' });
     const n = w.notifier.notifications[0]!;
     expect(n.title).toContain('failed its promotion gates');
     expect(n.text).toMatch(/✗ safety: risk energy increases/);
@@ -77,7 +80,8 @@ describe('rejectRelease', () => {
     const w = world();
     const input = upload(w, MANIFEST_TEXT, { versionId: 'v2' });
     const validation = await validateManifest(input, w);
-    await rejectRelease({ releaseId: input.releaseId, cause: 'lock_busy', validation, lock: { acquired: false, holder: 'builderbrain-2_0_9-abcdef01' } }, w);
+    const out = await rejectRelease({ releaseId: input.releaseId, cause: 'lock_busy', validation, lock: { acquired: false, holder: 'builderbrain-2_0_9-abcdef01' } }, w);
+    expect(out).toEqual({ outcome: 'rejected', cause: 'lock_busy', then: 'done' }); // the lock was never taken: nothing to undo
     const n = w.notifier.notifications[0]!;
     expect(n.severity).toBe('P3');
     expect(n.title).toContain('builderbrain-2_0_9-abcdef01');
@@ -108,5 +112,94 @@ describe('rejectRelease', () => {
     const validation = await validateManifest(input, w);
     await expect(rejectRelease({ releaseId: input.releaseId, cause: 'gates_failed', validation, gate: { passed: 'no' } }, w)).rejects.toThrow(/gate\.passed/);
     await expect(rejectRelease({ releaseId: input.releaseId, cause: 'lock_busy', validation }, w)).rejects.toThrow(/lock\.holder/);
+  });
+});
+
+describe('rejectRelease after the gates: the artifact, the deployment, the smoke test', () => {
+  const SHA_SEEN = 'b'.repeat(64);
+  const FAILURE = 'The primary container for production variant canary did not pass the ping health check. Please check CloudWatch logs for this endpoint.';
+  const artifact: VerifyArtifactOutput = {
+    ok: false,
+    reason: 'artifact_digest_mismatch',
+    message: `the SHA-256 of s3://bb-artifacts/models/builderbrain/2.1.0/model.tar.gz is ${SHA_SEEN} (S3's stored checksum), the manifest says e4ac…: the uploaded artifact is not the one the gates judged`,
+    sha256: SHA_SEEN,
+    digestSource: 'checksum',
+    size: 1234,
+    versionId: 'v3',
+  };
+  const serving: ServingProgress = {
+    goal: 'candidate_deployed',
+    deployment: null,
+    next: 'failed',
+    message: `deploying 2.1.0 failed: SageMaker kept endpoint bb-endpoint on bb-endpoint-initial-config instead of bb-endpoint-2-1-0-d98c0059-c (${FAILURE})`,
+    failureReason: FAILURE,
+    startedAt: '2025-03-01T10:00:00.000Z',
+    notBefore: null,
+    nextCheckAt: '2025-03-01T10:09:00.000Z',
+    checks: 9,
+  };
+  const smoke: SmokeOutput = {
+    passed: false,
+    summary: '1 of 2 smoke request(s) failed: plan a build: the candidate failed the request: ModelError: CUDA error',
+    results: [
+      { name: 'hello', passed: true, latencyMs: 120, message: 'hello: answered in 120 ms with the expected shape' },
+      { name: 'plan a build', passed: false, latencyMs: 240, message: 'plan a build: the candidate failed the request: ModelError: CUDA error' },
+    ],
+  };
+
+  async function gated() {
+    const w = world();
+    const input = upload(w);
+    const validation = await validateManifest(input, w);
+    const gate = await runGates({ releaseId: input.releaseId, manifest: validation.manifest! }, { ...w, gatePolicy });
+    expect(gate.passed).toBe(true);
+    return { w, releaseId: input.releaseId, validation };
+  }
+
+  it.each([
+    ['artifact_rejected', { artifact }, 'P3', 'its artifact failed verification', artifact.message, 'release_lock', /^Nothing was deployed; upload the artifact the manifest describes/m, {}],
+    ['deploy_failed', { serving }, 'P2', 'its deployment failed', serving.message, 'remove_candidate', /^No user traffic reached it; the endpoint is back on the baseline alone/m, { failureReason: FAILURE }],
+    ['smoke_failed', { smoke }, 'P2', 'it failed its smoke test', smoke.summary, 'remove_candidate', /^No user traffic reached it/m, { smoke: smoke.results }],
+  ] as const)('%s: %s incident, audited, then %s', async (cause, payload, severity, why, message, then, after, extraDetail) => {
+    const { w, releaseId, validation } = await gated();
+    const out = await rejectRelease({ releaseId, cause, validation, ...payload }, w);
+    expect(out).toEqual({ outcome: 'rejected', cause, then });
+    expect(RejectOutputSchema.parse(out)).toEqual(out);
+
+    expect(w.notifier.notifications).toHaveLength(1);
+    const n = w.notifier.notifications[0]!;
+    expect(n).toMatchObject({ channel: 'incident', severity, reason: 'rejected', model: 'builderbrain', version: '2.1.0', releaseId });
+    expect(n.title).toBe(`[${severity}] BuilderBrain 2.1.0 rejected: ${why}`);
+    expect(n.text).toContain(`BuilderBrain 2.1.0 was rejected: ${why}.`);
+    expect(n.text).toContain(`✗ ${message}`);
+    expect(n.text).toMatch(after);
+    expect(n.text).toContain(`History: builderbrain history ${releaseId}`);
+
+    const rejected = (await w.ledger.timeline(releaseId)).filter((e) => e.type === 'rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]!.detail).toEqual({ cause, severity, message, ...extraDetail });
+    expect(await w.ledger.getRelease(releaseId)).toMatchObject({ status: 'rejected', outcome: { status: 'rejected', reason: cause, severity }, incidentPublished: true });
+  });
+
+  it('each cause needs its payload, named when missing', async () => {
+    const { w, releaseId, validation } = await gated();
+    for (const [cause, field] of [['artifact_rejected', 'artifact'], ['deploy_failed', 'serving'], ['smoke_failed', 'smoke']] as const) {
+      const err = await rejectRelease({ releaseId, cause, validation }, w).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidInputError);
+      expect((err as InvalidInputError).issues).toEqual([{ path: field, message: `required when cause is ${cause}` }]);
+    }
+    expect(w.notifier.notifications).toEqual([]);
+    expect((await w.ledger.getRelease(releaseId))?.status).toBe('gated');
+  });
+
+  it('what follows each cause: remove a deployed candidate, else release a lock that was taken, else nothing', () => {
+    expect(Object.fromEntries(REJECT_CAUSES.map((c) => [c, afterRejection(c)]))).toEqual({
+      invalid_manifest: 'done',
+      gates_failed: 'release_lock',
+      lock_busy: 'done',
+      artifact_rejected: 'release_lock',
+      deploy_failed: 'remove_candidate',
+      smoke_failed: 'remove_candidate',
+    });
   });
 });

@@ -3,6 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ReleaseNotFoundError } from '../../core/app/errors.js';
+import { planSageMakerDeployment } from '../../core/deployment.js';
 import type { AuditEvent, ReleaseRecord } from '../../core/ports.js';
 import { DynamoLedger, DynamoLock } from '../../lambdas/adapters/dynamodb-ledger.js';
 import { ONE_ATTEMPT, awsError, denied } from './aws-helpers.js';
@@ -28,10 +29,16 @@ const record: ReleaseRecord = {
   phase: null,
   weight: 0,
   lastVerdict: null,
+  deployment: null,
   approvers: [],
   outcome: null,
   incidentPublished: false,
 };
+/** What DeployCandidate records once it planned the release (core/deployment.ts planSageMakerDeployment). */
+const deployment = planSageMakerDeployment(
+  { exists: true, status: 'idle', config: 'bb-endpoint-2-0-3-0badf00d-s', failureReason: null, slots: [{ name: 'baseline', model: 'bb-endpoint-2-0-3-0badf00d-m', weight: 100, instanceType: 'ml.g5.xlarge', instanceCount: 1 }] },
+  { endpointName: 'bb-endpoint', baselineVariant: 'baseline', canaryVariant: 'canary', releaseId: 'r-1', version: '2.1.0', artifact: record.artifact!, instanceType: 'ml.g5.xlarge', instanceCount: 1 },
+);
 const item = (r: ReleaseRecord) => ({ ...r, pk: `RELEASE#${r.releaseId}`, sk: 'RECORD', gsi1pk: 'RELEASES', gsi1sk: r.receivedAt, entity: 'release' });
 
 const event: AuditEvent = { releaseId: 'r-1', eventId: 'gate_check:0:safety', at: '2025-03-01T10:01:00.000Z', type: 'gate_check', actor: 'step:RunGates', detail: { name: 'safety', passed: true } };
@@ -92,6 +99,21 @@ describe('DynamoLedger', () => {
     expect(await ledger.transition('r-1', ['canary'], 'rolling_back')).toEqual({ ok: false, record: { ...record, status: 'rolled_back' } });
     ddb.on(GetCommand).resolves({});
     expect(await ledger.transition('r-2', ['canary'], 'rolling_back')).toEqual({ ok: false, record: null });
+  });
+
+  it('records the planned deployment as a map and reads it back; a record from before deployments reads deployment null', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await ledger.update('r-1', { deployment, updatedAt: '2025-03-01T10:03:00.000Z' });
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+      UpdateExpression: 'SET #n0 = :v0, #n1 = :v1',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#n0': 'deployment', '#n1': 'updatedAt' },
+      ExpressionAttributeValues: { ':v0': deployment, ':v1': '2025-03-01T10:03:00.000Z' },
+    });
+    const { deployment: _none, ...older } = item(record);
+    ddb.on(GetCommand).resolvesOnce({ Item: item({ ...record, status: 'gated', deployment }) }).resolvesOnce({ Item: older });
+    expect(await ledger.getRelease('r-1')).toEqual({ ...record, status: 'gated', deployment });
+    expect(await ledger.getRelease('r-1')).toEqual({ ...record, deployment: null });
   });
 
   it('update of a release that does not exist is ReleaseNotFound', async () => {

@@ -6,6 +6,7 @@
  */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { afterRejection } from '../../core/app/reject-release.js';
 import {
   AnalyzeInputSchema,
   ApprovalRequestSchema,
@@ -13,13 +14,25 @@ import {
   GatesInputSchema,
   LockInputSchema,
   PromoteInputSchema,
+  REJECT_CAUSES,
   RejectInputSchema,
+  RejectOutputSchema,
   RollbackInputSchema,
+  RollbackOutputSchema,
+  ServingInputSchema,
+  ServingProgressSchema,
+  SmokeOutputSchema,
   STATE_NAMES,
   StartPhaseInputSchema,
   ValidateInputSchema,
+  ValidateOutputSchema,
+  VerifyArtifactInputSchema,
+  VerifyArtifactOutputSchema,
   type PhaseState,
+  type RejectCause,
+  type ServingProgress,
 } from '../../core/contracts.js';
+import { DeploymentSchema, type DeploymentGoal } from '../../core/deployment.js';
 import { DEFAULT_PHASES } from '../../core/plan.js';
 import { parsePipelineConfig } from '../../lib/config.js';
 import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinitions } from '../../lib/synth.js';
@@ -27,12 +40,24 @@ import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinitions } 
 const P = STATE_NAMES.promotion;
 const C = STATE_NAMES.canary;
 
+/** The config the definitions are built from: one smoke sample, which the SmokeTest task must carry. */
+const config = parsePipelineConfig({
+  deployment: { smoke: [{ name: 'hello', body: '{"prompt":"hi"}', expect: { jsonSchema: { type: 'object', required: ['completion'] }, maxLatencyMs: 2000 } }] },
+});
+
 let defs: MachineDefinitions;
 beforeAll(() => {
-  defs = stateMachineDefinitions(synthesizeTemplate(parsePipelineConfig({}), { bundling: false }));
+  defs = stateMachineDefinitions(synthesizeTemplate(config, { bundling: false }));
 });
 
 type Handler = (input: any) => Promise<unknown>;
+interface Call {
+  state: string;
+  input: any;
+  output: unknown;
+  /** When the handler was entered (ms since the epoch). */
+  at: number;
+}
 
 const machines = new Map<unknown, StateMachine>();
 /** One interpreter per definition (constructing one validates the definition, as the embedded runtime will). */
@@ -45,15 +70,21 @@ function machineFor(definition: unknown): StateMachine {
   return sm;
 }
 
-/** Runs a definition; returns its output or its failure, and the states' received payloads in order. */
+/**
+ * Runs a definition; returns its output or its failure, and the states' received payloads in order.
+ * The promotion's serving Wait states are not overridden: they wait until `$.serving.nextCheckAt`
+ * as Step Functions would (the stubs set it in the past unless a test wants a real wait).
+ */
 async function run(definition: unknown, input: unknown, handlers: Record<string, Handler>) {
-  const calls: { state: string; input: any }[] = [];
+  const calls: Call[] = [];
   const wrapped = Object.fromEntries(
     Object.entries(handlers).map(([state, h]) => [
       state,
       async (i: unknown) => {
-        calls.push({ state, input: i });
-        return h(i);
+        const call: Call = { state, input: i, output: undefined, at: Date.now() };
+        calls.push(call);
+        call.output = await h(i);
+        return call.output;
       },
     ]),
   );
@@ -80,6 +111,7 @@ const promotionInput = {
   source: { bucket: 'artifacts', key: 'models/builderbrain/2.1.0/release.json', versionId: 'v1', etag: null },
   receivedAt: '2025-01-01T00:00:00.000Z',
 };
+const releaseId = promotionInput.releaseId;
 const manifest = {
   model: 'builderbrain',
   version: '2.1.0',
@@ -96,37 +128,138 @@ const manifest = {
   migrationGuide: null,
   owner: 'ml-platform',
 };
-const validation = (valid: boolean) => ({
-  valid,
-  model: 'builderbrain',
-  version: '2.1.0',
-  manifest: valid ? manifest : null,
-  manifestSha256: 'b'.repeat(64),
-  issues: valid ? [] : [{ path: 'version', message: 'bad' }],
-});
+const validation = (valid: boolean, serving: Record<string, unknown> | null = null) =>
+  ValidateOutputSchema.parse({
+    valid,
+    model: 'builderbrain',
+    version: '2.1.0',
+    manifest: valid ? { ...manifest, ...(serving === null ? {} : { serving }) } : null,
+    manifestSha256: 'b'.repeat(64),
+    issues: valid ? [] : [{ path: 'version', message: 'bad' }],
+    serving,
+  });
 const gate = (passed: boolean) => ({ passed, checks: [] });
+const verified = (ok: boolean) =>
+  VerifyArtifactOutputSchema.parse(
+    ok
+      ? { ok, reason: null, message: 'the artifact has the manifest\'s SHA-256', sha256: 'a'.repeat(64), digestSource: 'checksum', size: 1024, versionId: 'v7' }
+      : { ok, reason: 'artifact_digest_mismatch', message: 'the uploaded artifact is not the one the gates judged', sha256: 'c'.repeat(64), digestSource: 'computed', size: 1024, versionId: 'v7' },
+  );
+
+/** What a release deploys (core/deployment.ts Deployment), as the serving handler records and carries it. */
+const deployment = DeploymentSchema.parse({
+  target: 'sagemaker',
+  resource: 'builderbrain',
+  releaseId,
+  version: '2.1.0',
+  artifact: manifest.artifact,
+  baseline: { slot: 'baseline', model: 'builderbrain-2-0-3-11111111-m', config: 'builderbrain-2-0-3-11111111-s', instanceType: 'ml.g5.xlarge', instanceCount: 1, alone: true },
+  candidate: { slot: 'canary', model: 'builderbrain-2-1-0-22222222-m', version: '2.1.0', instanceType: 'ml.g5.xlarge', instanceCount: 1 },
+  configs: { candidate: 'builderbrain-2-1-0-22222222-c', converged: 'builderbrain-2-1-0-22222222-s', restore: 'builderbrain-2-1-0-22222222-r' },
+});
+
+/** The serving loops: task-name prefix → the goal it drives the target to. */
+const LOOPS: Record<string, DeploymentGoal> = {
+  [P.deploy]: 'candidate_deployed',
+  Converge: 'converged',
+  RemoveAfterRollback: 'candidate_removed',
+  RemoveAfterReject: 'candidate_removed',
+  RemoveAfterFailure: 'candidate_removed',
+};
+const loop = (p: string, first = `${p}Start`) => [first, `${p}Apply`, `${p}Check`];
+const deployLoop = loop(P.deploy, P.deploy);
+const past = () => new Date(Date.now() - 1000).toISOString();
+
+const progress = (goal: DeploymentGoal, next: ServingProgress['next'], over: Partial<ServingProgress> = {}): ServingProgress =>
+  ServingProgressSchema.parse({ goal, deployment, next, message: `${goal}: ${next}`, failureReason: null, startedAt: null, notBefore: null, nextCheckAt: past(), checks: 0, ...over });
+
+/** The serving handler, per task state: the input parsed by ServingInputSchema, the output by its schema. */
+function servingStub(state: string): Handler {
+  const prefix = Object.keys(LOOPS).find((p) => [p, `${p}Start`, `${p}Apply`, `${p}Check`].includes(state));
+  return async (i) => {
+    const input = ServingInputSchema.parse(i);
+    expect(input.releaseId).toBe(releaseId);
+    switch (input.action) {
+      case 'deploy':
+        expect(state).toBe(P.deploy);
+        return progress('candidate_deployed', 'apply');
+      case 'start':
+        expect(state).toBe(`${prefix}Start`);
+        expect(input.goal).toBe(LOOPS[prefix!]);
+        return progress(input.goal, 'apply');
+      case 'apply':
+        expect(state).toBe(`${prefix}Apply`);
+        expect(input.progress).toMatchObject({ goal: LOOPS[prefix!], next: 'apply' });
+        return ServingProgressSchema.parse({ ...input.progress, next: 'check', startedAt: new Date().toISOString(), nextCheckAt: past() });
+      case 'check':
+        expect(state).toBe(`${prefix}Check`);
+        expect(input.progress).toMatchObject({ goal: LOOPS[prefix!], next: 'check' });
+        return ServingProgressSchema.parse({ ...input.progress, next: 'done', checks: input.progress.checks + 1, nextCheckAt: past() });
+      case 'smoke':
+        expect(state).toBe(P.smoke);
+        return smoke(true);
+    }
+  };
+}
+/** A serving stub that answers `next` (parsing its input as the handler does). */
+const servingAnswers = (next: ServingProgress['next'], over: Partial<ServingProgress> = {}): Handler => async (i) => {
+  const input = ServingInputSchema.parse(i);
+  if (input.action !== 'apply' && input.action !== 'check') throw new Error(`unexpected ${input.action}`);
+  return ServingProgressSchema.parse({ ...input.progress, next, nextCheckAt: past(), ...over });
+};
+const smoke = (passed: boolean) =>
+  SmokeOutputSchema.parse({
+    passed,
+    summary: passed ? '1 smoke request(s) passed' : '1 of 1 smoke request(s) failed: hello: answered in 2500 ms, over the limit of 2000 ms',
+    results: [{ name: 'hello', passed, latencyMs: passed ? 120 : 2500, message: passed ? 'hello: ok' : 'hello: too slow' }],
+  });
+
+/** What the promotion does after each rejection cause (core/app/reject-release.ts afterRejection; pinned here). */
+const THEN: Record<RejectCause, 'remove_candidate' | 'release_lock' | 'done'> = {
+  invalid_manifest: 'done',
+  lock_busy: 'done',
+  gates_failed: 'release_lock',
+  artifact_rejected: 'release_lock',
+  deploy_failed: 'remove_candidate',
+  smoke_failed: 'remove_candidate',
+};
+
+const lockStub = (action: 'acquire' | 'release'): Handler => async (i) => {
+  expect(LockInputSchema.parse(i)).toEqual({ action, releaseId, model: 'builderbrain' });
+  return action === 'acquire' ? { acquired: true, holder: releaseId } : { acquired: false, holder: null };
+};
+const rollbackStub = (outcome: 'rolled_back' | 'already_rolled_back' = 'rolled_back'): Handler => async (i) => {
+  const r = RollbackInputSchema.parse(i);
+  expect(r.stopExecution).toBe(true);
+  return RollbackOutputSchema.parse({ outcome, releaseId: r.releaseId, reason: 'task_failure', severity: 'P1', message: outcome });
+};
 
 function promotionHandlers(over: Partial<Record<string, Handler>> = {}): Record<string, Handler> {
-  return {
-    [P.validate]: async (i) => (ValidateInputSchema.parse(i), validation(true)),
-    [P.acquireLock]: async (i) => (expect(LockInputSchema.parse(i).action).toBe('acquire'), { acquired: true, holder: i.releaseId }),
-    [P.gates]: async (i) => (GatesInputSchema.parse(i), gate(true)),
-    [P.runCanary]: async (i) => {
+  const handlers: Record<string, Handler> = {};
+  // Every Lambda task of the machine, by the handler it invokes.
+  for (const [state, handler] of Object.entries(defs.promotion.handlerForTask)) {
+    if (handler === 'serving') handlers[state] = servingStub(state);
+    if (handler === 'release-lock') handlers[state] = lockStub(state === P.acquireLock ? 'acquire' : 'release');
+  }
+  Object.assign(handlers, {
+    [P.validate]: async (i: unknown) => (ValidateInputSchema.parse(i), validation(true)),
+    [P.gates]: async (i: unknown) => (GatesInputSchema.parse(i), gate(true)),
+    [P.verifyArtifact]: async (i: unknown) => {
+      expect(VerifyArtifactInputSchema.parse(i)).toEqual({ releaseId, model: 'builderbrain', version: '2.1.0', artifact: manifest.artifact });
+      return verified(true);
+    },
+    [P.runCanary]: async (i: any) => {
       CanaryInputSchema.parse(stripParent(i.Input));
-      expect(i.Name).toBe(promotionInput.releaseId);
+      expect(i.Name).toBe(releaseId);
       return { Output: { outcome: 'promoted', releaseId: i.Input.releaseId, version: '2.1.0' }, ExecutionArn: 'arn:canary-exec' };
     },
-    [P.releaseLock]: async (i) => (expect(LockInputSchema.parse(i).action).toBe('release'), { acquired: false, holder: null }),
-    [P.rejectedReleaseLock]: async (i) => (expect(LockInputSchema.parse(i).action).toBe('release'), { acquired: false, holder: null }),
-    [P.releaseLockAfterFailure]: async (i) => (expect(LockInputSchema.parse(i).action).toBe('release'), { acquired: false, holder: null }),
-    [P.reject]: async (i) => ({ outcome: 'rejected', cause: RejectInputSchema.parse(i).cause }),
-    [P.rollbackOnFailure]: async (i) => {
-      const r = RollbackInputSchema.parse(i);
-      expect(r.stopExecution).toBe(true);
-      return { outcome: 'rolled_back', releaseId: r.releaseId, reason: 'task_failure', severity: 'P1', message: 'rolled back' };
+    [P.reject]: async (i: unknown) => {
+      const { cause } = RejectInputSchema.parse(i);
+      return RejectOutputSchema.parse({ outcome: 'rejected', cause, then: THEN[cause] });
     },
-    ...over,
-  } as Record<string, Handler>;
+    [P.rollbackOnFailure]: rollbackStub(),
+  });
+  return { ...handlers, ...over } as Record<string, Handler>;
 }
 
 /** RunCanary's input carries the parent execution id (associateWithParent) besides CanaryInput. */
@@ -136,21 +269,98 @@ function stripParent(input: Record<string, unknown>) {
   return rest;
 }
 
+const states = (r: { calls: Call[] }) => r.calls.map((c) => c.state);
+const callOf = (r: { calls: Call[] }, state: string) => {
+  const found = r.calls.filter((c) => c.state === state);
+  expect(found, state).toHaveLength(1);
+  return found[0]!;
+};
+/** Up to and including the smoke test: what every release that gets that far runs. */
+const DEPLOYED = [P.validate, P.acquireLock, P.gates, P.verifyArtifact, ...deployLoop, P.smoke];
+
 describe('promotion state machine paths', () => {
-  it('happy path: validate, lock, gates, canary (.sync), release the lock', async () => {
+  it('stubs every task of the machine', () => {
+    const tasks = Object.entries(defs.promotion.definition.States).filter(([, st]) => st['Type'] === 'Task').map(([n]) => n);
+    expect(Object.keys(promotionHandlers()).sort()).toEqual(tasks.sort());
+  });
+
+  it('the rejection follow-ups pinned here are the core\'s', () => {
+    for (const cause of REJECT_CAUSES) expect(afterRejection(cause), cause).toBe(THEN[cause]);
+  });
+
+  it('happy path: verify, deploy loop, smoke test, canary (.sync), converge loop, release the lock', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers());
     expect(r.error).toBeNull();
-    expect(r.calls.map((c) => c.state)).toEqual([P.validate, P.acquireLock, P.gates, P.runCanary, P.releaseLock]);
-    expect(r.output).toEqual({ outcome: 'promoted', releaseId: promotionInput.releaseId, canaryExecutionArn: 'arn:canary-exec' });
-    const canaryInput = stripParent(r.calls.find((c) => c.state === P.runCanary)!.input.Input);
-    expect(canaryInput).toEqual({ releaseId: promotionInput.releaseId, model: 'builderbrain', version: '2.1.0', phases: DEFAULT_PHASES, maxLooksPerPhase: 120 });
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...loop('Converge'), P.releaseLock]);
+    expect(r.output).toEqual({ outcome: 'promoted', releaseId, canaryExecutionArn: 'arn:canary-exec' });
+    const canaryInput = stripParent(callOf(r, P.runCanary).input.Input);
+    expect(canaryInput).toEqual({ releaseId, model: 'builderbrain', version: '2.1.0', phases: DEFAULT_PHASES, maxLooksPerPhase: 120 });
+    expect(callOf(r, P.deploy).input).toEqual({ action: 'deploy', releaseId, model: 'builderbrain', version: '2.1.0', artifact: manifest.artifact, serving: null });
+    expect(callOf(r, 'ConvergeStart').input).toEqual({ action: 'start', releaseId, goal: 'converged' });
+  });
+
+  it('each loop step gets the progress the step before returned ($.serving), and the smoke test its deployment and the config\'s samples', async () => {
+    const r = await run(defs.promotion.definition, promotionInput, promotionHandlers());
+    for (const [i, c] of r.calls.entries()) {
+      if (!/(Apply|Check)$/.test(c.state)) continue;
+      expect(c.input, c.state).toEqual({ action: c.state.endsWith('Apply') ? 'apply' : 'check', releaseId, progress: r.calls[i - 1]!.output });
+    }
+    const smokeInput = ServingInputSchema.parse(callOf(r, P.smoke).input);
+    expect(smokeInput).toEqual({ action: 'smoke', releaseId, deployment, samples: config.deployment.smoke });
+    expect(callOf(r, P.smoke).input.samples).toEqual([
+      { name: 'hello', contentType: 'application/json', body: '{"prompt":"hi"}', expect: { jsonSchema: { type: 'object', required: ['completion'] }, maxLatencyMs: 2000 } },
+    ]);
+  });
+
+  it('passes the manifest\'s serving request to DeployCandidate', async () => {
+    const request = { instanceType: 'ml.g5.2xlarge', instanceCount: 2 };
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({ [P.validate]: async (i) => (ValidateInputSchema.parse(i), validation(true, request)) }),
+    );
+    expect(r.error).toBeNull();
+    expect(ServingInputSchema.parse(callOf(r, P.deploy).input)).toMatchObject({ action: 'deploy', serving: request });
+  });
+
+  it('loops on the core\'s decision: checks again, and re-applies after a bake period, until done', async () => {
+    let deployChecks = 0;
+    let convergeApplies = 0;
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({
+        [`${P.deploy}Check`]: async (i) => servingAnswers(++deployChecks < 3 ? 'check' : 'done', { checks: deployChecks })(i),
+        ConvergeApply: async (i) => servingAnswers(++convergeApplies < 2 ? 'apply' : 'check')(i),
+      }),
+    );
+    expect(r.error).toBeNull();
+    expect(states(r)).toEqual([
+      P.validate, P.acquireLock, P.gates, P.verifyArtifact,
+      P.deploy, `${P.deploy}Apply`, `${P.deploy}Check`, `${P.deploy}Check`, `${P.deploy}Check`,
+      P.smoke, P.runCanary,
+      'ConvergeStart', 'ConvergeApply', 'ConvergeApply', 'ConvergeCheck',
+      P.releaseLock,
+    ]);
+  });
+
+  it('the serving Wait states wait until $.serving.nextCheckAt', async () => {
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({ [`${P.deploy}Apply`]: servingAnswers('check', { nextCheckAt: new Date(Date.now() + 1200).toISOString() }) }),
+    );
+    expect(r.error).toBeNull();
+    const applied = callOf(r, `${P.deploy}Apply`);
+    const waitedUntil = Date.parse((applied.output as ServingProgress).nextCheckAt);
+    expect(callOf(r, `${P.deploy}Check`).at).toBeGreaterThanOrEqual(waitedUntil - 50);
   });
 
   it('invalid manifest: rejected (P3 by the handler), no lock taken or released', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [P.validate]: async () => validation(false) }));
-    expect(r.calls.map((c) => c.state)).toEqual([P.validate, P.reject]);
-    expect(RejectInputSchema.parse(r.calls[1]!.input)).toMatchObject({ cause: 'invalid_manifest', releaseId: promotionInput.releaseId });
-    expect(r.output).toEqual({ outcome: 'rejected', cause: 'invalid_manifest' });
+    expect(states(r)).toEqual([P.validate, P.reject]);
+    expect(RejectInputSchema.parse(r.calls[1]!.input)).toMatchObject({ cause: 'invalid_manifest', releaseId });
+    expect(r.output).toEqual({ outcome: 'rejected', cause: 'invalid_manifest', then: 'done' });
   });
 
   it('lock busy: rejected with the holder, the other release keeps its lock', async () => {
@@ -159,27 +369,121 @@ describe('promotion state machine paths', () => {
       promotionInput,
       promotionHandlers({ [P.acquireLock]: async () => ({ acquired: false, holder: 'other-release' }) }),
     );
-    expect(r.calls.map((c) => c.state)).toEqual([P.validate, P.acquireLock, P.reject]);
+    expect(states(r)).toEqual([P.validate, P.acquireLock, P.reject]);
     expect(RejectInputSchema.parse(r.calls[2]!.input)).toMatchObject({ cause: 'lock_busy', lock: { acquired: false, holder: 'other-release' } });
-    expect(r.output).toEqual({ outcome: 'rejected', cause: 'lock_busy' });
+    expect(r.output).toEqual({ outcome: 'rejected', cause: 'lock_busy', then: 'done' });
   });
 
-  it('gates failed: rejected, then the lock is released', async () => {
+  it('gates failed: rejected, then the lock is released; nothing verified or deployed', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [P.gates]: async () => gate(false) }));
-    expect(r.calls.map((c) => c.state)).toEqual([P.validate, P.acquireLock, P.gates, P.reject, P.rejectedReleaseLock]);
+    expect(states(r)).toEqual([P.validate, P.acquireLock, P.gates, P.reject, P.rejectedReleaseLock]);
     expect(RejectInputSchema.parse(r.calls[3]!.input)).toMatchObject({ cause: 'gates_failed', gate: gate(false) });
-    expect(r.output).toEqual({ outcome: 'rejected', cause: 'gates_failed' });
+    expect(r.output).toEqual({ outcome: 'rejected', cause: 'gates_failed', then: 'release_lock' });
   });
 
-  it('canary failure: rollback (stopExecution, step named), lock released, execution fails', async () => {
+  it('artifact rejected: rejected with the verification, the lock released, nothing deployed', async () => {
+    const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [P.verifyArtifact]: async (i) => (VerifyArtifactInputSchema.parse(i), verified(false)) }));
+    expect(r.error).toBeNull();
+    expect(states(r)).toEqual([P.validate, P.acquireLock, P.gates, P.verifyArtifact, P.reject, P.rejectedReleaseLock]);
+    expect(RejectInputSchema.parse(callOf(r, P.reject).input)).toEqual({ releaseId, cause: 'artifact_rejected', validation: validation(true), artifact: verified(false) });
+    expect(r.output).toEqual({ outcome: 'rejected', cause: 'artifact_rejected', then: 'release_lock' });
+  });
+
+  it('deploy failed: rejected with the failed progress, the candidate removed, then the lock released', async () => {
+    const failedCheck = servingAnswers('failed', { message: 'deploying 2.1.0 failed: endpoint builderbrain failed', failureReason: 'CapacityError' });
+    const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [`${P.deploy}Check`]: failedCheck }));
+    expect(r.error).toBeNull();
+    expect(states(r)).toEqual([P.validate, P.acquireLock, P.gates, P.verifyArtifact, ...deployLoop, P.reject, ...loop('RemoveAfterReject'), P.rejectedReleaseLock]);
+    const rejection = RejectInputSchema.parse(callOf(r, P.reject).input);
+    expect(rejection).toMatchObject({ releaseId, cause: 'deploy_failed', serving: callOf(r, `${P.deploy}Check`).output as object });
+    expect(rejection.serving).toMatchObject({ next: 'failed', failureReason: 'CapacityError' });
+    expect(callOf(r, 'RemoveAfterRejectStart').input).toEqual({ action: 'start', releaseId, goal: 'candidate_removed' });
+    expect(r.output).toEqual({ outcome: 'rejected', cause: 'deploy_failed', then: 'remove_candidate' });
+  });
+
+  it('a deployment that fails before anything is built: rejected, the removal finds nothing to do, the lock released', async () => {
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({
+        [P.deploy]: async (i) => (ServingInputSchema.parse(i), progress('candidate_deployed', 'failed', { deployment: null, message: 'the pipeline config has no deployment.sagemaker' })),
+        RemoveAfterRejectStart: async (i) => (ServingInputSchema.parse(i), progress('candidate_removed', 'done', { deployment: null, message: 'nothing was deployed' })),
+      }),
+    );
+    expect(states(r)).toEqual([P.validate, P.acquireLock, P.gates, P.verifyArtifact, P.deploy, P.reject, 'RemoveAfterRejectStart', P.rejectedReleaseLock]);
+    expect(RejectInputSchema.parse(callOf(r, P.reject).input).serving).toMatchObject({ next: 'failed', deployment: null });
+    expect(r.output).toEqual({ outcome: 'rejected', cause: 'deploy_failed', then: 'remove_candidate' });
+  });
+
+  it('smoke test failed: rejected with the results, the candidate removed, then the lock released; no canary', async () => {
+    const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [P.smoke]: async (i) => (ServingInputSchema.parse(i), smoke(false)) }));
+    expect(r.error).toBeNull();
+    expect(states(r)).toEqual([...DEPLOYED, P.reject, ...loop('RemoveAfterReject'), P.rejectedReleaseLock]);
+    expect(RejectInputSchema.parse(callOf(r, P.reject).input)).toMatchObject({ releaseId, cause: 'smoke_failed', smoke: smoke(false) });
+    expect(r.output).toEqual({ outcome: 'rejected', cause: 'smoke_failed', then: 'remove_candidate' });
+  });
+
+  it('canary rolled back: the candidate removed, then the lock released; the execution succeeds as a rollback', async () => {
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({
+        [P.runCanary]: async (i) => ({ Output: { outcome: 'rolled_back', releaseId: i.Input.releaseId, reason: 'verdict' }, ExecutionArn: 'arn:canary-exec' }),
+      }),
+    );
+    expect(r.error).toBeNull();
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...loop('RemoveAfterRollback'), P.releaseLock]);
+    expect(callOf(r, 'RemoveAfterRollbackStart').input).toEqual({ action: 'start', releaseId, goal: 'candidate_removed' });
+    expect(r.output).toEqual({ outcome: 'rolled_back', releaseId, canaryExecutionArn: 'arn:canary-exec' });
+  });
+
+  it.each([
+    ['RemoveAfterRollbackStart', 'throws'],
+    ['RemoveAfterRollbackApply', 'throws'],
+    ['RemoveAfterRollbackCheck', 'throws'],
+    ['RemoveAfterRollbackCheck', 'fails'],
+  ] as const)('a removal whose %s %s: the lock released, the execution fails as ServingFailed', async (state, how) => {
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({
+        [P.runCanary]: async (i) => ({ Output: { outcome: 'rolled_back', releaseId: i.Input.releaseId }, ExecutionArn: 'arn:canary-exec' }),
+        [state]: how === 'throws' ? async () => Promise.reject(named('AwsCallError', 'SageMaker.UpdateEndpoint: throttled')) : servingAnswers('failed', { message: 'removing 2.1.0 failed: timed out' }),
+      }),
+    );
+    const removal = loop('RemoveAfterRollback');
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...removal.slice(0, removal.indexOf(state) + 1), 'ReleaseLockAfterServingFailure']);
+    expect(LockInputSchema.parse(r.calls.at(-1)!.input)).toEqual({ action: 'release', releaseId, model: 'builderbrain' });
+    expect(r.error).toEqual({ name: 'ServingFailed', message: expect.stringContaining('the lock was released') });
+  });
+
+  it.each([
+    // state, whether the smoke test fails first (to reach the removal after a rejection)
+    ['RemoveAfterRejectApply', true],
+    ['ConvergeCheck', false],
+  ] as const)('a failing %s also ends in ServingFailed after releasing the lock', async (state, smokeFails) => {
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({
+        ...(smokeFails ? { [P.smoke]: async (i: unknown) => (ServingInputSchema.parse(i), smoke(false)) } : {}),
+        [state]: async () => Promise.reject(named('AwsCallError', 'boom')),
+      }),
+    );
+    expect(r.calls.at(-2)!.state).toBe(state);
+    expect(r.calls.at(-1)!.state).toBe('ReleaseLockAfterServingFailure');
+    expect(r.error!.name).toBe('ServingFailed');
+  });
+
+  it('canary failure: rollback (stopExecution, step named), the candidate removed, lock released, execution fails', async () => {
     const r = await run(
       defs.promotion.definition,
       promotionInput,
       promotionHandlers({ [P.runCanary]: async () => Promise.reject(named('States.TaskFailed', 'canary failed')) }),
     );
-    expect(r.calls.map((c) => c.state)).toEqual([P.validate, P.acquireLock, P.gates, P.runCanary, P.rollbackOnFailure, P.releaseLockAfterFailure]);
-    expect(RollbackInputSchema.parse(r.calls[4]!.input)).toEqual({
-      releaseId: promotionInput.releaseId,
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
+    expect(RollbackInputSchema.parse(callOf(r, P.rollbackOnFailure).input)).toEqual({
+      releaseId,
       model: 'builderbrain',
       trigger: { kind: 'task_failure', step: P.runCanary, error: 'States.TaskFailed' },
       stopExecution: true,
@@ -187,18 +491,42 @@ describe('promotion state machine paths', () => {
     expect(r.error).toEqual({ name: 'PromotionFailed', message: expect.any(String) });
   });
 
-  it('canary stopped by the alarm path: already rolled back, lock released, execution succeeds as a rollback', async () => {
+  it.each([P.verifyArtifact, P.deploy, `${P.deploy}Apply`, `${P.deploy}Check`, P.smoke])(
+    'a crashing %s: rollback naming the step, the candidate removed, lock released, execution fails',
+    async (state) => {
+      const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [state]: async () => Promise.reject(named('Boom', 'crashed')) }));
+      expect(states(r).slice(states(r).indexOf(state))).toEqual([state, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
+      expect(RollbackInputSchema.parse(callOf(r, P.rollbackOnFailure).input).trigger).toEqual({ kind: 'task_failure', step: state, error: 'Boom' });
+      expect(r.calls.map((c) => c.state)).not.toContain(P.runCanary);
+      expect(r.error!.name).toBe('PromotionFailed');
+    },
+  );
+
+  it('canary stopped by the alarm path: already rolled back, the candidate removed, lock released, execution succeeds as a rollback', async () => {
     const r = await run(
       defs.promotion.definition,
       promotionInput,
       promotionHandlers({
         [P.runCanary]: async () => Promise.reject(named('States.TaskFailed', 'execution aborted')),
-        [P.rollbackOnFailure]: async (i) => ({ outcome: 'already_rolled_back', releaseId: i.releaseId, reason: 'alarm', severity: 'P1', message: 'already' }),
+        [P.rollbackOnFailure]: rollbackStub('already_rolled_back'),
       }),
     );
-    expect(r.calls.at(-1)!.state).toBe(P.releaseLockAfterFailure);
+    expect(states(r).slice(-5)).toEqual([P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
     expect(r.error).toBeNull();
-    expect(r.output).toMatchObject({ outcome: 'rolled_back', releaseId: promotionInput.releaseId, rollback: { outcome: 'already_rolled_back' } });
+    expect(r.output).toMatchObject({ outcome: 'rolled_back', releaseId, rollback: { outcome: 'already_rolled_back' } });
+  });
+
+  it('a removal that fails after a canary failure still releases the lock, and fails the execution', async () => {
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({
+        [P.runCanary]: async () => Promise.reject(named('States.TaskFailed', 'canary failed')),
+        RemoveAfterFailureCheck: servingAnswers('failed'),
+      }),
+    );
+    expect(states(r).slice(-5)).toEqual([P.rollbackOnFailure, ...loop('RemoveAfterFailure'), 'ReleaseLockAfterServingFailure']);
+    expect(r.error!.name).toBe('ServingFailed');
   });
 
   it('a failed rollback still releases the lock, and fails the execution', async () => {
@@ -210,7 +538,7 @@ describe('promotion state machine paths', () => {
         [P.rollbackOnFailure]: async () => Promise.reject(named('RollbackFailed', 'router down')),
       }),
     );
-    expect(r.calls.map((c) => c.state)).toEqual([P.validate, P.acquireLock, P.gates, P.rollbackOnFailure, P.releaseLockAfterFailure]);
+    expect(states(r)).toEqual([P.validate, P.acquireLock, P.gates, P.rollbackOnFailure, P.releaseLockAfterFailure]);
     expect(r.calls[3]!.input.trigger).toEqual({ kind: 'task_failure', step: P.gates, error: 'GateCrashed' });
     expect(r.error!.name).toBe('PromotionFailed');
   });

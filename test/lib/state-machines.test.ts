@@ -236,6 +236,133 @@ describe('promotion: key states, exactly', () => {
   });
 });
 
+describe('promotion: verify, deploy, smoke test, converge or remove, exactly', () => {
+  const st = () => defs.promotion.definition.States;
+  const lambdaTask = (handler: string, parameters: Record<string, unknown>, resultPath: string, timeoutSeconds: number, next: string, katch: unknown[]) => ({
+    Type: 'Task',
+    Resource: fnArn(handler),
+    Parameters: parameters,
+    ResultPath: resultPath,
+    TimeoutSeconds: timeoutSeconds,
+    Retry: RETRY(true),
+    Catch: katch,
+    Next: next,
+  });
+  const toRollback = (step: string) => [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: `${step}Failed` }];
+  const toServingFailure = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.servingError', Next: 'ReleaseLockAfterServingFailure' }];
+
+  it('GatesPassed → VerifyArtifact (the manifest\'s artifact) → ArtifactVerified', () => {
+    expect(st()['GatesPassed']).toEqual({ Type: 'Choice', Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: 'VerifyArtifact' }], Default: 'MarkGatesFailed' });
+    expect(st()['VerifyArtifact']).toEqual(
+      lambdaTask(
+        'verify-artifact',
+        { 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model', 'version.$': '$.validation.version', 'artifact.$': '$.validation.manifest.artifact' },
+        '$.artifact',
+        15 * 60 + 10,
+        'ArtifactVerified',
+        toRollback('VerifyArtifact'),
+      ),
+    );
+    expect(st()['VerifyArtifactFailed']).toEqual({ Type: 'Pass', Result: 'VerifyArtifact', ResultPath: '$.failure.step', Next: 'RollbackOnCanaryFailure' });
+    expect(st()['ArtifactVerified']).toEqual({ Type: 'Choice', Choices: [{ Variable: '$.artifact.ok', BooleanEquals: true, Next: 'DeployCandidate' }], Default: 'MarkArtifactRejected' });
+    expect(st()['MarkArtifactRejected']).toEqual({
+      Type: 'Pass',
+      Parameters: { 'releaseId.$': '$.releaseId', cause: 'artifact_rejected', 'validation.$': '$.validation', 'artifact.$': '$.artifact' },
+      ResultPath: '$.rejection',
+      Next: 'RejectRelease',
+    });
+  });
+
+  it('DeployCandidate plans and applies from the validated manifest (its serving request included)', () => {
+    expect(st()['DeployCandidate']).toEqual(
+      lambdaTask(
+        'serving',
+        {
+          'releaseId.$': '$.releaseId',
+          action: 'deploy',
+          'model.$': '$.validation.model',
+          'version.$': '$.validation.version',
+          'artifact.$': '$.validation.manifest.artifact',
+          'serving.$': '$.validation.serving',
+        },
+        '$.serving',
+        310,
+        'DeployCandidateProgress',
+        toRollback('DeployCandidate'),
+      ),
+    );
+    expect(st()['MarkDeployFailed']).toEqual({
+      Type: 'Pass',
+      Parameters: { 'releaseId.$': '$.releaseId', cause: 'deploy_failed', 'validation.$': '$.validation', 'serving.$': '$.serving' },
+      ResultPath: '$.rejection',
+      Next: 'RejectRelease',
+    });
+  });
+
+  it.each([
+    // loop, first task, goal of the start task, where `done` goes, where `failed` goes
+    ['DeployCandidate', 'DeployCandidate', null, 'SmokeTest', 'MarkDeployFailed'],
+    ['Converge', 'ConvergeStart', 'converged', 'ReleaseLock', 'ReleaseLockAfterServingFailure'],
+    ['RemoveAfterRollback', 'RemoveAfterRollbackStart', 'candidate_removed', 'ReleaseLock', 'ReleaseLockAfterServingFailure'],
+    ['RemoveAfterReject', 'RemoveAfterRejectStart', 'candidate_removed', 'ReleaseLockAfterReject', 'ReleaseLockAfterServingFailure'],
+    ['RemoveAfterFailure', 'RemoveAfterFailureStart', 'candidate_removed', 'ReleaseLockAfterFailure', 'ReleaseLockAfterServingFailure'],
+  ] as const)('%s loop: apply / check at $.serving.nextCheckAt until done or failed', (p, first, goal, onDone, onFailed) => {
+    const katch = (step: string) => (p === 'DeployCandidate' ? toRollback(step) : toServingFailure);
+    if (goal !== null) {
+      expect(st()[first]).toEqual(lambdaTask('serving', { 'releaseId.$': '$.releaseId', action: 'start', goal }, '$.serving', 310, `${p}Progress`, katch(first)));
+    }
+    expect(st()[first]).toMatchObject({ Next: `${p}Progress` });
+    expect(st()[`${p}Progress`]).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.serving.next', StringEquals: 'apply', Next: `${p}WaitToApply` },
+        { Variable: '$.serving.next', StringEquals: 'check', Next: `${p}WaitToCheck` },
+        { Variable: '$.serving.next', StringEquals: 'done', Next: onDone },
+      ],
+      Default: onFailed,
+    });
+    for (const action of ['Apply', 'Check'] as const) {
+      expect(st()[`${p}WaitTo${action}`]).toEqual({ Type: 'Wait', TimestampPath: '$.serving.nextCheckAt', Next: `${p}${action}` });
+      expect(st()[`${p}${action}`]).toEqual(
+        lambdaTask('serving', { 'releaseId.$': '$.releaseId', action: action.toLowerCase(), 'progress.$': '$.serving' }, '$.serving', 310, `${p}Progress`, katch(`${p}${action}`)),
+      );
+    }
+  });
+
+  it('SmokeTest sends the config\'s smoke samples (static JSON) to the deployed candidate; SmokePassed gates the canary', () => {
+    expect(st()['SmokeTest']).toEqual(
+      lambdaTask('serving', { 'releaseId.$': '$.releaseId', action: 'smoke', 'deployment.$': '$.serving.deployment', samples: [] }, '$.smoke', 310, 'SmokePassed', toRollback('SmokeTest')),
+    );
+    const samples = [
+      { name: 'hello', body: '{"prompt":"hi"}', expect: { jsonSchema: { type: 'object', required: ['completion'] }, maxLatencyMs: 2000 } },
+      { name: 'plain text', contentType: 'text/plain', body: 'ping' },
+    ];
+    const x = synth({ deployment: { smoke: samples } });
+    const withSamples = stateMachineDefinitions(x.json).promotion.definition.States['SmokeTest']!;
+    expect((withSamples['Parameters'] as { samples: unknown }).samples).toEqual(x.config.deployment.smoke);
+    expect((withSamples['Parameters'] as { samples: unknown }).samples).toEqual([
+      { name: 'hello', contentType: 'application/json', body: '{"prompt":"hi"}', expect: { jsonSchema: { type: 'object', required: ['completion'] }, maxLatencyMs: 2000 } },
+      { name: 'plain text', contentType: 'text/plain', body: 'ping', expect: { maxLatencyMs: 10_000 } },
+    ]);
+    expect(st()['SmokePassed']).toEqual({ Type: 'Choice', Choices: [{ Variable: '$.smoke.passed', BooleanEquals: true, Next: 'RunCanary' }], Default: 'MarkSmokeFailed' });
+    expect(st()['MarkSmokeFailed']).toEqual({
+      Type: 'Pass',
+      Parameters: { 'releaseId.$': '$.releaseId', cause: 'smoke_failed', 'validation.$': '$.validation', 'smoke.$': '$.smoke' },
+      ResultPath: '$.rejection',
+      Next: 'RejectRelease',
+    });
+  });
+
+  it('a converge or removal that fails releases the lock, then fails the execution as ServingFailed', () => {
+    expect(st()['ReleaseLockAfterServingFailure']).toEqual(
+      lambdaTask('release-lock', { action: 'release', 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model' }, '$.unlock', 25, 'ServingFailed', [
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.unlockFailure', Next: 'PromotionFailed' },
+      ]),
+    );
+    expect(st()['ServingFailed']).toMatchObject({ Type: 'Fail', Error: 'ServingFailed' });
+  });
+});
+
 describe('canary: key states, exactly', () => {
   it('StartPhase takes its phase index from $.cursor (InitCanary or AdvancePhase)', () => {
     const st = defs.canary.definition.States;

@@ -36,7 +36,7 @@ export const STACK_LINE = /^\s+at /m;
 export const RELEASE_ID = 'builderbrain-2_1_0-1a2b3c4d';
 export const EXECUTION_ARN = `arn:aws:states:eu-west-1:123456789012:execution:builderbrain-canary:${RELEASE_ID}`;
 
-/** A release waiting for the approval of phase 2 (10%). */
+/** A release waiting for the approval of phase 2 (10%), its candidate deployed next to the baseline. */
 export const waitingRecord: ReleaseRecord = {
   releaseId: RELEASE_ID,
   model: 'builderbrain',
@@ -51,6 +51,16 @@ export const waitingRecord: ReleaseRecord = {
   phase: 1,
   weight: 10,
   lastVerdict: { verdict: 'pass', summary: 'canary healthy over 60 minute(s): no rule breached', at: '2026-01-05T10:03:00.000Z' },
+  deployment: {
+    target: 'sagemaker',
+    resource: 'builderbrain',
+    releaseId: RELEASE_ID,
+    version: '2.1.0',
+    artifact: { uri: 's3://bb-models/builderbrain/2.1.0/model.tar.gz', sha256: 'f'.repeat(64) },
+    baseline: { slot: 'baseline', model: 'builderbrain-2-0-9-00000000-m', config: 'builderbrain-2-0-9-00000000-s', instanceType: 'ml.g5.xlarge', instanceCount: 1, alone: true },
+    candidate: { slot: 'canary', model: 'builderbrain-2-1-0-1a2b3c4d-m', version: '2.1.0', instanceType: 'ml.g5.xlarge', instanceCount: 1 },
+    configs: { candidate: 'builderbrain-2-1-0-1a2b3c4d-c', converged: 'builderbrain-2-1-0-1a2b3c4d-s', restore: 'builderbrain-2-1-0-1a2b3c4d-r' },
+  },
   approvers: [{ phase: 0, identity: 'arn:aws:sts::123456789012:assumed-role/ReleaseApprover/alice', at: '2026-01-05T09:05:00.000Z', decision: 'approved' }],
   outcome: null,
   incidentPublished: false,
