@@ -24,21 +24,30 @@ const skipSynth = process.argv.includes('--skip-synth');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-log('1/4 canary analysis timing (bench/analysis.bench.ts)');
+log('1/5 canary analysis timing (bench/analysis.bench.ts)');
 execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/analysis.bench.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 const analysis = JSON.parse(readFileSync(join(root, 'bench/analysis-results.json'), 'utf8')) as {
   results: { name: string; medianMs: number; p95Ms: number; callsPerSecond: number }[];
 };
 
-log(`2/4 detection and false rollbacks (${seeds} seeds per scenario)`);
+log(`2/5 detection and false rollbacks (${seeds} seeds per scenario)`);
 const detection: DetectionResults = await runDetectionBenchParallel({ seeds, onProgress: (m) => log(`    ${m}`) });
 
-log('3/4 cost per release (simulated 60-minute and 24-hour phases)');
+log('3/5 cost per release (simulated 60-minute and 24-hour phases)');
 const cost60: ReleaseCost = await releaseCost(60);
 const cost24h: ReleaseCost = await releaseCost(1440);
 
-log(`4/4 footprint${skipSynth ? ' (synth skipped)' : ' (cdk synth with bundling)'}`);
+log(`4/5 footprint${skipSynth ? ' (synth skipped)' : ' (cdk synth with bundling)'}`);
 const fp = footprint({ skipSynth });
+
+log('5/5 artifact digest (bench/artifact-digest.bench.ts)');
+execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/artifact-digest.bench.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+const digest = JSON.parse(readFileSync(join(root, 'bench/artifact-digest-results.json'), 'utf8')) as {
+  medianSeconds: number;
+  mbPerSecond: number;
+  runsSeconds: number[];
+  implied: { artifactGB: number; hashSeconds: number; shareOfLambdaLimit: number; minReadMBpsFor15Minutes: number }[];
+};
 
 const results = {
   rules: Object.fromEntries(
@@ -74,6 +83,7 @@ const results = {
     simulate24hSeconds: round(cost24h.simulateSeconds, 2),
   },
   analysis: analysis.results.map((r) => ({ name: r.name, medianMs: round(r.medianMs, 3), p95Ms: round(r.p95Ms, 3) })),
+  artifactDigest: { medianSecondsPerGiB: digest.medianSeconds, mbPerSecond: digest.mbPerSecond, implied: digest.implied },
   meta: { seeds: detection.meta.seeds, healthySeeds: detection.meta.healthySeeds, node: process.version, prices: PRICES, assumedInvocationMs: ASSUMED_INVOCATION_MS },
 };
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -112,7 +122,7 @@ ${costRow(cost24h)}
 
 ## Footprint
 
-\`cdk synth\` (offline, bundling the ten handlers with the local esbuild, cdk-nag on): ${fp.synthSeconds === null ? 'not measured (--skip-synth)' : `${fp.synthSeconds.toFixed(1)} s`}.
+\`cdk synth\` (offline, bundling the twelve handlers with the local esbuild, cdk-nag on): ${fp.synthSeconds === null ? 'not measured (--skip-synth)' : `${fp.synthSeconds.toFixed(1)} s`}.
 \`simulate\` of a four-phase release: ${cost60.simulateSeconds.toFixed(2)} s with 60-minute phases, ${cost24h.simulateSeconds.toFixed(2)} s with 24-hour phases (in-process, synthesis included).
 
 | handler | bundle (bytes) | module load (ms, median of 5 fresh processes) |
@@ -120,6 +130,18 @@ ${costRow(cost24h)}
 ${Object.entries(fp.bundles)
   .map(([h, b]) => `| ${h} | ${b.bytes.toLocaleString('en-US')} | ${b.loadMs.toFixed(0)} |`)
   .join('\n')}
+
+## Artifact digest
+
+\`VerifyArtifact\` uses S3's stored full-object SHA-256 when the upload carried one; otherwise it
+streams the object through SHA-256 (lambdas/adapters/s3-artifacts.ts \`sha256OfStream\`). Hashing
+alone, 1 GiB in 8 MiB chunks, median of ${digest.runsSeconds.length} runs: **${digest.medianSeconds.toFixed(3)} s per GiB
+(${digest.mbPerSecond.toFixed(0)} MB/s)** on one core. The read from S3 bounds the real time: objects over
+48 GiB without a stored checksum are refused unread (core/deployment.ts MAX_STREAMED_ARTIFACT_BYTES).
+
+| artifact | hash time | share of Lambda's 15 min | S3 read needed to finish in 15 min |
+|---|---:|---:|---:|
+${digest.implied.map((r) => `| ${r.artifactGB} GB | ${r.hashSeconds.toFixed(1)} s | ${(r.shareOfLambdaLimit * 100).toFixed(1)}% | ≥ ${r.minReadMBpsFor15Minutes.toFixed(1)} MB/s |`).join('\n')}
 
 ## Canary analysis
 

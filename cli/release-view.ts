@@ -58,6 +58,16 @@ export function nextSteps(r: ReleaseRecord, flags = ''): string[] {
   }
 }
 
+/** What the release deployed and next to what (the plan recorded by DeployCandidate). */
+export function deploymentText(r: ReleaseRecord): string {
+  const d = r.deployment ?? null;
+  if (d === null) return '—';
+  const size = (n: number | null, t: string | null) => (n === null || t === null ? '' : ` (${n}× ${t})`);
+  const candidate = `candidate ${d.candidate.model ?? (d.candidate.version === null ? '?' : `version ${d.candidate.version}`)}${size(d.candidate.instanceCount, d.candidate.instanceType)} in ${d.candidate.slot}`;
+  const baseline = d.baseline === null ? 'no baseline (a first release)' : `baseline ${d.baseline.model ?? `version ${d.baseline.config ?? '?'}`} in ${d.baseline.slot}`;
+  return `${d.target} ${d.resource}: ${candidate}; ${baseline}`;
+}
+
 /** `builderbrain status <id>`: one release, field by field. */
 export function releaseDetail(r: ReleaseRecord, style: Style, flags = ''): string {
   const where = r.phase === null ? '' : ` (phase ${r.phase + 1}, ${r.weight}% canary traffic)`;
@@ -71,6 +81,7 @@ export function releaseDetail(r: ReleaseRecord, style: Style, flags = ''): strin
       r.approvers.length === 0 ? '—' : r.approvers.map((a) => `phase ${a.phase + 1} ${a.decision} by ${a.identity} at ${a.at}`).join('\n'),
     ],
     ['outcome', r.outcome === null ? '—' : `${r.outcome.status}${r.outcome.reason ? ` (${r.outcome.reason}${r.outcome.severity ? `, ${r.outcome.severity}` : ''})` : ''} at ${r.outcome.at}`],
+    ['deployment', deploymentText(r)],
     ['received', r.receivedAt],
     ['updated', r.updatedAt],
     ['execution', r.canaryExecutionArn ?? '—'],

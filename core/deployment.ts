@@ -154,8 +154,19 @@ export function base64ToHex(b64: string): string {
   return Buffer.from(b64, 'base64').toString('hex');
 }
 
+/**
+ * Largest artifact the verify function streams through SHA-256 itself: hashing runs at ~1.9 GB/s on
+ * one core (bench/artifact-digest.bench.ts), so the read from S3 bounds it; at a conservative
+ * 64 MB/s sustained, 48 GiB take ~805 s of Lambda's 900. Larger artifacts must carry S3's
+ * full-object SHA-256 checksum (uploaded with `--checksum-algorithm SHA256`), checked before any byte
+ * is read — never discovered by a timeout.
+ */
+export const MAX_STREAMED_ARTIFACT_BYTES = 48 * 1024 ** 3;
+
 /** What the artifact store reports about one object. */
 export interface ArtifactFacts {
+  /** True when the object has no full-object checksum and is too large to stream within Lambda's time (nothing was read). */
+  readonly tooLargeToStream?: boolean;
   readonly exists: boolean;
   readonly size: number | null;
   readonly versionId: string | null;
@@ -172,6 +183,13 @@ export type ArtifactVerdict =
 /** The artifact is deployable only if it exists and its SHA-256 is the manifest's. */
 export function judgeArtifact(expectedSha256: string, uri: string, facts: ArtifactFacts): ArtifactVerdict {
   if (!facts.exists) return { ok: false, reason: 'artifact_missing', message: `the artifact ${uri} does not exist (upload it before release.json)` };
+  if (facts.tooLargeToStream === true) {
+    return {
+      ok: false,
+      reason: 'artifact_digest_mismatch',
+      message: `${uri} is ${facts.size ?? '?'} bytes without S3's full-object SHA-256 checksum, over the ${MAX_STREAMED_ARTIFACT_BYTES} bytes the pipeline can hash within Lambda's 15 minutes: upload it with a full-object SHA-256 checksum (aws s3 cp --checksum-algorithm SHA256) so S3 stores its digest`,
+    };
+  }
   if (facts.sha256 === null) return { ok: false, reason: 'artifact_digest_mismatch', message: `the SHA-256 of ${uri} could not be established` };
   if (facts.sha256 !== expectedSha256) {
     return {

@@ -1,5 +1,5 @@
 /**
- * The ten Lambda handlers of the pipeline (lambdas/<name>/index.ts), each with its own role that
+ * The twelve Lambda handlers of the pipeline (lambdas/<name>/index.ts), each with its own role that
  * gets exactly what its adapters call, scoped to one resource: the table and its one index, one
  * topic and the key, the router's endpoint or function, one state machine's executions. The
  * exceptions AWS imposes (no resource-level permissions) are acknowledged where they are granted.

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { base64ToHex, type ArtifactFacts } from '../../core/deployment.js';
+import { base64ToHex, MAX_STREAMED_ARTIFACT_BYTES, type ArtifactFacts } from '../../core/deployment.js';
 import type { ArtifactStore } from '../../core/ports.js';
 import { AwsCallError, isAwsError } from './aws-errors.js';
 
@@ -64,7 +64,11 @@ function fullObjectSha256(head: HeadObjectCommandOutput): string | null {
 const NOT_FOUND: ArtifactFacts = { exists: false, size: null, versionId: null, sha256: null, digestSource: null };
 
 export class S3ArtifactStore implements ArtifactStore {
-  public constructor(private readonly client: S3Client) {}
+  public constructor(
+    private readonly client: S3Client,
+    /** Largest object streamed through SHA-256 (core/deployment.ts MAX_STREAMED_ARTIFACT_BYTES). */
+    private readonly maxStreamBytes: number = MAX_STREAMED_ARTIFACT_BYTES,
+  ) {}
 
   public async getObjectText(
     source: { bucket: string; key: string; versionId: string | null },
@@ -103,6 +107,8 @@ export class S3ArtifactStore implements ArtifactStore {
     const versionId = head.VersionId ?? null;
     const stored = fullObjectSha256(head);
     if (stored !== null) return { exists: true, size, versionId, sha256: stored, digestSource: 'checksum' };
+    // Checked in bytes before reading: an object that cannot be hashed in Lambda's time is refused unread.
+    if (size !== null && size > this.maxStreamBytes) return { exists: true, size, versionId, sha256: null, digestSource: null, tooLargeToStream: true };
 
     // Hash the very version the HEAD saw; in an unversioned bucket, the ETag pins the object instead.
     const version = versionId === null ? where : `${where} (version ${versionId})`;

@@ -7,9 +7,12 @@ import { acquireReleaseLock } from '../../core/app/release-lock.js';
 import { runGates } from '../../core/app/run-gates.js';
 import { startPhase } from '../../core/app/start-phase.js';
 import { validateManifest } from '../../core/app/validate-manifest.js';
-import type { CanaryInput, PhaseState, PromotionInput } from '../../core/contracts.js';
+import type { ServingDeps, ServingSettings } from '../../core/app/serving.js';
+import type { CanaryInput, PhaseState, PromotionInput, ServingInput } from '../../core/contracts.js';
+import { SageMakerServingSchema } from '../../core/deployment.js';
 import { DEFAULT_PHASES } from '../../core/plan.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
+import { SimulatedEndpoint, type SimulatedEndpointOptions } from '../../local/endpoint.js';
 import { ManualClock, memoryPorts, type MemoryPorts } from '../../local/memory.js';
 
 export const BUCKET = 'bb-artifacts';
@@ -74,4 +77,80 @@ export function traffic(w: MemoryPorts, minutes: number, canary: (i: number) => 
     w.metrics.put(MODEL, w.clock.now(), { canary: minute(600, i, canary(i)), baseline: minute(5400, i + 3) });
     w.clock.advanceMinutes(1);
   }
+}
+
+// ---- the serving target: a simulated SageMaker endpoint ------------------------------------------
+
+export const ENDPOINT = 'bb-endpoint';
+/** The model the simulated endpoint serves before the first simulated release. */
+export const INITIAL_MODEL = 'bb-model-2-0-3';
+export const INITIAL_CONFIG = `${ENDPOINT}-initial-config`;
+export const PROVISION_MINUTES = 8;
+
+/** The pipeline config's deployment.sagemaker: one more instance type and up to 2 instances on request. */
+export const SAGEMAKER_SERVING = SageMakerServingSchema.parse({
+  image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bb-serving:2.1.0',
+  executionRoleArn: 'arn:aws:iam::123456789012:role/bb-sagemaker-exec',
+  instanceType: 'ml.g5.xlarge',
+  allowedInstanceTypes: ['ml.g5.2xlarge'],
+  maxInstanceCount: 2,
+});
+
+export function servingSettings(over: Partial<ServingSettings> = {}): ServingSettings {
+  return {
+    plan: { kind: 'sagemaker', endpointName: ENDPOINT, baselineVariant: 'baseline', canaryVariant: 'canary', serving: SAGEMAKER_SERVING },
+    timeoutMinutes: 60,
+    pollSeconds: 30,
+    bakeMinutes: 60,
+    ...over,
+  };
+}
+
+/** In-memory ports and a simulated endpoint on the same clock, wired as the serving use cases' deps. */
+export function servingWorld(opts: { endpoint?: Partial<SimulatedEndpointOptions>; settings?: Partial<ServingSettings> } = {}) {
+  const w = world();
+  const endpoint = new SimulatedEndpoint({
+    endpointName: ENDPOINT,
+    baselineVariant: 'baseline',
+    canaryVariant: 'canary',
+    image: SAGEMAKER_SERVING.image,
+    clock: w.clock,
+    provisionMinutes: PROVISION_MINUTES,
+    deployFailure: null,
+    smoke: 'ok',
+    initialModel: INITIAL_MODEL,
+    instanceType: 'ml.g5.xlarge',
+    ...opts.endpoint,
+  });
+  const deps: ServingDeps = { target: endpoint, ledger: w.ledger, clock: w.clock, settings: servingSettings(opts.settings) };
+  return { w, endpoint, deps };
+}
+
+/**
+ * A release whose gates passed (status `gated`), recorded directly so any version can be used, and
+ * the DeployCandidate input the promotion machine would build for it.
+ */
+export async function gatedRelease(w: MemoryPorts, version = '2.1.0'): Promise<{ releaseId: string; deploy: Extract<ServingInput, { action: 'deploy' }> }> {
+  const releaseId = `${MODEL}-${version.replace(/\./g, '_')}-0a1b2c3d`;
+  const artifact = { uri: `s3://${BUCKET}/models/${MODEL}/${version}/model.tar.gz`, sha256: 'c'.repeat(64) };
+  const at = w.clock.now().toISOString();
+  await w.ledger.createRelease({
+    releaseId,
+    model: MODEL,
+    version,
+    status: 'gated',
+    artifact,
+    manifestSha256: 'e'.repeat(64),
+    source: { bucket: BUCKET, key: `models/${MODEL}/${version}/release.json`, versionId: 'v1' },
+    receivedAt: at,
+    updatedAt: at,
+    canaryExecutionArn: null,
+    phase: null,
+    weight: 0,
+    lastVerdict: null,
+    approvers: [],
+    outcome: null,
+    incidentPublished: false,
+  });
+  return { releaseId, deploy: { action: 'deploy', releaseId, model: MODEL, version, artifact, serving: null } };
 }

@@ -22,6 +22,11 @@ describe('a handler throwing a transient error', () => {
     ['start-phase', 'healthy'],
     ['analyze-canary', 'error-spike-at-10pct'],
     ['start-phase', 'error-spike-at-10pct'],
+    // a crash half-way through a deployment step: the retry resumes from the recorded plan and the endpoint's state
+    ['serving', 'healthy'],
+    ['serving', 'failed-deploy'],
+    ['serving', 'error-spike-at-10pct'],
+    ['verify-artifact', 'artifact-mismatch'],
   ] as const)('%s failing twice is retried: %s ends exactly as without the fault', async (handler, scenario) => {
     const clean = await defaultRun(scenario);
     const faulty = await simulate({ scenario: builtin(scenario), faults: [{ handler, kind: 'transient', times: 2 }] });
@@ -38,6 +43,19 @@ describe('a handler throwing a transient error', () => {
     // one attempt fewer is still absorbed by the retries
     const absorbed = await simulate({ scenario: builtin('healthy'), phaseMinutes: 5, faults: [{ handler: 'start-phase', kind: 'transient', times: MAX_ATTEMPTS - 1 }] });
     expect(absorbed.summary.outcome).toBe('promoted');
+  });
+});
+
+describe('a deployment step failing permanently', () => {
+  it('serving: caught before any user traffic; the candidate is removed; P1 task_failure; the lock released', async () => {
+    const run = await simulate({ scenario: builtin('healthy'), faults: [{ handler: 'serving', kind: 'permanent', times: 1 }] });
+    const { summary } = run;
+    expect(summary.phaseReached).toBe(0);
+    expect(summary.incidents).toEqual([expect.objectContaining({ severity: 'P1', reason: 'task_failure' })]);
+    expect(summary.incidents[0]!.title).toContain('DeployCandidate');
+    expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
+    expect(run.runtime.router.serving.map((v) => v.name)).toEqual(['baseline']);
+    expect(await run.runtime.lock.holder('builderbrain')).toBeNull();
   });
 });
 

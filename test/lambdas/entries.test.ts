@@ -3,6 +3,8 @@
  * variable fails the cold start by name), SDK clients and adapters wired, a bad event rejected with
  * the field named. No AWS call is made: every event here fails validation first.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -21,6 +23,19 @@ const ENV_VARS = {
   BB_GATE_POLICY_JSON: '{}',
   BB_CANARY_POLICY_JSON: '{}',
   BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:bb-promotion',
+  BB_ARTIFACT_BUCKET: 'bb-artifacts',
+  BB_SERVING_JSON: JSON.stringify({
+    plan: {
+      kind: 'sagemaker',
+      endpointName: 'bb-endpoint',
+      baselineVariant: 'baseline',
+      canaryVariant: 'canary',
+      serving: { image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bb-serving:2.1.0', executionRoleArn: 'arn:aws:iam::123456789012:role/bb-sagemaker-exec', instanceType: 'ml.g5.xlarge' },
+    },
+    timeoutMinutes: 60,
+    pollSeconds: 30,
+    bakeMinutes: 60,
+  }),
 };
 
 const context = {
@@ -46,6 +61,8 @@ const ENTRIES: Record<string, () => Promise<Entry>> = {
   'validate-manifest': () => import('../../lambdas/validate-manifest/index.js'),
   'release-lock': () => import('../../lambdas/release-lock/index.js'),
   'run-gates': () => import('../../lambdas/run-gates/index.js'),
+  'verify-artifact': () => import('../../lambdas/verify-artifact/index.js'),
+  'serving': () => import('../../lambdas/serving/index.js'),
   'reject-release': () => import('../../lambdas/reject-release/index.js'),
   'start-phase': () => import('../../lambdas/start-phase/index.js'),
   'analyze-canary': () => import('../../lambdas/analyze-canary/index.js'),
@@ -60,6 +77,9 @@ const CASES: [name: string, field: string, event: unknown][] = [
   ['validate-manifest', 'source', { releaseId: 'r-1', receivedAt: '2025-03-01T10:00:00Z' }],
   ['release-lock', 'model', { action: 'acquire', releaseId: 'r-1' }],
   ['run-gates', 'manifest', { releaseId: 'r-1' }],
+  ['verify-artifact', 'artifact.sha256', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', artifact: { uri: 's3://bb-artifacts/models/builderbrain/2.1.0/model.tar.gz' } }],
+  ['serving', 'action', { action: 'deploy-now', releaseId: 'r-1' }],
+  ['serving', 'progress', { action: 'check', releaseId: 'r-1' }],
   ['reject-release', 'validation', { releaseId: 'r-1', cause: 'lock_busy' }],
   ['start-phase', 'phaseIndex', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', phases: [{ weight: 1, monitorMinutes: 60, requiresApproval: true }], maxLooksPerPhase: 120, executionArn: 'x' }],
   ['analyze-canary', 'phase', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0' }],
@@ -75,6 +95,16 @@ beforeEach(() => {
 afterEach(() => vi.unstubAllEnvs());
 
 describe('Lambda entries', () => {
+  it('every handler directory (lambdas/<name>/index.ts) has an entry here, and a bad-event case', () => {
+    const root = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+    const handlers = readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(`${root}${d.name}/index.ts`))
+      .map((d) => d.name)
+      .sort();
+    expect(Object.keys(ENTRIES).sort()).toEqual(handlers);
+    expect([...new Set(CASES.map(([name]) => name))].sort()).toEqual(handlers);
+  });
+
   it.each(CASES)('%s: a bad event is a clear error naming %s', async (name, field, event) => {
     const { handler } = await ENTRIES[name]!();
     const err = (await handler(event, context).catch((e: unknown) => e)) as Error;
@@ -90,5 +120,13 @@ describe('Lambda entries', () => {
     vi.stubEnv('BB_TABLE_NAME', 'bb-ledger');
     vi.stubEnv('BB_ROUTER_JSON', '{"kind":"nginx"}');
     await expect(ENTRIES.rollback!()).rejects.toThrow(/BB_ROUTER_JSON/);
+  });
+
+  it('the serving entry needs BB_SERVING_JSON, the verify-artifact entry BB_ARTIFACT_BUCKET', async () => {
+    vi.stubEnv('BB_SERVING_JSON', JSON.stringify({ plan: { kind: 'sagemaker', endpointName: 'bb-endpoint' }, timeoutMinutes: 60, pollSeconds: 30, bakeMinutes: 60 }));
+    await expect(ENTRIES.serving!()).rejects.toThrow(/invalid Lambda environment: BB_SERVING_JSON/);
+    vi.resetModules();
+    vi.stubEnv('BB_ARTIFACT_BUCKET', undefined as unknown as string);
+    await expect(ENTRIES['verify-artifact']!()).rejects.toThrow(/invalid Lambda environment: BB_ARTIFACT_BUCKET/);
   });
 });

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsCallError } from '../../lambdas/adapters/aws-errors.js';
 import { S3ArtifactStore, sha256OfStream } from '../../lambdas/adapters/s3-artifacts.js';
+import { judgeArtifact } from '../../core/deployment.js';
 import { ONE_ATTEMPT, awsError, denied, internal } from './aws-helpers.js';
 
 const s3 = mockClient(S3Client);
@@ -135,6 +136,31 @@ describe('S3ArtifactStore.describeArtifact', () => {
   it('a 5xx on the HEAD is retryable', async () => {
     s3.on(HeadObjectCommand).rejects(internal());
     await expect(store.describeArtifact(artifact)).rejects.toMatchObject({ name: 'InternalFailure', retryable: true });
+  });
+});
+
+describe('S3ArtifactStore.describeArtifact: artifacts too large to stream', () => {
+  beforeEach(() => s3.reset());
+
+  it('an object without a full-object checksum over the streaming limit is refused unread (no GetObject)', async () => {
+    const small = new S3ArtifactStore(new S3Client(ONE_ATTEMPT), 1000);
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 1001, VersionId: 'v9' });
+    const facts = await small.describeArtifact({ bucket: 'bb', key: 'models/m/1.0.0/model.tar.gz' });
+    expect(facts).toEqual({ exists: true, size: 1001, versionId: 'v9', sha256: null, digestSource: null, tooLargeToStream: true });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    // judged as a rejection that says what to do
+    const verdict = judgeArtifact('a'.repeat(64), 's3://bb/models/m/1.0.0/model.tar.gz', facts);
+    expect(verdict).toMatchObject({ ok: false, reason: 'artifact_digest_mismatch' });
+    expect(verdict.message).toContain('--checksum-algorithm SHA256');
+  });
+
+  it('the same object with S3\'s full-object checksum is verified from the checksum, whatever its size', async () => {
+    const small = new S3ArtifactStore(new S3Client(ONE_ATTEMPT), 1000);
+    const hex = createHash('sha256').update('x').digest();
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 10 ** 12, VersionId: 'v9', ChecksumSHA256: hex.toString('base64'), ChecksumType: 'FULL_OBJECT' });
+    const facts = await small.describeArtifact({ bucket: 'bb', key: 'models/m/1.0.0/model.tar.gz' });
+    expect(facts).toMatchObject({ sha256: hex.toString('hex'), digestSource: 'checksum' });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
   });
 });
 

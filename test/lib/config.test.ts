@@ -6,15 +6,18 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_POLICY } from '../../core/alarms.js';
 import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, estimateHistoryEvents } from '../../core/plan.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
+import { LAMBDA_ENVIRONMENT_MAX_BYTES } from '../../lib/pipeline-functions.js';
 import {
   canaryTimeoutMinutes,
   DEFAULT_PIPELINE_CONFIG,
   deepMerge,
+  deployabilityIssues,
   HISTORY_BUDGET_SHARE,
   loadPipelineConfig,
   parsePipelineConfig,
   STEP_FUNCTIONS_HISTORY_LIMIT,
 } from '../../lib/config.js';
+import { LAMBDA_ROUTER, SAGEMAKER_SERVING, synth } from './fixture.js';
 
 const context = (values: Record<string, unknown>) => ({ tryGetContext: (k: string) => values[k] });
 
@@ -154,5 +157,88 @@ describe('loading from context and file', () => {
 describe('derived timeouts', () => {
   it('bound a canary execution by monitoring plus one approval per phase', () => {
     expect(canaryTimeoutMinutes(DEFAULT_PIPELINE_CONFIG)).toBe(4 * 60 + 4 * 1440 + 60 + 40);
+  });
+});
+
+describe('deployment', () => {
+  const sample = (over: Record<string, unknown> = {}) => ({ name: 'hello', body: '{"prompt":"hi"}', ...over });
+
+  it('defaults: 60-minute timeout, 30-second polls, a 60-minute bake, no smoke samples, no SageMaker serving', () => {
+    expect(DEFAULT_PIPELINE_CONFIG.deployment).toEqual({
+      lambda: { delivery: { kind: 'environment', uriVariable: 'MODEL_URI', sha256Variable: 'MODEL_SHA256', versionVariable: 'MODEL_VERSION' } },
+      smoke: [],
+      timeoutMinutes: 60,
+      pollSeconds: 30,
+      bakeMinutes: 60,
+    });
+    expect(DEFAULT_PIPELINE_CONFIG.deployment.sagemaker).toBeUndefined();
+  });
+
+  it('fills the defaults of a SageMaker section and of a smoke sample', () => {
+    const c = parsePipelineConfig({ deployment: { sagemaker: SAGEMAKER_SERVING, smoke: [sample()] } });
+    expect(c.deployment.sagemaker).toEqual({ ...SAGEMAKER_SERVING, instanceCount: 1, allowedInstanceTypes: [], environment: {} });
+    expect(c.deployment.smoke).toEqual([{ name: 'hello', contentType: 'application/json', body: '{"prompt":"hi"}', expect: { maxLatencyMs: 10_000 } }]);
+  });
+
+  it.each([
+    ['deployment.smoke[0].body', 'must be at most 16384 bytes', { deployment: { smoke: [sample({ body: 'x'.repeat(16 * 1024 + 1) })] } }],
+    ['deployment.smoke', 'the smoke bodies together must be at most 65536 bytes', { deployment: { smoke: [0, 1, 2, 3, 4].map((i) => sample({ name: `s${i}`, contentType: 'text/plain', body: 'x'.repeat(15 * 1024) })) } }],
+    ['deployment.smoke[0].name', 'must be 1-64 chars', { deployment: { smoke: [sample({ name: 'no/slashes' })] } }],
+    ['deployment.smoke[0].expect.maxLatencyMs', '', { deployment: { smoke: [sample({ expect: { maxLatencyMs: 0 } })] } }],
+    ['deployment.timeoutMinutes', '', { deployment: { timeoutMinutes: 1 } }],
+    ['deployment.pollSeconds', '', { deployment: { pollSeconds: 1 } }],
+    ['deployment.sagemaker.image', 'must be an ECR image URI', { deployment: { sagemaker: { ...SAGEMAKER_SERVING, image: 'docker.io/bb:1' } } }],
+    ['deployment.sagemaker.executionRoleArn', 'must be an IAM role ARN', { deployment: { sagemaker: { ...SAGEMAKER_SERVING, executionRoleArn: 'bb-serving' } } }],
+    ['deployment.sagemaker.instanceType', 'must be a SageMaker instance type', { deployment: { sagemaker: { ...SAGEMAKER_SERVING, instanceType: 'g5.xlarge' } } }],
+    ['deployment.sagemaker.maxInstanceCount', 'must be at least instanceCount (3)', { deployment: { sagemaker: { ...SAGEMAKER_SERVING, instanceCount: 3, maxInstanceCount: 2 } } }],
+  ])('%s: %s', (path, message, input) => {
+    const text = failure(() => parsePipelineConfig(input));
+    expect(text).toContain(`${path}: ${message}`);
+    expect(text).not.toMatch(/ZodError|"code":/);
+  });
+
+  // The next two are checked after parsing (core/deployment.ts checkSmokeSchemas); their paths are
+  // currently written `deployment.smoke.1.…` (see the it.fails below), hence either form here.
+  it('a JSON body that is not JSON is rejected, naming the sample', () => {
+    const text = failure(() => parsePipelineConfig({ deployment: { smoke: [sample(), sample({ name: 'broken', body: '{"prompt":', expect: { jsonSchema: { type: 'object' } } })] } }));
+    expect(text).toMatch(/deployment\.smoke(\[1\]|\.1)\.body: is not JSON although contentType is application\/json/);
+    expect(text).not.toMatch(/smoke(\[0\]|\.0)/);
+    // Not JSON is fine for another content type.
+    expect(() => parsePipelineConfig({ deployment: { smoke: [sample({ contentType: 'text/plain', body: 'ping' })] } })).not.toThrow();
+  });
+
+  it('an expected shape zod cannot read is rejected, naming it', () => {
+    for (const jsonSchema of [{ type: 'nonsense' }, { $ref: 'https://example.com/schema.json' }]) {
+      const text = failure(() => parsePipelineConfig({ deployment: { smoke: [sample(), sample({ name: 'shape', expect: { jsonSchema } })] } }));
+      expect(text).toMatch(/deployment\.smoke(\[1\]|\.1)\.expect\.jsonSchema: is not a JSON Schema zod can read/);
+    }
+    expect(() => parsePipelineConfig({ deployment: { smoke: [sample({ expect: { jsonSchema: { type: 'object', required: ['completion'], properties: { completion: { type: 'string' } } } } })] } })).not.toThrow();
+  });
+
+  // Known source defects (reported): flip these to `it` once lib/config.ts / core/deployment.ts are fixed.
+  it.fails('KNOWN DEFECT: a JSON body that is not JSON is rejected even when the sample has no expected shape', () => {
+    failure(() => parsePipelineConfig({ deployment: { smoke: [sample({ body: '{"prompt":' })] } }));
+  });
+  it.fails('KNOWN DEFECT: smoke-sample issue paths are written like every other config path (deployment.smoke[0].…)', () => {
+    const text = failure(() => parsePipelineConfig({ deployment: { smoke: [sample({ expect: { jsonSchema: { type: 'nonsense' } } })] } }));
+    expect(text).toContain('deployment.smoke[0].expect.jsonSchema: ');
+  });
+
+  it('deployabilityIssues: a SageMaker router needs deployment.sagemaker; a Lambda router does not', () => {
+    const issues = deployabilityIssues(parsePipelineConfig({}));
+    expect(issues).toEqual([{ path: 'deployment.sagemaker', message: expect.stringContaining('required for a SageMaker endpoint') }]);
+    expect(issues[0]!.message).toMatch(/image.*executionRoleArn.*instanceType/);
+    expect(deployabilityIssues(parsePipelineConfig({ deployment: { sagemaker: SAGEMAKER_SERVING } }))).toEqual([]);
+    expect(deployabilityIssues(parsePipelineConfig({ router: LAMBDA_ROUTER }))).toEqual([]);
+  });
+
+  it('a serving environment that pushes the serving function past Lambda\'s 4 KB fails synth, naming the limit', () => {
+    const environment = Object.fromEntries([1, 2, 3, 4].map((i) => [`VAR_${i}`, 'x'.repeat(1000)]));
+    const big = parsePipelineConfig({ deployment: { sagemaker: { ...SAGEMAKER_SERVING, environment } } });
+    expect(LAMBDA_ENVIRONMENT_MAX_BYTES).toBe(4096);
+    expect(() => synth(big)).toThrow(/the serving function's environment is \d+ bytes, over Lambda's limit of 4096: shorten deployment\.sagemaker\.environment/);
+    // A modest environment fits.
+    const fits = synth({ deployment: { sagemaker: { ...SAGEMAKER_SERVING, environment: { LOG_LEVEL: 'info', MAX_BATCH: '8' } } } });
+    expect(fits.config.deployment.sagemaker!.environment).toEqual({ LOG_LEVEL: 'info', MAX_BATCH: '8' });
   });
 });

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePipelineConfig } from '../../lib/config.js';
 import { MIN_REASON_LENGTH } from '../../lib/nag.js';
 import { addReleaseStack, createApp } from '../../lib/synth.js';
+import { LAMBDA_ROUTER, SAGEMAKER_SERVING } from './fixture.js';
 
 interface Ack {
   readonly path: string;
@@ -32,6 +33,8 @@ beforeAll(() => {
         approvals: [{ protocol: 'email', endpoint: 'approvers@example.com' }],
         pipelineAlarms: [{ protocol: 'https', endpoint: 'https://pager.example.com/hook' }],
       },
+      // What `cdk deploy` needs for a SageMaker endpoint (bin/app.ts): iam:PassRole, the bucket and key policies for the role.
+      deployment: { sagemaker: SAGEMAKER_SERVING, smoke: [{ name: 'hello', body: '{"prompt":"hi"}' }] },
     }),
   );
   try {
@@ -53,13 +56,13 @@ describe('cdk-nag AwsSolutions with the Lambda-alias router', () => {
     const app = createApp({ bundling: false, builtinValidation: false, nag: true, outdir: mkdtempSync(join(tmpdir(), 'bb-nag-alias-')) });
     addReleaseStack(
       app,
-      parsePipelineConfig({ router: { kind: 'lambda-alias', functionName: 'builderbrain-serving', liveAlias: 'live', candidateAlias: 'candidate' } }),
+      parsePipelineConfig({ router: LAMBDA_ROUTER }),
     );
     expect(() => app.synth()).not.toThrow();
   });
 });
 
-describe('cdk-nag AwsSolutions', () => {
+describe('cdk-nag AwsSolutions with deployment.sagemaker', () => {
   it('synthesizes with no unsuppressed finding', () => {
     expect(synthError?.message ?? null).toBeNull();
     const violations = (report?.pluginReports ?? []).flatMap((r) => r.violations);
@@ -72,6 +75,12 @@ describe('cdk-nag AwsSolutions', () => {
       expect(a.id, a.path).toMatch(/^AwsSolutions::AwsSolutions-[A-Z]+[0-9]+(\[.+\])?$/);
       expect(a.reason.trim().length, `${a.path} ${a.id}`).toBeGreaterThanOrEqual(MIN_REASON_LENGTH);
     }
+  });
+
+  it('acknowledges the serving role\'s SageMaker wildcards one by one', () => {
+    const serving = acks.filter((a) => a.path.endsWith('/Functions/ServingRole')).map((a) => a.id.replace(/^AwsSolutions::/, ''));
+    const sm = (resource: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${resource}]`;
+    expect(serving.filter((id) => id.includes(':sagemaker:')).sort()).toEqual([sm('endpoint-config/*'), sm('endpoint-config/builderbrain-*'), sm('model/builderbrain-*')].sort());
   });
 
   it('acknowledges only the expected rules', () => {

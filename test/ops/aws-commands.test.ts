@@ -134,6 +134,14 @@ describe('status', () => {
     expect(r.stdout).toMatch(/next\s+builderbrain approve/);
     const j = await ops(['status', RELEASE_ID, '--json']);
     expect(JSON.parse(j.stdout)).toEqual({ release: waitingRecord });
+    expect(JSON.parse(j.stdout).release.deployment.candidate.model).toBe('builderbrain-2-1-0-1a2b3c4d-m');
+  });
+
+  it('--json of a record written before deployments were recorded shows deployment null', async () => {
+    const { deployment: _d, ...older } = waitingRecord;
+    ledgerHolds(older as ReleaseRecord);
+    const j = await ops(['status', RELEASE_ID, '--json']);
+    expect(JSON.parse(j.stdout)).toEqual({ release: { ...waitingRecord, deployment: null } });
   });
 
   it('a release that is not in the ledger: exit 1', async () => {
