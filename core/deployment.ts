@@ -233,7 +233,11 @@ export function resolveSizing(serving: SageMakerServing, request: ServingRequest
 export const SAGEMAKER_NAME_MAX = 63;
 export const SAGEMAKER_NAME_RE = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
-/** The first part of every SageMaker resource name the pipeline creates for an endpoint (IAM grants are scoped to it). */
+/**
+ * The first part of every SageMaker resource name the pipeline creates for an endpoint; the names
+ * go on with `--`, which the prefix never contains (runs of hyphens are collapsed), so the IAM grant
+ * `<prefix>--*` of endpoint `builderbrain` does not cover the names made for `builderbrain-staging`.
+ */
 export function sageMakerNamePrefix(endpointName: string): string {
   return cleanName(endpointName).slice(0, 24).replace(/-+$/, '') || 'bb';
 }
@@ -242,19 +246,19 @@ const cleanName = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-
 
 /**
  * The names of the SageMaker resources a release creates, derived from the release id (so a
- * retried step finds what the first attempt created): `<endpoint prefix>-<version>-<hash>-<role>`,
+ * retried step finds what the first attempt created): `<endpoint prefix>--<version>-<hash>-<role>`,
  * the version cut so the whole stays within 63 bytes.
  *
- * @example sageMakerNames('builderbrain', 'builderbrain-2_1_0-24c174c9', '2.1.0').model // 'builderbrain-2-1-0-<8 hex>-m'
+ * @example sageMakerNames('builderbrain', 'builderbrain-2_1_0-24c174c9', '2.1.0').model // 'builderbrain--2-1-0-<8 hex>-m'
  */
 export function sageMakerNames(endpointName: string, releaseId: string, version: string) {
   const hash = createHash('sha256').update(releaseId, 'utf8').digest('hex').slice(0, 8);
   const prefix = sageMakerNamePrefix(endpointName);
   const name = (role: string) => {
     const tail = `-${hash}-${role}`;
-    const room = SAGEMAKER_NAME_MAX - prefix.length - tail.length - 1;
+    const room = SAGEMAKER_NAME_MAX - prefix.length - tail.length - 2;
     const v = cleanName(version).slice(0, room).replace(/-+$/, '');
-    return v === '' ? `${prefix}${tail}` : `${prefix}-${v}${tail}`;
+    return v === '' ? `${prefix}-${tail}` : `${prefix}--${v}${tail}`;
   };
   return {
     /** The candidate's Model. */
@@ -437,7 +441,7 @@ export type GoalJudgement =
  */
 export function judgeGoal(goal: DeploymentGoal, d: Deployment, state: ServingState, timedOut: boolean): GoalJudgement {
   const what = goalText(goal, d);
-  if (d.target === 'lambda') return judgeLambdaGoal(goal, d, state, what);
+  if (d.target === 'lambda') return judgeLambdaGoal(goal, d, state, what, timedOut);
   const want = goalConfig(goal, d);
   if (want === null) {
     // A first release taken back: the endpoint the release created is deleted.
@@ -456,13 +460,17 @@ export function judgeGoal(goal: DeploymentGoal, d: Deployment, state: ServingSta
   return failed(what, `SageMaker kept endpoint ${d.resource} on ${state.config ?? 'no config'} instead of ${want}`, state.failureReason);
 }
 
-function judgeLambdaGoal(goal: DeploymentGoal, d: Deployment, state: ServingState, what: string): GoalJudgement {
+function judgeLambdaGoal(goal: DeploymentGoal, d: Deployment, state: ServingState, what: string, timedOut: boolean): GoalJudgement {
   // A first release taken back: the live alias the release created is deleted (nothing else can serve).
   if (goal === 'candidate_removed' && d.baseline === null) {
     return state.exists ? failed(what, `the live alias of ${d.resource} still exists`, null) : { action: 'done', message: `${what}: the live alias of ${d.resource} deleted` };
   }
   if (!state.exists) return failed(what, `function ${d.resource} has no live alias`, state.failureReason);
-  if (state.status === 'busy') return { action: 'wait', message: `${what}: function ${d.resource} is updating` };
+  if (state.status === 'busy') {
+    return timedOut
+      ? failed(what, `timed out while function ${d.resource} was still updating`, state.failureReason)
+      : { action: 'wait', message: `${what}: function ${d.resource} is updating` };
+  }
   if (state.status === 'failed') return failed(what, `the update of function ${d.resource} failed`, state.failureReason);
   const candidate = d.candidate.version;
   switch (goal) {
@@ -547,18 +555,18 @@ function compileShape(schema: Record<string, unknown>): z.ZodType {
 export function checkSmokeSchemas(samples: readonly SmokeSample[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
   samples.forEach((s, i) => {
-    if (s.expect.jsonSchema === undefined) return;
-    try {
-      compileShape(s.expect.jsonSchema);
-    } catch (err) {
-      issues.push({ path: `deployment.smoke[${i}].expect.jsonSchema`, message: `is not a JSON Schema zod can read (${(err as Error).message})` });
-    }
     if (s.contentType.includes('json')) {
       try {
         JSON.parse(s.body);
       } catch {
         issues.push({ path: `deployment.smoke[${i}].body`, message: `is not JSON although contentType is ${s.contentType}` });
       }
+    }
+    if (s.expect.jsonSchema === undefined) return;
+    try {
+      compileShape(s.expect.jsonSchema);
+    } catch (err) {
+      issues.push({ path: `deployment.smoke[${i}].expect.jsonSchema`, message: `is not a JSON Schema zod can read (${(err as Error).message})` });
     }
   });
   return issues;

@@ -134,7 +134,11 @@ export const PipelineConfigSchema = z
   })
   .superRefine((c, ctx) => {
     for (const issue of checkSmokeSchemas(c.deployment.smoke)) {
-      ctx.addIssue({ code: 'custom', path: issue.path.replace(/\[(\d+)\]/g, '.$1').split('.'), message: issue.message });
+      const path = issue.path
+        .replace(/\[(\d+)\]/g, '.$1')
+        .split('.')
+        .map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg));
+      ctx.addIssue({ code: 'custom', path, message: issue.message });
     }
     const events = estimateHistoryEvents(c.phases, c.maxLooksPerPhase);
     const budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;

@@ -412,7 +412,7 @@ function grantServing(role: iam.Role, serving: ServingSettingsConfig, stack: Sta
     const arn = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
     const prefix = sageMakerNamePrefix(p.endpointName).toLowerCase();
     const endpoint = arn('endpoint', p.endpointName.toLowerCase());
-    const ours = (resource: string) => arn(resource, `${prefix}-*`);
+    const ours = (resource: string) => arn(resource, `${prefix}--*`);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateModel'], resources: [ours('model')] }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateEndpointConfig'], resources: [ours('endpoint-config')] }));
     role.addToPrincipalPolicy(
@@ -435,7 +435,7 @@ function grantServing(role: iam.Role, serving: ServingSettingsConfig, stack: Sta
     for (const resource of ['model', 'endpoint-config']) {
       acknowledge(
         role,
-        `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', `${resource}/${prefix}-*`)}]`,
+        `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', `${resource}/${prefix}--*`)}]`,
         `Each release creates its own ${resource} named <endpoint>-<version>-<hash>-<role> (core/deployment.ts sageMakerNames), known only at run time: the grant covers the names this pipeline makes for this one endpoint.`,
       );
     }

@@ -169,7 +169,8 @@ export class PromotionStateMachine extends Construct {
       resultPath: '$.reject',
       functionTimeout: fnTimeout(props.rejectReleaseFunction),
     });
-    rejectRelease.addCatch(releaseLockAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    // A failed RejectRelease still removes whatever was deployed (nothing, before DeployCandidate) before the lock goes.
+    rejectRelease.addCatch(removal('RemoveAfterRejectFailure', releaseLockAfterFailure), { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
     const releaseLockAfterReject = lambdaStep(this, S.rejectedReleaseLock, props.releaseLockFunction, {
       payload: lockPayload('release'),
       resultPath: '$.unlock',

@@ -74,7 +74,9 @@ export class BuilderBrainReleaseStack extends Stack {
     artifacts.grantReadManifests(fns.fn('validate-manifest'));
     artifacts.grantReadManifests(fns.fn('verify-artifact'));
     fns.fn('verify-artifact').addEnvironment(ENV.artifactBucket, artifacts.bucket.bucketName);
-    if (config.deployment.sagemaker !== undefined) artifacts.grantReadToRole(config.deployment.sagemaker.executionRoleArn);
+    if (config.router.kind === 'sagemaker' && config.deployment.sagemaker !== undefined) {
+      artifacts.grantReadToRole(config.deployment.sagemaker.executionRoleArn);
+    }
 
     const canaryTimeout = Duration.minutes(canaryTimeoutMinutes(config));
     const canary = new CanaryStateMachine(this, 'Canary', {

@@ -5,11 +5,14 @@ import { NothingWaitingError, ReleaseNotActiveError } from '../../core/app/error
 import { promote } from '../../core/app/promote.js';
 import { requestApproval } from '../../core/app/request-approval.js';
 import { rollback } from '../../core/app/rollback.js';
+import { runGates } from '../../core/app/run-gates.js';
 import { startPhase } from '../../core/app/start-phase.js';
+import { validateManifest } from '../../core/app/validate-manifest.js';
 import { APPROVAL_REJECTED_ERROR, PhaseStateSchema, type PhaseState } from '../../core/contracts.js';
+import { sageMakerNames, type Deployment } from '../../core/deployment.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import type { MemoryPorts } from '../../local/memory.js';
-import { EXECUTION_ARN, MODEL, canaryInput, releaseInCanary, traffic, world } from './helpers.js';
+import { EXECUTION_ARN, MODEL, canaryInput, releaseInCanary, traffic, upload, world } from './helpers.js';
 
 const canaryPolicy = DEFAULT_POLICY.canary;
 const TOKEN = 'AQB8AAAAKgAAAAMAAAAAAAAAAcSECRET-TASK-TOKEN-1234567890';
@@ -60,6 +63,59 @@ describe('startPhase', () => {
     await rollback({ releaseId, model: MODEL, trigger: { kind: 'manual', actor: 'alice', note: 'stop' }, stopExecution: false }, w);
     await expect(startPhase({ ...canaryInput(releaseId), phaseIndex: 1, executionArn: EXECUTION_ARN }, w)).rejects.toBeInstanceOf(ReleaseNotActiveError);
     expect(await w.router.current(MODEL)).toEqual({ baseline: 100, candidate: 0 });
+  });
+
+  describe('a first release (the recorded deployment has no baseline)', () => {
+    /** A gated release whose DeployCandidate recorded `baseline` (null: no endpoint before it). */
+    async function gatedWith(w: MemoryPorts, baseline: Deployment['baseline']): Promise<string> {
+      const input = upload(w);
+      const v = await validateManifest(input, w);
+      await runGates({ releaseId: input.releaseId, manifest: v.manifest! }, { ...w, gatePolicy: DEFAULT_POLICY.gates });
+      const names = sageMakerNames('bb-endpoint', input.releaseId, '2.1.0');
+      const deployment: Deployment = {
+        target: 'sagemaker',
+        resource: 'bb-endpoint',
+        releaseId: input.releaseId,
+        version: '2.1.0',
+        artifact: v.manifest!.artifact,
+        baseline,
+        candidate: { slot: 'canary', model: names.model, version: '2.1.0', instanceType: 'ml.g5.xlarge', instanceCount: 1 },
+        configs: { candidate: names.candidateConfig, converged: names.convergedConfig, restore: names.restoreConfig },
+      };
+      await w.ledger.update(input.releaseId, { deployment });
+      return input.releaseId;
+    }
+
+    it('starts the last phase (100%) whatever phase is asked for, and audits firstRelease', async () => {
+      const w = world();
+      const releaseId = await gatedWith(w, null);
+      const p = await startPhase({ ...canaryInput(releaseId), phaseIndex: 0, executionArn: EXECUTION_ARN }, w);
+      expect(p).toMatchObject({ index: 3, weight: 100, requiresApproval: false, isLast: true, nextIndex: 4, monitorMinutes: 60 });
+      expect(await w.router.current(MODEL)).toEqual({ baseline: 0, candidate: 100 });
+      expect(await w.ledger.getRelease(releaseId)).toMatchObject({ status: 'canary', phase: 3, weight: 100 });
+      const started = (await w.ledger.timeline(releaseId)).filter((e) => e.type === 'phase_started');
+      expect(started).toHaveLength(1);
+      expect(started[0]).toMatchObject({ eventId: 'phase_started:3', phase: 3, weight: 100 });
+      expect(started[0]!.detail).toMatchObject({
+        firstRelease: true,
+        judgedOn: 'no baseline to compare with: the absolute rules (safety incidents, the constraint-violation ceiling) and the smoke tests',
+      });
+    });
+
+    it('a release with a baseline (or none recorded) runs the phase asked for, without firstRelease', async () => {
+      const withBaseline = world();
+      const a = await gatedWith(withBaseline, { slot: 'baseline', model: 'bb-model-2-0-3', config: 'bb-endpoint-initial-config', instanceType: 'ml.g5.xlarge', instanceCount: 1, alone: true });
+      const noneRecorded = world();
+      const b = upload(noneRecorded);
+      const v = await validateManifest(b, noneRecorded);
+      await runGates({ releaseId: b.releaseId, manifest: v.manifest! }, { ...noneRecorded, gatePolicy: DEFAULT_POLICY.gates });
+      for (const [w, releaseId] of [[withBaseline, a], [noneRecorded, b.releaseId]] as const) {
+        const p = await startPhase({ ...canaryInput(releaseId), phaseIndex: 0, executionArn: EXECUTION_ARN }, w);
+        expect(p).toMatchObject({ index: 0, weight: 1 });
+        const started = (await w.ledger.timeline(releaseId)).find((e) => e.type === 'phase_started');
+        expect(started?.detail).not.toHaveProperty('firstRelease');
+      }
+    });
   });
 
   it('names a phase index past the plan', async () => {

@@ -572,21 +572,21 @@ describe('judgeGoal (SageMaker)', () => {
   const stateArb = (over: { exists?: fc.Arbitrary<boolean>; status?: fc.Arbitrary<ServingState['status']> } = {}) =>
     fc
       .record({
-      exists: over.exists ?? fc.boolean(),
-      status: over.status ?? fc.constantFrom<ServingState['status']>('idle', 'busy', 'failed'),
-      config: fc.option(fc.constantFrom(OLD_CONFIG, NAMES.candidateConfig, NAMES.convergedConfig, NAMES.restoreConfig, 'someone-elses-config'), { nil: null }),
-      failureReason: fc.option(fc.string({ maxLength: 40 }), { nil: null }),
-      slots: fc.array(
-        fc.record({
-          name: fc.constantFrom('baseline', 'canary', 'AllTraffic'),
-          model: fc.constantFrom<string | null>(OLD_MODEL, NAMES.model, 'other-model', null),
-          weight: fc.integer({ min: 0, max: 100 }),
-          instanceType: fc.constant('ml.g5.xlarge'),
-          instanceCount: fc.integer({ min: 0, max: 4 }),
-        }),
-        { maxLength: 3 },
-      ),
-    })
+        exists: over.exists ?? fc.boolean(),
+        status: over.status ?? fc.constantFrom<ServingState['status']>('idle', 'busy', 'failed'),
+        config: fc.option(fc.constantFrom(OLD_CONFIG, NAMES.candidateConfig, NAMES.convergedConfig, NAMES.restoreConfig, 'someone-elses-config'), { nil: null }),
+        failureReason: fc.option(fc.string({ maxLength: 40 }), { nil: null }),
+        slots: fc.array(
+          fc.record({
+            name: fc.constantFrom('baseline', 'canary', 'AllTraffic'),
+            model: fc.constantFrom<string | null>(OLD_MODEL, NAMES.model, 'other-model', null),
+            weight: fc.integer({ min: 0, max: 100 }),
+            instanceType: fc.constant('ml.g5.xlarge'),
+            instanceCount: fc.integer({ min: 0, max: 4 }),
+          }),
+          { maxLength: 3 },
+        ),
+      })
       .map((s): ServingState => (s.exists ? s : NO_ENDPOINT));
   const goalArb = fc.constantFrom(...DEPLOYMENT_GOALS);
 

@@ -63,7 +63,7 @@ describe('report of a rolled-back release', () => {
     expect(html).toContain('<td>lock_released</td>');
     // the deployment and the clean-up are on the record: smoke test, candidate removed
     expect(html).toContain('smoke test passed: 1 smoke request(s) passed');
-    expect(html).toMatch(/removing 2\.1\.0: endpoint builderbrain is in service on builderbrain-2-1-0-[0-9a-f]{8}-r/);
+    expect(html).toMatch(/removing 2\.1\.0: endpoint builderbrain is in service on builderbrain--2-1-0-[0-9a-f]{8}-r/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The handlers (lambdas/<name>/handler.ts) on in-memory ports: they parse with the contract schema
  * (a bad event is an error naming the field), call one use case and return its result.
@@ -13,10 +14,18 @@ import { createHandler as releaseLock } from '../../lambdas/release-lock/handler
 import { createHandler as requestApproval } from '../../lambdas/request-approval/handler.js';
 import { createHandler as rollback } from '../../lambdas/rollback/handler.js';
 import { createHandler as runGates } from '../../lambdas/run-gates/handler.js';
+import { createHandler as serving } from '../../lambdas/serving/handler.js';
 import type { Log } from '../../lambdas/shared/ports.js';
 import { createHandler as startPhase } from '../../lambdas/start-phase/handler.js';
 import { createHandler as validateManifest } from '../../lambdas/validate-manifest/handler.js';
-import { MODEL, canaryInput, releaseInCanary, upload, world } from '../app/helpers.js';
+import { createHandler as verifyArtifact } from '../../lambdas/verify-artifact/handler.js';
+import type { ServingProgress } from '../../core/contracts.js';
+import { BUCKET, MODEL, PROVISION_MINUTES, canaryInput, gatedRelease, releaseInCanary, servingWorld, upload, world } from '../app/helpers.js';
+
+function recordingTelemetry(): { counts: string[]; count: (name: string) => void } {
+  const counts: string[] = [];
+  return { counts, count: (name: string) => void counts.push(name) };
+}
 
 function recordingLog(): Log & { lines: string[] } {
   const lines: string[] = [];
@@ -150,5 +159,81 @@ describe('rollback handler', () => {
     const w = world();
     const input = upload(w);
     await expect(rollback({ ...w, model: MODEL })({ releaseId: input.releaseId, model: MODEL, trigger: { kind: 'manual', actor: 'a', note: 'n' }, stopExecution: false })).rejects.toThrow(/is not in the audit ledger/);
+  });
+});
+
+describe('verify-artifact handler', () => {
+  const KEY = `models/${MODEL}/2.1.0/model.tar.gz`;
+  const bytes = new TextEncoder().encode('weights');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const event = (over: Record<string, unknown> = {}) => ({ releaseId: 'builderbrain-2_1_0-0a1b2c3d', model: MODEL, version: '2.1.0', artifact: { uri: `s3://${BUCKET}/${KEY}`, sha256 }, ...over });
+
+  it('verifies and counts; a rejection is a result, not an error', async () => {
+    const w = world();
+    const telemetry = recordingTelemetry();
+    const h = verifyArtifact({ ...w, bucket: BUCKET, telemetry });
+    expect(await h(event())).toMatchObject({ ok: false, reason: 'artifact_missing' });
+    w.artifacts.putArtifact(BUCKET, KEY, bytes);
+    expect(await h(event({ releaseId: 'builderbrain-2_1_0-0a1b2c3e' }))).toMatchObject({ ok: true, reason: null, sha256, digestSource: 'computed' });
+    expect(telemetry.counts).toEqual(['ArtifactsRejected', 'ArtifactsVerified']);
+  });
+
+  it('a bad event names the field', async () => {
+    const h = verifyArtifact({ ...world(), bucket: BUCKET });
+    const err = await invalid(h(event({ releaseId: 'r 1', artifact: { uri: `s3://${BUCKET}/${KEY}` } })));
+    expect(err.message).toMatch(/^invalid VerifyArtifact event: /);
+    expect(err.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['releaseId', 'artifact.sha256']));
+    expect((await invalid(h(event({ version: undefined })))).message).toContain('version');
+    expect((await invalid(h(event({ extra: 1 })))).message).toContain('extra');
+  });
+});
+
+describe('serving handler', () => {
+  it('deploy → check → smoke → start → apply through the handler, logging and counting each end', async () => {
+    const { w, deps } = servingWorld({ settings: { bakeMinutes: 0 } });
+    const telemetry = recordingTelemetry();
+    const log = recordingLog();
+    const h = serving({ ...deps, telemetry, log });
+    const { releaseId, deploy } = await gatedRelease(w);
+    const p1 = (await h(deploy)) as ServingProgress;
+    expect(p1).toMatchObject({ goal: 'candidate_deployed', next: 'check' });
+    w.clock.advanceMinutes(PROVISION_MINUTES);
+    const p2 = (await h({ action: 'check', releaseId, progress: p1 })) as ServingProgress;
+    expect(p2.next).toBe('done');
+    expect(await h({ action: 'smoke', releaseId, deployment: p2.deployment, samples: [{ name: 'hello', body: '{}' }] })).toMatchObject({ passed: true, summary: '1 smoke request(s) passed' });
+    const s = (await h({ action: 'start', releaseId, goal: 'converged' })) as ServingProgress;
+    expect(await h({ action: 'apply', releaseId, progress: s })).toMatchObject({ goal: 'converged', next: 'check' });
+    expect(telemetry.counts).toEqual(['Serving_candidate_deployed', 'SmokeTestsPassed']);
+    expect(log.lines.some((l) => l.startsWith('info deploying 2.1.0: endpoint bb-endpoint is in service'))).toBe(true);
+  });
+
+  it('a failed goal and a failed smoke test are counted as such', async () => {
+    const { w, deps } = servingWorld({ endpoint: { deployFailure: 'capacity', smoke: 'error' } });
+    const telemetry = recordingTelemetry();
+    const h = serving({ ...deps, telemetry });
+    const { releaseId, deploy } = await gatedRelease(w);
+    const p1 = (await h(deploy)) as ServingProgress;
+    w.clock.advanceMinutes(PROVISION_MINUTES);
+    expect(await h({ action: 'check', releaseId, progress: p1 })).toMatchObject({ next: 'failed' });
+    expect(await h({ action: 'smoke', releaseId, deployment: p1.deployment, samples: [{ name: 'hello', body: '{}' }] })).toMatchObject({ passed: false });
+    expect(telemetry.counts).toEqual(['ServingFailed_candidate_deployed', 'SmokeTestsFailed']);
+  });
+
+  it('bad events name the field', async () => {
+    const { w, deps } = servingWorld();
+    const h = serving(deps);
+    const { releaseId, deploy } = await gatedRelease(w);
+    const named = async (event: unknown) => (await invalid(h(event))).issues.map((i) => i.path);
+    expect((await invalid(h({ ...deploy, artifact: { uri: deploy.artifact.uri } }))).message).toMatch(/^invalid Serving event: artifact\.sha256/);
+    expect(await named({ ...deploy, serving: { instanceType: 'g5.xlarge' } })).toEqual(['serving.instanceType']);
+    expect(await named({ ...deploy, serving: undefined })).toEqual(['serving']);
+    expect(await named({ action: 'deploy-now', releaseId })).toContain('action');
+    expect(await named({ action: 'start', releaseId, goal: 'candidate_deployed' })).toEqual(['goal']);
+    expect(await named({ action: 'check', releaseId })).toEqual(['progress']);
+    const p = (await h(deploy)) as ServingProgress;
+    expect(await named({ action: 'check', releaseId, progress: { ...p, nextCheckAt: 'soon' } })).toEqual(['progress.nextCheckAt']);
+    expect(await named({ action: 'apply', releaseId, progress: { ...p, next: 'sleep' } })).toEqual(['progress.next']);
+    expect(await named({ action: 'smoke', releaseId, deployment: p.deployment, samples: [{ name: '', body: '{}' }] })).toEqual(['samples[0].name']);
+    expect(await named({ action: 'smoke', releaseId, deployment: { ...p.deployment, target: 'ecs' }, samples: [] })).toEqual(['deployment.target']);
   });
 });

@@ -225,7 +225,7 @@ describe('the serving role with deployment.sagemaker', () => {
     sm = synth({ deployment: { sagemaker: SAGEMAKER_SERVING } });
   });
   const arn = (resource: string) => `arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${resource}`;
-  const ours = (resource: string) => arn(`${resource}/builderbrain-*`);
+  const ours = (resource: string) => arn(`${resource}/builderbrain--*`);
   const endpoint = arn('endpoint/builderbrain');
 
   it('each SageMaker action on exactly its resources, iam:PassRole on the execution role alone', () => {
@@ -271,7 +271,7 @@ describe('the serving role with deployment.sagemaker', () => {
       const x = endpointName === 'builderbrain' ? sm : synth({ router: { kind: 'sagemaker', endpointName, baselineVariant: 'baseline', canaryVariant: 'canary' }, deployment: { sagemaker: SAGEMAKER_SERVING } });
       const g = grants(handlerStatements(x.json, 'serving'));
       const prefix = sageMakerNamePrefix(endpointName).toLowerCase();
-      expect(g['sagemaker:CreateModel']).toEqual([arn(`model/${prefix}-*`)]);
+      expect(g['sagemaker:CreateModel']).toEqual([arn(`model/${prefix}--*`)]);
       expect(g['sagemaker:DescribeEndpoint']).toEqual([arn(`endpoint/${endpointName.toLowerCase()}`)]);
       for (const [releaseId, version] of [
         ['builderbrain-2_1_0-abcdef12', '2.1.0'],
@@ -286,6 +286,14 @@ describe('the serving role with deployment.sagemaker', () => {
         }
       }
     }
+  });
+
+  it("another endpoint's names (builderbrain-staging) are not covered by the grants of endpoint builderbrain", () => {
+    const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*/g, '.*')}$`);
+    const g = grants(handlerStatements(sm.json, 'serving'));
+    const other = sageMakerNames('builderbrain-staging', 'builderbrain-2_1_0-abcdef12', '2.1.0');
+    expect(glob(g['sagemaker:CreateModel']![0]!).test(arn(`model/${other.model}`))).toBe(false);
+    expect(glob(g['sagemaker:CreateEndpointConfig']![0]!).test(arn(`endpoint-config/${other.candidateConfig}`))).toBe(false);
   });
 
   it('the bucket policy lets that role s3:GetObject on models/* and nothing else', () => {

@@ -80,7 +80,7 @@ describe('cdk-nag AwsSolutions with deployment.sagemaker', () => {
   it('acknowledges the serving role\'s SageMaker wildcards one by one', () => {
     const serving = acks.filter((a) => a.path.endsWith('/Functions/ServingRole')).map((a) => a.id.replace(/^AwsSolutions::/, ''));
     const sm = (resource: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${resource}]`;
-    expect(serving.filter((id) => id.includes(':sagemaker:')).sort()).toEqual([sm('endpoint-config/*'), sm('endpoint-config/builderbrain-*'), sm('model/builderbrain-*')].sort());
+    expect(serving.filter((id) => id.includes(':sagemaker:')).sort()).toEqual([sm('endpoint-config/*'), sm('endpoint-config/builderbrain--*'), sm('model/builderbrain--*')].sort());
   });
 
   it('acknowledges only the expected rules', () => {

@@ -154,8 +154,8 @@ const deployment = DeploymentSchema.parse({
   version: '2.1.0',
   artifact: manifest.artifact,
   baseline: { slot: 'baseline', model: 'builderbrain-2-0-3-11111111-m', config: 'builderbrain-2-0-3-11111111-s', instanceType: 'ml.g5.xlarge', instanceCount: 1, alone: true },
-  candidate: { slot: 'canary', model: 'builderbrain-2-1-0-22222222-m', version: '2.1.0', instanceType: 'ml.g5.xlarge', instanceCount: 1 },
-  configs: { candidate: 'builderbrain-2-1-0-22222222-c', converged: 'builderbrain-2-1-0-22222222-s', restore: 'builderbrain-2-1-0-22222222-r' },
+  candidate: { slot: 'canary', model: 'builderbrain--2-1-0-22222222-m', version: '2.1.0', instanceType: 'ml.g5.xlarge', instanceCount: 1 },
+  configs: { candidate: 'builderbrain--2-1-0-22222222-c', converged: 'builderbrain--2-1-0-22222222-s', restore: 'builderbrain--2-1-0-22222222-r' },
 });
 
 /** The serving loops: task-name prefix → the goal it drives the target to. */
@@ -164,6 +164,7 @@ const LOOPS: Record<string, DeploymentGoal> = {
   Converge: 'converged',
   RemoveAfterRollback: 'candidate_removed',
   RemoveAfterReject: 'candidate_removed',
+  RemoveAfterRejectFailure: 'candidate_removed',
   RemoveAfterFailure: 'candidate_removed',
 };
 const loop = (p: string, first = `${p}Start`) => [first, `${p}Apply`, `${p}Check`];
@@ -413,6 +414,19 @@ describe('promotion state machine paths', () => {
     expect(states(r)).toEqual([P.validate, P.acquireLock, P.gates, P.verifyArtifact, P.deploy, P.reject, 'RemoveAfterRejectStart', P.rejectedReleaseLock]);
     expect(RejectInputSchema.parse(callOf(r, P.reject).input).serving).toMatchObject({ next: 'failed', deployment: null });
     expect(r.output).toEqual({ outcome: 'rejected', cause: 'deploy_failed', then: 'remove_candidate' });
+  });
+
+  it('a RejectRelease that fails after a smoke failure still removes the candidate, then releases the lock', async () => {
+    const r = await run(
+      defs.promotion.definition,
+      promotionInput,
+      promotionHandlers({
+        [P.smoke]: async (i) => (ServingInputSchema.parse(i), smoke(false)),
+        [P.reject]: async () => Promise.reject(named('Lambda.Unknown', 'reject crashed')),
+      }),
+    );
+    expect(states(r).slice(-4)).toEqual([...loop('RemoveAfterRejectFailure'), P.releaseLockAfterFailure]);
+    expect(callOf(r, 'RemoveAfterRejectFailureStart').input).toEqual({ action: 'start', releaseId, goal: 'candidate_removed' });
   });
 
   it('smoke test failed: rejected with the results, the candidate removed, then the lock released; no canary', async () => {

@@ -57,6 +57,7 @@ describe('state names (the contract with the embedded runtime)', () => {
       ...loop('Converge', 'ConvergeStart'),
       ...loop('RemoveAfterRollback', 'RemoveAfterRollbackStart'),
       ...loop('RemoveAfterReject', 'RemoveAfterRejectStart'),
+      ...loop('RemoveAfterRejectFailure', 'RemoveAfterRejectFailureStart'),
       ...loop('RemoveAfterFailure', 'RemoveAfterFailureStart'),
       RejectRelease: 'reject-release',
       ReleaseLock: 'release-lock',
@@ -215,7 +216,8 @@ describe('promotion: key states, exactly', () => {
       Resource: fnArn('reject-release'),
       InputPath: '$.rejection',
       ResultPath: '$.reject',
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'ReleaseLockAfterFailure' }],
+      // a failing RejectRelease still removes whatever was deployed before the lock goes
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RemoveAfterRejectFailureStart' }],
       Next: 'AfterRejection',
     });
     expect(defs.promotion.definition.States['AfterRejection']).toEqual({

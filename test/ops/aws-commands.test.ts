@@ -134,7 +134,7 @@ describe('status', () => {
     expect(r.stdout).toMatch(/next\s+builderbrain approve/);
     const j = await ops(['status', RELEASE_ID, '--json']);
     expect(JSON.parse(j.stdout)).toEqual({ release: waitingRecord });
-    expect(JSON.parse(j.stdout).release.deployment.candidate.model).toBe('builderbrain-2-1-0-1a2b3c4d-m');
+    expect(JSON.parse(j.stdout).release.deployment.candidate.model).toBe('builderbrain--2-1-0-1a2b3c4d-m');
   });
 
   it('--json of a record written before deployments were recorded shows deployment null', async () => {
