@@ -39,7 +39,7 @@ export const SmokeSampleSchema = z.strictObject({
   }),
   expect: z
     .strictObject({
-      /** JSON Schema (draft 2020-12 subset zod understands) the response body, parsed as JSON, must satisfy. */
+      /** JSON Schema (draft 2020-12, checked with Ajv) the response body, parsed as JSON, must satisfy. */
       jsonSchema: z.record(z.string(), z.unknown()).optional(),
       /** The response must arrive within this many milliseconds. */
       maxLatencyMs: z.number().int().min(1).max(60_000).default(10_000),
@@ -142,7 +142,8 @@ export function checkArtifactLocation(uri: string, allowed: { bucket: string; mo
   if (bucket !== allowed.bucket) {
     return { ok: false, message: `the artifact is in bucket ${bucket}; this pipeline deploys only from its own bucket ${allowed.bucket} (upload it to s3://${allowed.bucket}/${prefix})` };
   }
-  if (!key.startsWith(prefix) || key.includes('/../') || key.endsWith('/')) {
+  const segments = key.slice(prefix.length).split('/');
+  if (!key.startsWith(prefix) || key.endsWith('/') || segments.some((seg) => seg === '.' || seg === '..' || seg === '')) {
     return { ok: false, message: `the artifact key ${key} is not an object under ${prefix}, the release's own folder` };
   }
   if (key === `${prefix}release.json`) return { ok: false, message: 'the artifact URI names the manifest itself' };
@@ -239,7 +240,12 @@ export const SAGEMAKER_NAME_RE = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
  * `<prefix>--*` of endpoint `builderbrain` does not cover the names made for `builderbrain-staging`.
  */
 export function sageMakerNamePrefix(endpointName: string): string {
-  return cleanName(endpointName).slice(0, 24).replace(/-+$/, '') || 'bb';
+  const cleaned = cleanName(endpointName);
+  if (cleaned !== '' && cleaned === endpointName && cleaned.length <= 24) return cleaned;
+  // Cut or changed: a short hash of the whole name keeps endpoints that share their first characters
+  // (builderbrain-production-eu / -us) apart, in the names and in the grants.
+  const hash = createHash('sha256').update(endpointName.toLowerCase(), 'utf8').digest('hex').slice(0, 4);
+  return `${cleaned.slice(0, 19).replace(/-+$/, '') || 'bb'}-${hash}`;
 }
 
 const cleanName = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
@@ -321,6 +327,10 @@ export const DeploymentSchema = z.strictObject({
       alone: z.boolean(),
     })
     .nullable(),
+  /** When the plan was made: the deployment's timeout counts from here, across retries. */
+  plannedAt: z.iso.datetime().optional(),
+  /** The slot the candidate serves from once converged (SageMaker: the baseline variant; Lambda: the live alias). */
+  convergedSlot: z.string().optional(),
   candidate: z.strictObject({
     slot: z.string(),
     /** SageMaker Model name; the published Lambda version once known. */
@@ -340,6 +350,8 @@ export const DEPLOYMENT_GOALS = ['candidate_deployed', 'converged', 'candidate_r
 export type DeploymentGoal = (typeof DEPLOYMENT_GOALS)[number];
 
 export interface SageMakerPlanInput {
+  /** When the plan is made. */
+  readonly at?: string;
   readonly endpointName: string;
   readonly baselineVariant: string;
   readonly canaryVariant: string;
@@ -365,6 +377,8 @@ export function planSageMakerDeployment(state: ServingState, input: SageMakerPla
     releaseId: input.releaseId,
     version: input.version,
     artifact: { uri: input.artifact.uri, sha256: input.artifact.sha256 },
+    ...(input.at === undefined ? {} : { plannedAt: input.at }),
+    convergedSlot: input.baselineVariant,
     baseline:
       !state.exists || serving === null
         ? null
@@ -502,7 +516,7 @@ function goalText(goal: DeploymentGoal, d: Deployment): string {
   }
 }
 
-// ---- smoke tests ---------------------------------------------------------------------------------------
+// ---- smoke tests: judged in core/smoke.ts (Ajv stays out of the handlers that do not need it) -----
 
 /** What the candidate answered to one smoke request. */
 export interface SmokeResponse {
@@ -511,83 +525,6 @@ export interface SmokeResponse {
   readonly body: string;
   readonly latencyMs: number;
 }
-
-export interface SmokeResult {
-  readonly name: string;
-  readonly passed: boolean;
-  readonly latencyMs: number;
-  readonly message: string;
-}
-
-/**
- * Judges one smoke response: no invocation error, within the latency limit, and (when a JSON Schema
- * is given) a JSON body that satisfies it. The schema is compiled with zod's JSON Schema reader.
- */
-export function judgeSmoke(sample: SmokeSample, response: SmokeResponse): SmokeResult {
-  const base = { name: sample.name, latencyMs: response.latencyMs };
-  if (response.error !== null) return { ...base, passed: false, message: `${sample.name}: the candidate failed the request: ${truncate(response.error)}` };
-  if (response.latencyMs > sample.expect.maxLatencyMs) {
-    return { ...base, passed: false, message: `${sample.name}: answered in ${Math.round(response.latencyMs)} ms, over the limit of ${sample.expect.maxLatencyMs} ms` };
-  }
-  if (sample.expect.jsonSchema !== undefined) {
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body);
-    } catch {
-      return { ...base, passed: false, message: `${sample.name}: the response is not JSON: ${truncate(response.body)}` };
-    }
-    const schema = compileShape(sample.expect.jsonSchema);
-    const checked = schema.safeParse(body);
-    if (!checked.success) {
-      const issues = checked.error.issues.map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`).slice(0, 5);
-      return { ...base, passed: false, message: `${sample.name}: the response does not have the expected shape (${issues.join('; ')})` };
-    }
-  }
-  return { ...base, passed: true, message: `${sample.name}: answered in ${Math.round(response.latencyMs)} ms with the expected shape` };
-}
-
-/** Compiles an expected shape; a schema zod cannot read is a config error (checked at synth by {@link checkSmokeSchemas}). */
-function compileShape(schema: Record<string, unknown>): z.ZodType {
-  return z.fromJSONSchema(schema as never);
-}
-
-/** Config-time check that every expected shape compiles. */
-export function checkSmokeSchemas(samples: readonly SmokeSample[]): FieldIssue[] {
-  const issues: FieldIssue[] = [];
-  samples.forEach((s, i) => {
-    if (s.contentType.includes('json')) {
-      try {
-        JSON.parse(s.body);
-      } catch {
-        issues.push({ path: `deployment.smoke[${i}].body`, message: `is not JSON although contentType is ${s.contentType}` });
-      }
-    }
-    if (s.expect.jsonSchema === undefined) return;
-    try {
-      compileShape(s.expect.jsonSchema);
-    } catch (err) {
-      issues.push({ path: `deployment.smoke[${i}].expect.jsonSchema`, message: `is not a JSON Schema zod can read (${(err as Error).message})` });
-    }
-  });
-  return issues;
-}
-
-export interface SmokeVerdict {
-  readonly passed: boolean;
-  readonly results: readonly SmokeResult[];
-  readonly summary: string;
-}
-
-/** Every sample must pass; no sample: the deployment's health (InService / published) is the check. */
-export function smokeVerdict(results: readonly SmokeResult[]): SmokeVerdict {
-  const failedOnes = results.filter((r) => !r.passed);
-  if (results.length === 0) return { passed: true, results, summary: 'no smoke samples configured: the deployment being in service is the check' };
-  return failedOnes.length === 0
-    ? { passed: true, results, summary: `${results.length} smoke request(s) passed` }
-    : { passed: false, results, summary: `${failedOnes.length} of ${results.length} smoke request(s) failed: ${failedOnes.map((r) => r.message).join('; ')}` };
-}
-
-const truncate = (s: string, n = 300): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 // ---- first releases ---------------------------------------------------------------------------------
 
@@ -601,7 +538,9 @@ export function effectivePhaseIndex(requested: number, phaseCount: number, hasBa
 }
 
 export interface LambdaPlanInput {
+  readonly at?: string;
   readonly functionName: string;
+  readonly liveAlias?: string;
   readonly candidateAlias: string;
   readonly releaseId: string;
   readonly version: string;
@@ -620,6 +559,8 @@ export function planLambdaDeployment(state: ServingState, input: LambdaPlanInput
     releaseId: input.releaseId,
     version: input.version,
     artifact: { uri: input.artifact.uri, sha256: input.artifact.sha256 },
+    ...(input.at === undefined ? {} : { plannedAt: input.at }),
+    ...(input.liveAlias === undefined ? {} : { convergedSlot: input.liveAlias }),
     baseline:
       serving === null
         ? null
@@ -640,7 +581,12 @@ export function servingAfter(goal: DeploymentGoal, d: Deployment): { model: stri
         slots: d.baseline === null ? [d.candidate.slot] : [d.baseline.slot, d.candidate.slot],
       };
     case 'converged':
-      return { model: d.candidate.model, config: goalConfig(goal, d), version: d.target === 'lambda' ? d.candidate.version : d.version, slots: [d.baseline?.slot ?? d.candidate.slot] };
+      return {
+        model: d.candidate.model,
+        config: goalConfig(goal, d),
+        version: d.target === 'lambda' ? d.candidate.version : d.version,
+        slots: [d.convergedSlot ?? d.baseline?.slot ?? d.candidate.slot],
+      };
     case 'candidate_removed':
       return d.baseline === null
         ? { model: null, config: null, version: null, slots: [] }

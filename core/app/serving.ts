@@ -9,16 +9,15 @@ import type { ServingInput, ServingProgress, SmokeOutput } from '../contracts.js
 import {
   goalConfig,
   judgeGoal,
-  judgeSmoke,
   planLambdaDeployment,
   planSageMakerDeployment,
   resolveSizing,
   servingAfter,
-  smokeVerdict,
   type Deployment,
   type DeploymentGoal,
 } from '../deployment.js';
 import type { ServingSettingsConfig } from '../runtime-config.js';
+import { judgeSmoke, smokeVerdict } from '../smoke.js';
 import type { AuditLedger, Clock, ServingTarget } from '../ports.js';
 import { ReleaseNotActiveError, ReleaseNotFoundError } from './errors.js';
 
@@ -49,15 +48,15 @@ export async function deployCandidate(input: Of<'deploy'>, deps: ServingDeps): P
     const p = deps.settings.plan;
     if (p.kind === 'sagemaker') {
       if (p.serving === null) {
-        return progress('candidate_deployed', null, 'failed', 'the pipeline config has no deployment.sagemaker (serving image, execution role, instance type): nothing can be deployed', now, deps, { startedAt: iso(now) });
+        return refused(input.releaseId, 'the pipeline config has no deployment.sagemaker (serving image, execution role, instance type): nothing can be deployed', now, deps);
       }
       const sizing = resolveSizing(p.serving, input.serving ?? undefined);
       if (!sizing.ok) {
-        return progress('candidate_deployed', null, 'failed', `the manifest's serving request is outside the pipeline config: ${sizing.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, now, deps, { failureReason: null, startedAt: iso(now) });
+        return refused(input.releaseId, `the manifest's serving request is outside the pipeline config: ${sizing.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, now, deps);
       }
-      deployment = planSageMakerDeployment(state, { ...p, releaseId: input.releaseId, version: input.version, artifact: input.artifact, instanceType: sizing.instanceType, instanceCount: sizing.instanceCount });
+      deployment = planSageMakerDeployment(state, { ...p, at: iso(now), releaseId: input.releaseId, version: input.version, artifact: input.artifact, instanceType: sizing.instanceType, instanceCount: sizing.instanceCount });
     } else {
-      deployment = planLambdaDeployment(state, { ...p, releaseId: input.releaseId, version: input.version, artifact: input.artifact });
+      deployment = planLambdaDeployment(state, { ...p, at: iso(now), releaseId: input.releaseId, version: input.version, artifact: input.artifact });
     }
     await deps.ledger.update(input.releaseId, { deployment, updatedAt: iso(now) });
     await deps.ledger.append({
@@ -78,7 +77,22 @@ export async function deployCandidate(input: Of<'deploy'>, deps: ServingDeps): P
       },
     });
   }
-  return applyGoal({ action: 'apply', releaseId: input.releaseId, progress: initial('candidate_deployed', deployment, now, null) }, deps);
+  // A retried deploy keeps counting its timeout from when the plan was made.
+  const start = { ...initial('candidate_deployed', deployment, now, null), startedAt: deployment.plannedAt ?? null };
+  return applyGoal({ action: 'apply', releaseId: input.releaseId, progress: start }, deps);
+}
+
+/** A deployment refused before anything is planned or built: audited, then judged failed (the release is rejected). */
+async function refused(releaseId: string, message: string, now: Date, deps: ServingDeps): Promise<ServingProgress> {
+  await deps.ledger.append({
+    releaseId,
+    eventId: 'serving:candidate_deployed:failed',
+    at: iso(now),
+    type: 'serving',
+    actor: 'step:DeployCandidate',
+    detail: { goal: 'candidate_deployed', state: 'failed', message, failureReason: null, waitedSeconds: 0 },
+  });
+  return progress('candidate_deployed', null, 'failed', message, now, deps, { startedAt: iso(now) });
 }
 
 /** Opens a goal's loop on the recorded deployment; nothing recorded: nothing was deployed, nothing to do. */

@@ -77,6 +77,7 @@ describe('deployCandidate', () => {
   it('plans once from the endpoint as it is, records the deployment and a serving event, and applies it', async () => {
     const { w, endpoint, deps } = servingWorld();
     const { releaseId, deploy } = await gatedRelease(w);
+    const plannedAt = w.clock.now().toISOString();
     const p = await deployCandidate(deploy, deps);
     const names = sageMakerNames(ENDPOINT, releaseId, '2.1.0');
 
@@ -87,6 +88,9 @@ describe('deployCandidate', () => {
       releaseId,
       version: '2.1.0',
       artifact: deploy.artifact,
+      // the timeout of a retried deploy counts from here; the candidate converges into the baseline variant
+      plannedAt,
+      convergedSlot: 'baseline',
       baseline: { slot: 'baseline', model: INITIAL_MODEL, config: INITIAL_CONFIG, instanceType: 'ml.g5.xlarge', instanceCount: 1, alone: true },
       candidate: { slot: 'canary', model: names.model, version: '2.1.0', instanceType: 'ml.g5.xlarge', instanceCount: 1 },
       configs: { candidate: names.candidateConfig, converged: names.convergedConfig, restore: names.restoreConfig },
@@ -188,6 +192,18 @@ describe('deployCandidate', () => {
     expect(again).toMatchObject({ next: 'done', deployment: first.deployment });
     expect(again.deployment?.baseline?.alone).toBe(true);
     expect(updates(endpoint)).toHaveLength(1);
+  });
+
+  // Source bug (reported): deployCandidate always re-opens the loop with startedAt null, so a retried
+  // DeployCandidate restarts the timeout ("When the goal was first applied: the timeout counts from
+  // here", core/contracts.ts). Flip to `it` once fixed.
+  it('a retried deploy keeps counting the timeout from the first apply', async () => {
+    const { w, deps } = servingWorld({ endpoint: { provisionMinutes: 30 }, settings: { timeoutMinutes: 10 } });
+    const { deploy } = await gatedRelease(w);
+    const first = await deployCandidate(deploy, deps);
+    w.clock.advanceMinutes(9);
+    const retried = await deployCandidate(deploy, deps);
+    expect(retried.startedAt).toBe(first.startedAt);
   });
 
   it('a failed deployment (the model does not load) ends failed with SageMaker\'s FailureReason; the endpoint stays on its previous config', async () => {
@@ -442,7 +458,7 @@ describe('smokeTest', () => {
   it.each<[SmokeBehaviour, boolean, RegExp]>([
     ['ok', true, /^2 smoke request\(s\) passed$/],
     ['error', false, /^2 of 2 smoke request\(s\) failed: hello: the candidate failed the request: ModelError: Received server error \(500\)/],
-    ['shape', false, /^1 of 2 smoke request\(s\) failed: plan a build: the response does not have the expected shape \(answer: /],
+    ['shape', false, /^1 of 2 smoke request\(s\) failed: plan a build: the response does not have the expected shape \(\(root\): must have required property 'answer'; \(root\): must have required property 'plan'\)$/],
     ['slow', false, /^2 of 2 smoke request\(s\) failed: hello: answered in 4500 ms, over the limit of 2000 ms; plan a build: answered in 4500 ms/],
   ])('the candidate answers %s: passed %s, results audited', async (smoke, passed, summary) => {
     const { w, deps } = servingWorld({ endpoint: { smoke } });

@@ -206,10 +206,10 @@ describe('deployment', () => {
     expect(() => parsePipelineConfig({ deployment: { smoke: [sample({ contentType: 'text/plain', body: 'ping' })] } })).not.toThrow();
   });
 
-  it('an expected shape zod cannot read is rejected, naming it', () => {
+  it('an expected shape that is not a valid JSON Schema is rejected, naming it', () => {
     for (const jsonSchema of [{ type: 'nonsense' }, { $ref: 'https://example.com/schema.json' }]) {
       const text = failure(() => parsePipelineConfig({ deployment: { smoke: [sample(), sample({ name: 'shape', expect: { jsonSchema } })] } }));
-      expect(text).toContain('deployment.smoke[1].expect.jsonSchema: is not a JSON Schema zod can read');
+      expect(text).toContain('deployment.smoke[1].expect.jsonSchema: is not a valid JSON Schema');
     }
     expect(() => parsePipelineConfig({ deployment: { smoke: [sample({ expect: { jsonSchema: { type: 'object', required: ['completion'], properties: { completion: { type: 'string' } } } } })] } })).not.toThrow();
   });
