@@ -372,12 +372,7 @@ export function planSageMakerDeployment(state: ServingState, input: SageMakerPla
   const names = sageMakerNames(input.endpointName, input.releaseId, input.version);
   const serving = servingSlot(state, input.baselineVariant);
   return {
-    target: 'sagemaker',
-    resource: input.endpointName,
-    releaseId: input.releaseId,
-    version: input.version,
-    artifact: { uri: input.artifact.uri, sha256: input.artifact.sha256 },
-    ...(input.at === undefined ? {} : { plannedAt: input.at }),
+    ...planHeader('sagemaker', input.endpointName, input),
     convergedSlot: input.baselineVariant,
     baseline:
       !state.exists || serving === null
@@ -392,6 +387,22 @@ export function planSageMakerDeployment(state: ServingState, input: SageMakerPla
           },
     candidate: { slot: input.canaryVariant, model: names.model, version: input.version, instanceType: input.instanceType, instanceCount: input.instanceCount },
     configs: { candidate: names.candidateConfig, converged: names.convergedConfig, restore: names.restoreConfig },
+  };
+}
+
+/** What every plan starts with: the target, the release and its artifact, when it was made. */
+function planHeader(
+  target: Deployment['target'],
+  resource: string,
+  input: { readonly releaseId: string; readonly version: string; readonly artifact: { readonly uri: string; readonly sha256: string }; readonly at?: string },
+) {
+  return {
+    target,
+    resource,
+    releaseId: input.releaseId,
+    version: input.version,
+    artifact: { uri: input.artifact.uri, sha256: input.artifact.sha256 },
+    ...(input.at === undefined ? {} : { plannedAt: input.at }),
   };
 }
 
@@ -554,12 +565,7 @@ export interface LambdaPlanInput {
 export function planLambdaDeployment(state: ServingState, input: LambdaPlanInput): Deployment {
   const serving = state.exists ? servingSlot(state, state.config ?? '') : null;
   return {
-    target: 'lambda',
-    resource: input.functionName,
-    releaseId: input.releaseId,
-    version: input.version,
-    artifact: { uri: input.artifact.uri, sha256: input.artifact.sha256 },
-    ...(input.at === undefined ? {} : { plannedAt: input.at }),
+    ...planHeader('lambda', input.functionName, input),
     ...(input.liveAlias === undefined ? {} : { convergedSlot: input.liveAlias }),
     baseline:
       serving === null

@@ -28,6 +28,9 @@ export const STEP_FUNCTIONS_HISTORY_LIMIT = 25_000;
 /** Share of that limit a canary execution may plan for (the rest is headroom for retries and approvals). */
 export const HISTORY_BUDGET_SHARE = 0.2;
 
+/** History events of one check of a serving loop: Wait (2), Task (5), Choice (2). */
+export const SERVING_EVENTS_PER_CHECK = 9;
+
 /** CloudWatch Logs retention periods (days) that CloudFormation accepts. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -140,6 +143,18 @@ export const PipelineConfigSchema = z
         .split('.')
         .map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg));
       ctx.addIssue({ code: 'custom', path, message: issue.message });
+    }
+    // A promotion execution runs at most two serving loops on any path (deploy, then converge or
+    // remove), each a Wait, a Task and a Choice per check: bounded by the same budget.
+    const checks = Math.ceil((c.deployment.timeoutMinutes * 60) / c.deployment.pollSeconds) + 2;
+    const servingEvents = 2 * checks * SERVING_EVENTS_PER_CHECK;
+    const servingBudget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;
+    if (servingEvents > servingBudget) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deployment', 'pollSeconds'],
+        message: `checking every ${c.deployment.pollSeconds} s for up to ${c.deployment.timeoutMinutes} min needs up to ${servingEvents} history events, over the budget of ${servingBudget}: poll less often or lower deployment.timeoutMinutes`,
+      });
     }
     const events = estimateHistoryEvents(c.phases, c.maxLooksPerPhase);
     const budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;

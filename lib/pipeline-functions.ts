@@ -119,7 +119,7 @@ export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
     deploysModels: true,
   },
   'reject-release': {
-    description: 'Records a rejection and publishes the P3 incident',
+    description: 'Records a rejection and publishes its incident (P3; P2 for a failed deployment or smoke test)',
     env: ['tableName', 'incidentTopicArn'],
     memoryMb: 256,
     timeout: Duration.seconds(30),

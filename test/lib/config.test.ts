@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -152,6 +152,20 @@ describe('loading from context and file', () => {
   it('merges objects and replaces arrays', () => {
     expect(deepMerge({ a: { b: 1, c: [1, 2] } }, { a: { c: [3] } })).toEqual({ a: { b: 1, c: [3] } });
   });
+
+  it("a router of another kind in the file replaces cdk.json's router whole (examples/pipeline/lambda.json on the default context)", () => {
+    const cdkJson = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+    const root = join(import.meta.dirname, '..', '..');
+    const config = loadPipelineConfig(context({ ...cdkJson.context, builderbrainConfig: 'examples/pipeline/lambda.json' }), root);
+    expect(config.router).toEqual({ kind: 'lambda-alias', functionName: 'builderbrain-serving', liveAlias: 'live', candidateAlias: 'candidate' });
+    // the same kind still merges field by field
+    expect(deepMerge({ router: { kind: 'sagemaker', endpointName: 'a', baselineVariant: 'b' } }, { router: { kind: 'sagemaker', endpointName: 'x' } })).toEqual({
+      router: { kind: 'sagemaker', endpointName: 'x', baselineVariant: 'b' },
+    });
+    // and both example configs are complete deployable configs
+    const sm = loadPipelineConfig(context({ ...cdkJson.context, builderbrainConfig: 'examples/pipeline/sagemaker.json' }), root);
+    expect(deployabilityIssues(sm)).toEqual([]);
+  });
 });
 
 describe('derived timeouts', () => {
@@ -221,6 +235,14 @@ describe('deployment', () => {
   it('smoke-sample issue paths are written like every other config path (deployment.smoke[0].…)', () => {
     const text = failure(() => parsePipelineConfig({ deployment: { smoke: [sample({ expect: { jsonSchema: { type: 'nonsense' } } })] } }));
     expect(text).toContain('deployment.smoke[0].expect.jsonSchema: ');
+  });
+
+  it('serving loops that could outgrow the execution history budget are refused, naming pollSeconds', () => {
+    // defaults: 60 min every 30 s → 2 × 122 × 9 events, well inside 5,000
+    expect(() => parsePipelineConfig({})).not.toThrow();
+    const text = failure(() => parsePipelineConfig({ deployment: { pollSeconds: 5, timeoutMinutes: 240 } }));
+    expect(text).toContain('deployment.pollSeconds: checking every 5 s for up to 240 min needs up to');
+    expect(() => parsePipelineConfig({ deployment: { pollSeconds: 60, timeoutMinutes: 240 } })).not.toThrow();
   });
 
   it('deployabilityIssues: a SageMaker router needs deployment.sagemaker; a Lambda router does not', () => {
