@@ -92,6 +92,7 @@ export interface Footprint {
 function loadMs(file: string, runs = 5): number {
   const code = `const t=process.hrtime.bigint();await import(${JSON.stringify(pathToFileURL(file).href)});console.log(Number(process.hrtime.bigint()-t)/1e6)`;
   const times: number[] = [];
+  let lastError = '';
   for (let i = 0; i < runs; i++) {
     // Handlers parse their environment at load: give them a complete, valid one.
     const env = {
@@ -106,14 +107,30 @@ function loadMs(file: string, runs = 5): number {
       BB_CANARY_POLICY_JSON: '{}',
       BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:p',
       BB_STACK_NAME: 'BuilderBrainRelease',
+      BB_ARTIFACT_BUCKET: 'builderbrain-artifacts',
+      BB_SERVING_JSON: JSON.stringify({
+        plan: {
+          kind: 'sagemaker',
+          endpointName: 'e',
+          baselineVariant: 'baseline',
+          canaryVariant: 'canary',
+          serving: { image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/bb:1', executionRoleArn: 'arn:aws:iam::123456789012:role/bb', instanceType: 'ml.g5.xlarge', instanceCount: 1, allowedInstanceTypes: [], environment: {} },
+        },
+        timeoutMinutes: 60,
+        pollSeconds: 30,
+        bakeMinutes: 60,
+      }),
       AWS_REGION: 'us-east-1',
     };
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8' });
     const ms = Number(out.stdout.trim().split('\n').pop());
     if (Number.isFinite(ms)) times.push(ms);
+    else lastError = out.stderr.trim().split('\n').slice(-3).join(' ');
   }
+  // A bundle that does not load is a failure to report, never a figure.
+  if (times.length === 0) throw new Error(`${file} did not load: ${lastError}`);
   times.sort((a, b) => a - b);
-  return times.length === 0 ? Number.NaN : times[times.length >> 1]!;
+  return times[times.length >> 1]!;
 }
 
 /** `cdk synth` with bundling (offline, local esbuild) into a temp dir; bundle sizes and load times. */
