@@ -10,6 +10,7 @@ import { registerGate } from './commands/gate.js';
 import { registerHistory } from './commands/history.js';
 import { registerNotes } from './commands/notes.js';
 import { registerReject } from './commands/reject.js';
+import { registerReplay } from './commands/replay.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerScenarios, registerSimulate } from './commands/simulate.js';
 import { registerStatus } from './commands/status.js';
@@ -28,6 +29,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerNotes,
   registerSimulate,
   registerScenarios,
+  registerReplay,
   registerStatus,
   registerApprove,
   registerReject,

@@ -26,6 +26,9 @@ export const AlarmPolicySchema = z.strictObject({
   datapointsToAlarm: z.number().int().min(1).max(30).default(5),
 });
 export type AlarmPolicy = z.infer<typeof AlarmPolicySchema>;
+
+/** The constraint alarm needs the canary's rate this many times the baseline's (when the baseline serves). */
+export const CONSTRAINT_BASELINE_RATIO = 2;
 export const DEFAULT_ALARM_POLICY: AlarmPolicy = AlarmPolicySchema.parse({});
 
 /** One period's values of the metrics the alarms read (ids as used in the expressions). */
@@ -39,6 +42,7 @@ export interface PeriodValues {
   readonly riskC: number;
   readonly riskB: number;
   readonly cvC: number;
+  readonly cvB: number;
   readonly safeC: number;
 }
 
@@ -55,6 +59,7 @@ export const METRIC_IDS: Record<MetricId, { metric: 'requests' | 'errors' | 'lat
   riskC: { metric: 'riskEnergy', variant: 'canary', statistic: 'Average' },
   riskB: { metric: 'riskEnergy', variant: 'baseline', statistic: 'Average' },
   cvC: { metric: 'constraintViolations', variant: 'canary', statistic: 'Sum' },
+  cvB: { metric: 'constraintViolations', variant: 'baseline', statistic: 'Sum' },
   safeC: { metric: 'safetyIncidents', variant: 'canary', statistic: 'Sum' },
 };
 
@@ -120,14 +125,15 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
     {
       suffix: 'constraint-violations',
       watches: CANARY_ALARMS['constraint-violations'],
-      description: `canary constraint-violation rate above ${p.constraintViolationRate * 100}% for 3 minutes in a row`,
-      // An absolute ceiling: applies at 100% too.
-      expression: `IF(reqC >= ${n}, cvC / reqC, 0)`,
-      usingMetrics: ['reqC', 'cvC'],
+      description: `canary constraint-violation rate above ${p.constraintViolationRate * 100}% and over ${CONSTRAINT_BASELINE_RATIO}× the baseline's for 3 minutes in a row`,
+      // An absolute ceiling, applied at 100% too (no baseline traffic); with a baseline, a surge it
+      // suffers alike (fleet-wide) is not the candidate's: the canary must also be worse than it.
+      expression: `IF(reqC >= ${n} AND (reqB < ${n} OR cvC / reqC > ${CONSTRAINT_BASELINE_RATIO} * cvB / reqB), cvC / reqC, 0)`,
+      usingMetrics: ['reqC', 'reqB', 'cvC', 'cvB'],
       threshold: p.constraintViolationRate,
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
-      evaluate: (v) => (v.reqC >= n ? v.cvC / v.reqC : 0),
+      evaluate: (v) => (v.reqC >= n && (v.reqB < n || v.cvC / v.reqC > (CONSTRAINT_BASELINE_RATIO * v.cvB) / v.reqB) ? v.cvC / v.reqC : 0),
     },
     {
       suffix: 'safety-incidents',

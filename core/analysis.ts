@@ -85,7 +85,20 @@ export const AnalysisInputSchema = z.strictObject({
 });
 export type AnalysisInput = z.infer<typeof AnalysisInputSchema>;
 
-export type VerdictKind = 'pass' | 'fail' | 'inconclusive';
+/**
+ * `hold`: the evidence says nothing about the candidate right now — a fleet-wide incident hits the
+ * baseline alike, or the metrics are unavailable. No promotion, no rollback; the loop keeps looking
+ * and a phase that ends held waits for a person.
+ */
+export type VerdictKind = 'pass' | 'fail' | 'inconclusive' | 'hold';
+
+/** Why a release holds. */
+export interface Hold {
+  readonly reason: 'fleet_wide' | 'no_data';
+  /** The minutes (since the phase started) the hold is about; empty for no data. */
+  readonly minutes: readonly number[];
+  readonly message: string;
+}
 
 /** The evidence of one rule: what was measured, against what, and how sure the test is. */
 export interface RuleEvidence {
@@ -127,6 +140,8 @@ export interface CanaryVerdict {
   readonly summary: string;
   readonly evidence: readonly RuleEvidence[];
   readonly sample: { readonly minutes: number; readonly canaryRequests: number; readonly baselineRequests: number };
+  /** Set when the verdict is `hold` (and kept as information when a rule fails during a hold). */
+  readonly hold?: Hold | null;
 }
 
 /** Shares of the per-phase false-alarm budget, by rule (they sum to 1). */
@@ -212,17 +227,101 @@ function sum(points: readonly MinuteDatapoint[], start: number, f: (p: MinuteDat
   return s;
 }
 
+/** A count metric of a variant's minute: errors or constraint violations. */
+type CountOf = (v: VariantMinute) => number;
+const errorsOf: CountOf = (v) => Math.min(v.errors, v.requests);
+const violationsOf: CountOf = (v) => Math.min(v.constraintViolations, v.requests);
+
+/** Median of χ²₁: a squared standard normal is below it half of the time. */
+const CHI2_1_MEDIAN = 0.454936;
+
+/**
+ * Dispersion of the conditional-binomial model, robust to the regression it is meant to find: the
+ * canary's share of a count is summed over blocks of `blockMinutes` minutes, and the squared Pearson
+ * residuals of the blocks around the fitted ratio `r` give the variance inflation — by their median
+ * (÷ the median of χ²₁), so the blocks of a regression that starts mid-phase do not inflate it —
+ * shrunk towards 1 with `prior` pseudo blocks and floored at 1. Blocks rather than minutes because
+ * instances drift: neighbouring minutes of a canary on its own instances err alike, and a window's
+ * sum varies more than its minutes suggest. A likelihood ratio tempered by this (quasi-likelihood)
+ * keeps its calibration where the plain one cries wolf.
+ */
+export function conditionalDispersion(points: readonly MinuteDatapoint[], countOf: CountOf, r: number, blockMinutes = 5, prior = 3): number {
+  const blocks = new Map<number, { xc: number; m: number; ec: number }>();
+  for (const { minute, canary: c, baseline: b } of points) {
+    if (c.requests === 0 || b.requests === 0) continue;
+    const m = countOf(c) + countOf(b);
+    if (m === 0) continue;
+    const p = (r * c.requests) / (r * c.requests + b.requests);
+    const key = Math.floor(minute / blockMinutes);
+    const blk = blocks.get(key) ?? { xc: 0, m: 0, ec: 0 };
+    blk.xc += countOf(c);
+    blk.m += m;
+    blk.ec += m * p;
+    blocks.set(key, blk);
+  }
+  const residuals: number[] = [];
+  for (const { xc, m, ec } of blocks.values()) {
+    const p = ec / m;
+    const variance = m * p * (1 - p);
+    if (variance > 0) residuals.push((xc - ec) ** 2 / variance);
+  }
+  if (residuals.length === 0) return 1;
+  const k = residuals.length;
+  const robust = median(residuals) / CHI2_1_MEDIAN;
+  return Math.max(1, (robust * k + prior) / (k + prior));
+}
+
+/** Per-minute log-likelihood ratios of "the canary's count is `r`× the baseline's" against "alike", tempered by `dispersion`. */
+function conditionalLlr(points: readonly MinuteDatapoint[], countOf: CountOf, r: number, dispersion: readonly number[]): number[] {
+  return points.map(({ canary: c, baseline: b }, i) => {
+    if (c.requests === 0 || b.requests === 0) return 0;
+    const xc = countOf(c);
+    const xb = countOf(b);
+    const p0 = c.requests / (c.requests + b.requests);
+    const p1 = (r * c.requests) / (r * c.requests + b.requests);
+    return (xc * Math.log(p1 / p0) + xb * Math.log((1 - p1) / (1 - p0))) / dispersion[i]!;
+  });
+}
+
+/** Pooled canary/baseline ratio of a count over the minutes from index `j` (both variants serving). */
+function pooledRatio(points: readonly MinuteDatapoint[], countOf: CountOf, j = 0): number {
+  const nc = sum(points, j, (p) => (p.baseline.requests > 0 ? p.canary.requests : 0));
+  const nb = sum(points, j, (p) => (p.canary.requests > 0 ? p.baseline.requests : 0));
+  const xc = sum(points, j, (p) => (p.baseline.requests > 0 ? countOf(p.canary) : 0));
+  const xb = sum(points, j, (p) => (p.canary.requests > 0 ? countOf(p.baseline) : 0));
+  if (nc === 0 || nb === 0) return 1;
+  return (xc / nc + 0.5 / nc) / (xb / nb + 0.5 / nb);
+}
+
+/**
+ * The dispersion each minute's likelihood ratio is tempered by: estimated from the blocks that ended
+ * before that minute only (predictable, as a sequential test needs), robustly (conditionalDispersion,
+ * the smaller of the fits around "alike" and around the past's pooled ratio), with blocks of 5 and of 10 minutes (drift that outlasts a short block still
+ * inflates the longer ones). A regression does not inflate the dispersion that judges its own first
+ * minutes; early in a phase, with no past, the shrinkage prior keeps it near 1.
+ */
+function predictableDispersion(points: readonly MinuteDatapoint[], countOf: CountOf): number[] {
+  const cache = new Map<string, number>();
+  const phi = (blockMinutes: number, before: number): number => {
+    const key = `${blockMinutes}:${before}`;
+    let v = cache.get(key);
+    if (v === undefined) {
+      const past = points.filter((p) => p.minute < before);
+      // around "alike" and around the past's own ratio: a regression there since the start is the fit, not noise
+      // The smaller of the fits around "alike" and around the past's own ratio: a regression present
+      // since the phase began is the fit there, not noise, and must not temper its own evidence away.
+      v = Math.min(conditionalDispersion(past, countOf, 1, blockMinutes), conditionalDispersion(past, countOf, pooledRatio(past, countOf), blockMinutes));
+      cache.set(key, v);
+    }
+    return v;
+  };
+  return points.map((p) => Math.max(phi(5, Math.floor(p.minute / 5) * 5), phi(10, Math.floor(p.minute / 10) * 10)));
+}
+
 function errorRateRule(points: readonly MinuteDatapoint[], starts: number[], grid: number, alpha: number, policy: CanaryPolicy): Finding | RuleEvidence {
-  const llr = ERROR_RATIO_ALTERNATIVES.map((r) =>
-    points.map(({ canary: c, baseline: b }) => {
-      if (c.requests === 0 || b.requests === 0) return 0;
-      const xc = Math.min(c.errors, c.requests);
-      const xb = Math.min(b.errors, b.requests);
-      const p0 = c.requests / (c.requests + b.requests);
-      const p1 = (r * c.requests) / (r * c.requests + b.requests);
-      return xc * Math.log(p1 / p0) + xb * Math.log((1 - p1) / (1 - p0));
-    }),
-  );
+  const dispersions = predictableDispersion(points, errorsOf);
+  const dispersion = dispersions[dispersions.length - 1] ?? 1;
+  const llr = ERROR_RATIO_ALTERNATIVES.map((r) => conditionalLlr(points, errorsOf, r, dispersions));
   const ratioFrom = (j: number) => {
     const nc = sum(points, j, (p) => (p.baseline.requests > 0 ? p.canary.requests : 0));
     const nb = sum(points, j, (p) => (p.canary.requests > 0 ? p.baseline.requests : 0));
@@ -249,7 +348,7 @@ function errorRateRule(points: readonly MinuteDatapoint[], starts: number[], gri
     baseline: rb,
     ratio,
     threshold: policy.errorRateRatio,
-    test: 'sequential conditional-binomial mixture likelihood ratio (anytime-valid)',
+    test: `sequential conditional-binomial mixture likelihood ratio, each minute tempered by the dispersion estimated before it (now ${dispersion.toFixed(2)})`,
     pValue,
     alpha,
     significant: chosen.logE >= threshold,
@@ -263,6 +362,11 @@ function errorRateRule(points: readonly MinuteDatapoint[], starts: number[], gri
 }
 
 function constraintRule(points: readonly MinuteDatapoint[], starts: number[], grid: number, alpha: number, policy: CanaryPolicy): Finding | RuleEvidence {
+  // Also against the baseline of the same minutes: a surge on both variants is not the candidate's doing.
+  const dispersions = predictableDispersion(points, violationsOf);
+  const dispersion = dispersions[dispersions.length - 1] ?? 1;
+  const comparative = ERROR_RATIO_ALTERNATIVES.map((r) => conditionalLlr(points, violationsOf, r, dispersions));
+  const worseThanBaseline = sequentialMax(comparative, starts, () => true).best.logE >= Math.log(grid / (alpha / 2));
   const p0 = policy.maxConstraintViolationRate;
   const alternatives = CONSTRAINT_MULTIPLIERS.map((m) => Math.min(p0 * m, (1 + p0) / 2));
   const llr = alternatives.map((q) =>
@@ -283,8 +387,8 @@ function constraintRule(points: readonly MinuteDatapoint[], starts: number[], gr
     const r = rateFrom(j).rate;
     return r !== null && r > p0 + THRESHOLD_TOLERANCE;
   });
-  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
-  const chosen = failed ? bestQualifying! : best;
+  const failed = bestQualifying !== null && bestQualifying.logE >= threshold && worseThanBaseline;
+  const chosen = bestQualifying !== null && bestQualifying.logE >= threshold ? bestQualifying : best;
   const { rate, n, baseRate, nb } = rateFrom(chosen.start);
   const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
   const evidence: RuleEvidence = {
@@ -293,15 +397,15 @@ function constraintRule(points: readonly MinuteDatapoint[], starts: number[], gr
     baseline: baseRate,
     ratio: rate !== null && baseRate !== null && baseRate > 0 ? rate / baseRate : null,
     threshold: p0,
-    test: 'sequential binomial mixture likelihood ratio against the ceiling (anytime-valid)',
+    test: `sequential binomial mixture likelihood ratio against the ceiling, and against the baseline of the same minutes (conditional, dispersion ${dispersion.toFixed(2)})`,
     pValue,
     alpha,
-    significant: chosen.logE >= threshold,
+    significant: chosen.logE >= threshold && worseThanBaseline,
     breached: rate !== null && rate > p0 + THRESHOLD_TOLERANCE,
     failed,
     window: windowOf(points, chosen.start),
     samples: { canary: n, baseline: nb },
-    message: `constraint-violation rate ${fmtPct(rate)} (baseline ${fmtPct(baseRate)}), rollback above ${fmtPct(p0)}; p=${fmtP(pValue)}, α=${fmtP(alpha)}`,
+    message: `constraint-violation rate ${fmtPct(rate)} (baseline ${fmtPct(baseRate)}), rollback above ${fmtPct(p0)} and significantly above the baseline${worseThanBaseline ? '' : ' (it is not)'}; p=${fmtP(pValue)}, α=${fmtP(alpha)}`,
   };
   return failed ? { reason: 'constraint_violations', severity: 'P1', immediate: true, evidence } : evidence;
 }
@@ -380,6 +484,76 @@ function distributionRule(
   return chosen!;
 }
 
+/**
+ * The verdict of a look without metrics (GetMetricData failing past its retries, or no canary data
+ * past the warm-up): evidence of nothing. Never a rollback; `inconclusive` while it may be a blip,
+ * a `hold` (page once, keep looking) from `policy.maxConsecutiveNoData` consecutive looks on.
+ *
+ * @example noDataVerdict(3, DEFAULT_POLICY.canary, 'GetMetricData: ThrottlingException').verdict // 'hold'
+ */
+export function noDataVerdict(consecutive: number, policy: CanaryPolicy, why: string): CanaryVerdict {
+  const sample = { minutes: 0, canaryRequests: 0, baselineRequests: 0 };
+  const message = `no metrics for ${consecutive} consecutive look(s) (${why}): evidence of nothing, neither promotion nor rollback`;
+  if (consecutive < policy.maxConsecutiveNoData) {
+    return { verdict: 'inconclusive', reason: null, severity: null, immediate: false, summary: message, evidence: [], sample, hold: null };
+  }
+  const hold: Hold = { reason: 'no_data', minutes: [], message: `${message}; holding until the metrics come back` };
+  return { verdict: 'hold', reason: null, severity: null, immediate: false, summary: hold.message, evidence: [], sample, hold };
+}
+
+/** log of a Chernoff bound on P(X ≥ x) for X ~ Poisson(λ): conservative (never smaller than the true tail). */
+function logPoissonTailBound(x: number, lambda: number): number {
+  if (x <= lambda) return 0;
+  if (lambda <= 0) return Number.NEGATIVE_INFINITY;
+  return x - lambda + x * Math.log(lambda / x);
+}
+
+/** A baseline minute this far in the Poisson tail of the usual rate is an incident, not noise. */
+const INCIDENT_LOG_TAIL = Math.log(1e-4);
+
+/**
+ * The minutes (since the phase started) in which the baseline's own rate of a count is a fleet-wide
+ * incident: more than `factor` times its usual rate (the median of its per-minute rates) and beyond
+ * binomial noise. A 1% canary cannot tell a zone
+ * outage from a regression; the baseline of the same minutes can.
+ *
+ * @example fleetIncidentMinutes(points, (v) => v.errors, 3) // Set {12, 13, 14}
+ */
+export function fleetIncidentMinutes(points: readonly MinuteDatapoint[], countOf: CountOf, factor: number): Set<number> {
+  // The usual rate: the median of the baseline's per-minute rates (robust while an incident covers
+  // less than half of the window), with half an event of prior so that a baseline without events
+  // still has a usual rate above 0.
+  const rates = points.filter((p) => p.baseline.requests > 0).map((p) => (countOf(p.baseline) + 0.5) / p.baseline.requests);
+  const flagged = new Set<number>();
+  if (rates.length === 0) return flagged;
+  const usual = median(rates);
+  for (const p of points) {
+    const nb = p.baseline.requests;
+    if (nb === 0) continue;
+    const xb = countOf(p.baseline);
+    if (xb > factor * usual * nb && logPoissonTailBound(xb, usual * nb) < INCIDENT_LOG_TAIL) flagged.add(p.minute);
+  }
+  return flagged;
+}
+
+/** `a–b` ranges of sorted minutes, for messages. */
+function minuteRanges(minutes: readonly number[]): string {
+  const out: string[] = [];
+  let from: number | null = null;
+  let prev: number | null = null;
+  for (const m of [...minutes].sort((a, b) => a - b)) {
+    if (from !== null && prev !== null && m === prev + 1) {
+      prev = m;
+      continue;
+    }
+    if (from !== null) out.push(from === prev ? `${from}` : `${from}–${prev}`);
+    from = m;
+    prev = m;
+  }
+  if (from !== null) out.push(from === prev ? `${from}` : `${from}–${prev}`);
+  return out.join(', ');
+}
+
 function isFinding(x: Finding | RuleEvidence): x is Finding {
   return 'reason' in x;
 }
@@ -396,7 +570,23 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
   const budget = policy.falseAlarmRatePerPhase;
   const looks = Math.max(1, Math.ceil(input.plannedMinutes / input.lookEveryMinutes));
   const grid = Math.max(1, Math.ceil(input.plannedMinutes / policy.restartEveryMinutes));
-  const starts = gridStarts(points, policy.restartEveryMinutes);
+  // The comparative rules see neither the warm-up after the traffic shift nor fleet-wide incidents.
+  const incidents = new Set([
+    ...fleetIncidentMinutes(points, errorsOf, policy.fleetIncidentFactor),
+    ...fleetIncidentMinutes(points, violationsOf, policy.fleetIncidentFactor),
+  ]);
+  const compared = points.filter((p) => p.minute >= policy.warmupMinutes && !incidents.has(p.minute));
+  const starts = gridStarts(compared, policy.restartEveryMinutes);
+  const lastMinute = points[points.length - 1]?.minute ?? 0;
+  const ongoing = [...incidents].filter((m) => m > lastMinute - policy.restartEveryMinutes);
+  const hold: Hold | null =
+    ongoing.length === 0
+      ? null
+      : {
+          reason: 'fleet_wide',
+          minutes: [...incidents].sort((a, b) => a - b),
+          message: `fleet-wide incident: the baseline's own error or constraint-violation rate is over ${policy.fleetIncidentFactor}× its usual rate in minute(s) ${minuteRanges([...incidents])} of the phase; those minutes are not held against the candidate, and the release holds (no promotion, no rollback) until it clears`,
+        };
   const recentMinutes = 4 * policy.restartEveryMinutes;
   const rankAlpha = (share: number) => (budget * share) / (looks * 2);
   const sample = {
@@ -414,36 +604,36 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
     } else evidence.push(x);
   };
 
-  const incidents = sum(points, 0, (p) => p.canary.safetyIncidents);
+  const safetyCount = sum(points, 0, (p) => p.canary.safetyIncidents);
   const baseIncidents = sum(points, 0, (p) => p.baseline.safetyIncidents);
   const safety: RuleEvidence = {
     rule: 'safety_incidents',
-    canary: incidents,
+    canary: safetyCount,
     baseline: baseIncidents,
     ratio: null,
     threshold: policy.maxSafetyIncidents,
-    test: 'count (any safety incident is a violation, not noise)',
+    test: 'count (any safety incident is a violation, not noise; warm-up and fleet incidents included)',
     pValue: null,
     alpha: null,
-    significant: incidents > policy.maxSafetyIncidents,
-    breached: incidents > policy.maxSafetyIncidents,
-    failed: incidents > policy.maxSafetyIncidents,
+    significant: safetyCount > policy.maxSafetyIncidents,
+    breached: safetyCount > policy.maxSafetyIncidents,
+    failed: safetyCount > policy.maxSafetyIncidents,
     window: windowOf(points, 0),
     samples: { canary: sample.canaryRequests, baseline: sample.baselineRequests },
-    message: `${incidents} safety incident(s) on the canary (baseline ${baseIncidents}), rollback above ${policy.maxSafetyIncidents}`,
+    message: `${safetyCount} safety incident(s) on the canary (baseline ${baseIncidents}), rollback above ${policy.maxSafetyIncidents}`,
   };
   add(safety.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: safety } : safety);
 
-  const risk = distributionRule('risk_energy', points, rankAlpha(ALPHA_SHARES.risk_energy), recentMinutes, 1 + policy.riskEnergyMinIncrease);
+  const risk = distributionRule('risk_energy', compared, rankAlpha(ALPHA_SHARES.risk_energy), recentMinutes, 1 + policy.riskEnergyMinIncrease);
   add(risk.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: risk } : risk);
 
-  add(errorRateRule(points, starts, grid, budget * ALPHA_SHARES.error_rate, policy));
-  add(constraintRule(points, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy));
+  add(errorRateRule(compared, starts, grid, budget * ALPHA_SHARES.error_rate, policy));
+  add(constraintRule(compared, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy));
 
   for (const rule of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
     const ev = distributionRule(
       rule,
-      points,
+      compared,
       rankAlpha(ALPHA_SHARES[rule]),
       recentMinutes,
       policy.latencyRatioWarn,
@@ -469,7 +659,11 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
       summary: `${worst.reason} (${worst.severity}): ${worst.evidence.message}`,
       evidence,
       sample,
+      hold,
     };
+  }
+  if (hold !== null) {
+    return { verdict: 'hold', reason: null, severity: null, immediate: false, summary: hold.message, evidence, sample, hold };
   }
   if (sample.minutes < policy.minMinutes || sample.canaryRequests < policy.minCanaryRequests) {
     return {

@@ -182,6 +182,8 @@ export const PhaseStateSchema = z.strictObject({
   action: z.enum(['continue', 'rollback', 'advance', 'await_approval']).nullable(),
   /** The latest verdict (core/analysis.ts CanaryVerdict), null before the first look. */
   verdict: z.unknown().nullable(),
+  /** Consecutive looks without metrics so far (core/analysis.ts noDataVerdict). */
+  noDataLooks: z.number().int().min(0).default(0),
 });
 export type PhaseState = z.infer<typeof PhaseStateSchema>;
 
@@ -239,7 +241,7 @@ export const RollbackInputSchema = z.strictObject({
 export type RollbackInput = z.infer<typeof RollbackInputSchema>;
 
 export const RollbackOutputSchema = z.strictObject({
-  outcome: z.enum(['rolled_back', 'already_rolled_back', 'no_release_in_flight', 'already_promoted']),
+  outcome: z.enum(['rolled_back', 'already_rolled_back', 'no_release_in_flight', 'already_promoted', 'ignored_warm_up']),
   releaseId: z.string().nullable(),
   reason: z.string().nullable(),
   severity: z.string().nullable(),

@@ -76,6 +76,7 @@ export type MonitorAction = 'continue' | 'rollback' | 'advance' | 'await_approva
  */
 export function monitorStep(verdict: CanaryVerdict, iteration: number, looks: number, requiresApproval: boolean): MonitorAction {
   if (verdict.verdict === 'fail') return 'rollback';
+  // pass, inconclusive and hold all keep looking while looks remain
   if (iteration < looks) return 'continue';
   return decidePhaseEnd(verdict, requiresApproval);
 }

@@ -38,6 +38,20 @@ export const CanaryPolicySchema = z.strictObject({
   minMinutes: z.number().int().min(1).default(3),
   /** Change-point grid of the sequential count tests: a regression may start at any multiple of this. */
   restartEveryMinutes: z.number().int().min(1).default(5),
+  /**
+   * Minutes after every traffic shift (each phase's start) that the comparative rules (error rate,
+   * constraint violations against the baseline, latency, risk energy) leave out: fresh canary
+   * instances warm up. A safety incident always counts.
+   */
+  warmupMinutes: z.number().int().min(0).max(30).default(5),
+  /**
+   * A minute in which the baseline's own error or constraint-violation rate is more than this many
+   * times its usual rate (and beyond binomial noise) is a fleet-wide incident: left out of the
+   * comparisons, and while it lasts the release holds (no promotion, no rollback) and pages once.
+   */
+  fleetIncidentFactor: z.number().finite().gt(1).default(3),
+  /** Consecutive looks without metrics (GetMetricData failing, no canary data) before the release holds and pages. */
+  maxConsecutiveNoData: z.number().int().min(1).max(60).default(3),
 });
 
 export const PolicySchema = z.strictObject({

@@ -35,7 +35,7 @@ export interface Notification {
   readonly channel: NotificationChannel;
   /** Required for incidents (SNS message attribute `severity`, for subscription filters). */
   readonly severity: Severity | null;
-  readonly reason: ReasonCode | 'rejected' | 'promoted' | 'approval_requested' | null;
+  readonly reason: ReasonCode | 'rejected' | 'promoted' | 'approval_requested' | 'hold' | null;
   readonly model: string;
   readonly version: string;
   readonly releaseId: string;
@@ -84,7 +84,8 @@ export interface AuditEvent {
     | 'promoted'
     | 'artifact_verified'
     | 'serving'
-    | 'smoke_test';
+    | 'smoke_test'
+    | 'hold';
   /** Who or what caused it: a pipeline step, an alarm name, an operator's identity. */
   readonly actor: string;
   readonly weight?: number;
@@ -113,6 +114,8 @@ export interface ReleaseRecord {
   readonly outcome: { readonly status: ReleaseStatus; readonly reason: string | null; readonly severity: Severity | null; readonly at: string } | null;
   /** Set once the release's rollback incident went out: nobody is paged twice. */
   readonly incidentPublished: boolean;
+  /** When the current phase's traffic shift happened (StartPhase); the alarm path's warm-up counts from it. */
+  readonly phaseStartedAt?: string | null;
 }
 
 export type TransitionResult =

@@ -190,6 +190,46 @@ export function rejectionIncident(
   };
 }
 
+/**
+ * The page of a release that holds (P1): a fleet-wide incident the baseline suffers alike, or metrics
+ * that stopped coming. Nothing was rolled back: the candidate is not blamed for what the fleet does.
+ */
+export function holdIncident(ctx: ReleaseContext, hold: { reason: 'fleet_wide' | 'no_data'; message: string }): { severity: 'P1'; title: string; text: string } {
+  const name = `${displayName(ctx.model)} ${ctx.version}`;
+  const where = ctx.phase === null ? '' : ` in phase ${ctx.phase + 1} at ${ctx.weight}% canary traffic`;
+  const what = hold.reason === 'fleet_wide' ? 'fleet-wide incident' : 'canary metrics unavailable';
+  return {
+    severity: 'P1',
+    title: `[P1] ${name} holds${where}: ${what}`,
+    text: [
+      `${name} holds${where}: no promotion, no rollback.`,
+      hold.message,
+      hold.reason === 'fleet_wide'
+        ? 'The baseline is affected alike: look at the serving fleet, not at the candidate. The release goes on by itself when it clears; a phase that ends held waits for an approval.'
+        : 'Check CloudWatch and the fleet\'s metric publishing. The release goes on by itself when metrics return; a phase that ends without them waits for an approval.',
+      '',
+      `Release: ${ctx.releaseId}`,
+      `History: builderbrain history ${ctx.releaseId}`,
+    ].join('\n'),
+  };
+}
+
+/** The alarm that watches safety incidents: it counts in the warm-up too. */
+export const SAFETY_INCIDENT_ALARM_SUFFIX = '-canary-safety-incidents';
+
+/**
+ * An alarm that fires while the canary's fresh instances warm up after a traffic shift is not
+ * evidence against the candidate: its evaluation periods (`evaluationMinutes`) reach back into the
+ * warm-up. The monitor loop, which leaves the warm-up out, judges those minutes instead. A safety
+ * incident alarm always counts.
+ *
+ * @example alarmDuringWarmup('bb-bb-canary-latency-p99', '2026-01-05T10:00:00Z', new Date('2026-01-05T10:07:00Z'), 5, 5) // true
+ */
+export function alarmDuringWarmup(alarmName: string, phaseStartedAt: string | null | undefined, now: Date, warmupMinutes: number, evaluationMinutes: number): boolean {
+  if (alarmName.endsWith(SAFETY_INCIDENT_ALARM_SUFFIX) || phaseStartedAt === null || phaseStartedAt === undefined) return false;
+  return now.getTime() - new Date(phaseStartedAt).getTime() < (warmupMinutes + evaluationMinutes) * 60_000;
+}
+
 export type PhaseDecision = 'advance' | 'await_approval' | 'rollback';
 
 /**
@@ -198,6 +238,7 @@ export type PhaseDecision = 'advance' | 'await_approval' | 'rollback';
  */
 export function decidePhaseEnd(verdict: CanaryVerdict, requiresApproval: boolean): PhaseDecision {
   if (verdict.verdict === 'fail') return 'rollback';
-  if (verdict.verdict === 'inconclusive') return 'await_approval';
+  // Too little evidence, or a hold (a fleet-wide incident, no metrics) still on at the phase's end: a person decides.
+  if (verdict.verdict === 'inconclusive' || verdict.verdict === 'hold') return 'await_approval';
   return requiresApproval ? 'await_approval' : 'advance';
 }

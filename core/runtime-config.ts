@@ -80,7 +80,11 @@ export const ENV = {
   stackName: 'BB_STACK_NAME',
   artifactBucket: 'BB_ARTIFACT_BUCKET',
   serving: 'BB_SERVING_JSON',
+  alarmWarmup: 'BB_ALARM_WARMUP_JSON',
 } as const;
+
+/** The alarm path's warm-up (core/rollback.ts alarmDuringWarmup): the canary policy's warm-up and the alarms' evaluation periods. */
+export const AlarmWarmupSchema = z.strictObject({ minutes: z.number().int().min(0), evaluationMinutes: z.number().int().min(1) });
 
 const json = <S extends z.ZodType>(schema: S) =>
   z.string().transform((text, ctx) => {
@@ -106,6 +110,7 @@ export const RuntimeEnvSchema = z.object({
   [ENV.stackName]: z.string().min(1),
   [ENV.artifactBucket]: z.string().min(3),
   [ENV.serving]: json(ServingSettingsSchema),
+  [ENV.alarmWarmup]: json(AlarmWarmupSchema),
 });
 
 /** Metric contract of the serving fleet (README "Metric contract"). */

@@ -135,12 +135,13 @@ export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
     routesTraffic: true,
   },
   'analyze-canary': {
-    description: 'One look: canary vs baseline metrics, verdict, next monitor action',
-    env: ['tableName', 'metricsNamespace', 'canaryPolicy'],
+    description: 'One look: canary vs baseline metrics, verdict, next monitor action; pages a hold once',
+    env: ['tableName', 'metricsNamespace', 'canaryPolicy', 'incidentTopicArn'],
     memoryMb: 1024,
     timeout: Duration.seconds(60),
     ledger: ['PutItem', 'UpdateItem'],
     readsMetrics: true,
+    publishes: ['incident'],
   },
   'request-approval': {
     description: 'Stores the task token and asks approvers (approvals topic)',
@@ -161,7 +162,7 @@ export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
   },
   rollback: {
     description: 'Restores the baseline, stops the canary, publishes the incident (state machines, alarms, operators)',
-    env: ['model', 'tableName', 'router', 'incidentTopicArn'],
+    env: ['model', 'tableName', 'router', 'incidentTopicArn', 'alarmWarmup'],
     memoryMb: 256,
     timeout: Duration.minutes(5),
     ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
@@ -181,6 +182,12 @@ export interface PipelineFunctionsProps {
   readonly metricsNamespace: string;
   readonly ledger: AuditLedger;
   readonly topics: IncidentTopics;
+  /**
+   * The alarm path's warm-up (BB_ALARM_WARMUP_JSON of the rollback function).
+   *
+   * @default - none: every alarm counts
+   */
+  readonly alarmWarmup?: { readonly minutes: number; readonly evaluationMinutes: number };
   /** How candidates are deployed (BB_SERVING_JSON of the serving function). */
   readonly serving: ServingSettingsConfig;
   /** Name of the promotion state machine (its ARN is derived, so no dependency cycle arises). */
@@ -246,6 +253,7 @@ export class PipelineFunctions extends Construct {
       promotionStateMachineArn: promotionArn,
       stackName: stack.stackName,
       serving: JSON.stringify(props.serving),
+      alarmWarmup: JSON.stringify(props.alarmWarmup ?? { minutes: 0, evaluationMinutes: 1 }),
     };
 
     const functions = {} as Record<HandlerName, nodejs.NodejsFunction>;

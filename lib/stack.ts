@@ -62,6 +62,7 @@ export class BuilderBrainReleaseStack extends Stack {
       canaryPolicy: config.policy.canary,
       metricsNamespace: config.metricsNamespace,
       serving: servingSettingsOf(config.router, config.deployment),
+      alarmWarmup: { minutes: config.policy.canary.warmupMinutes, evaluationMinutes: config.alarms.evaluationPeriods },
       ledger,
       topics,
       promotionStateMachineName: names.promotionStateMachine,

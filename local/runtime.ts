@@ -33,7 +33,8 @@ import { servingSettingsOf } from '../core/runtime-config.js';
 import { parseManifestText } from '../core/manifest.js';
 import { createHandler as createVerifyArtifact } from '../lambdas/verify-artifact/handler.js';
 import { createHandler as createServing } from '../lambdas/serving/handler.js';
-import { SimulatedFleet, periodValues } from './fleet.js';
+import { hasData } from './cloudwatch.js';
+import { SimulatedFleet, periodValues, type FleetPort } from './fleet.js';
 import { LOCAL_ARTIFACT_BUCKET, type Scenario } from './scenario.js';
 import type { PipelineConfig } from '../lib/config.js';
 import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinition, type MachineDefinitions } from '../lib/synth.js';
@@ -98,6 +99,8 @@ export interface RuntimeOptions {
   readonly approvalPaceMs?: number;
   /** The ledger to run on (e.g. one persisted for the operator commands, local/state-dir.ts); a fresh one by default. */
   readonly ledger?: MemoryLedger;
+  /** What serves traffic each minute: the scenario's simulated fleet by default, a recording in a replay (local/replay.ts). */
+  readonly fleet?: FleetPort;
 }
 
 interface RunningExecution {
@@ -151,7 +154,7 @@ export class EmbeddedRuntime {
   public readonly artifacts = new MemoryArtifactStore();
   public readonly metrics = new MemoryMetricsSource();
   public readonly executions: MemoryExecutions;
-  public readonly fleet: SimulatedFleet;
+  public readonly fleet: FleetPort;
   public readonly definitions: MachineDefinitions;
   public readonly progress: ProgressEvent[] = [];
   /** Alarm state changes to ALARM, by minute. */
@@ -204,7 +207,7 @@ export class EmbeddedRuntime {
         run.abort();
       }
     };
-    this.fleet = new SimulatedFleet(options.scenario);
+    this.fleet = options.fleet ?? new SimulatedFleet(options.scenario);
     this.definitions = definitionsFor(options.config);
     this.rules = alarmRules(alarmPolicyOf(options.config));
     const c = options.config;
@@ -218,10 +221,18 @@ export class EmbeddedRuntime {
       serving: createServing({ ...base, target: this.router, settings: localServingSettings(c) }) as Handler,
       'reject-release': createReject({ ...base, notifier: this.notifier }) as Handler,
       'start-phase': createStartPhase({ ...base, router: this.router }) as Handler,
-      'analyze-canary': createAnalyze({ ...base, metrics: this.metrics, canaryPolicy: c.policy.canary }) as Handler,
+      'analyze-canary': createAnalyze({ ...base, metrics: this.metrics, canaryPolicy: c.policy.canary, notifier: this.notifier }) as Handler,
       'request-approval': createRequestApproval({ ...base, notifier: this.notifier }) as Handler,
       promote: createPromote({ ...base, router: this.router, notifier: this.notifier }) as Handler,
-      rollback: createRollback({ ...base, lock: this.lock, router: this.router, executions: this.executions, notifier: this.notifier, model: c.modelName }) as Handler,
+      rollback: createRollback({
+        ...base,
+        lock: this.lock,
+        router: this.router,
+        executions: this.executions,
+        notifier: this.notifier,
+        model: c.modelName,
+        warmup: { minutes: c.policy.canary.warmupMinutes, evaluationMinutes: c.alarms.evaluationPeriods },
+      }) as Handler,
     };
   }
 
@@ -450,13 +461,16 @@ export class EmbeddedRuntime {
     }
   }
 
-  /** One minute of traffic: datapoints into the metric store, then the alarms' evaluation. */
+  /**
+   * One minute of traffic: what the fleet emitted, as CloudWatch computes it, into the metric store
+   * (a minute without data stays a gap), then the alarms' evaluation (missing data not breaching).
+   */
   private async simulateMinute(): Promise<void> {
     const model = this.options.config.modelName;
     const at = this.clock.now();
     const { candidate } = await this.router.current(model);
     const m = this.fleet.step(this.minute, candidate);
-    this.metrics.put(model, at, m.datapoint);
+    if (hasData(m.emitted)) this.metrics.put(model, at, m.datapoint);
     this.clock.advance(MINUTE_MS);
     if (candidate > 0) await this.evaluateAlarms(periodValues(m.datapoint));
   }

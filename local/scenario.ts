@@ -48,6 +48,134 @@ export const ScenarioEventSchema = z.union([
 ]);
 export type ScenarioEvent = z.infer<typeof ScenarioEventSchema>;
 
+/** A stationary AR(1) process on the log scale: sd of its stationary distribution, autocorrelation per minute. */
+const Ar1Schema = z.strictObject({
+  /** Standard deviation (log scale) of the stationary distribution; 0: no noise. */
+  sd: z.number().finite().min(0).max(2).default(0),
+  /** Correlation of one minute's value with the previous minute's, in [0, 1): 0 is white noise. */
+  autocorrelation: z.number().finite().min(0).lt(1).default(0.9),
+});
+
+const ZONES = 'abcdef';
+
+const IncidentEffectSchema = z
+  .strictObject({
+    errorRate: z.number().finite().min(0).max(1000).default(1),
+    latency: z.number().finite().positive().max(100).default(1),
+    constraintViolationRate: z.number().finite().min(0).max(1000).default(1),
+  })
+  .prefault({});
+
+/**
+ * An infrastructure incident: from `atMinute` (minutes since the canary started) or `afterMinutes`
+ * into the phase of weight `whenWeight` (as events), for `minutes`, the instances of `zone` (or the
+ * whole fleet) of both variants have their error rate, latency and constraint-violation rate
+ * multiplied.
+ */
+const IncidentSchema = z
+  .strictObject({
+    atMinute: z.number().int().min(0).optional(),
+    whenWeight: z.number().int().min(1).max(100).optional(),
+    afterMinutes: z.number().int().min(0).optional(),
+    minutes: z.number().int().min(1).max(10_080),
+    /** The zone hit (its instances, both variants'); absent or null: the whole fleet. */
+    zone: z.string().regex(/^[a-f]$/, 'must be a zone letter a-f').nullable().default(null),
+    multiply: IncidentEffectSchema,
+  })
+  .superRefine((i, ctx) => {
+    const byPhase = i.whenWeight !== undefined || i.afterMinutes !== undefined;
+    if (i.atMinute !== undefined && byPhase) {
+      ctx.addIssue({ code: 'custom', path: ['atMinute'], message: 'give either atMinute or whenWeight with afterMinutes, not both' });
+    } else if (i.atMinute === undefined && !byPhase) {
+      ctx.addIssue({ code: 'custom', path: ['atMinute'], message: 'missing: give atMinute (minutes since the canary started) or whenWeight with afterMinutes' });
+    } else if (byPhase && i.whenWeight === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['whenWeight'], message: 'missing: afterMinutes counts from the start of the phase of this weight' });
+    } else if (byPhase && i.afterMinutes === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['afterMinutes'], message: 'missing: minutes into the phase of whenWeight' });
+    }
+  });
+
+/**
+ * The fleet as it is (an extension of scenario.md, issue 10 §4): instances with their own error
+ * rates, warm-up after a traffic shift, incidents, sticky heavy users, autocorrelated noise,
+ * diurnal traffic, missing minutes. Every field is optional; the defaults are a fleet of identical
+ * instances with none of these effects.
+ */
+export const FleetSchema = z
+  .strictObject({
+    instances: z
+      .strictObject({
+        /** Instances in the fleet; a canary at weight w runs on max(1, round(w% × count)), the baseline on the rest. */
+        count: z.number().int().min(1).max(1000).default(20),
+        /** Availability zones (a, b, c, …); instance i of a variant is in zone i mod zones. */
+        zones: z.number().int().min(1).max(ZONES.length).default(3),
+        /**
+         * Each instance's error-rate multiplier: log-normal with this sd (mean 1), drifting as an
+         * AR(1) on the log scale with this autocorrelation per minute.
+         */
+        errorRate: Ar1Schema.extend({ autocorrelation: z.number().finite().min(0).max(1).default(0.98) }).prefault({}),
+      })
+      .prefault({}),
+    /** Fresh canary instances (added by a traffic shift) serve `latencyIncrease` more latency, decaying linearly to none over `minutes`. */
+    warmUp: z
+      .strictObject({
+        latencyIncrease: z.number().finite().min(0).max(10).default(0),
+        minutes: z.number().int().min(1).max(1440).default(10),
+      })
+      .prefault({}),
+    /** Infrastructure incidents hitting both variants alike: fleet-wide or one zone's instances. */
+    incidents: z.array(IncidentSchema).max(100).default([]),
+    /** Heavy users pinned to one variant (sticky routing): a share of all traffic, with heavier requests. */
+    stickyUsers: z
+      .strictObject({
+        share: z.number().finite().min(0).max(0.5).default(0),
+        pinnedTo: z.enum(['canary', 'baseline']).default('canary'),
+        multiply: z
+          .strictObject({
+            latency: z.number().finite().positive().max(100).default(1),
+            riskEnergy: z.number().finite().min(0).max(100).default(1),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** Noise shared by both variants (the fleet's load, its dependencies): AR(1) on the log scale. */
+    noise: z
+      .strictObject({
+        latency: Ar1Schema.prefault({}),
+        errorRate: Ar1Schema.prefault({}),
+      })
+      .prefault({}),
+    /** Diurnal traffic: requests per minute × (1 + amplitude · cos(2π (t − peakAtMinute) / periodMinutes)), t since the canary started. */
+    diurnal: z
+      .strictObject({
+        amplitude: z.number().finite().min(0).max(0.95).default(0),
+        periodMinutes: z.number().int().min(2).max(100_000).default(1440),
+        peakAtMinute: z.number().int().min(0).default(0),
+      })
+      .prefault({}),
+    /** Probability that a variant's minute is not emitted at all (a gap in CloudWatch). */
+    missingMinuteProbability: z.number().finite().min(0).max(0.9).default(0),
+  })
+  .superRefine((f, ctx) => {
+    f.incidents.forEach((incident, i) => {
+      if (incident.zone !== null && ZONES.indexOf(incident.zone) >= f.instances.zones) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['incidents', i, 'zone'],
+          message: `zone '${incident.zone}' is not in the fleet: instances.zones is ${f.instances.zones} (${ZONES.slice(0, f.instances.zones).split('').join(', ')})`,
+        });
+      }
+    });
+  });
+export type FleetSettings = z.infer<typeof FleetSchema>;
+export type FleetInput = z.input<typeof FleetSchema>;
+export type FleetIncident = FleetSettings['incidents'][number];
+
+/** The zone letter of instance `i` of a variant. */
+export function zoneOf(i: number, zones: number): string {
+  return ZONES[i % zones]!;
+}
+
 export const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be 1-64 chars of a-z 0-9 -'),
   description: z.string().min(1),
@@ -71,6 +199,8 @@ export const ScenarioSchema = z.strictObject({
       firstRelease: z.boolean().default(false),
     })
     .prefault({}),
+  /** The fleet as it is (instances, warm-up, incidents, sticky users, noise, diurnal traffic, gaps): see {@link FleetSchema}. */
+  fleet: FleetSchema.prefault({}),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
@@ -136,8 +266,9 @@ const HEALTHY_CANDIDATE: Profile = {
   constraintViolationRate: 0.009,
 };
 
-const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPerMinute' | 'deployment'> & {
+const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPerMinute' | 'deployment' | 'fleet'> & {
   deployment?: ScenarioInput['deployment'];
+  fleet?: FleetInput;
   requestsPerMinute?: number;
   candidate?: Partial<Profile>;
   events?: ScenarioEvent[];
@@ -151,6 +282,7 @@ const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPer
     candidate: { ...HEALTHY_CANDIDATE, ...s.candidate, events: s.events ?? [] },
     ...(s.manifest ? { manifest: s.manifest } : {}),
     ...(s.deployment ? { deployment: s.deployment } : {}),
+    ...(s.fleet ? { fleet: s.fleet } : {}),
   });
 
 /** The built-in scenarios (scenario.md lists the required ones). */
@@ -229,6 +361,52 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
     seed: 41,
     deployment: { firstRelease: true },
     manifest: { ...defaultManifest(), previousVersion: null, version: '1.0.0', releaseType: 'major', artifact: { ...defaultManifest({ version: '1.0.0' }).artifact } },
+  }),
+  // The fleet as it is (issue 10 §4): healthy candidates under one stress each, then all of them
+  // together. Today's analysis may roll some back; the stress, not the candidate, is to blame.
+  scenario({
+    name: 'healthy-heterogeneous-instances',
+    description: 'a healthy candidate on a fleet whose instances err at different rates (log-normal, sd 0.8, drifting): the canary\'s few instances may be worse than the fleet\'s average',
+    seed: 43,
+    fleet: { instances: { errorRate: { sd: 0.8, autocorrelation: 0.98 } } },
+  }),
+  scenario({
+    name: 'healthy-warm-up',
+    description: 'a healthy candidate whose fresh instances serve 60% more latency after each traffic shift, decaying over 15 minutes',
+    seed: 47,
+    fleet: { warmUp: { latencyIncrease: 0.6, minutes: 15 } },
+  }),
+  scenario({
+    name: 'healthy-fleet-wide-violation-surge',
+    description: 'a healthy candidate; 15 minutes into the 10% phase an upstream change makes both variants violate constraints 6× as often, for 10 minutes',
+    seed: 53,
+    fleet: { incidents: [{ whenWeight: 10, afterMinutes: 15, minutes: 10, multiply: { constraintViolationRate: 6 } }] },
+  }),
+  scenario({
+    name: 'healthy-zone-incident',
+    description: "a healthy candidate; 10 minutes into the 10% phase zone a degrades for 15 minutes (errors ×10, latency ×1.3) — half the canary's instances, a third of the baseline's",
+    seed: 59,
+    fleet: { incidents: [{ whenWeight: 10, afterMinutes: 10, minutes: 15, zone: 'a', multiply: { errorRate: 10, latency: 1.3 } }] },
+  }),
+  scenario({
+    name: 'healthy-sticky-users',
+    description: 'a healthy candidate; heavy users (2% of all traffic, 1.5× latency, 1.6× risk energy) are pinned to the canary by sticky routing',
+    seed: 61,
+    fleet: { stickyUsers: { share: 0.02, pinnedTo: 'canary', multiply: { latency: 1.5, riskEnergy: 1.6 } } },
+  }),
+  scenario({
+    name: 'healthy-realistic-mix',
+    description: 'a healthy candidate on a fleet with every stress at a moderate level: instance heterogeneity, warm-up, a zone incident, sticky users, autocorrelated noise, diurnal traffic, missing minutes',
+    seed: 67,
+    fleet: {
+      instances: { errorRate: { sd: 0.3, autocorrelation: 0.98 } },
+      warmUp: { latencyIncrease: 0.2, minutes: 10 },
+      incidents: [{ whenWeight: 50, afterMinutes: 20, minutes: 10, zone: 'b', multiply: { errorRate: 3, latency: 1.1 } }],
+      stickyUsers: { share: 0.005, pinnedTo: 'baseline', multiply: { latency: 1.3, riskEnergy: 1.3 } },
+      noise: { latency: { sd: 0.05, autocorrelation: 0.9 }, errorRate: { sd: 0.15, autocorrelation: 0.9 } },
+      diurnal: { amplitude: 0.3, periodMinutes: 1440, peakAtMinute: 120 },
+      missingMinuteProbability: 0.02,
+    },
   }),
 ];
 

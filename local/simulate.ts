@@ -9,6 +9,7 @@ import type { ReportInput, TraceMarker } from './report.js';
 import { EmbeddedRuntime, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
 import { defaultManifest, type Scenario } from './scenario.js';
 import type { MemoryLedger, RouterOperation } from './memory.js';
+import type { FleetPort } from './fleet.js';
 
 /** The JSON summary of scenario.md. */
 export interface SimulationSummary {
@@ -56,6 +57,8 @@ export interface SimulateOptions {
   readonly concurrentVersion?: string;
   /** The ledger the runtime runs on (local/state-dir.ts persists it for the operator commands). */
   readonly ledger?: MemoryLedger;
+  /** What serves traffic (default: the scenario's simulated fleet); a replay passes its recording. */
+  readonly fleet?: FleetPort;
 }
 
 export interface SimulationRun {
@@ -145,6 +148,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     routerFailures: options.routerFailures,
     onProgress: options.onProgress,
     ledger: options.ledger,
+    fleet: options.fleet,
   });
   const manifest = options.scenario.manifest ?? defaultManifest({ model: config.modelName });
   const results = (await runtime.upload(JSON.stringify(manifest, null, 2), {

@@ -4,6 +4,7 @@ import { renderReport } from '../../local/report.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, loadScenario } from '../../local/scenario.js';
 import { DEFAULT_STATE_DIR, LocalStateDir, StateDirBusyError } from '../../local/state-dir.js';
 import type { ApprovalResponder, ProgressEvent } from '../../local/runtime.js';
+import { formatRecording, recordingOf } from '../../local/recording.js';
 import { reportInput, simulate, type SimulationSummary } from '../../local/simulate.js';
 import { EXIT, formatIssues, formatTable, styleFor, type CliIO, type CommandContext } from '../common.js';
 
@@ -11,6 +12,8 @@ export interface SimulateArgs {
   readonly scenario: string;
   readonly json: boolean;
   readonly report?: string;
+  /** Write the simulated fleet's emissions here, in the replay format (replay.md). */
+  readonly record?: string;
   readonly phaseMinutes?: number;
   readonly manual: boolean;
   /** With `manual`: where the state and the answers of other terminals live (local/state-dir.ts). */
@@ -31,7 +34,8 @@ const OUTCOME_EXIT: Record<SimulationSummary['outcome'], number> = {
   rollback_failed: EXIT.internal,
 };
 
-function progressLine(io: CliIO, e: ProgressEvent): string {
+/** A progress event as a terminal line (stderr). */
+export function progressLine(io: CliIO, e: ProgressEvent): string {
   const s = styleFor(io);
   const clock = `${String(Math.floor(e.minute / 60)).padStart(2, '0')}:${String(e.minute % 60).padStart(2, '0')}`;
   const colour = e.kind === 'rollback' || e.kind === 'alarm' ? s.red : e.kind === 'promoted' ? s.green : e.kind === 'verdict' ? s.yellow : (x: string) => x;
@@ -128,6 +132,15 @@ export async function simulateCommand(io: SimulateIO, args: SimulateArgs): Promi
       return EXIT.invalid;
     }
   }
+  if (args.record !== undefined) {
+    try {
+      await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.record, formatRecording(recordingOf(run)));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      io.stderr(`${s.red('error:')} cannot write the recording '${args.record}': ${reason}. Check that its directory exists and is writable, or pass another --record.\n`);
+      return EXIT.invalid;
+    }
+  }
   if (args.json) {
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     return OUTCOME_EXIT[summary.outcome];
@@ -146,6 +159,7 @@ export async function simulateCommand(io: SimulateIO, args: SimulateArgs): Promi
   ];
   io.stdout(`\n${formatTable(['', ''], rows.map(([k, v]) => [s.bold(k), v])).split('\n').slice(1).join('\n')}\n`);
   if (args.report !== undefined) io.stdout(`\nReport: ${args.report} (open it in a browser)\n`);
+  if (args.record !== undefined) io.stdout(`Recording: ${args.record} (replay it with 'builderbrain replay ${args.record}')\n`);
   return OUTCOME_EXIT[summary.outcome];
 }
 
@@ -162,15 +176,16 @@ export function registerSimulate(program: Command, ctx: CommandContext): void {
     .option('--scenario <name or file>', `a built-in scenario (see 'builderbrain scenarios') or a scenario JSON file`, DEFAULT_SCENARIO)
     .option('--json', 'print only the JSON summary on stdout', false)
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
+    .option('--record <file.jsonl>', "write what the simulated fleet emitted during the canary phases, in the replay format (see 'builderbrain replay')")
     .option('--phase-minutes <N>', 'monitoring minutes of every phase (default 60)', positiveInt)
     .option('--manual', 'wait for each approval: asked at the terminal, or answered from another terminal (approve/reject/rollback --local)', false)
     .option('--state-dir <dir>', 'with --manual: where the state and the other terminals\' answers live', DEFAULT_STATE_DIR)
     .addHelpText(
       'after',
       '\nExit codes: 0 the pipeline ran to an outcome (promoted, rolled back or rejected) · 2 invalid input · 1 internal failure (e.g. the rollback itself failed)\n' +
-        'Examples:\n  $ builderbrain simulate\n  $ builderbrain simulate --manual            # then, in another terminal: builderbrain approve <release-id> --local\n  $ builderbrain simulate --scenario error-spike-at-10pct --report out.html\n  $ builderbrain simulate --scenario my-scenario.json --json --phase-minutes 30\n',
+        'Examples:\n  $ builderbrain simulate\n  $ builderbrain simulate --manual            # then, in another terminal: builderbrain approve <release-id> --local\n  $ builderbrain simulate --scenario error-spike-at-10pct --report out.html\n  $ builderbrain simulate --scenario my-scenario.json --json --phase-minutes 30\n  $ builderbrain simulate --scenario error-spike-at-10pct --record spike.jsonl   # then: builderbrain replay spike.jsonl\n',
     )
-    .action(async (opts: { scenario: string; json: boolean; report?: string; phaseMinutes?: number; manual: boolean; stateDir: string }) => {
+    .action(async (opts: { scenario: string; json: boolean; report?: string; record?: string; phaseMinutes?: number; manual: boolean; stateDir: string }) => {
       const io = ctx.io as SimulateIO;
       ctx.setExitCode(await simulateCommand(io, opts));
     });

@@ -1,9 +1,10 @@
 /** AnalyzeCanary: one look of the monitor loop — canary vs baseline since the phase started. */
-import { analyzeCanary as analyze, type CanaryVerdict } from '../analysis.js';
+import { analyzeCanary as analyze, noDataVerdict, type CanaryVerdict, type MinuteDatapoint } from '../analysis.js';
+import { holdIncident } from '../rollback.js';
 import type { PhaseState } from '../contracts.js';
 import { monitorStep, type MonitorAction } from '../plan.js';
 import type { CanaryPolicy } from '../policy.js';
-import type { AuditLedger, Clock, MetricsSource } from '../ports.js';
+import type { AuditLedger, Clock, MetricsSource, Notifier } from '../ports.js';
 import { eventIds } from './ids.js';
 
 export interface AnalyzeCanaryDeps {
@@ -11,6 +12,8 @@ export interface AnalyzeCanaryDeps {
   readonly ledger: AuditLedger;
   readonly clock: Clock;
   readonly canaryPolicy: CanaryPolicy;
+  /** Pages a hold (P1) once per release and phase. */
+  readonly notifier: Notifier;
 }
 
 /** The phase state after a look: the verdict and the action are set. */
@@ -31,8 +34,26 @@ export async function analyzeCanaryStep(input: AnalyzeInput, deps: AnalyzeCanary
   const { releaseId, model, phase } = input;
   const now = deps.clock.now();
   const at = now.toISOString();
-  const datapoints = await deps.metrics.window({ model, from: new Date(phase.startedAt), to: now });
-  const verdict = analyze({ datapoints, plannedMinutes: phase.monitorMinutes, lookEveryMinutes: phase.lookEveryMinutes }, deps.canaryPolicy);
+  // Metrics that cannot be read are evidence of nothing: a verdict of the core, never a failed step
+  // (which would roll a healthy canary back).
+  let datapoints: MinuteDatapoint[] | null = null;
+  let why = '';
+  try {
+    datapoints = await deps.metrics.window({ model, from: new Date(phase.startedAt), to: now });
+  } catch (err) {
+    why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  }
+  const policy = deps.canaryPolicy;
+  const canarySeen = datapoints !== null && datapoints.some((p) => p.minute >= policy.warmupMinutes && p.canary.requests > 0);
+  const pastWarmup = (now.getTime() - new Date(phase.startedAt).getTime()) / 60_000 > policy.warmupMinutes + 1;
+  const noData = datapoints === null || (pastWarmup && phase.weight > 0 && !canarySeen);
+  const noDataLooks = noData ? phase.noDataLooks + 1 : 0;
+  const verdict =
+    datapoints === null
+      ? noDataVerdict(noDataLooks, policy, why)
+      : noData
+        ? noDataVerdict(noDataLooks, policy, 'no canary datapoints since the warm-up')
+        : analyze({ datapoints, plannedMinutes: phase.monitorMinutes, lookEveryMinutes: phase.lookEveryMinutes }, policy);
   const iteration = phase.iteration + 1;
   const action = monitorStep(verdict, iteration, phase.looks, phase.requiresApproval);
   await deps.ledger.append({
@@ -57,5 +78,24 @@ export async function analyzeCanaryStep(input: AnalyzeInput, deps: AnalyzeCanary
     },
   });
   await deps.ledger.update(releaseId, { lastVerdict: { verdict: verdict.verdict, summary: verdict.summary, at }, updatedAt: at });
-  return { ...phase, iteration, action, verdict };
+  if (verdict.verdict === 'hold' && verdict.hold) await pageHoldOnce(input, verdict.hold, at, deps);
+  return { ...phase, iteration, action, verdict, noDataLooks };
+}
+
+/** One P1 page per release, phase and kind of hold (the audit event's fixed id is the claim). */
+async function pageHoldOnce(input: AnalyzeInput, hold: NonNullable<CanaryVerdict['hold']>, at: string, deps: AnalyzeCanaryDeps): Promise<void> {
+  const { releaseId, model, version, phase } = input;
+  const first = await deps.ledger.append({
+    releaseId,
+    eventId: `hold:${phase.index}:${hold.reason}`,
+    at,
+    type: 'hold',
+    actor: 'step:AnalyzeCanary',
+    weight: phase.weight,
+    phase: phase.index,
+    detail: { reason: hold.reason, minutes: hold.minutes, message: hold.message, severity: 'P1' },
+  });
+  if (first !== 'appended') return;
+  const incident = holdIncident({ model, version, releaseId, weight: phase.weight, phase: phase.index }, hold);
+  await deps.notifier.publish({ channel: 'incident', severity: incident.severity, reason: 'hold', model, version, releaseId, title: incident.title, text: incident.text });
 }

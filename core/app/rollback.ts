@@ -16,7 +16,7 @@ import type { RollbackInput, RollbackOutput } from '../contracts.js';
 import { InvalidInputError } from '../errors.js';
 import type { AuditLedger, Clock, Executions, Notifier, ReleaseLock, ReleaseRecord, TrafficRouter } from '../ports.js';
 import { ACTIVE_STATUSES } from '../ports.js';
-import { decideRollback, type ReleaseContext, type RollbackDecision, type RollbackTrigger } from '../rollback.js';
+import { alarmDuringWarmup, decideRollback, type ReleaseContext, type RollbackDecision, type RollbackTrigger } from '../rollback.js';
 import { parseWith } from '../validation.js';
 import { alarmWatches } from '../runtime-config.js';
 import type { AlarmStateChangeEvent } from './events.js';
@@ -25,6 +25,12 @@ import { eventIds } from './ids.js';
 import { CanaryVerdictSchema } from './schemas.js';
 
 export interface RollbackDeps {
+  /**
+   * Alarms firing within this many minutes of a phase's traffic shift, plus the alarms' own
+   * evaluation periods, are the warm-up's, not the candidate's (core/rollback.ts alarmDuringWarmup).
+   * @default 0 (every alarm counts)
+   */
+  readonly warmup?: { readonly minutes: number; readonly evaluationMinutes: number };
   readonly ledger: AuditLedger;
   readonly lock: ReleaseLock;
   readonly router: TrafficRouter;
@@ -140,6 +146,19 @@ export async function rollback(input: RollbackInput, deps: RollbackDeps): Promis
 
   const trigger = toCoreTrigger(input.trigger);
   const ctx = contextOf(record);
+  if (
+    trigger.kind === 'alarm' &&
+    deps.warmup !== undefined &&
+    alarmDuringWarmup(trigger.alarmName, record.phaseStartedAt, deps.clock.now(), deps.warmup.minutes, deps.warmup.evaluationMinutes)
+  ) {
+    return {
+      outcome: 'ignored_warm_up',
+      releaseId,
+      reason: null,
+      severity: null,
+      message: `alarm ${trigger.alarmName} fired within the warm-up of phase ${(record.phase ?? 0) + 1} (its evaluation periods reach back into the ${deps.warmup.minutes} minutes after the traffic shift): not held against the candidate; the monitor loop judges those minutes`,
+    };
+  }
   const decision = decideRollback(trigger, ctx);
   if (!decision.rollback) {
     throw new InvalidInputError('rollback trigger', [

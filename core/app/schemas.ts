@@ -29,13 +29,14 @@ export const RuleEvidenceSchema = z.object({
 
 /** core/analysis.ts CanaryVerdict. */
 export const CanaryVerdictSchema = z.object({
-  verdict: z.enum(['pass', 'fail', 'inconclusive']),
+  verdict: z.enum(['pass', 'fail', 'inconclusive', 'hold']),
   reason: z.enum(REASON_CODES).nullable(),
   severity: z.enum(SEVERITIES).nullable(),
   immediate: z.boolean(),
   summary: z.string(),
   evidence: z.array(RuleEvidenceSchema),
   sample: z.object({ minutes: z.number(), canaryRequests: z.number(), baselineRequests: z.number() }),
+  hold: z.object({ reason: z.enum(['fleet_wide', 'no_data']), minutes: z.array(z.number()), message: z.string() }).nullable().optional(),
 }) satisfies z.ZodType<CanaryVerdict>;
 
 /** core/gates.ts GateResult. */

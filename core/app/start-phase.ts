@@ -37,6 +37,7 @@ export async function startPhase(input: StartPhaseInput, deps: StartPhaseDeps): 
   const at = now.toISOString();
   const moved = await deps.ledger.transition(releaseId, ['gated', 'canary', 'awaiting_approval'], 'canary', {
     canaryExecutionArn: input.executionArn,
+    phaseStartedAt: at,
     phase: phaseIndex,
     weight: phase.weight,
     updatedAt: at,
@@ -75,5 +76,6 @@ export async function startPhase(input: StartPhaseInput, deps: StartPhaseDeps): 
     nextIndex: phaseIndex + 1,
     action: null,
     verdict: null,
+    noDataLooks: 0,
   };
 }

@@ -76,6 +76,7 @@ const RECORD_FIELDS = [
   'outcome',
   'incidentPublished',
   'deployment',
+  'phaseStartedAt',
 ] as const satisfies readonly (keyof ReleaseRecord)[];
 
 function toRecord(item: Record<string, unknown>): ReleaseRecord {

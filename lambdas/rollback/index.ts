@@ -6,7 +6,7 @@ import { createRouter, documentClient, sfnClient, snsClient, systemClock } from 
 import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
 import { createHandler } from './handler.js';
 
-const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.router]: true, [ENV.incidentTopicArn]: true, [ENV.model]: true }));
+const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.router]: true, [ENV.incidentTopicArn]: true, [ENV.model]: true, [ENV.alarmWarmup]: true }));
 const pt = powertools('Rollback');
 const doc = documentClient();
 
@@ -21,6 +21,7 @@ export const handler = lambdaEntry(
     notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env[ENV.incidentTopicArn], approvalTopicArn: null }),
     clock: systemClock,
     model: env[ENV.model],
+    warmup: env[ENV.alarmWarmup],
     log: pt.log,
     telemetry: pt.telemetry,
   }),

@@ -12,7 +12,7 @@ import { APPROVAL_REJECTED_ERROR, PhaseStateSchema, type PhaseState } from '../.
 import { sageMakerNames, type Deployment } from '../../core/deployment.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import type { MemoryPorts } from '../../local/memory.js';
-import { EXECUTION_ARN, MODEL, canaryInput, releaseInCanary, traffic, upload, world } from './helpers.js';
+import { EXECUTION_ARN, MODEL, canaryInput, minute, releaseInCanary, traffic, upload, world } from './helpers.js';
 
 const canaryPolicy = DEFAULT_POLICY.canary;
 const TOKEN = 'AQB8AAAAKgAAAAMAAAAAAAAAAcSECRET-TASK-TOKEN-1234567890';
@@ -40,6 +40,7 @@ describe('startPhase', () => {
       nextIndex: 1,
       action: null,
       verdict: null,
+      noDataLooks: 0,
     });
     expect(await w.router.current(MODEL)).toEqual({ baseline: 99, candidate: 1 });
     expect(await w.ledger.getRelease(releaseId)).toMatchObject({ status: 'canary', phase: 0, weight: 1, canaryExecutionArn: EXECUTION_ARN });
@@ -238,5 +239,55 @@ describe('promote', () => {
     await rollback({ releaseId, model: MODEL, trigger: { kind: 'manual', actor: 'alice', note: 'no' }, stopExecution: false }, w);
     await expect(promote({ releaseId, model: MODEL, version: '2.1.0', phase }, w)).rejects.toBeInstanceOf(ReleaseNotActiveError);
     expect(w.router.log.some((l) => l.op === 'promoteCandidate')).toBe(false);
+  });
+});
+
+describe('analyzeCanaryStep: holds, not rollbacks, when the evidence is about the fleet', () => {
+  it('metrics that cannot be read: inconclusive, then a hold paged once (P1), never a failed step or a rollback', async () => {
+    const w = world();
+    const start = await releaseInCanary(w);
+    const releaseId = start.releaseId;
+    let phase: PhaseState = start.phase;
+    traffic(w, 10);
+    const failing = { window: async () => Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })) };
+    const verdicts: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const out = await analyzeCanaryStep({ releaseId, model: MODEL, version: '2.1.0', phase }, { ...w, metrics: failing, canaryPolicy });
+      verdicts.push(`${out.verdict.verdict}:${out.action}`);
+      phase = PhaseStateSchema.parse(out);
+    }
+    expect(verdicts).toEqual(['inconclusive:continue', 'inconclusive:continue', 'hold:continue', 'hold:continue', 'hold:continue']);
+    expect(phase.noDataLooks).toBe(5);
+    const pages = w.notifier.of('incident');
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toMatchObject({ severity: 'P1', reason: 'hold' });
+    expect(pages[0]!.title).toContain('canary metrics unavailable');
+    expect(pages[0]!.text).toContain('ThrottlingException');
+    // metrics back: the count resets and the phase is judged again
+    const back = await analyzeCanaryStep({ releaseId, model: MODEL, version: '2.1.0', phase }, { ...w, canaryPolicy });
+    expect(back.noDataLooks).toBe(0);
+    expect(back.verdict.verdict).not.toBe('hold');
+  });
+
+  it('a fleet-wide violation surge on both variants: hold and one P1 page, no rollback', async () => {
+    const w = world();
+    const { releaseId, phase } = await releaseInCanary(w);
+    for (let i = 0; i < 30; i++) {
+      const surge = i >= 20;
+      w.metrics.put(MODEL, w.clock.now(), {
+        canary: minute(600, i, surge ? { constraintViolations: 48 } : {}),
+        baseline: minute(5400, i + 3, surge ? { constraintViolations: 432 } : {}),
+      });
+      w.clock.advanceMinutes(1);
+    }
+    const first = await look(w, releaseId, phase);
+    const again = await look(w, releaseId, PhaseStateSchema.parse(first));
+    expect(first.verdict).toMatchObject({ verdict: 'hold', hold: { reason: 'fleet_wide' } });
+    expect(first.action).toBe('continue');
+    expect(again.verdict.verdict).toBe('hold');
+    expect(w.notifier.of('incident')).toHaveLength(1);
+    expect(w.notifier.of('incident')[0]!.title).toContain('fleet-wide incident');
+    expect((await w.ledger.timeline(releaseId)).filter((e) => e.type === 'hold')).toHaveLength(1);
+    expect((await w.ledger.getRelease(releaseId))!.status).toBe('canary');
   });
 });

@@ -36,7 +36,8 @@ function verdictOf(minutes: number, canary: Parameters<typeof minute>[1], baseli
     canary: minute(i, canary, 1),
     baseline: minute(i, baseline, 2),
   }));
-  return analyzeCanary({ datapoints, plannedMinutes: 60, lookEveryMinutes: 1 }, DEFAULT_POLICY.canary);
+  // hand-built windows from minute 0: no warm-up, so the rule under test sees every minute
+  return analyzeCanary({ datapoints, plannedMinutes: 60, lookEveryMinutes: 1 }, { ...DEFAULT_POLICY.canary, warmupMinutes: 0 });
 }
 
 /** Real verdicts of the analysis, one per fail kind of policy.md §3, and a pass and an inconclusive. */

@@ -92,7 +92,7 @@ describe('simulate (human output)', () => {
     expect(r.stderr).toMatch(/alarm\s+alarm builderbrain-builderbrain-canary-safety-incidents → ALARM/);
     expect(r.stderr).toMatch(/rollback/);
     expect(r.stdout).toMatch(/outcome\s+rolled_back/);
-    expect(r.stdout).toMatch(/rollback\s+alarm \(P0\) at minute 22, detected 1 min after the regression began/);
+    expect(r.stdout).toMatch(/rollback\s+alarm \(P0\) at minute 25, detected 4 min after the regression began/);
     expect(r.stdout).toMatch(/final traffic\s+100% baseline \/ 0% candidate/);
     expect(r.stdout).not.toMatch(ANSI);
   });

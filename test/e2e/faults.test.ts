@@ -95,8 +95,8 @@ describe('a handler failing permanently', () => {
 
 describe('the rollback itself failing', () => {
   it.each([
-    ['error-spike-at-10pct', 'loop', DEPLOY + 86, { baseline: 90, candidate: 10 }],
-    ['safety-violation', 'alarm', DEPLOY + 16, { baseline: 99, candidate: 1 }],
+    ['error-spike-at-10pct', 'loop', DEPLOY + 88, { baseline: 90, candidate: 10 }],
+    ['safety-violation', 'alarm', DEPLOY + 19, { baseline: 99, candidate: 1 }],
   ] as const)('%s (%s path): P0 rollback_failed, the executions fail loudly, outcome rollback_failed', async (scenario, _path, atMinute, traffic) => {
     const run = await simulate({ scenario: builtin(scenario), routerFailures: ['restoreBaseline'] });
     const { summary } = run;
@@ -180,12 +180,12 @@ describe('an alarm firing mid-phase', () => {
   it('safety-violation: the alarm path rolls back at once (alarm, P0) and stops the canary execution mid-phase', async () => {
     const run = await defaultRun('safety-violation');
     const { summary, runtime } = run;
-    expect(summary.rollback).toMatchObject({ reason: 'alarm', severity: 'P0', atMinute: DEPLOY + 16, regressionStartedAtMinute: DEPLOY + 15, detectionMinutes: 1 });
-    expect(runtime.alarmsFired).toEqual([{ minute: DEPLOY + 16, alarmName: canaryAlarmName(run.config.prefix, run.config.modelName, 'safety-incidents') }]);
+    expect(summary.rollback).toMatchObject({ reason: 'alarm', severity: 'P0', atMinute: DEPLOY + 19, regressionStartedAtMinute: DEPLOY + 15, detectionMinutes: 4 });
+    expect(runtime.alarmsFired).toEqual([{ minute: DEPLOY + 19, alarmName: canaryAlarmName(run.config.prefix, run.config.modelName, 'safety-incidents') }]);
     const rollback = summary.audit.find((e) => e.type === 'rollback')!;
     expect(rollback.actor).toBe(`alarm:${runtime.alarmsFired[0]!.alarmName}`);
-    // mid-phase: 15 of the phase's 60 looks ran, no approval was asked
-    expect(summary.audit.filter((e) => e.type === 'analysis')).toHaveLength(15);
+    // mid-phase: 18 of the phase's 60 looks ran, no approval was asked
+    expect(summary.audit.filter((e) => e.type === 'analysis')).toHaveLength(18);
     expect(summary.audit.some((e) => e.type === 'approval_requested')).toBe(false);
     const results = await executionResults(run);
     const canary = results.find((r) => r.machine === runtime.definitions.canary.name)!;
@@ -270,8 +270,9 @@ describe('a regression while a phase waits for manual approval', () => {
 describe('the loop and the alarm seeing the same regression', () => {
   it('a regression both trip: one incident, one rollback audit event', async () => {
     // error rate ×10, p99 ×2 and safety incidents at 10%: the statistical loop and the alarms all
-    // breach; the safety alarm is first, the promotion's failure path then asks for the rollback again
-    const scenario = customScenario('loop-and-alarm', [{ whenWeight: 10, afterMinutes: 10, set: { errorRate: 0.04, safetyIncidentsPerMinute: 2, latencyMs: { p99: 1300 } } }]);
+    // breach; the safety alarm is first (5 incidents a minute: one in the first minute, but for a
+    // 0.7% chance), the promotion's failure path then asks for the rollback again
+    const scenario = customScenario('loop-and-alarm', [{ whenWeight: 10, afterMinutes: 10, set: { errorRate: 0.04, safetyIncidentsPerMinute: 5, latencyMs: { p99: 1300 } } }]);
     const run = await simulate({ scenario, phaseMinutes: 30 });
     const { summary } = run;
     expect(summary.outcome).toBe('rolled_back');
@@ -313,7 +314,7 @@ describe('the loop and the alarm seeing the same regression', () => {
     expect(summary.incidents).toHaveLength(1);
     expect(summary.audit.filter((e) => e.type === 'rollback')).toHaveLength(1);
     // the summary's rollback is the one people were paged with
-    expect(summary.rollback).toMatchObject({ reason: summary.incidents[0]!.reason, severity: summary.incidents[0]!.severity, atMinute: DEPLOY + 86 });
+    expect(summary.rollback).toMatchObject({ reason: summary.incidents[0]!.reason, severity: summary.incidents[0]!.severity, atMinute: DEPLOY + 88 });
     expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
   });
 });

@@ -5,8 +5,9 @@
  * the audit timeline and determinism.
  */
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_SCENARIOS } from '../../local/scenario.js';
-import { simulate, type SimulationSummary } from '../../local/simulate.js';
+import type { FleetMinute } from '../../local/fleet.js';
+import { BUILTIN_SCENARIOS, ScenarioSchema } from '../../local/scenario.js';
+import { simulate, type SimulationRun, type SimulationSummary } from '../../local/simulate.js';
 import { defaultRun, minuteOf, runsOf, timed, builtin } from './helpers.js';
 
 const WEIGHTS = [1, 10, 50, 100];
@@ -45,21 +46,23 @@ const EXPECTED: Record<string, Expected> = {
   'error-spike-at-10pct': {
     outcome: 'rolled_back',
     phaseReached: 10,
-    rollback: { reason: 'error_rate_increase', severity: 'P1', atMinute: 86, regressionStartedAtMinute: 80 },
+    // 8 minutes: the count test is tempered by the dispersion it measures on the minutes before (README)
+    rollback: { reason: 'error_rate_increase', severity: 'P1', atMinute: 88, regressionStartedAtMinute: 80 },
     detectedBy: 'loop',
   },
   'latency-regression': {
     outcome: 'rolled_back',
     phaseReached: 10,
     // p99 +31% against the baseline: the p99 alarm (5 of 5 minutes above 1.2×) fires before the loop's verdict.
-    rollback: { reason: 'alarm', severity: 'P1', atMinute: 83, regressionStartedAtMinute: 70 },
+    rollback: { reason: 'alarm', severity: 'P1', atMinute: 84, regressionStartedAtMinute: 70 },
     detectedBy: 'alarm',
   },
   'safety-violation': {
     outcome: 'rolled_back',
     phaseReached: 1,
-    // The safety-incident alarm fires on the first incident; its severity is the safety reason's, P0.
-    rollback: { reason: 'alarm', severity: 'P0', atMinute: 16, regressionStartedAtMinute: 15 },
+    // The safety-incident alarm fires on the first incident (0.5 a minute: here the regression's
+    // fourth minute); its severity is the safety reason's, P0.
+    rollback: { reason: 'alarm', severity: 'P0', atMinute: 19, regressionStartedAtMinute: 15 },
     detectedBy: 'alarm',
   },
   'constraint-surge': {
@@ -77,9 +80,10 @@ const EXPECTED: Record<string, Expected> = {
   'risk-energy-drift': {
     outcome: 'rolled_back',
     phaseReached: 10,
-    // +12% mean risk energy: the loop's test flags it before the risk-energy alarm sees 5 breaching minutes in a row.
-    rollback: { reason: 'safety_violation', severity: 'P0', atMinute: 77, regressionStartedAtMinute: 60 },
-    detectedBy: 'loop',
+    // +12% mean risk energy from the phase's first minute: for this seed the risk-energy alarm (5
+    // breaching minutes in a row) is first; the loop's rank test would follow (P0 either way).
+    rollback: { reason: 'alarm', severity: 'P0', atMinute: 75, regressionStartedAtMinute: 60 },
+    detectedBy: 'alarm',
   },
   // SageMaker rolls the endpoint back to the baseline alone: rejected at minute 8 (provisioning), nothing left to remove.
   'failed-deploy': { outcome: 'rejected', phaseReached: 0, rollback: null, rejectedAt: 'deploy', rejectionSeverity: 'P2', deployMinutes: 8 },
@@ -94,11 +98,78 @@ const canaryStart = (summary: SimulationSummary, expected: Expected): number => 
   return first === undefined ? (expected.deployMinutes ?? PROVISION) : minuteOf(first.at);
 };
 
-const NAMES = BUILTIN_SCENARIOS.map((s) => s.name);
+/**
+ * Healthy candidates under the fleet's stresses (issue 10 §4). Their outcome is not pinned — the
+ * analysis may roll them back, the stress is to blame — but the stress must show in what the fleet
+ * emitted, against the same scenario without its `fleet` section ("calm"). Minutes are the canary's.
+ */
+const STRESSED: Record<string, (run: Emitted, calm: Emitted) => void> = {
+  'healthy-heterogeneous-instances': (run, calm) => {
+    // The candidate errs exactly as the baseline does; the canary's few instances do not.
+    const gap = (e: Emitted) => Math.max(...[1, 10, 50].map((w) => Math.abs(Math.log(rateOf(e, (m) => m.weight === w, 'canary', 'errors') / rateOf(e, (m) => m.weight === w, 'baseline', 'errors') || 1))));
+    expect(gap(run)).toBeGreaterThan(Math.log(2));
+    expect(gap(calm)).toBeLessThan(Math.log(1.5));
+  },
+  'healthy-warm-up': (run, calm) => {
+    // Fresh instances after each shift: the canary's first minutes of a phase are slower than later.
+    const early = (e: Emitted, v: Variant) => medianOf(e, (m) => m.phaseMinute! < 3, v, 'latencyP50');
+    const settled = (e: Emitted, v: Variant) => medianOf(e, (m) => m.weight === 1 && m.phaseMinute! >= 20, v, 'latencyP50');
+    expect(early(run, 'canary') / settled(run, 'canary')).toBeGreaterThan(1.15);
+    expect(early(run, 'baseline') / settled(run, 'baseline')).toBeLessThan(1.05);
+    expect(early(calm, 'canary') / settled(calm, 'canary')).toBeLessThan(1.1);
+  },
+  'healthy-fleet-wide-violation-surge': (run) => {
+    // 15–25 minutes into the 10% phase both variants violate constraints far more often.
+    const during = (m: FleetMinute) => m.weight === 10 && m.phaseMinute! >= 15 && m.phaseMinute! < 25;
+    const before = (m: FleetMinute) => m.weight === 10 && m.phaseMinute! < 15;
+    for (const v of ['canary', 'baseline'] as const) {
+      expect(rateOf(run, during, v, 'constraintViolations')).toBeGreaterThan(3 * rateOf(run, before, v, 'constraintViolations'));
+    }
+  },
+  'healthy-zone-incident': (run) => {
+    // Zone a (half the canary's instances at 10%, a third of the baseline's) errs ×10 for 15 minutes.
+    const during = (m: FleetMinute) => m.weight === 10 && m.phaseMinute! >= 10 && m.phaseMinute! < 25;
+    const before = (m: FleetMinute) => m.weight === 10 && m.phaseMinute! < 10;
+    for (const v of ['canary', 'baseline'] as const) expect(rateOf(run, during, v, 'errors')).toBeGreaterThan(3 * rateOf(run, before, v, 'errors'));
+  },
+  'healthy-sticky-users': (run, calm) => {
+    // Heavy users pinned to the canary: more than its 1% of the requests, and heavier ones.
+    const share = (e: Emitted) => sumOf(e, (m) => m.weight === 1, 'canary', 'requests') / (sumOf(e, (m) => m.weight === 1, 'canary', 'requests') + sumOf(e, (m) => m.weight === 1, 'baseline', 'requests'));
+    expect(share(run)).toBeGreaterThan(0.025);
+    expect(share(calm)).toBeLessThan(0.012);
+    const risk = (v: Variant) => medianOf(run, (m) => m.weight === 1, v, 'riskEnergy');
+    expect(risk('canary') / risk('baseline')).toBeGreaterThan(1.2);
+  },
+  'healthy-realistic-mix': (run, calm) => {
+    // Minutes a variant did not emit, and the diurnal peak's extra traffic.
+    const phases = run.filter((m) => m.weight > 0 && m.weight < 100);
+    expect(phases.filter((m) => m.emitted.canary === null || m.emitted.baseline === null).length).toBeGreaterThan(3);
+    const perMinute = (e: Emitted) => {
+      const full = e.filter((m) => m.weight > 0 && m.weight < 100 && m.emitted.canary !== null && m.emitted.baseline !== null);
+      return full.reduce((n, m) => n + m.emitted.canary!.requests + m.emitted.baseline!.requests, 0) / full.length;
+    };
+    expect(perMinute(run) / perMinute(calm)).toBeGreaterThan(1.15);
+  },
+};
+
+type Variant = 'canary' | 'baseline';
+/** The canary minutes of a run (minutes with canary traffic). */
+type Emitted = readonly FleetMinute[];
+const emittedOf = (run: SimulationRun): Emitted => run.runtime.fleet.minutes.filter((m) => m.phaseMinute !== null);
+const sumOf = (e: Emitted, pick: (m: FleetMinute) => boolean, v: Variant, field: 'requests' | 'errors' | 'constraintViolations') =>
+  e.filter(pick).reduce((n, m) => n + (m.emitted[v]?.[field] ?? 0), 0);
+const rateOf = (e: Emitted, pick: (m: FleetMinute) => boolean, v: Variant, field: 'errors' | 'constraintViolations') => sumOf(e, pick, v, field) / sumOf(e, pick, v, 'requests');
+const medianOf = (e: Emitted, pick: (m: FleetMinute) => boolean, v: Variant, field: 'latencyP50' | 'riskEnergy') => {
+  const xs = e.filter(pick).map((m) => m.datapoint[v][field]).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  return xs[xs.length >> 1]!;
+};
+
+const NAMES = BUILTIN_SCENARIOS.map((s) => s.name).filter((n) => !(n in STRESSED));
 
 describe('built-in scenarios', () => {
   it('the expectations cover every built-in scenario, and only those', () => {
     expect(Object.keys(EXPECTED).sort()).toEqual([...NAMES].sort());
+    expect([...Object.keys(EXPECTED), ...Object.keys(STRESSED)].sort()).toEqual(BUILTIN_SCENARIOS.map((s) => s.name).sort());
     // scenario.md: at least these kinds of scenario ship with the project
     expect(NAMES.length).toBeGreaterThanOrEqual(7);
   });
@@ -252,6 +323,27 @@ describe('built-in scenarios', () => {
       const again = await simulate({ scenario: builtin(name) });
       expect(JSON.stringify(again.summary)).toBe(JSON.stringify(first.summary));
     });
+  });
+});
+
+describe.each(Object.keys(STRESSED))('stressed fleet: %s', (name) => {
+  it('runs to an outcome, and the stress shows in what the fleet emitted', async () => {
+    const run = await defaultRun(name);
+    expect(['promoted', 'rolled_back']).toContain(run.summary.outcome);
+    expect(run.summary.phaseReached).toBeGreaterThan(0);
+    // a healthy candidate: no scenario event, whatever the stress did
+    expect(run.summary.rollback?.regressionStartedAtMinute ?? null).toBeNull();
+    const calm = await simulate({ scenario: ScenarioSchema.parse({ ...builtin(name), fleet: {} }) });
+    STRESSED[name]!(emittedOf(run), emittedOf(calm));
+  });
+});
+
+describe('determinism with every stress', () => {
+  it('healthy-realistic-mix gives byte-identical JSON', async () => {
+    const first = await defaultRun('healthy-realistic-mix');
+    const again = await simulate({ scenario: builtin('healthy-realistic-mix') });
+    expect(JSON.stringify(again.summary)).toBe(JSON.stringify(first.summary));
+    expect(JSON.stringify(again.runtime.fleet.minutes)).toBe(JSON.stringify(first.runtime.fleet.minutes));
   });
 });
 

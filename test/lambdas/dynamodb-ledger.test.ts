@@ -30,6 +30,7 @@ const record: ReleaseRecord = {
   weight: 0,
   lastVerdict: null,
   deployment: null,
+  phaseStartedAt: null,
   approvers: [],
   outcome: null,
   incidentPublished: false,

@@ -24,6 +24,7 @@ const ENV_VARS = {
   BB_CANARY_POLICY_JSON: '{}',
   BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:bb-promotion',
   BB_ARTIFACT_BUCKET: 'bb-artifacts',
+  BB_ALARM_WARMUP_JSON: JSON.stringify({ minutes: 5, evaluationMinutes: 5 }),
   BB_SERVING_JSON: JSON.stringify({
     plan: {
       kind: 'sagemaker',

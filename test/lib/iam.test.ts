@@ -134,7 +134,7 @@ describe('each handler gets exactly what its adapters call', () => {
     serving: [...rw, ...sageMakerTarget],
     'reject-release': [...rw, ...publish],
     'start-phase': [...rw, ...router],
-    'analyze-canary': [...ddb('PutItem', 'UpdateItem'), 'cloudwatch:GetMetricData'],
+    'analyze-canary': [...ddb('PutItem', 'UpdateItem'), 'cloudwatch:GetMetricData', ...publish],
     'request-approval': [...rw, ...publish],
     promote: [...rw, ...router, ...publish],
     rollback: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'), ...router, ...publish, 'states:StopExecution', 'sqs:SendMessage'],

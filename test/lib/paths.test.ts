@@ -585,6 +585,7 @@ const canaryInput = { releaseId: 'builderbrain-2_1_0-abcdef12', model: 'builderb
 function phaseState(index: number, over: Partial<PhaseState> = {}): PhaseState {
   const p = twoPhases[index]!;
   return {
+    noDataLooks: 0,
     index,
     weight: p.weight,
     monitorMinutes: p.monitorMinutes,

@@ -177,7 +177,8 @@ describe('IncidentTopics', () => {
     const policyOf = (id: string) => resourcesOf(s.json, 'AWS::SNS::TopicPolicy').find(([, p]) => JSON.stringify(p.Properties!['Topics']) === JSON.stringify([ref(id)]))![1];
     const roleArn = (name: (typeof HANDLER_NAMES)[number]) => arnOf(roleId(name));
     for (const [id, publishers] of [
-      [incidentId, ['reject-release', 'rollback']],
+      // analyze-canary pages a hold (fleet-wide incident, metrics unavailable) once, P1
+      [incidentId, ['reject-release', 'analyze-canary', 'rollback']],
       [approvalsId, ['request-approval', 'promote']],
     ] as const) {
       const statements = policyOf(id).Properties!['PolicyDocument'].Statement as Record<string, any>[];

@@ -64,6 +64,7 @@ export const waitingRecord: ReleaseRecord = {
   approvers: [{ phase: 0, identity: 'arn:aws:sts::123456789012:assumed-role/ReleaseApprover/alice', at: '2026-01-05T09:05:00.000Z', decision: 'approved' }],
   outcome: null,
   incidentPublished: false,
+  phaseStartedAt: '2026-01-05T09:00:00.000Z',
 };
 
 export const event = (type: AuditEvent['type'], at: string, over: Partial<AuditEvent> = {}): AuditEvent => ({
