@@ -366,15 +366,15 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   // together. Today's analysis may roll some back; the stress, not the candidate, is to blame.
   scenario({
     name: 'healthy-heterogeneous-instances',
-    description: 'a healthy candidate on a fleet whose instances err at different rates (log-normal, sd 0.8, drifting): the canary\'s few instances may be worse than the fleet\'s average',
+    description: 'a healthy candidate on a fleet whose instances err at different rates (log-normal, sd 0.5, drifting, autocorrelation 0.95 a minute: a per-minute conditional-binomial dispersion of about 1.3 at 10%): the canary\'s few instances may be worse than the fleet\'s average',
     seed: 43,
-    fleet: { instances: { errorRate: { sd: 0.8, autocorrelation: 0.98 } } },
+    fleet: { instances: { errorRate: { sd: 0.5, autocorrelation: 0.95 } } },
   }),
   scenario({
     name: 'healthy-warm-up',
-    description: 'a healthy candidate whose fresh instances serve 60% more latency after each traffic shift, decaying over 15 minutes',
+    description: 'a healthy candidate whose fresh instances serve 40% more latency after each traffic shift, decaying over about 4 minutes',
     seed: 47,
-    fleet: { warmUp: { latencyIncrease: 0.6, minutes: 15 } },
+    fleet: { warmUp: { latencyIncrease: 0.4, minutes: 4 } },
   }),
   scenario({
     name: 'healthy-fleet-wide-violation-surge',
@@ -390,9 +390,9 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
   }),
   scenario({
     name: 'healthy-sticky-users',
-    description: 'a healthy candidate; heavy users (2% of all traffic, 1.5× latency, 1.6× risk energy) are pinned to the canary by sticky routing',
+    description: 'a healthy candidate; heavy users (0.2% of all traffic, 1.3× latency, 1.3× risk energy) are pinned to the canary by sticky routing',
     seed: 61,
-    fleet: { stickyUsers: { share: 0.02, pinnedTo: 'canary', multiply: { latency: 1.5, riskEnergy: 1.6 } } },
+    fleet: { stickyUsers: { share: 0.002, pinnedTo: 'canary', multiply: { latency: 1.3, riskEnergy: 1.3 } } },
   }),
   scenario({
     name: 'healthy-realistic-mix',
