@@ -300,6 +300,9 @@ function pooledRatio(points: readonly MinuteDatapoint[], countOf: CountOf, j = 0
  * inflates the longer ones). A regression does not inflate the dispersion that judges its own first
  * minutes; early in a phase, with no past, the shrinkage prior keeps it near 1.
  */
+/** A past pooled ratio this far off "alike" is a regression, not instance heterogeneity (core/analysis.ts predictableDispersion). */
+const FIT_RATIO = 2.5;
+
 function predictableDispersion(points: readonly MinuteDatapoint[], countOf: CountOf): number[] {
   const cache = new Map<string, number>();
   const phi = (blockMinutes: number, before: number): number => {
@@ -308,9 +311,12 @@ function predictableDispersion(points: readonly MinuteDatapoint[], countOf: Coun
     if (v === undefined) {
       const past = points.filter((p) => p.minute < before);
       // around "alike" and around the past's own ratio: a regression there since the start is the fit, not noise
-      // The smaller of the fits around "alike" and around the past's own ratio: a regression present
-      // since the phase began is the fit there, not noise, and must not temper its own evidence away.
-      v = Math.min(conditionalDispersion(past, countOf, 1, blockMinutes), conditionalDispersion(past, countOf, pooledRatio(past, countOf), blockMinutes));
+      // Around "alike" — except when the past's own ratio is far off (a regression present since the
+      // phase began): then it is the fit there, not noise, and must not temper its own evidence away.
+      // Instance effects of a few instances stay below that ratio and are measured as dispersion.
+      const ratio = pooledRatio(past, countOf);
+      const alike = conditionalDispersion(past, countOf, 1, blockMinutes);
+      v = ratio >= FIT_RATIO ? Math.min(alike, conditionalDispersion(past, countOf, ratio, blockMinutes)) : alike;
       cache.set(key, v);
     }
     return v;

@@ -114,15 +114,15 @@ describe('per-instance heterogeneity: the canary runs on its own instances, whos
     expect(conditionalDispersion(plain, (v) => v.errors, 1)).toBeLessThan(1.5);
   });
 
-  // Measured: binomial-only 15/200, the analysis 13/200. The drift here is strong (a 2-instance canary
-  // whose multipliers wander ±1.6× for tens of minutes): tempering helps a little, it does not remove
-  // the false fails — a canary whose own instances err more for half an hour is indistinguishable, in
-  // per-variant metrics, from a candidate that errs more (README "How the canary is judged", limits).
-  it('the binomial-only test cries wolf; the tempered test cries it less (200 healthy phases)', () => {
+  // Measured: binomial-only 15/200, the analysis 3/200. The drift here is strong (a 2-instance canary
+  // whose multipliers wander ±1.6× for tens of minutes); what is left is a canary whose own instances
+  // err more for half an hour — in per-variant metrics indistinguishable from a candidate that errs
+  // more (README "On a real fleet", limits).
+  it('the binomial-only test cries wolf; the tempered test holds (200 healthy phases)', () => {
     const { analysis, binomialOnly } = falseFailures(200, phase);
     console.log(`heterogeneous instances, 200 healthy phases at 10%: binomial-only ${binomialOnly} false fails, the analysis ${analysis}`);
     expect(binomialOnly).toBeGreaterThanOrEqual(10);
-    expect(analysis).toBeLessThan(binomialOnly);
+    expect(analysis).toBeLessThanOrEqual(Math.ceil(binomialOnly / 3));
   });
 
   it('a real ×3 error regression on the same fleet is still caught', () => {

@@ -95,7 +95,7 @@ describe('a handler failing permanently', () => {
 
 describe('the rollback itself failing', () => {
   it.each([
-    ['error-spike-at-10pct', 'loop', DEPLOY + 88, { baseline: 90, candidate: 10 }],
+    ['error-spike-at-10pct', 'loop', DEPLOY + 93, { baseline: 90, candidate: 10 }],
     ['safety-violation', 'alarm', DEPLOY + 19, { baseline: 99, candidate: 1 }],
   ] as const)('%s (%s path): P0 rollback_failed, the executions fail loudly, outcome rollback_failed', async (scenario, _path, atMinute, traffic) => {
     const run = await simulate({ scenario: builtin(scenario), routerFailures: ['restoreBaseline'] });
@@ -314,7 +314,7 @@ describe('the loop and the alarm seeing the same regression', () => {
     expect(summary.incidents).toHaveLength(1);
     expect(summary.audit.filter((e) => e.type === 'rollback')).toHaveLength(1);
     // the summary's rollback is the one people were paged with
-    expect(summary.rollback).toMatchObject({ reason: summary.incidents[0]!.reason, severity: summary.incidents[0]!.severity, atMinute: DEPLOY + 88 });
+    expect(summary.rollback).toMatchObject({ reason: summary.incidents[0]!.reason, severity: summary.incidents[0]!.severity, atMinute: DEPLOY + 93 });
     expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
   });
 });

@@ -51,14 +51,14 @@ describe('report of a rolled-back release', () => {
 
   it('marks the phases, the regression and the rollback on the charts and in the markers table', () => {
     // every chart draws every marker as a dashed vertical line with a tooltip
-    expect(html).toMatch(/<line [^>]*stroke="#c92a2a"[^>]*><title>94m /); // rollback at minute 88 of the canary, which started at minute 6 (deployed and smoke-tested first)
+    expect(html).toMatch(/<line [^>]*stroke="#c92a2a"[^>]*><title>99m /); // rollback at minute 93 of the canary, which started at minute 6 (deployed and smoke-tested first)
     expect(html).toMatch(/<title>86m scenario event: the candidate regresses<\/title>/);
     expect(html).toMatch(/<title>6m phase 1: 1% of traffic on the candidate<\/title>/);
     expect(html).toMatch(/<title>66m phase 2: 10% of traffic on the candidate<\/title>/);
     for (const kind of ['deploy', 'phase', 'approval', 'verdict', 'regression', 'rollback']) expect(html).toMatch(new RegExp(`</span>${kind}</td>`));
     // the summary, incidents and audit tables
     expect(html).toMatch(/<table id="summary">.*<th>outcome<\/th><td>rolled_back<\/td>/);
-    expect(html).toContain('error_rate_increase (P1) at minute 94, 8 min after the regression began');
+    expect(html).toContain('error_rate_increase (P1) at minute 99, 13 min after the regression began');
     expect(html).toMatch(/<h2>Incidents<\/h2><table><tr><td>P1<\/td>/);
     expect(html).toContain('<td>lock_released</td>');
     // the deployment and the clean-up are on the record: smoke test, candidate removed
