@@ -6,31 +6,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliIO } from '../../cli/program.js';
+import { cli } from '../support/cli.js';
 import { BUILTIN_SCENARIOS } from '../../local/scenario.js';
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(argv: string[], isTTY = false): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readFile: (path) => readFile(path, 'utf8'),
-    isTTY,
-  };
-  const code = await run(argv, io);
-  return { code, stdout, stderr };
-}
 
 /** scenario.md "Summary": the keys of `simulate --json`, in the documented order. */
 const SUMMARY_KEYS = ['scenario', 'outcome', 'release', 'gate', 'phaseReached', 'rollback', 'incidents', 'finalTraffic', 'stateTransitions', 'simulatedMinutes', 'audit'];

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliIO } from '../../cli/program.js';
+import { cli } from '../support/cli.js';
 import { defaultManifest } from '../../local/scenario.js';
 import { formatRecording, parseRecording, recordingOf, type RecordingLine } from '../../local/recording.js';
 import { RecordedFleet, replay } from '../../local/replay.js';
@@ -19,22 +19,6 @@ const FIXTURES = join(import.meta.dirname, 'fixtures');
 const builtin = (name: string) => BUILTIN_SCENARIOS.find((s) => s.name === name)!;
 const minuteOf = (iso: string) => Math.round((Date.parse(iso) - Date.parse(SIMULATION_EPOCH)) / 60_000);
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readFile: (path) => readFile(path, 'utf8'),
-    isTTY: false,
-  };
-  const code = await run(argv, io);
-  return { code, stdout, stderr };
-}
 
 const recorded = new Map<string, { run: SimulationRun; lines: RecordingLine[] }>();
 let dir = '';
