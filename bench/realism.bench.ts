@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { alarmRules, alarmState } from '../core/alarms.js';
 import { analyzeCanary, type CanaryVerdict, type MinuteDatapoint } from '../core/analysis.js';
 import { DEFAULT_POLICY } from '../core/policy.js';
-import { alarmDuringWarmup } from '../core/rollback.js';
+import { alarmDuringWarmup, alarmSeverity } from '../core/rollback.js';
 import { canaryAlarmName } from '../core/runtime-config.js';
 import { DEFAULT_ALARM_POLICY } from '../core/alarms.js';
 import { generatePhase, periodValues } from '../local/fleet.js';
@@ -67,7 +67,7 @@ function runPhase(points: readonly MinuteDatapoint[]): PhaseOutcome {
         if (now === 'ALARM' && before !== 'ALARM') {
           const name = canaryAlarmName('bb', 'builderbrain', rule.suffix);
           const ignored = alarmDuringWarmup(name, new Date(0).toISOString(), new Date((minute + 1) * 60_000), POLICY.warmupMinutes, rule.evaluationPeriods);
-          if (!ignored) return { rolledBack: true, atMinute: minute + 1, by: `alarm:${rule.suffix}`, severity: rule.suffix === 'safety-incidents' || rule.suffix === 'risk-energy' ? 'P0' : 'P1', held };
+          if (!ignored) return { rolledBack: true, atMinute: minute + 1, by: `alarm:${rule.suffix}`, severity: alarmSeverity(rule.watches), held };
         }
       }
     }
@@ -108,15 +108,8 @@ function lgammaInt(k: number): number {
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 // ---- false rollbacks of healthy releases ------------------------------------------------------------
-const CONDITIONS = [
-  'healthy',
-  'healthy-heterogeneous-instances',
-  'healthy-warm-up',
-  'healthy-fleet-wide-violation-surge',
-  'healthy-zone-incident',
-  'healthy-sticky-users',
-  'healthy-realistic-mix',
-] as const;
+/** The plain healthy release, then every built-in stress scenario (`healthy-*`). */
+const CONDITIONS = ['healthy', ...BUILTIN_SCENARIOS.filter((s) => s.name.startsWith('healthy-')).map((s) => s.name)];
 
 const falseRollbacks: Record<string, { releases: number; rolledBack: number; rate: number; upper95: number; held: number; byReason: Record<string, number> }> = {};
 const started = performance.now();

@@ -283,12 +283,12 @@ function conditionalLlr(points: readonly MinuteDatapoint[], countOf: CountOf, r:
   });
 }
 
-/** Pooled canary/baseline ratio of a count over the minutes from index `j` (both variants serving). */
-function pooledRatio(points: readonly MinuteDatapoint[], countOf: CountOf, j = 0): number {
-  const nc = sum(points, j, (p) => (p.baseline.requests > 0 ? p.canary.requests : 0));
-  const nb = sum(points, j, (p) => (p.canary.requests > 0 ? p.baseline.requests : 0));
-  const xc = sum(points, j, (p) => (p.baseline.requests > 0 ? countOf(p.canary) : 0));
-  const xb = sum(points, j, (p) => (p.canary.requests > 0 ? countOf(p.baseline) : 0));
+/** Pooled canary/baseline ratio of a count over minutes where both variants serve. */
+function pooledRatio(points: readonly MinuteDatapoint[], countOf: CountOf): number {
+  const nc = sum(points, 0, (p) => (p.baseline.requests > 0 ? p.canary.requests : 0));
+  const nb = sum(points, 0, (p) => (p.canary.requests > 0 ? p.baseline.requests : 0));
+  const xc = sum(points, 0, (p) => (p.baseline.requests > 0 ? countOf(p.canary) : 0));
+  const xb = sum(points, 0, (p) => (p.canary.requests > 0 ? countOf(p.baseline) : 0));
   if (nc === 0 || nb === 0) return 1;
   return (xc / nc + 0.5 / nc) / (xb / nb + 0.5 / nb);
 }

@@ -6,6 +6,7 @@
 import type { CanaryVerdict, RuleEvidence } from './analysis.js';
 import type { GateResult } from './gates.js';
 import { displayName } from './notes.js';
+import { canaryAlarmSuffix } from './runtime-config.js';
 import type { ReasonCode, Severity } from './severity.js';
 
 /** Where the release stands when something happens. */
@@ -214,9 +215,6 @@ export function holdIncident(ctx: ReleaseContext, hold: { reason: 'fleet_wide' |
   };
 }
 
-/** The alarm that watches safety incidents: it counts in the warm-up too. */
-export const SAFETY_INCIDENT_ALARM_SUFFIX = '-canary-safety-incidents';
-
 /**
  * An alarm that fires while the canary's fresh instances warm up after a traffic shift is not
  * evidence against the candidate: its evaluation periods (`evaluationMinutes`) reach back into the
@@ -226,7 +224,8 @@ export const SAFETY_INCIDENT_ALARM_SUFFIX = '-canary-safety-incidents';
  * @example alarmDuringWarmup('bb-bb-canary-latency-p99', '2026-01-05T10:00:00Z', new Date('2026-01-05T10:07:00Z'), 5, 5) // true
  */
 export function alarmDuringWarmup(alarmName: string, phaseStartedAt: string | null | undefined, now: Date, warmupMinutes: number, evaluationMinutes: number): boolean {
-  if (alarmName.endsWith(SAFETY_INCIDENT_ALARM_SUFFIX) || phaseStartedAt === null || phaseStartedAt === undefined) return false;
+  // The safety-incident alarm counts in the warm-up too.
+  if (canaryAlarmSuffix(alarmName) === 'safety-incidents' || phaseStartedAt === null || phaseStartedAt === undefined) return false;
   return now.getTime() - new Date(phaseStartedAt).getTime() < (warmupMinutes + evaluationMinutes) * 60_000;
 }
 

@@ -139,11 +139,16 @@ export function canaryAlarmName(prefix: string, model: string, suffix: keyof typ
   return `${prefix}-${model}-canary-${suffix}`;
 }
 
+/** The canary rule of an alarm, from its name (`…-canary-<suffix>`); null for other alarms. */
+export function canaryAlarmSuffix(alarmName: string): keyof typeof CANARY_ALARMS | null {
+  const m = /-canary-([a-z0-9-]+)$/.exec(alarmName);
+  return m !== null && Object.hasOwn(CANARY_ALARMS, m[1]!) ? (m[1] as keyof typeof CANARY_ALARMS) : null;
+}
+
 /** The reason code an alarm watches, from its name; null for alarms that are not canary rules. */
 export function alarmWatches(alarmName: string): (typeof CANARY_ALARMS)[keyof typeof CANARY_ALARMS] | null {
-  const m = /-canary-([a-z0-9-]+)$/.exec(alarmName);
-  if (m === null) return null;
-  return (CANARY_ALARMS as Record<string, (typeof CANARY_ALARMS)[keyof typeof CANARY_ALARMS]>)[m[1]!] ?? null;
+  const suffix = canaryAlarmSuffix(alarmName);
+  return suffix === null ? null : CANARY_ALARMS[suffix];
 }
 
 /**

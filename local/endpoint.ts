@@ -191,8 +191,8 @@ export class SimulatedEndpoint implements ServingTarget, TrafficRouter {
       return d;
     }
     if (this.exists && this.config === want) return d;
-    const deploysCandidate = (this.configs.get(want) ?? []).some((v) => v.model === this.candidateModel && goal === 'candidate_deployed');
-    const failure = deploysCandidate && o.deployFailure !== null ? FAILURE_REASONS[o.deployFailure](o.canaryVariant, o.image) : null;
+    // The failure knob hits the deployment of the candidate, never a converge or a removal.
+    const failure = goal === 'candidate_deployed' && o.deployFailure !== null ? FAILURE_REASONS[o.deployFailure](o.canaryVariant, o.image) : null;
     this.exists = true;
     this.pending = { config: want, readyAt: this.now + o.provisionMinutes * 60_000, failure };
     this.note(`${this.config === null ? 'creating' : 'updating'} endpoint ${o.endpointName} to ${want} (${o.provisionMinutes} min to provision)`);

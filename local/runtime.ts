@@ -175,20 +175,19 @@ export class EmbeddedRuntime {
     this.ledger = options.ledger ?? new MemoryLedger();
     const failures = new Set(options.routerFailures ?? []);
     const d = options.scenario.deployment;
-    const r = options.config.router;
-    const names = r.kind === 'sagemaker' ? r : { endpointName: 'builderbrain', baselineVariant: 'baseline', canaryVariant: 'canary' };
+    const serving = localServingSettings(options.config);
+    const { plan } = serving;
     this.router = new SimulatedEndpoint({
-      ...names,
-      endpointName: names.endpointName,
-      baselineVariant: names.baselineVariant,
-      canaryVariant: names.canaryVariant,
-      image: options.config.deployment.sagemaker?.image ?? LOCAL_SERVING.image,
+      endpointName: plan.endpointName,
+      baselineVariant: plan.baselineVariant,
+      canaryVariant: plan.canaryVariant,
+      image: plan.serving.image,
       clock: this.clock,
       provisionMinutes: d.provisionMinutes,
       deployFailure: d.failure,
       smoke: d.smoke,
-      initialModel: d.firstRelease ? null : `${names.endpointName}-baseline-model`,
-      instanceType: options.config.deployment.sagemaker?.instanceType ?? LOCAL_SERVING.instanceType,
+      initialModel: d.firstRelease ? null : `${plan.endpointName}-baseline-model`,
+      instanceType: plan.serving.instanceType,
       fail: (op) => (failures.has(op) ? statesError('ServiceUnavailable', `traffic router: ${op} failed (injected)`) : undefined),
     });
     this.executions = new MemoryExecutions({
@@ -218,7 +217,7 @@ export class EmbeddedRuntime {
       'release-lock': createLock({ ...base, lock: this.lock }) as Handler,
       'run-gates': createGates({ ...base, gatePolicy: c.policy.gates }) as Handler,
       'verify-artifact': createVerifyArtifact({ ...base, artifacts: this.artifacts, bucket: ARTIFACT_BUCKET }) as Handler,
-      serving: createServing({ ...base, target: this.router, settings: localServingSettings(c) }) as Handler,
+      serving: createServing({ ...base, target: this.router, settings: serving }) as Handler,
       'reject-release': createReject({ ...base, notifier: this.notifier }) as Handler,
       'start-phase': createStartPhase({ ...base, router: this.router }) as Handler,
       'analyze-canary': createAnalyze({ ...base, metrics: this.metrics, canaryPolicy: c.policy.canary, notifier: this.notifier }) as Handler,
@@ -575,13 +574,8 @@ export function localServingSettings(config: PipelineConfig) {
   // The simulator simulates a SageMaker endpoint whatever the router: a Lambda-alias config is run on it too.
   const router = config.router.kind === 'sagemaker' ? config.router : { kind: 'sagemaker' as const, endpointName: 'builderbrain', baselineVariant: 'baseline', canaryVariant: 'canary' };
   const settings = servingSettingsOf(router, config.deployment);
-  if (settings.plan.kind === 'sagemaker' && settings.plan.serving === null) {
-    return {
-      ...settings,
-      plan: { ...settings.plan, serving: { ...LOCAL_SERVING, allowedInstanceTypes: [], environment: {} } },
-    };
-  }
-  return settings;
+  if (settings.plan.kind !== 'sagemaker') throw new Error('embedded runtime: the simulated endpoint needs a SageMaker plan');
+  return { ...settings, plan: { ...settings.plan, serving: settings.plan.serving ?? { ...LOCAL_SERVING, allowedInstanceTypes: [], environment: {} } } };
 }
 
 /** The alarm policy of a pipeline config. */

@@ -87,7 +87,7 @@ async function pageHoldOnce(input: AnalyzeInput, hold: NonNullable<CanaryVerdict
   const { releaseId, model, version, phase } = input;
   const first = await deps.ledger.append({
     releaseId,
-    eventId: `hold:${phase.index}:${hold.reason}`,
+    eventId: eventIds.hold(phase.index, hold.reason),
     at,
     type: 'hold',
     actor: 'step:AnalyzeCanary',

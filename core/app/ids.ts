@@ -73,4 +73,10 @@ export const eventIds = {
   /** The first rollback failure of a release: the one that pages. */
   rollbackFailedPage: () => 'rollback_failed',
   promoted: () => 'promoted',
+  artifactVerified: () => 'artifact_verified',
+  /** A serving goal's step: planned (the deployment), applied, done or failed. */
+  serving: (goal: string, state: 'planned' | 'applied' | 'done' | 'failed') => (state === 'planned' ? 'serving:planned' : `serving:${goal}:${state}`),
+  smokeTest: () => 'smoke_test',
+  /** The one page of a hold of this kind in this phase. */
+  hold: (phase: number, reason: string) => `hold:${phase}:${reason}`,
 } as const;

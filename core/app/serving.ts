@@ -20,6 +20,7 @@ import type { ServingSettingsConfig } from '../runtime-config.js';
 import { judgeSmoke, smokeVerdict } from '../smoke.js';
 import type { AuditLedger, Clock, ServingTarget } from '../ports.js';
 import { ReleaseNotActiveError, ReleaseNotFoundError } from './errors.js';
+import { eventIds } from './ids.js';
 
 /** How deployments are planned and driven (core/runtime-config.ts ServingSettingsSchema). */
 export type ServingSettings = ServingSettingsConfig;
@@ -61,7 +62,7 @@ export async function deployCandidate(input: Of<'deploy'>, deps: ServingDeps): P
     await deps.ledger.update(input.releaseId, { deployment, updatedAt: iso(now) });
     await deps.ledger.append({
       releaseId: input.releaseId,
-      eventId: 'serving:planned',
+      eventId: eventIds.serving('candidate_deployed', 'planned'),
       at: iso(now),
       type: 'serving',
       actor: 'step:DeployCandidate',
@@ -86,13 +87,13 @@ export async function deployCandidate(input: Of<'deploy'>, deps: ServingDeps): P
 async function refused(releaseId: string, message: string, now: Date, deps: ServingDeps): Promise<ServingProgress> {
   await deps.ledger.append({
     releaseId,
-    eventId: 'serving:candidate_deployed:failed',
+    eventId: eventIds.serving('candidate_deployed', 'failed'),
     at: iso(now),
     type: 'serving',
     actor: 'step:DeployCandidate',
     detail: { goal: 'candidate_deployed', state: 'failed', message, failureReason: null, waitedSeconds: 0 },
   });
-  return progress('candidate_deployed', null, 'failed', message, now, deps, { startedAt: iso(now) });
+  return progress('candidate_deployed', null, 'failed', message, now, { startedAt: iso(now) });
 }
 
 /** Opens a goal's loop on the recorded deployment; nothing recorded: nothing was deployed, nothing to do. */
@@ -101,7 +102,7 @@ export async function startGoal(input: Of<'start'>, deps: ServingDeps): Promise<
   if (record === null) throw new ReleaseNotFoundError(input.releaseId);
   const now = deps.clock.now();
   const deployment = record.deployment ?? null;
-  if (deployment === null) return progress(input.goal, null, 'done', 'nothing was deployed for this release: nothing to change', now, deps, { startedAt: iso(now) });
+  if (deployment === null) return progress(input.goal, null, 'done', 'nothing was deployed for this release: nothing to change', now, { startedAt: iso(now) });
   const notBefore = input.goal === 'converged' ? plusSeconds(now, deps.settings.bakeMinutes * 60) : null;
   return initial(input.goal, deployment, now, notBefore);
 }
@@ -133,7 +134,7 @@ export async function applyGoal(input: Of<'apply'>, deps: ServingDeps): Promise<
   if (JSON.stringify(deployment) !== JSON.stringify(p.deployment)) await deps.ledger.update(input.releaseId, { deployment, updatedAt: iso(now) });
   await deps.ledger.append({
     releaseId: input.releaseId,
-    eventId: `serving:${p.goal}:applied`,
+    eventId: eventIds.serving(p.goal, 'applied'),
     at: iso(now),
     type: 'serving',
     actor: `step:${stepName(p.goal)}`,
@@ -164,7 +165,7 @@ export async function checkGoal(input: Of<'check'>, deps: ServingDeps): Promise<
   if (next === 'done' || next === 'failed') {
     await deps.ledger.append({
       releaseId: input.releaseId,
-      eventId: `serving:${p.goal}:${next}`,
+      eventId: eventIds.serving(p.goal, next),
       at: iso(now),
       type: 'serving',
       actor: `step:${stepName(p.goal)}`,
@@ -188,7 +189,7 @@ export async function smokeTest(input: Of<'smoke'>, deps: ServingDeps): Promise<
   const verdict = smokeVerdict(results);
   await deps.ledger.append({
     releaseId: input.releaseId,
-    eventId: 'smoke_test',
+    eventId: eventIds.smokeTest(),
     at: iso(deps.clock.now()),
     type: 'smoke_test',
     actor: 'step:SmokeTest',
@@ -219,7 +220,6 @@ function progress(
   next: ServingProgress['next'],
   message: string,
   now: Date,
-  _deps: ServingDeps,
   extra: Partial<ServingProgress> = {},
 ): ServingProgress {
   return { goal, deployment, next, message, failureReason: null, startedAt: null, notBefore: null, nextCheckAt: iso(now), checks: 0, ...extra };

@@ -7,6 +7,7 @@
 import type { VerifyArtifactOutput } from '../contracts.js';
 import { checkArtifactLocation, judgeArtifact } from '../deployment.js';
 import type { ArtifactStore, AuditLedger, Clock } from '../ports.js';
+import { eventIds } from './ids.js';
 
 export interface VerifyArtifactDeps {
   readonly artifacts: ArtifactStore;
@@ -39,7 +40,7 @@ export async function verifyArtifact(
   }
   await deps.ledger.append({
     releaseId: input.releaseId,
-    eventId: 'artifact_verified',
+    eventId: eventIds.artifactVerified(),
     at: deps.clock.now().toISOString(),
     type: 'artifact_verified',
     actor: 'step:VerifyArtifact',
