@@ -20,7 +20,8 @@ import { alarmDuringWarmup, alarmSeverity } from '../core/rollback.js';
 import { canaryAlarmName } from '../core/runtime-config.js';
 import { DEFAULT_ALARM_POLICY } from '../core/alarms.js';
 import { generatePhase, periodValues } from '../local/fleet.js';
-import { BUILTIN_SCENARIOS, ScenarioSchema, type Scenario, type ScenarioInput } from '../local/scenario.js';
+import { ScenarioSchema } from '../local/scenario.js';
+import { CONDITIONS, ONSET, PHASE_MINUTES, REGRESSIONS, WEIGHTS, builtin, healthySeed, regressionScenario, regressionSeed, upper95 } from './realism-classes.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -28,16 +29,8 @@ const arg = (name: string, fallback: number): number => {
 };
 const RELEASES = arg('--releases', 2000);
 const REGRESSION_SEEDS = arg('--regressions', 200);
-const PHASE_MINUTES = 60;
-const WEIGHTS = [1, 10, 50] as const;
 const POLICY = DEFAULT_POLICY.canary;
 const RULES = alarmRules(DEFAULT_ALARM_POLICY);
-
-const builtin = (name: string): Scenario => {
-  const s = BUILTIN_SCENARIOS.find((x) => x.name === name);
-  if (s === undefined) throw new Error(`no built-in scenario ${name}`);
-  return s;
-};
 
 interface PhaseOutcome {
   readonly rolledBack: boolean;
@@ -80,37 +73,9 @@ function runPhase(points: readonly MinuteDatapoint[]): PhaseOutcome {
   return { rolledBack: false, atMinute: null, by: null, severity: null, held };
 }
 
-/** Clopper–Pearson upper 95% (two-sided) bound of a binomial proportion, by bisection on the CDF. */
-export function upper95(x: number, n: number): number {
-  if (x >= n) return 1;
-  const logChoose = (k: number): number => lgammaInt(n + 1) - lgammaInt(k + 1) - lgammaInt(n - k + 1);
-  const cdf = (p: number): number => {
-    let s = 0;
-    for (let k = 0; k <= x; k++) s += Math.exp(logChoose(k) + k * Math.log(p) + (n - k) * Math.log1p(-p));
-    return s;
-  };
-  let lo = x / n;
-  let hi = 1;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (cdf(mid) > 0.025) lo = mid;
-    else hi = mid;
-  }
-  return hi;
-}
-const lgammaCache: number[] = [0, 0];
-function lgammaInt(k: number): number {
-  // log((k-1)!) for integers k ≥ 1
-  for (let i = lgammaCache.length; i <= k; i++) lgammaCache[i] = lgammaCache[i - 1]! + Math.log(i - 1);
-  return lgammaCache[k]!;
-}
-
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 // ---- false rollbacks of healthy releases ------------------------------------------------------------
-/** The plain healthy release, then every built-in stress scenario (`healthy-*`). */
-const CONDITIONS = ['healthy', ...BUILTIN_SCENARIOS.filter((s) => s.name.startsWith('healthy-')).map((s) => s.name)];
-
 const falseRollbacks: Record<string, { releases: number; rolledBack: number; rate: number; upper95: number; held: number; byReason: Record<string, number> }> = {};
 const started = performance.now();
 for (const name of CONDITIONS) {
@@ -121,7 +86,7 @@ for (const name of CONDITIONS) {
   for (let release = 0; release < RELEASES; release++) {
     let anyHold = false;
     for (const [i, weight] of WEIGHTS.entries()) {
-      const seed = (scenario.seed * 1_000_003 + release * 7 + i) >>> 0;
+      const seed = healthySeed(scenario, release, i);
       const { datapoints } = generatePhase(scenario, weight, PHASE_MINUTES, seed);
       const out = runPhase(datapoints);
       anyHold ||= out.held;
@@ -139,34 +104,14 @@ for (const name of CONDITIONS) {
 }
 
 // ---- detection of mid-phase regressions ---------------------------------------------------------------
-interface RegressionClass {
-  readonly name: string;
-  readonly weight: number;
-  readonly set: NonNullable<ScenarioInput['candidate']['events']>[number]['set'];
-  readonly reasons: readonly string[];
-  readonly severity?: string;
-}
-const BASE = builtin('healthy-realistic-mix');
-const ONSET = 20;
-const REGRESSIONS: readonly RegressionClass[] = [
-  { name: 'errors ×2', weight: 10, set: { errorRate: 0.008 }, reasons: ['error_rate_increase', 'alarm:error-rate'] },
-  { name: 'p99 +25% (tail only)', weight: 10, set: { latencyMs: { p99: 812 } }, reasons: ['performance_degradation', 'alarm:latency-p99'], severity: 'P1' },
-  { name: 'all percentiles +12%', weight: 10, set: { latencyMs: { p50: 197, p95: 465, p99: 717 } }, reasons: ['performance_degradation', 'alarm:latency-p99'] },
-  { name: 'all percentiles +25%', weight: 1, set: { latencyMs: { p50: 220, p95: 519, p99: 800 } }, reasons: ['performance_degradation', 'alarm:latency-p99'], severity: 'P1' },
-  { name: 'risk energy +5%', weight: 10, set: { riskEnergy: 0.3045 }, reasons: ['safety_violation', 'alarm:risk-energy'], severity: 'P0' },
-  { name: 'constraint violations 6% (canary only)', weight: 10, set: { constraintViolationRate: 0.06 }, reasons: ['constraint_violations', 'alarm:constraint-violations'] },
-  { name: 'errors ×4', weight: 1, set: { errorRate: 0.016 }, reasons: ['error_rate_increase', 'alarm:error-rate'] },
-  { name: 'safety incidents', weight: 10, set: { safetyIncidentsPerMinute: 2 }, reasons: ['safety_violation', 'alarm:safety-incidents'], severity: 'P0' },
-];
-
 const detection: Record<string, { weight: number; seeds: number; detected: number; rightReason: number; rightSeverity: number; medianMinutes: number | null; p90Minutes: number | null }> = {};
 for (const r of REGRESSIONS) {
-  const scenario = ScenarioSchema.parse({ ...BASE, name: 'bench-regression', candidate: { ...BASE.candidate, events: [{ whenWeight: r.weight, afterMinutes: ONSET, set: r.set }] } });
+  const scenario = ScenarioSchema.parse(regressionScenario(r));
   const minutes: number[] = [];
   let rightReason = 0;
   let rightSeverity = 0;
   for (let seed = 0; seed < REGRESSION_SEEDS; seed++) {
-    const { datapoints } = generatePhase(scenario, r.weight, PHASE_MINUTES, (seed * 7919 + 13) >>> 0);
+    const { datapoints } = generatePhase(scenario, r.weight, PHASE_MINUTES, regressionSeed(seed));
     const out = runPhase(datapoints);
     if (!out.rolledBack || out.atMinute === null || out.atMinute <= ONSET) continue;
     minutes.push(out.atMinute - ONSET);
