@@ -10,10 +10,15 @@ export const WEIGHTS = [1, 10, 50] as const;
 /** Minute of the phase at which a regression starts. */
 export const ONSET = 20;
 
+/**
+ * A built-in scenario with its candidate made identical to its baseline (the built-ins' candidate is
+ * slightly better: 176/415/640 ms and risk 0.29 against 180/420/650 ms and 0.30): a healthy
+ * candidate here serves exactly as the baseline, and a regression is measured against the baseline.
+ */
 export const builtin = (name: string): Scenario => {
   const s = BUILTIN_SCENARIOS.find((x) => x.name === name);
   if (s === undefined) throw new Error(`no built-in scenario ${name}`);
-  return s;
+  return { ...s, candidate: { ...s.baseline, events: s.candidate.events } };
 };
 
 /** The plain healthy release, then every built-in stress scenario (`healthy-*`). */
@@ -35,17 +40,19 @@ export interface RegressionClass {
   readonly goal: { readonly rate: number; readonly medianMinutes: number };
 }
 
-/** The regressions are set on the realistic mix; its baseline: errors 0.4%, p50/p95/p99 176/415/640 ms, risk 0.29. */
+/** The regressions are set on the realistic mix, relative to its baseline: errors 0.4%, p50/p95/p99 180/420/650 ms, risk energy 0.30. */
 export const BASE = builtin('healthy-realistic-mix');
+const b = BASE.baseline;
+const times = (f: number) => ({ p50: b.latencyMs.p50 * f, p95: b.latencyMs.p95 * f, p99: b.latencyMs.p99 * f });
 
 export const REGRESSIONS: readonly RegressionClass[] = [
-  { name: 'errors ×2', weight: 10, set: { errorRate: 0.008 }, reasons: ['error_rate_increase', 'alarm:error-rate'], goal: { rate: 0.95, medianMinutes: 8 } },
-  { name: 'p99 +25% (tail only)', weight: 10, set: { latencyMs: { p99: 812 } }, reasons: ['performance_degradation', 'alarm:latency-p99'], severity: 'P1', goal: { rate: 0.95, medianMinutes: 5 } },
-  { name: 'all percentiles +12%', weight: 10, set: { latencyMs: { p50: 197, p95: 465, p99: 717 } }, reasons: ['performance_degradation', 'alarm:latency-p99'], goal: { rate: 0.9, medianMinutes: 10 } },
-  { name: 'all percentiles +25%', weight: 1, set: { latencyMs: { p50: 220, p95: 519, p99: 800 } }, reasons: ['performance_degradation', 'alarm:latency-p99'], severity: 'P1', goal: { rate: 0.95, medianMinutes: 10 } },
-  { name: 'risk energy +5%', weight: 10, set: { riskEnergy: 0.3045 }, reasons: ['safety_violation', 'alarm:risk-energy'], severity: 'P0', goal: { rate: 0.85, medianMinutes: 15 } },
+  { name: 'errors ×2', weight: 10, set: { errorRate: b.errorRate * 2 }, reasons: ['error_rate_increase', 'alarm:error-rate'], goal: { rate: 0.95, medianMinutes: 8 } },
+  { name: 'p99 +25% (tail only)', weight: 10, set: { latencyMs: { p99: b.latencyMs.p99 * 1.25 } }, reasons: ['performance_degradation', 'alarm:latency-p99'], severity: 'P1', goal: { rate: 0.95, medianMinutes: 5 } },
+  { name: 'all percentiles +12%', weight: 10, set: { latencyMs: times(1.12) }, reasons: ['performance_degradation', 'alarm:latency-p99'], goal: { rate: 0.9, medianMinutes: 10 } },
+  { name: 'all percentiles +25%', weight: 1, set: { latencyMs: times(1.25) }, reasons: ['performance_degradation', 'alarm:latency-p99'], severity: 'P1', goal: { rate: 0.95, medianMinutes: 10 } },
+  { name: 'risk energy +5%', weight: 10, set: { riskEnergy: b.riskEnergy * 1.05 }, reasons: ['safety_violation', 'alarm:risk-energy'], severity: 'P0', goal: { rate: 0.85, medianMinutes: 15 } },
   { name: 'constraint violations 6% (canary only)', weight: 10, set: { constraintViolationRate: 0.06 }, reasons: ['constraint_violations', 'alarm:constraint-violations'], goal: { rate: 0.95, medianMinutes: 10 } },
-  { name: 'errors ×4', weight: 1, set: { errorRate: 0.016 }, reasons: ['error_rate_increase', 'alarm:error-rate'], goal: { rate: 0.9, medianMinutes: 15 } },
+  { name: 'errors ×4', weight: 1, set: { errorRate: b.errorRate * 4 }, reasons: ['error_rate_increase', 'alarm:error-rate'], goal: { rate: 0.9, medianMinutes: 15 } },
   { name: 'safety incidents', weight: 10, set: { safetyIncidentsPerMinute: 2 }, reasons: ['safety_violation', 'alarm:safety-incidents'], severity: 'P0', goal: { rate: 1, medianMinutes: 1 } },
 ];
 

@@ -7,7 +7,7 @@
  * minute (an ALARM transition rolls back, except a non-safety alarm within the warm-up plus its
  * evaluation periods, as core/rollback.ts alarmDuringWarmup decides).
  *
- * Run: npx tsx bench/realism.bench.ts [--releases 2000] [--regressions 200]
+ * Run: npx tsx bench/realism.bench.ts [--releases 2000] [--regressions 200] [--out file.json]
  * Writes bench/realism-results.json and prints the tables (docs/benchmarks.md takes them from
  * `npm run bench`). Not part of CI: thousands of releases take minutes.
  */
@@ -19,7 +19,8 @@ import { DEFAULT_POLICY } from '../core/policy.js';
 import { alarmDuringWarmup, alarmSeverity } from '../core/rollback.js';
 import { canaryAlarmName } from '../core/runtime-config.js';
 import { DEFAULT_ALARM_POLICY } from '../core/alarms.js';
-import { generatePhase, periodValues } from '../local/fleet.js';
+import { generatePhase, judgedPhase, periodValues } from '../local/fleet.js';
+import type { LatencyThresholds } from '../core/analysis.js';
 import { ScenarioSchema } from '../local/scenario.js';
 import { CONDITIONS, ONSET, PHASE_MINUTES, REGRESSIONS, WEIGHTS, builtin, healthySeed, regressionScenario, regressionSeed, upper95 } from './realism-classes.js';
 
@@ -41,7 +42,7 @@ interface PhaseOutcome {
 }
 
 /** One phase as the pipeline runs it: the loop's look every minute, the alarms every minute. */
-function runPhase(points: readonly MinuteDatapoint[]): PhaseOutcome {
+function runPhase(points: readonly MinuteDatapoint[], thresholds: LatencyThresholds | null): PhaseOutcome {
   const history = new Map<string, number[]>();
   const state = new Map<string, 'OK' | 'ALARM'>();
   let held = false;
@@ -66,7 +67,7 @@ function runPhase(points: readonly MinuteDatapoint[]): PhaseOutcome {
     }
     const window = points.filter((q) => q.minute <= minute);
     if (window.length === 0) continue;
-    const v: CanaryVerdict = analyzeCanary({ datapoints: window, plannedMinutes: PHASE_MINUTES, lookEveryMinutes: 1 }, POLICY);
+    const v: CanaryVerdict = analyzeCanary({ datapoints: window, plannedMinutes: PHASE_MINUTES, lookEveryMinutes: 1, latencyThresholdsMs: thresholds }, POLICY);
     held ||= v.verdict === 'hold';
     if (v.verdict === 'fail') return { rolledBack: true, atMinute: minute + 1, by: v.reason, severity: v.severity, held };
   }
@@ -87,8 +88,8 @@ for (const name of CONDITIONS) {
     let anyHold = false;
     for (const [i, weight] of WEIGHTS.entries()) {
       const seed = healthySeed(scenario, release, i);
-      const { datapoints } = generatePhase(scenario, weight, PHASE_MINUTES, seed);
-      const out = runPhase(datapoints);
+      const { datapoints, thresholds } = judgedPhase(generatePhase(scenario, weight, PHASE_MINUTES, seed), POLICY);
+      const out = runPhase(datapoints, thresholds);
       anyHold ||= out.held;
       if (out.rolledBack) {
         rolledBack += 1;
@@ -111,8 +112,8 @@ for (const r of REGRESSIONS) {
   let rightReason = 0;
   let rightSeverity = 0;
   for (let seed = 0; seed < REGRESSION_SEEDS; seed++) {
-    const { datapoints } = generatePhase(scenario, r.weight, PHASE_MINUTES, regressionSeed(seed));
-    const out = runPhase(datapoints);
+    const { datapoints, thresholds } = judgedPhase(generatePhase(scenario, r.weight, PHASE_MINUTES, regressionSeed(seed)), POLICY);
+    const out = runPhase(datapoints, thresholds);
     if (!out.rolledBack || out.atMinute === null || out.atMinute <= ONSET) continue;
     minutes.push(out.atMinute - ONSET);
     if (r.reasons.includes(out.by ?? '')) rightReason += 1;
@@ -125,7 +126,8 @@ for (const r of REGRESSIONS) {
 }
 
 const results = { releases: RELEASES, regressionSeeds: REGRESSION_SEEDS, phaseMinutes: PHASE_MINUTES, onsetMinute: ONSET, falseRollbacks, detection, seconds: Math.round((performance.now() - started) / 1000) };
-writeFileSync(fileURLToPath(new URL('./realism-results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
+const outIndex = process.argv.indexOf('--out');
+writeFileSync(outIndex >= 0 ? process.argv[outIndex + 1]! : fileURLToPath(new URL('./realism-results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
 
 console.log(`\nFalse rollbacks of healthy releases (1% → 10% → 50%, ${PHASE_MINUTES} min each, loop every minute + alarms), ${RELEASES} releases per condition`);
 console.log('| condition | rolled back | rate | 95% upper bound | releases that held | by |');

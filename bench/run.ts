@@ -5,15 +5,18 @@
  *
  * Options: --seeds N (detection seeds per scenario, default 100), --skip-synth (no `cdk synth`),
  * --realism-releases N (healthy releases per condition of bench/realism.bench.ts, default 2000: about
- * 20 minutes on 2 cores; 0 skips it and keeps the last bench/realism-results.json).
+ * 20 minutes on 2 cores; 0 skips it and keeps the last bench/realism-results.json), --peers-releases N
+ * (the same for the peers' rules, bench/realism-peers.bench.ts, calibrated to ours: default 2000, about
+ * 13 minutes on 2 cores; 0 skips it and keeps the last bench/realism-peers-results.json).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDetectionBenchParallel, type DetectionResults } from './detection.js';
 import { footprint, PRICES, releaseCost, ASSUMED_INVOCATION_MS, HISTORY_LIMIT, type ReleaseCost } from './cost.js';
 import { detectionChartSvg, detectionMarkdown } from './rules/render.js';
+import { peersMarkdown, type PeersResults } from './realism-peers.bench.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => {
@@ -23,28 +26,29 @@ const arg = (name: string): string | undefined => {
 const seeds = Number(arg('--seeds') ?? 100);
 const skipSynth = process.argv.includes('--skip-synth');
 const realismReleases = Number(arg('--realism-releases') ?? 2000);
+const peersReleases = Number(arg('--peers-releases') ?? 2000);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-log('1/6 canary analysis timing (bench/analysis.bench.ts)');
+log('1/7 canary analysis timing (bench/analysis.bench.ts)');
 execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/analysis.bench.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 const analysis = JSON.parse(readFileSync(join(root, 'bench/analysis-results.json'), 'utf8')) as {
   results: { name: string; medianMs: number; p95Ms: number; callsPerSecond: number }[];
 };
 
-log(`2/6 detection and false rollbacks (${seeds} seeds per scenario)`);
+log(`2/7 detection and false rollbacks (${seeds} seeds per scenario)`);
 const detection: DetectionResults = await runDetectionBenchParallel({ seeds, onProgress: (m) => log(`    ${m}`) });
 
-log('3/6 cost per release (simulated 60-minute and 24-hour phases)');
+log('3/7 cost per release (simulated 60-minute and 24-hour phases)');
 const cost60: ReleaseCost = await releaseCost(60);
 const cost24h: ReleaseCost = await releaseCost(1440);
 
-log(`4/6 footprint${skipSynth ? ' (synth skipped)' : ' (cdk synth with bundling)'}`);
+log(`4/7 footprint${skipSynth ? ' (synth skipped)' : ' (cdk synth with bundling)'}`);
 const fp = footprint({ skipSynth });
 
 if (realismReleases > 0) {
-  log(`6/6 the fleet as it is: ${realismReleases} healthy releases per condition (bench/realism.bench.ts)`);
+  log(`5/7 the fleet as it is: ${realismReleases} healthy releases per condition (bench/realism.bench.ts)`);
   execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/realism.bench.ts'), '--releases', String(realismReleases)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 const realism = JSON.parse(readFileSync(join(root, 'bench/realism-results.json'), 'utf8')) as {
@@ -55,7 +59,14 @@ const realism = JSON.parse(readFileSync(join(root, 'bench/realism-results.json')
   detection: Record<string, { seeds: number; detected: number; rightReason: number; rightSeverity: number; medianMinutes: number | null; p90Minutes: number | null }>;
 };
 
-log('5/6 artifact digest (bench/artifact-digest.bench.ts)');
+if (peersReleases > 0) {
+  log(`6/7 the peers' rules on the same traffic, at defaults and calibrated to ours: ${peersReleases} healthy releases per condition (bench/realism-peers.bench.ts)`);
+  execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/realism-peers.bench.ts'), '--releases', String(peersReleases)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+const peersFile = join(root, 'bench/realism-peers-results.json');
+const peers: PeersResults | null = existsSync(peersFile) ? (JSON.parse(readFileSync(peersFile, 'utf8')) as PeersResults) : null;
+
+log('7/7 artifact digest (bench/artifact-digest.bench.ts)');
 execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/artifact-digest.bench.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 const digest = JSON.parse(readFileSync(join(root, 'bench/artifact-digest-results.json'), 'utf8')) as {
   medianSeconds: number;
@@ -166,7 +177,22 @@ Regressions starting at minute ${realism.onsetMinute} of the phase, on the reali
 ${Object.entries(realism.detection)
   .map(([name, d]) => `| ${name} | ${((d.detected / d.seeds) * 100).toFixed(1)}% | ${d.rightReason} | ${d.rightSeverity} | ${d.medianMinutes ?? '—'} | ${d.p90Minutes ?? '—'} |`)
   .join('\n')}
+${
+  peers === null
+    ? ''
+    : `
+### The peers on the same traffic
 
+bench/realism-peers.bench.ts runs the peers' rules (bench/rules/, re-implemented from their docs) on
+the very phases above (same generator, conditions, regression classes and seeds), one minute at a
+time, first at their documented defaults, then with one strictness knob each set by bisection so
+that the peer rolls back at most as many healthy \`${peers.calibration.condition}\` releases as ours
+(same healthy seeds: equal false-alarm rate on the same traffic, not an out-of-sample estimate). A
+detection delay compares only at equal false alarms. ${peers.releases} healthy releases per condition,
+${peers.regressionSeeds} phases per regression class, ${peers.seconds} s on ${peers.workers} worker threads.
+
+${peersMarkdown(peers)}`
+}
 ## Artifact digest
 
 \`VerifyArtifact\` uses S3's stored full-object SHA-256 when the upload carried one; otherwise it

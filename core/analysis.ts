@@ -34,6 +34,7 @@
 import * as z from 'zod';
 import { THRESHOLD_TOLERANCE, type CanaryPolicy } from './policy.js';
 import { compareSeverity, type ReasonCode, type Severity } from './severity.js';
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { brunnerMunzelGreater, logMeanExp, median } from './stats.js';
 
 const count = () => z.number().int().min(0);
@@ -50,6 +51,12 @@ export const VariantMinuteSchema = z.strictObject({
   riskEnergy: z.number().finite().min(0).nullable(),
   constraintViolations: count(),
   safetyIncidents: count(),
+  /**
+   * Requests whose latency was above the phase's latency thresholds ({@link LatencyThresholds}):
+   * SampleCount × (1 − PR(:T)/100) in CloudWatch, with `samples` the SampleCount (latency values of
+   * the minute). Absent when the thresholds are not known yet.
+   */
+  latencyAbove: z.strictObject({ samples: count(), p50: count(), p95: count(), p99: count(), tail: count() }).optional(),
 });
 export type VariantMinute = z.infer<typeof VariantMinuteSchema>;
 
@@ -75,6 +82,19 @@ export const MinuteDatapointSchema = z.strictObject({
 });
 export type MinuteDatapoint = z.infer<typeof MinuteDatapointSchema>;
 
+/**
+ * The latency values, fixed per phase, above which each variant's requests are counted
+ * ({@link latencyThresholds}): the baseline's p50, p95 and p99 before the comparison starts.
+ */
+export const LatencyThresholdsSchema = z.strictObject({
+  p50: z.number().finite().positive(),
+  p95: z.number().finite().positive(),
+  p99: z.number().finite().positive(),
+  /** Further out than p99 (its log-normal extrapolation to p99.9 from p95 and p99): a tail regression shows there most. */
+  tail: z.number().finite().positive(),
+});
+export type LatencyThresholds = z.infer<typeof LatencyThresholdsSchema>;
+
 export const AnalysisInputSchema = z.strictObject({
   /** Datapoints of the phase so far, one per minute (gaps allowed). */
   datapoints: z.array(MinuteDatapointSchema),
@@ -82,6 +102,8 @@ export const AnalysisInputSchema = z.strictObject({
   plannedMinutes: z.number().int().min(1),
   /** How often the phase is analysed; with `plannedMinutes` it gives the number of looks. */
   lookEveryMinutes: z.number().int().min(1),
+  /** The thresholds the datapoints' `latencyAbove` counts are relative to; without them the latency rules fall back to per-minute ranks. */
+  latencyThresholdsMs: LatencyThresholdsSchema.nullable().optional(),
 });
 export type AnalysisInput = z.infer<typeof AnalysisInputSchema>;
 
@@ -490,6 +512,275 @@ function distributionRule(
   return chosen!;
 }
 
+/** (Φ⁻¹(0.999) − Φ⁻¹(0.99)) / (Φ⁻¹(0.99) − Φ⁻¹(0.95)): p99.9 from p95 and p99 on a log-normal tail. */
+const TAIL_EXTRAPOLATION = (3.090232 - 2.326348) / (2.326348 - 1.644854);
+
+/** The baseline's latency before the comparison: at least this many minutes of it set the thresholds. */
+const THRESHOLD_MIN_MINUTES = 3;
+
+/**
+ * The phase's latency thresholds: the median over the minutes before the comparison starts (the
+ * warm-up, at least {@link THRESHOLD_MIN_MINUTES}) of the baseline's own p50, p95 and p99. Fixed
+ * for the phase and set before the minutes they judge, so the count of requests above them is, in
+ * every later minute, as likely to fall on a canary request as on a baseline request when both
+ * serve alike. Null until a minute after them has data, and with fewer than two such baseline minutes.
+ *
+ * @example latencyThresholds(points, DEFAULT_POLICY.canary) // { p50: 176, p95: 415, p99: 640 }
+ */
+export function latencyThresholds(points: readonly MinuteDatapoint[], policy: CanaryPolicy): LatencyThresholds | null {
+  const until = Math.max(policy.warmupMinutes, THRESHOLD_MIN_MINUTES);
+  // Only once those minutes are over (a later minute has data): then the thresholds never move.
+  if (!points.some((p) => p.minute >= until)) return null;
+  const base = points.filter(
+    (p) => p.minute < until && p.baseline.requests > 0 && p.baseline.latencyP50 !== null && p.baseline.latencyP95 !== null && p.baseline.latencyP99 !== null,
+  );
+  if (base.length < 2) return null;
+  const p50 = median(base.map((p) => p.baseline.latencyP50!));
+  const p95 = Math.max(p50, median(base.map((p) => p.baseline.latencyP95!)));
+  const p99 = Math.max(p95, median(base.map((p) => p.baseline.latencyP99!)));
+  const tail = p99 * (p95 > 0 ? p99 / p95 : 1) ** TAIL_EXTRAPOLATION;
+  return p50 > 0 ? { p50, p95, p99, tail } : null;
+}
+
+type LatencyRule = 'latency_p50' | 'latency_p95' | 'latency_p99';
+const LEVELS = ['p50', 'p95', 'p99'] as const;
+const QUANTILE_OF: Record<LatencyRule, number> = { latency_p50: 0.5, latency_p95: 0.95, latency_p99: 0.99 };
+/** Alternatives of the exceedance tests: the canary's share of requests above a threshold is r× the baseline's. */
+const EXCEEDANCE_RATIO_ALTERNATIVES = [1.1, 1.25, 1.5, 2, 3, 5];
+
+/**
+ * A variant's latency quantile `q` from its requests above the three thresholds since minute index
+ * `from`: each threshold T_k with the variant's share above it f_k is a point (Φ⁻¹(1 − f_k), ln T_k)
+ * of its quantile function in normal scores, interpolated (log-normal between the points) and
+ * extrapolated from the nearest segment. Pooled over every request since the change point, so the
+ * severity is the effect since then, not a ratio diluted by the healthy minutes before it.
+ */
+function quantileFromExceedances(points: readonly MinuteDatapoint[], from: number, side: 'canary' | 'baseline', t: LatencyThresholds, q: number): number | null {
+  let n = 0;
+  const above = [0, 0, 0];
+  for (let i = from; i < points.length; i++) {
+    const a = points[i]![side].latencyAbove;
+    if (a === undefined || a.samples === 0) continue;
+    n += a.samples;
+    LEVELS.forEach((k, j) => (above[j]! += Math.min(a[k], a.samples)));
+  }
+  if (n === 0) return null;
+  const z: number[] = [];
+  const logT = LEVELS.map((k) => Math.log(t[k]));
+  above.forEach((x, j) => {
+    const zj = normalQuantile(1 - (x + 0.5) / (n + 1), 0, 1);
+    z.push(j === 0 ? zj : Math.max(zj, z[j - 1]! + 1e-6));
+  });
+  const zq = normalQuantile(q, 0, 1);
+  const seg = zq <= z[1]! ? 0 : 1;
+  const [z0, z1, l0, l1] = [z[seg]!, z[seg + 1]!, logT[seg]!, logT[seg + 1]!];
+  if (l1 === l0) return Math.exp(l0);
+  return Math.exp(l0 + ((l1 - l0) / (z1 - z0)) * (zq - z0));
+}
+
+/**
+ * A latency percentile judged per request: in every minute, the requests above the phase's
+ * threshold for that percentile (the baseline's own value before the comparison) fall on the canary
+ * with probability n_c/(n_c+n_b) when both serve alike — the error rule's conditional binomial,
+ * with the same predictable dispersion (drift, heavy users and warm instances are variance, not
+ * evidence) and change-point grid. Fails when significant and the canary's percentile since the
+ * change point (quantileFromExceedances) is more than the policy's ratio over the baseline's.
+ */
+function latencyExceedanceRule(
+  rule: LatencyRule,
+  points: readonly MinuteDatapoint[],
+  thresholds: LatencyThresholds,
+  grid: number,
+  alpha: number,
+  policy: CanaryPolicy,
+): Finding | RuleEvidence {
+  const level = LEVELS[['latency_p50', 'latency_p95', 'latency_p99'].indexOf(rule)]!;
+  const usable = points.filter((p) => p.canary.latencyAbove !== undefined && p.baseline.latencyAbove !== undefined);
+  const starts = gridStarts(usable, policy.restartEveryMinutes);
+  // Each minute as a count test: the latency values are the trials, those above the threshold the events.
+  const trialsAbove = (k: 'p50' | 'p95' | 'p99' | 'tail') => {
+    const asCounts = (v: VariantMinute): VariantMinute => ({ ...emptyVariantMinute(), requests: v.latencyAbove!.samples, errors: Math.min(v.latencyAbove![k], v.latencyAbove!.samples) });
+    return usable.map((p) => ({ minute: p.minute, canary: asCounts(p.canary), baseline: asCounts(p.baseline) }));
+  };
+  const trials = trialsAbove(level);
+  const countOf = errorsOf;
+  const dispersions = predictableDispersion(trials, countOf);
+  const dispersion = dispersions[dispersions.length - 1] ?? 1;
+  const llr = EXCEEDANCE_RATIO_ALTERNATIVES.map((r) => conditionalLlr(trials, countOf, r, dispersions));
+  if (level === 'p99') {
+    // p99 also mixes in the requests past p99.9 (half the mixture's weight): a tail that grows shows there first.
+    const tail = trialsAbove('tail');
+    const tailDispersions = predictableDispersion(tail, countOf);
+    llr.push(...EXCEEDANCE_RATIO_ALTERNATIVES.map((r) => conditionalLlr(tail, countOf, r, tailDispersions)));
+  }
+  const q = QUANTILE_OF[rule];
+  const effectFrom = (j: number) => {
+    const c = quantileFromExceedances(usable, j, 'canary', thresholds, q);
+    const b = quantileFromExceedances(usable, j, 'baseline', thresholds, q);
+    return { c, b, ratio: c === null || b === null ? null : c / b };
+  };
+  const threshold = Math.log(grid / alpha);
+  const { best, bestQualifying } = usable.length === 0 ? { best: { logE: Number.NEGATIVE_INFINITY, start: 0 }, bestQualifying: null } : sequentialMax(llr, starts, (j) => {
+    const r = effectFrom(j).ratio;
+    return r !== null && r > policy.latencyRatioWarn + THRESHOLD_TOLERANCE;
+  });
+  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
+  const chosen = failed ? bestQualifying! : best;
+  const { c, b, ratio } = effectFrom(chosen.start);
+  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
+  const nc = sum(trials, chosen.start, (p) => p.canary.requests);
+  const nb = sum(trials, chosen.start, (p) => p.baseline.requests);
+  const xc = sum(trials, chosen.start, (p) => countOf(p.canary));
+  const xb = sum(trials, chosen.start, (p) => countOf(p.baseline));
+  const fmtMs = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(0)} ms`);
+  const evidence: RuleEvidence = {
+    rule,
+    canary: c,
+    baseline: b,
+    ratio,
+    threshold: policy.latencyRatioWarn,
+    test: `sequential conditional-binomial mixture likelihood ratio on the requests above ${thresholds[level].toFixed(0)} ms (the baseline's ${level} before the comparison), tempered by the dispersion estimated before each minute (now ${dispersion.toFixed(2)})`,
+    pValue,
+    alpha,
+    significant: chosen.logE >= threshold,
+    breached: ratio !== null && ratio > policy.latencyRatioWarn + THRESHOLD_TOLERANCE,
+    failed,
+    window: windowOf(usable, chosen.start),
+    samples: { canary: nc, baseline: nb },
+    message: `${level} latency ${fmtMs(c)} vs baseline ${fmtMs(b)} since minute ${usable[chosen.start]?.minute ?? 0} (${fmtX(ratio)}; ${fmtPct(nc > 0 ? xc / nc : null)} of canary requests above ${thresholds[level].toFixed(0)} ms vs ${fmtPct(nb > 0 ? xb / nb : null)}; P2 above ${fmtX(policy.latencyRatioWarn)}, P1 above ${fmtX(policy.latencyRatioCritical)}; p=${fmtP(pValue)}, α=${fmtP(alpha)})`,
+  };
+  if (!failed) return evidence;
+  const critical = ratio === null || ratio > policy.latencyRatioCritical + THRESHOLD_TOLERANCE;
+  return { reason: 'performance_degradation', severity: critical ? 'P1' : 'P2', immediate: critical, evidence };
+}
+
+/** Relative increases of the canary's mean risk energy (beyond the policy's margin) the risk test mixes over. */
+const RISK_ALTERNATIVES = [0.02, 0.05, 0.1, 0.2, 0.5];
+/** Differences of 5-minute blocks the risk variance waits for before it uses them. */
+const MIN_LONG_BLOCKS = 5;
+/** Successive minute differences the risk variance needs before a minute is judged. */
+const MIN_DIFFERENCES = 8;
+/** Cap of one minute's standardized difference in the risk test (a lasting shift of 2σ a minute passes it whole). */
+const RISK_Z_CAP = 3;
+
+/**
+ * The variance per unit of 1/n_c + (1+m)²/n_b of each minute's difference of means, estimated from
+ * the minutes before that minute's block only (predictable), blind to a level shift: from the
+ * squared differences of successive blocks, so a regression — a shift of the difference that lasts
+ * — adds one residual instead of inflating every one, while bursts (heavy users, spikes) do. Blocks of 1 and of 5 minutes (the larger: noise that
+ * outlasts a minute shows in the 5-minute blocks, once there are {@link MIN_LONG_BLOCKS} differences of them). No
+ * assumption about the per-request distribution: a minute before {@link MIN_DIFFERENCES} differences
+ * of the phase's own is not judged (null).
+ */
+function predictableRiskVariance(points: readonly MinuteDatapoint[], y: readonly number[], u: readonly number[]): (number | null)[] {
+  const cache = new Map<string, number | null>();
+  const estimate = (blockMinutes: number, before: number): number | null => {
+    const key = `${blockMinutes}:${before}`;
+    let v: number | null | undefined = cache.get(key);
+    if (v === undefined) {
+      const blocks = new Map<number, { y: number; u: number; k: number }>();
+      points.forEach((p, i) => {
+        if (p.minute >= before) return;
+        const id = Math.floor(p.minute / blockMinutes);
+        const blk = blocks.get(id) ?? { y: 0, u: 0, k: 0 };
+        blk.y += y[i]!;
+        blk.u += u[i]!;
+        blk.k += 1;
+        blocks.set(id, blk);
+      });
+      // each block's mean difference and its sampling variance per unit v: u/k²
+      const ordered = [...blocks.entries()].sort(([a], [b]) => a - b).map(([, blk]) => ({ mean: blk.y / blk.k, w: blk.u / (blk.k * blk.k) }));
+      const residuals: number[] = [];
+      for (let j = 1; j < ordered.length; j++) {
+        const a = ordered[j - 1]!;
+        const c = ordered[j]!;
+        residuals.push((c.mean - a.mean) ** 2 / (a.w + c.w));
+      }
+      const k = residuals.length;
+      // The mean of squared successive differences (von Neumann): a level shift adds one residual,
+      // not a level. Only once there are enough of them, and inflated by (1 + 2/√k): an e-process
+      // is far more hurt by a variance guessed too low than helped by one guessed right.
+      v = k < (blockMinutes > 1 ? MIN_LONG_BLOCKS : MIN_DIFFERENCES) ? null : (residuals.reduce((a, b) => a + b, 0) / k) * (1 + 2 / Math.sqrt(k));
+      cache.set(key, v);
+    }
+    return v;
+  };
+  return points.map((p) => {
+    const short = estimate(1, p.minute);
+    return short === null ? null : Math.max(short, estimate(5, Math.floor(p.minute / 5) * 5) ?? 0);
+  });
+}
+
+/**
+ * Mean risk energy judged per request: each minute's canary mean minus (1 + margin) × the baseline
+ * mean of the same minute (a fleet-wide shift moves both) is Gaussian around the true difference
+ * with a variance ∝ 1/n_c + (1+m)²/n_b, estimated from the phase's own earlier minutes
+ * ({@link predictableRiskVariance}); a Gaussian mixture likelihood ratio over relative increases
+ * {@link RISK_ALTERNATIVES}, on the change-point grid. Fails when significant and the canary's mean
+ * since the change point is more than `1 + riskEnergyMinIncrease` times the baseline's.
+ */
+function riskEnergyRule(points: readonly MinuteDatapoint[], grid: number, alpha: number, policy: CanaryPolicy): Finding | RuleEvidence {
+  const m = policy.riskEnergyMinIncrease;
+  const usable = points.filter((p) => p.canary.requests > 0 && p.baseline.requests > 0 && p.canary.riskEnergy !== null && p.baseline.riskEnergy !== null);
+  const starts = gridStarts(usable, policy.restartEveryMinutes);
+  const y = usable.map((p) => p.canary.riskEnergy! - (1 + m) * p.baseline.riskEnergy!);
+  const u = usable.map((p) => 1 / p.canary.requests + (1 + m) ** 2 / p.baseline.requests);
+  const v = predictableRiskVariance(usable, y, u);
+  const llr = RISK_ALTERNATIVES.map((d) =>
+    usable.map((p, i) => {
+      const theta = d * p.baseline.riskEnergy!;
+      const vi = v[i];
+      if (vi === null || vi === undefined || vi * u[i]! <= 0) return 0;
+      // A minute counts at most RISK_Z_CAP standard deviations: one odd minute is not a regression.
+      const sd = Math.sqrt(vi * u[i]!);
+      const yi = Math.max(-RISK_Z_CAP * sd, Math.min(RISK_Z_CAP * sd, y[i]!));
+      return (theta * yi - (theta * theta) / 2) / (vi * u[i]!);
+    }),
+  );
+  const meansFrom = (j: number) => {
+    const nc = sum(usable, j, (p) => p.canary.requests);
+    const nb = sum(usable, j, (p) => p.baseline.requests);
+    const c = nc > 0 ? sum(usable, j, (p) => p.canary.requests * p.canary.riskEnergy!) / nc : null;
+    const b = nb > 0 ? sum(usable, j, (p) => p.baseline.requests * p.baseline.riskEnergy!) / nb : null;
+    const ratio = c === null || b === null ? null : b > 0 ? c / b : c > 0 ? Number.POSITIVE_INFINITY : 1;
+    return { c, b, ratio, nc, nb };
+  };
+  const limit = 1 + m;
+  const threshold = Math.log(grid / alpha);
+  const { best, bestQualifying } =
+    usable.length === 0
+      ? { best: { logE: Number.NEGATIVE_INFINITY, start: 0 }, bestQualifying: null }
+      : sequentialMax(llr, starts, (j) => {
+          const r = meansFrom(j).ratio;
+          return r !== null && r > limit + THRESHOLD_TOLERANCE;
+        });
+  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
+  const chosen = failed ? bestQualifying! : best;
+  const { c, b, ratio, nc, nb } = meansFrom(chosen.start);
+  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
+  const last = v[v.length - 1];
+  const lastScale = usable[usable.length - 1]?.baseline.riskEnergy ?? 0;
+  const cv = last !== undefined && last !== null && lastScale > 0 ? Math.sqrt(last) / lastScale : null;
+  const fmtV = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  const evidence: RuleEvidence = {
+    rule: 'risk_energy',
+    canary: c,
+    baseline: b,
+    ratio: ratio !== null && Number.isFinite(ratio) ? ratio : null,
+    threshold: limit,
+    test: `sequential Gaussian mixture likelihood ratio on per-minute means weighted by their requests (canary − ${limit.toFixed(2)} × baseline), variance estimated before each minute (per-request CV now ${cv === null ? 'n/a' : cv.toFixed(2)})`,
+    pValue,
+    alpha,
+    significant: chosen.logE >= threshold,
+    breached: ratio !== null && ratio > limit + THRESHOLD_TOLERANCE,
+    failed,
+    window: windowOf(usable, chosen.start),
+    samples: { canary: nc, baseline: nb },
+    message: `mean risk energy ${fmtV(c)} vs baseline ${fmtV(b)} since minute ${usable[chosen.start]?.minute ?? 0} (${fmtX(ratio)}, rollback above ${fmtX(limit)}; p=${fmtP(pValue)}, α=${fmtP(alpha)})`,
+  };
+  return failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence } : evidence;
+}
+
 /**
  * The verdict of a look without metrics (GetMetricData failing past its retries, or no canary data
  * past the warm-up): evidence of nothing. Never a rollback; `inconclusive` while it may be a blip,
@@ -630,16 +921,22 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
   };
   add(safety.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: safety } : safety);
 
-  const risk = distributionRule('risk_energy', compared, rankAlpha(ALPHA_SHARES.risk_energy), recentMinutes, 1 + policy.riskEnergyMinIncrease);
-  add(risk.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: risk } : risk);
+  add(riskEnergyRule(compared, grid, budget * ALPHA_SHARES.risk_energy, policy));
 
   add(errorRateRule(compared, starts, grid, budget * ALPHA_SHARES.error_rate, policy));
   add(constraintRule(compared, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy));
 
+  const thresholds = input.latencyThresholdsMs ?? null;
+  const perRequest = thresholds !== null && compared.some((p) => p.canary.latencyAbove !== undefined && p.baseline.latencyAbove !== undefined);
+  const latencyCompared = compared.filter((p) => p.minute >= policy.latencyWarmupMinutes);
   for (const rule of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
+    if (perRequest) {
+      add(latencyExceedanceRule(rule, latencyCompared, thresholds, grid, budget * ALPHA_SHARES[rule], policy));
+      continue;
+    }
     const ev = distributionRule(
       rule,
-      compared,
+      latencyCompared,
       rankAlpha(ALPHA_SHARES[rule]),
       recentMinutes,
       policy.latencyRatioWarn,

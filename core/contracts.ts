@@ -5,7 +5,7 @@
  * keys its task handlers by state name): see STATE_NAMES.
  */
 import * as z from 'zod';
-import { MinuteDatapointSchema } from './analysis.js';
+import { LatencyThresholdsSchema, MinuteDatapointSchema } from './analysis.js';
 import { DEPLOYMENT_GOALS, DeploymentSchema, ServingRequestSchema, SmokeSampleSchema } from './deployment.js';
 import { ReleaseManifestSchema } from './manifest.js';
 import { PhaseSchema } from './plan.js';
@@ -184,6 +184,8 @@ export const PhaseStateSchema = z.strictObject({
   verdict: z.unknown().nullable(),
   /** Consecutive looks without metrics so far (core/analysis.ts noDataVerdict). */
   noDataLooks: z.number().int().min(0).default(0),
+  /** The phase's latency thresholds once fixed (core/analysis.ts latencyThresholds); the metrics count the requests above them. */
+  latencyThresholdsMs: LatencyThresholdsSchema.nullable().optional(),
 });
 export type PhaseState = z.infer<typeof PhaseStateSchema>;
 

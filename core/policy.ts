@@ -45,6 +45,12 @@ export const CanaryPolicySchema = z.strictObject({
    */
   warmupMinutes: z.number().int().min(0).max(30).default(5),
   /**
+   * Minutes after every traffic shift the latency rules leave out (at least `warmupMinutes`): fresh
+   * instances' caches and JIT take longer to settle than their error rates, and the per-request
+   * latency tests would see a fading warm-up within a few minutes.
+   */
+  latencyWarmupMinutes: z.number().int().min(0).max(30).default(10),
+  /**
    * A minute in which the baseline's own error or constraint-violation rate is more than this many
    * times its usual rate (and beyond binomial noise) is a fleet-wide incident: left out of the
    * comparisons, and while it lasts the release holds (no promotion, no rollback) and pages once.

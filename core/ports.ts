@@ -3,14 +3,25 @@
  * use cases (core/app/) speak only to these interfaces; AWS adapters live in lambdas/adapters/, the
  * embedded runtime's in local/. No AWS import here.
  */
-import type { MinuteDatapoint } from './analysis.js';
+import type { LatencyThresholds, MinuteDatapoint } from './analysis.js';
 import type { ArtifactFacts, Deployment, DeploymentGoal, ServingState, SmokeResponse, SmokeSample } from './deployment.js';
 import type { ReasonCode, Severity } from './severity.js';
 
+export interface MetricsQuery {
+  readonly model: string;
+  readonly from: Date;
+  readonly to: Date;
+  readonly latencyThresholdsMs?: LatencyThresholds | null;
+}
+
 /** Canary and baseline datapoints, one per minute, of one model. */
 export interface MetricsSource {
-  /** Datapoints for the minutes in [from, to), `minute` counted from `from`. */
-  window(query: { model: string; from: Date; to: Date }): Promise<MinuteDatapoint[]>;
+  /**
+   * Datapoints for the minutes in [from, to), `minute` counted from `from`. With
+   * `latencyThresholdsMs`, each variant's minute also counts its latency values above them
+   * (`latencyAbove`: CloudWatch's SampleCount and percentile rank PR(:T)).
+   */
+  window(query: MetricsQuery): Promise<MinuteDatapoint[]>;
 }
 
 /** Traffic split of one model between its baseline and candidate variants, in percent. */

@@ -21,7 +21,7 @@
  * (local/fleet.ts), and so can any statistic read per request (e.g. the percentile rank of the
  * canary's values at the baseline's quantiles).
  */
-import { emptyVariantMinute, type MinuteDatapoint, type VariantMinute } from '../core/analysis.js';
+import { emptyVariantMinute, type LatencyThresholds, type MinuteDatapoint, type VariantMinute } from '../core/analysis.js';
 
 /** An EMF distribution: each `values[i]` was seen `counts[i]` times in the minute. */
 export interface Distribution {
@@ -163,10 +163,11 @@ export function mergeDistributions(ds: readonly Distribution[]): Distribution {
  * p50/p95/p99, RiskEnergy as Average; a variant that emitted nothing has zero counts and no
  * latency or risk energy (lambdas/adapters/cloudwatch-metrics.ts reads a gap the same way).
  */
-export function variantMinuteOf(emitted: EmittedVariantMinute | null): VariantMinute {
+export function variantMinuteOf(emitted: EmittedVariantMinute | null, thresholds: LatencyThresholds | null = null): VariantMinute {
   if (emitted === null) return emptyVariantMinute();
   const [p50, p95, p99] = percentiles(emitted.latencyMs, [50, 95, 99]);
   return {
+    ...(thresholds === null ? {} : { latencyAbove: latencyAbove(emitted.latencyMs, thresholds) }),
     requests: emitted.requests,
     errors: emitted.errors,
     latencyP50: p50 ?? null,
@@ -178,12 +179,24 @@ export function variantMinuteOf(emitted: EmittedVariantMinute | null): VariantMi
   };
 }
 
+/**
+ * The latency values above each threshold, as the CloudWatch adapter computes them: SampleCount ×
+ * (1 − PR(:T)/100), rounded.
+ *
+ * @example latencyAbove({ values: [100, 200, 900], counts: [50, 45, 5] }, { p50: 100, p95: 200, p99: 800, tail: 900 }) // { samples: 100, p50: 50, p95: 5, p99: 5, tail: 0 }
+ */
+export function latencyAbove(d: Distribution, t: LatencyThresholds): NonNullable<VariantMinute['latencyAbove']> {
+  const samples = sampleCount(d);
+  const above = (x: number) => Math.round((samples * (100 - (percentileRank(d, x) ?? 100))) / 100);
+  return { samples, p50: above(t.p50), p95: above(t.p95), p99: above(t.p99), tail: above(t.tail) };
+}
+
 /** Whether a minute has any data: a minute where neither variant emitted is a gap in CloudWatch. */
 export function hasData(m: EmittedMinute): boolean {
   return m.canary !== null || m.baseline !== null;
 }
 
 /** The analysis' datapoint of an emitted minute (what MetricsSource.window returns for it). */
-export function datapointOf(m: EmittedMinute, minute: number): MinuteDatapoint {
-  return { minute, canary: variantMinuteOf(m.canary), baseline: variantMinuteOf(m.baseline) };
+export function datapointOf(m: EmittedMinute, minute: number, thresholds: LatencyThresholds | null = null): MinuteDatapoint {
+  return { minute, canary: variantMinuteOf(m.canary, thresholds), baseline: variantMinuteOf(m.baseline, thresholds) };
 }

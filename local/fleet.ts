@@ -21,7 +21,8 @@
  * own, so a seed gives the same canary however long deploying took, and a knob that is off draws
  * nothing.
  */
-import type { MinuteDatapoint } from '../core/analysis.js';
+import { latencyThresholds, type LatencyThresholds, type MinuteDatapoint } from '../core/analysis.js';
+import type { CanaryPolicy } from '../core/policy.js';
 import type { PeriodValues } from '../core/alarms.js';
 import { DEFAULT_PHASES } from '../core/plan.js';
 import { datapointOf, hasData, type EmittedMinute, type EmittedVariantMinute } from './cloudwatch.js';
@@ -362,6 +363,19 @@ export function generatePhase(scenario: Scenario, weight: number, minutes: numbe
     if (hasData(m.emitted)) datapoints.push(m.datapoint);
   }
   return { emitted, datapoints };
+}
+
+/**
+ * A generated phase as the monitor loop reads it: the phase's latency thresholds fixed as the
+ * analysis use case fixes them (core/analysis.ts latencyThresholds, from the baseline before the
+ * comparison), and every minute's datapoint with its latency values above them counted (the
+ * CloudWatch adapter's SampleCount and PR(:T)). Minutes before the thresholds are fixed are not
+ * compared, so one datapoint list serves every look.
+ */
+export function judgedPhase(phase: GeneratedPhase, policy: CanaryPolicy): { datapoints: MinuteDatapoint[]; thresholds: LatencyThresholds | null } {
+  const thresholds = latencyThresholds(phase.datapoints, policy);
+  if (thresholds === null) return { datapoints: [...phase.datapoints], thresholds };
+  return { datapoints: phase.datapoints.map((d) => datapointOf(phase.emitted[d.minute]!, d.minute, thresholds)), thresholds };
 }
 
 /** One minute's values as the canary alarms read them (missing data as 0, like NOT_BREACHING). */

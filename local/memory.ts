@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
 import type { ArtifactFacts } from '../core/deployment.js';
 import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
+import { datapointOf, type EmittedMinute } from './cloudwatch.js';
 import type {
   ArtifactStore,
   AuditEvent,
@@ -15,6 +16,7 @@ import type {
   Clock,
   Executions,
   LockResult,
+  MetricsQuery,
   MetricsSource,
   Notification,
   Notifier,
@@ -342,6 +344,8 @@ export interface StoredMinute {
   readonly at: Date;
   readonly canary: VariantMinute;
   readonly baseline: VariantMinute;
+  /** What the fleet emitted that minute, when known: percentile ranks are computed from it. */
+  readonly emitted: EmittedMinute | null;
 }
 
 const MINUTE = 60_000;
@@ -349,28 +353,34 @@ const MINUTE = 60_000;
 /**
  * Per-model, per-minute metrics, as CloudWatch would hold them. `window` answers like the
  * CloudWatch adapter: the minutes in [from, to) aligned to whole minutes, `minute` counted from
- * `from`'s minute, minutes without data left out.
+ * `from`'s minute, minutes without data left out; with latency thresholds, the values above them
+ * from the emitted distributions (local/cloudwatch.ts latencyAbove, as PR(:T) gives them).
  */
 export class MemoryMetricsSource implements MetricsSource {
   private readonly byModel = new Map<string, Map<number, StoredMinute>>();
 
   /** Records (or replaces) the minute containing `at`. */
-  public put(model: string, at: Date, minute: { canary: VariantMinute; baseline: VariantMinute }): void {
+  public put(model: string, at: Date, minute: { canary: VariantMinute; baseline: VariantMinute }, emitted: EmittedMinute | null = null): void {
     const t = Math.floor(at.getTime() / MINUTE) * MINUTE;
     const m = this.byModel.get(model) ?? new Map<number, StoredMinute>();
-    m.set(t, { at: new Date(t), canary: copy(minute.canary), baseline: copy(minute.baseline) });
+    m.set(t, { at: new Date(t), canary: copy(minute.canary), baseline: copy(minute.baseline), emitted });
     this.byModel.set(model, m);
   }
 
-  public async window(query: { model: string; from: Date; to: Date }): Promise<MinuteDatapoint[]> {
+  public async window(query: MetricsQuery): Promise<MinuteDatapoint[]> {
     const from = Math.floor(query.from.getTime() / MINUTE) * MINUTE;
     const to = Math.floor(query.to.getTime() / MINUTE) * MINUTE;
     const m = this.byModel.get(query.model);
     if (m === undefined) return [];
+    const thresholds = query.latencyThresholdsMs ?? null;
     return [...m.entries()]
       .filter(([t]) => t >= from && t < to)
       .sort(([a], [b]) => a - b)
-      .map(([t, v]) => ({ minute: (t - from) / MINUTE, canary: copy(v.canary), baseline: copy(v.baseline) }));
+      .map(([t, v]) => {
+        const minute = (t - from) / MINUTE;
+        if (thresholds !== null && v.emitted !== null) return datapointOf(v.emitted, minute, thresholds);
+        return { minute, canary: copy(v.canary), baseline: copy(v.baseline) };
+      });
   }
 }
 

@@ -469,7 +469,7 @@ export class EmbeddedRuntime {
     const at = this.clock.now();
     const { candidate } = await this.router.current(model);
     const m = this.fleet.step(this.minute, candidate);
-    if (hasData(m.emitted)) this.metrics.put(model, at, m.datapoint);
+    if (hasData(m.emitted)) this.metrics.put(model, at, m.datapoint, m.emitted);
     this.clock.advance(MINUTE_MS);
     if (candidate > 0) await this.evaluateAlarms(periodValues(m.datapoint));
   }

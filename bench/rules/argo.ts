@@ -34,6 +34,8 @@ export interface ArgoOptions {
   readonly failureLimit?: number;
   /** `consecutiveErrorLimit` (default 4). */
   readonly consecutiveErrorLimit?: number;
+  /** Multiplies every fixed threshold (default 1: the documented ones); see {@link fixedThresholds}. */
+  readonly thresholdScale?: number;
 }
 
 export type ArgoMeasurement = 'Successful' | 'Failed' | 'Error';
@@ -49,6 +51,7 @@ export function argoRule(options: ArgoOptions = {}): Rule {
   const interval = options.intervalMinutes ?? 5;
   const failureLimit = options.failureLimit ?? 0;
   const consecutiveErrorLimit = options.consecutiveErrorLimit ?? 4;
+  const thresholdScale = options.thresholdScale ?? 1;
   let thresholds: FixedThresholds | null = null;
   let recent: MinuteDatapoint[] = [];
   let minutes = 0;
@@ -66,7 +69,7 @@ export function argoRule(options: ArgoOptions = {}): Rule {
     observe(points): Decision {
       const newest = points[points.length - 1];
       if (!newest) return 'continue';
-      thresholds ??= fixedThresholds(newest);
+      thresholds ??= fixedThresholds(newest, thresholdScale);
       recent.push(newest);
       if (recent.length > interval) recent.shift();
       minutes++;

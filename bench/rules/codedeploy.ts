@@ -10,8 +10,12 @@
 import { fixedMetricMax, fixedMetricValue, fixedThresholds, canaryWindow, FIXED_METRICS, type Decision, type FixedMetric, type FixedThresholds, type Rule } from './types.js';
 
 export interface CodeDeployOptions {
+  /** M of "M of N" (default 3); the safety alarm stays 1 of 1. */
   readonly periodsToAlarm?: number;
+  /** N of "M of N" (default 3). */
   readonly evaluationPeriods?: number;
+  /** Multiplies every alarm threshold (default 1: the documented ones); see {@link fixedThresholds}. */
+  readonly thresholdScale?: number;
 }
 
 /** CloudWatch M-of-N on the last `n` datapoints (oldest first): at least `m` breach (> threshold). */
@@ -23,6 +27,7 @@ export function cloudWatchAlarm(values: readonly number[], threshold: number, m:
 export function codeDeployRule(options: CodeDeployOptions = {}): Rule {
   const m = options.periodsToAlarm ?? 3;
   const n = options.evaluationPeriods ?? 3;
+  const thresholdScale = options.thresholdScale ?? 1;
   let thresholds: FixedThresholds | null = null;
   let series = new Map<FixedMetric, number[]>();
   return {
@@ -34,7 +39,7 @@ export function codeDeployRule(options: CodeDeployOptions = {}): Rule {
     observe(points): Decision {
       const newest = points[points.length - 1];
       if (!newest) return 'continue';
-      thresholds ??= fixedThresholds(newest);
+      thresholds ??= fixedThresholds(newest, thresholdScale);
       const w = canaryWindow([newest]);
       let alarm = false;
       for (const metric of FIXED_METRICS) {

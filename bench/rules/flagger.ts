@@ -18,6 +18,8 @@ export interface FlaggerOptions {
   readonly threshold?: number;
   /** Metric window in minutes (`metrics[].interval`, docs: 1m). The analysis interval is 1m. */
   readonly windowMinutes?: number;
+  /** Multiplies every fixed threshold (default 1: the documented ones); see {@link fixedThresholds}. */
+  readonly thresholdScale?: number;
 }
 
 /** The checks of one tick over the canary's last `windowMinutes` minutes; true when one fails. */
@@ -37,6 +39,7 @@ export function flaggerCheckFails(window: readonly MinuteDatapoint[], t: FixedTh
 export function flaggerRule(options: FlaggerOptions = {}): Rule {
   const threshold = options.threshold ?? 5;
   const windowMinutes = options.windowMinutes ?? 1;
+  const thresholdScale = options.thresholdScale ?? 1;
   let failedChecks = 0;
   let thresholds: FixedThresholds | null = null;
   let recent: MinuteDatapoint[] = [];
@@ -50,7 +53,7 @@ export function flaggerRule(options: FlaggerOptions = {}): Rule {
     observe(points): Decision {
       const newest = points[points.length - 1];
       if (!newest) return 'continue';
-      thresholds ??= fixedThresholds(newest);
+      thresholds ??= fixedThresholds(newest, thresholdScale);
       // The tick: rollback check first, on the checks failed so far.
       if (failedChecks >= threshold) return 'rollback';
       recent.push(newest);

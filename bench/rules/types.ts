@@ -102,14 +102,20 @@ export const FIXED_P99_FACTOR = 1.2;
 export const FIXED_RISK_FACTOR = 1.1;
 export const FIXED_CONSTRAINT_RATE = 0.05;
 
-/** Thresholds read off the baseline's first minute of the release ("the dashboard before the release"). */
-export function fixedThresholds(atStart: MinuteDatapoint): FixedThresholds {
+/**
+ * Thresholds read off the baseline's first minute of the release ("the dashboard before the release").
+ * `scale` (default 1: the thresholds above) multiplies every threshold: error rate, p99, risk energy
+ * and constraint-violation rate ceilings (> 1 looser, < 1 stricter); "no safety incident" stays.
+ * It is the one monotone knob by which bench/realism-peers.bench.ts calibrates the fixed-threshold
+ * peers to a false-rollback rate.
+ */
+export function fixedThresholds(atStart: MinuteDatapoint, scale = 1): FixedThresholds {
   const ref: VariantMinute = atStart.baseline.requests > 0 ? atStart.baseline : atStart.canary;
   return {
-    maxErrorRate: FIXED_ERROR_RATE,
-    maxP99Ms: FIXED_P99_FACTOR * (ref.latencyP99 ?? Number.POSITIVE_INFINITY),
-    maxRiskEnergy: FIXED_RISK_FACTOR * (ref.riskEnergy ?? Number.POSITIVE_INFINITY),
-    maxConstraintRate: FIXED_CONSTRAINT_RATE,
+    maxErrorRate: scale * FIXED_ERROR_RATE,
+    maxP99Ms: scale * FIXED_P99_FACTOR * (ref.latencyP99 ?? Number.POSITIVE_INFINITY),
+    maxRiskEnergy: scale * FIXED_RISK_FACTOR * (ref.riskEnergy ?? Number.POSITIVE_INFINITY),
+    maxConstraintRate: scale * FIXED_CONSTRAINT_RATE,
     maxSafetyIncidents: 0,
   };
 }

@@ -1,5 +1,5 @@
 /** AnalyzeCanary: one look of the monitor loop — canary vs baseline since the phase started. */
-import { analyzeCanary as analyze, noDataVerdict, type CanaryVerdict, type MinuteDatapoint } from '../analysis.js';
+import { analyzeCanary as analyze, latencyThresholds, noDataVerdict, type CanaryVerdict, type LatencyThresholds, type MinuteDatapoint } from '../analysis.js';
 import { holdIncident } from '../rollback.js';
 import type { PhaseState } from '../contracts.js';
 import { monitorStep, type MonitorAction } from '../plan.js';
@@ -36,14 +36,21 @@ export async function analyzeCanaryStep(input: AnalyzeInput, deps: AnalyzeCanary
   const at = now.toISOString();
   // Metrics that cannot be read are evidence of nothing: a verdict of the core, never a failed step
   // (which would roll a healthy canary back).
+  const policy = deps.canaryPolicy;
   let datapoints: MinuteDatapoint[] | null = null;
+  let thresholds: LatencyThresholds | null = phase.latencyThresholdsMs ?? null;
   let why = '';
   try {
-    datapoints = await deps.metrics.window({ model, from: new Date(phase.startedAt), to: now });
+    const query = { model, from: new Date(phase.startedAt), to: now };
+    datapoints = await deps.metrics.window({ ...query, latencyThresholdsMs: thresholds });
+    if (thresholds === null) {
+      // Fixed once, from the baseline before the comparison; from then on the requests above them are counted.
+      thresholds = latencyThresholds(datapoints, policy);
+      if (thresholds !== null) datapoints = await deps.metrics.window({ ...query, latencyThresholdsMs: thresholds });
+    }
   } catch (err) {
     why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   }
-  const policy = deps.canaryPolicy;
   const canarySeen = datapoints !== null && datapoints.some((p) => p.minute >= policy.warmupMinutes && p.canary.requests > 0);
   const pastWarmup = (now.getTime() - new Date(phase.startedAt).getTime()) / 60_000 > policy.warmupMinutes + 1;
   const noData = datapoints === null || (pastWarmup && phase.weight > 0 && !canarySeen);
@@ -53,7 +60,7 @@ export async function analyzeCanaryStep(input: AnalyzeInput, deps: AnalyzeCanary
       ? noDataVerdict(noDataLooks, policy, why)
       : noData
         ? noDataVerdict(noDataLooks, policy, 'no canary datapoints since the warm-up')
-        : analyze({ datapoints, plannedMinutes: phase.monitorMinutes, lookEveryMinutes: phase.lookEveryMinutes }, policy);
+        : analyze({ datapoints, plannedMinutes: phase.monitorMinutes, lookEveryMinutes: phase.lookEveryMinutes, latencyThresholdsMs: thresholds }, policy);
   const iteration = phase.iteration + 1;
   const action = monitorStep(verdict, iteration, phase.looks, phase.requiresApproval);
   await deps.ledger.append({
@@ -79,7 +86,7 @@ export async function analyzeCanaryStep(input: AnalyzeInput, deps: AnalyzeCanary
   });
   await deps.ledger.update(releaseId, { lastVerdict: { verdict: verdict.verdict, summary: verdict.summary, at }, updatedAt: at });
   if (verdict.verdict === 'hold' && verdict.hold) await pageHoldOnce(input, verdict.hold, at, deps);
-  return { ...phase, iteration, action, verdict, noDataLooks };
+  return { ...phase, iteration, action, verdict, noDataLooks, latencyThresholdsMs: thresholds };
 }
 
 /** One P1 page per release, phase and kind of hold (the audit event's fixed id is the claim). */

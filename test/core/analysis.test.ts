@@ -14,7 +14,7 @@ import { DEFAULT_POLICY } from '../../core/policy.js';
 import { brunnerMunzelGreater, logMeanExp } from '../../core/stats.js';
 
 /** The rules' mechanics on hand-built windows from minute 0: no warm-up here (it has tests of its own, below). */
-const POLICY = { ...DEFAULT_POLICY.canary, warmupMinutes: 0 };
+const POLICY = { ...DEFAULT_POLICY.canary, warmupMinutes: 0, latencyWarmupMinutes: 0 };
 /** Modest by default so the file runs in seconds; FC_NUM_RUNS=5000 explores more (FC_SEED to vary the seed). */
 const RUNS = Number(process.env.FC_NUM_RUNS ?? 100);
 const PROP = { numRuns: RUNS, seed: Number(process.env.FC_SEED ?? 20240601) } as const;
@@ -309,7 +309,7 @@ describe('analyzeCanary: verdicts on hand-built windows', () => {
     const budget = POLICY.falseAlarmRatePerPhase;
     const expectedAlpha: Record<string, number | null> = {
       safety_incidents: null,
-      risk_energy: (budget * ALPHA_SHARES.risk_energy) / (looks * 2),
+      risk_energy: budget * ALPHA_SHARES.risk_energy,
       error_rate: budget * ALPHA_SHARES.error_rate,
       constraint_violations: budget * ALPHA_SHARES.constraint_violations,
       latency_p50: (budget * ALPHA_SHARES.latency_p50) / (looks * 2),

@@ -31,6 +31,39 @@ describe('CloudWatchMetricsSource', () => {
     expect(byId.baseline_constraint_violations).toMatchObject({ Metric: { MetricName: 'ConstraintViolations' }, Stat: 'Sum' });
   });
 
+  it('with latency thresholds, also asks for Latency SampleCount and PR(:T) at each, and counts the values above them', async () => {
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'canary_requests', Timestamps: [t(0)], Values: [600] },
+        { Id: 'canary_latency_above_samples', Timestamps: [t(0)], Values: [600] },
+        { Id: 'canary_latency_above_p50', Timestamps: [t(0)], Values: [40] },
+        { Id: 'canary_latency_above_p95', Timestamps: [t(0)], Values: [94] },
+        { Id: 'canary_latency_above_p99', Timestamps: [t(0)], Values: [98.5] },
+        { Id: 'canary_latency_above_tail', Timestamps: [t(0)], Values: [99.9] },
+        { Id: 'baseline_requests', Timestamps: [t(0)], Values: [5400] },
+        { Id: 'baseline_latency_above_samples', Timestamps: [t(0)], Values: [5400] },
+      ],
+    });
+    const thresholds = { p50: 180, p95: 420.25, p99: 650, tail: 1061 };
+    const [m] = await source.window({ model: 'builderbrain', from: t(0), to: t(1), latencyThresholdsMs: thresholds });
+    const input = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
+    expect(input.MetricDataQueries).toHaveLength(26);
+    const byId = Object.fromEntries(input.MetricDataQueries!.map((q) => [q.Id, q.MetricStat]));
+    expect(byId.canary_latency_above_samples).toMatchObject({ Metric: { MetricName: 'Latency' }, Stat: 'SampleCount' });
+    expect(byId.baseline_latency_above_p95).toMatchObject({ Metric: { MetricName: 'Latency' }, Stat: 'PR(:420.25)' });
+    expect(byId.canary_latency_above_tail).toMatchObject({ Stat: 'PR(:1061)' });
+    // SampleCount × (1 − PR/100); a missing PR with values: nothing known above, 0
+    expect(m!.canary.latencyAbove).toEqual({ samples: 600, p50: 360, p95: 36, p99: 9, tail: 1 });
+    expect(m!.baseline.latencyAbove).toEqual({ samples: 5400, p50: 0, p95: 0, p99: 0, tail: 0 });
+  });
+
+  it('without thresholds asks for no percentile rank and leaves latencyAbove out', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'canary_requests', Timestamps: [t(0)], Values: [60] }] });
+    const [m] = await source.window({ model: 'builderbrain', from: t(0), to: t(1) });
+    expect(cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input.MetricDataQueries).toHaveLength(16);
+    expect(m!.canary.latencyAbove).toBeUndefined();
+  });
+
   it('follows NextToken and assembles minutes; missing counts are 0, missing latency null; empty minutes are gaps', async () => {
     cw.on(GetMetricDataCommand)
       .resolvesOnce({
