@@ -291,3 +291,29 @@ describe('analyzeCanaryStep: holds, not rollbacks, when the evidence is about th
     expect((await w.ledger.getRelease(releaseId))!.status).toBe('canary');
   });
 });
+
+describe('analyzeCanaryStep: latency thresholds fixed once per phase', () => {
+  it('before the warm-up is over: no thresholds; then fixed from the baseline, counted per request, and kept in the phase state', async () => {
+    const w = world();
+    const start = await releaseInCanary(w);
+    const queries: (object | null | undefined)[] = [];
+    const spy = { window: async (q: Parameters<MemoryPorts['metrics']['window']>[0]) => (queries.push(q.latencyThresholdsMs), w.metrics.window(q)) };
+    const put = (i: number) => {
+      w.metrics.put(MODEL, w.clock.now(), { canary: minute(600, i), baseline: minute(5400, i + 3, { latencyP99: 640 + i }) });
+      w.clock.advanceMinutes(1);
+    };
+    for (let i = 0; i < 3; i++) put(i);
+    const early = await analyzeCanaryStep({ releaseId: start.releaseId, model: MODEL, version: '2.1.0', phase: start.phase }, { ...w, metrics: spy, canaryPolicy });
+    expect(early.latencyThresholdsMs).toBeNull();
+    expect(queries).toEqual([null]);
+    for (let i = 3; i < 7; i++) put(i);
+    const fixed = await analyzeCanaryStep({ releaseId: start.releaseId, model: MODEL, version: '2.1.0', phase: PhaseStateSchema.parse(early) }, { ...w, metrics: spy, canaryPolicy });
+    // the baseline's p99 over minutes 0–4 (640 + i): median 642
+    expect(fixed.latencyThresholdsMs).toMatchObject({ p99: 642 });
+    expect(queries.slice(1)).toEqual([null, fixed.latencyThresholdsMs]);
+    put(7);
+    const next = await analyzeCanaryStep({ releaseId: start.releaseId, model: MODEL, version: '2.1.0', phase: PhaseStateSchema.parse(fixed) }, { ...w, metrics: spy, canaryPolicy });
+    expect(next.latencyThresholdsMs).toEqual(fixed.latencyThresholdsMs);
+    expect(queries.slice(3)).toEqual([fixed.latencyThresholdsMs]);
+  });
+});
