@@ -591,7 +591,7 @@ export function peersMarkdown(r: PeersResults): string {
   }
   out.push(
     '',
-    'Detection at the calibrated settings (caught · median / p90 minutes from the onset):',
+    'Detection at the calibrated settings (caught · median / p90 minutes from the onset; Kayenta judges at minutes 15, 30, 45 and 60 of a phase, so from an onset at minute 20 its delays can only be 10, 25 or 40):',
     '',
     `| regression | ours | ${reached.map((k) => `${k.rule} ${k.knob}=${fmt(k.value!)}`).join(' | ')} |`,
     `|---|---|${reached.map(() => '---').join('|')}|`,

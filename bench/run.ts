@@ -7,7 +7,8 @@
  * --realism-releases N (healthy releases per condition of bench/realism.bench.ts, default 2000: about
  * 20 minutes on 2 cores; 0 skips it and keeps the last bench/realism-results.json), --peers-releases N
  * (the same for the peers' rules, bench/realism-peers.bench.ts, calibrated to ours: default 2000, about
- * 13 minutes on 2 cores; 0 skips it and keeps the last bench/realism-peers-results.json).
+ * 15 CPU-minutes, 8 to 14 minutes on 2 cores; 0 skips it and keeps the last
+ * bench/realism-peers-results.json). The peers are calibrated to the realism results, so they run after.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
