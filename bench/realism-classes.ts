@@ -3,6 +3,9 @@
  * bench/realism-peers.bench.ts for the peers'): the healthy conditions, the regression classes and
  * the phase plan, so that every rule is measured on the very same traffic.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { BUILTIN_SCENARIOS, type Scenario, type ScenarioInput } from '../local/scenario.js';
 
 export const PHASE_MINUTES = 60;
@@ -84,4 +87,19 @@ function lgammaInt(k: number): number {
   // log((k-1)!) for integers k ≥ 1
   for (let i = lgammaCache.length; i <= k; i++) lgammaCache[i] = lgammaCache[i - 1]! + Math.log(i - 1);
   return lgammaCache[k]!;
+}
+
+/** The generator's sources: a change to any of them changes the traffic. */
+const GENERATOR_SOURCES = ['../local/fleet.ts', '../local/traffic.ts', '../local/cloudwatch.ts', '../local/scenario.ts'];
+
+/**
+ * A fingerprint of the traffic every rule is measured on (the conditions, the regressions, the
+ * phase plan and the generator's sources): both benchmarks record it, so results measured on
+ * different traffic are never put side by side unnoticed.
+ */
+export function trafficFingerprint(): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ PHASE_MINUTES, WEIGHTS, ONSET, conditions: CONDITIONS.map(builtin), regressions: REGRESSIONS }));
+  for (const f of GENERATOR_SOURCES) h.update(readFileSync(fileURLToPath(new URL(f, import.meta.url))));
+  return h.digest('hex').slice(0, 16);
 }

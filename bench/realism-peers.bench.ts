@@ -35,7 +35,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { emptyVariantMinute, type MinuteDatapoint } from '../core/analysis.js';
 import { generatePhase } from '../local/fleet.js';
 import { ScenarioSchema } from '../local/scenario.js';
-import { CONDITIONS, ONSET, PHASE_MINUTES, REGRESSIONS, WEIGHTS, builtin, healthySeed, regressionScenario, regressionSeed, upper95 } from './realism-classes.js';
+import { CONDITIONS, ONSET, PHASE_MINUTES, REGRESSIONS, WEIGHTS, builtin, healthySeed, regressionScenario, regressionSeed, trafficFingerprint, upper95 } from './realism-classes.js';
 import { argoRule } from './rules/argo.js';
 import { codeDeployRule } from './rules/codedeploy.js';
 import { flaggerRule } from './rules/flagger.js';
@@ -399,6 +399,8 @@ export function summarizeDetection(atMinutes: readonly (number | null)[]): Detec
 const className = (r: (typeof REGRESSIONS)[number]) => `${r.name} @${r.weight}%`;
 
 interface OursResults {
+  /** bench/realism-classes.ts trafficFingerprint() of the traffic ours was measured on. */
+  readonly traffic?: string;
   readonly releases: number;
   readonly regressionSeeds: number;
   readonly falseRollbacks: Record<string, { releases: number; rolledBack: number; rate: number; upper95: number }>;
@@ -628,6 +630,9 @@ async function main(): Promise<void> {
   const workers = arg('--workers', Math.min(2, availableParallelism()));
   const here = fileURLToPath(new URL('.', import.meta.url));
   const ours = JSON.parse(readFileSync(resolve(here, 'realism-results.json'), 'utf8')) as OursResults;
+  if (ours.traffic !== trafficFingerprint()) {
+    throw new Error(`bench/realism-results.json was measured on other traffic (${ours.traffic ?? 'unknown'} ≠ ${trafficFingerprint()}): run bench/realism.bench.ts first`);
+  }
   process.stderr.write(`realism peers: ${releases} healthy releases per condition, ${regressions} phases per regression, ${workers} worker(s)\n`);
   const results = await runPeersBench({ releases, regressions, workers, ours, log: (m) => process.stderr.write(`${m}\n`) });
   writeFileSync(resolve(here, 'realism-peers-results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -22,7 +22,7 @@ import { DEFAULT_ALARM_POLICY } from '../core/alarms.js';
 import { generatePhase, judgedPhase, periodValues } from '../local/fleet.js';
 import type { LatencyThresholds } from '../core/analysis.js';
 import { ScenarioSchema } from '../local/scenario.js';
-import { CONDITIONS, ONSET, PHASE_MINUTES, REGRESSIONS, WEIGHTS, builtin, healthySeed, regressionScenario, regressionSeed, upper95 } from './realism-classes.js';
+import { CONDITIONS, ONSET, PHASE_MINUTES, REGRESSIONS, WEIGHTS, builtin, healthySeed, regressionScenario, regressionSeed, trafficFingerprint, upper95 } from './realism-classes.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -42,7 +42,7 @@ interface PhaseOutcome {
 }
 
 /** One phase as the pipeline runs it: the loop's look every minute, the alarms every minute. */
-function runPhase(points: readonly MinuteDatapoint[], thresholds: LatencyThresholds | null): PhaseOutcome {
+function runPhase(points: readonly MinuteDatapoint[], thresholds: LatencyThresholds | null, weight: number): PhaseOutcome {
   const history = new Map<string, number[]>();
   const state = new Map<string, 'OK' | 'ALARM'>();
   let held = false;
@@ -67,7 +67,7 @@ function runPhase(points: readonly MinuteDatapoint[], thresholds: LatencyThresho
     }
     const window = points.filter((q) => q.minute <= minute);
     if (window.length === 0) continue;
-    const v: CanaryVerdict = analyzeCanary({ datapoints: window, plannedMinutes: PHASE_MINUTES, lookEveryMinutes: 1, latencyThresholdsMs: thresholds }, POLICY);
+    const v: CanaryVerdict = analyzeCanary({ datapoints: window, plannedMinutes: PHASE_MINUTES, lookEveryMinutes: 1, latencyThresholdsMs: thresholds, canaryWeightPct: weight }, POLICY);
     held ||= v.verdict === 'hold';
     if (v.verdict === 'fail') return { rolledBack: true, atMinute: minute + 1, by: v.reason, severity: v.severity, held };
   }
@@ -89,7 +89,7 @@ for (const name of CONDITIONS) {
     for (const [i, weight] of WEIGHTS.entries()) {
       const seed = healthySeed(scenario, release, i);
       const { datapoints, thresholds } = judgedPhase(generatePhase(scenario, weight, PHASE_MINUTES, seed), POLICY);
-      const out = runPhase(datapoints, thresholds);
+      const out = runPhase(datapoints, thresholds, weight);
       anyHold ||= out.held;
       if (out.rolledBack) {
         rolledBack += 1;
@@ -113,7 +113,7 @@ for (const r of REGRESSIONS) {
   let rightSeverity = 0;
   for (let seed = 0; seed < REGRESSION_SEEDS; seed++) {
     const { datapoints, thresholds } = judgedPhase(generatePhase(scenario, r.weight, PHASE_MINUTES, regressionSeed(seed)), POLICY);
-    const out = runPhase(datapoints, thresholds);
+    const out = runPhase(datapoints, thresholds, r.weight);
     if (!out.rolledBack || out.atMinute === null || out.atMinute <= ONSET) continue;
     minutes.push(out.atMinute - ONSET);
     if (r.reasons.includes(out.by ?? '')) rightReason += 1;
@@ -125,7 +125,7 @@ for (const r of REGRESSIONS) {
   process.stderr.write(`  ${r.name} at ${r.weight}%: ${minutes.length}/${REGRESSION_SEEDS} caught\n`);
 }
 
-const results = { releases: RELEASES, regressionSeeds: REGRESSION_SEEDS, phaseMinutes: PHASE_MINUTES, onsetMinute: ONSET, falseRollbacks, detection, seconds: Math.round((performance.now() - started) / 1000) };
+const results = { traffic: trafficFingerprint(), releases: RELEASES, regressionSeeds: REGRESSION_SEEDS, phaseMinutes: PHASE_MINUTES, onsetMinute: ONSET, falseRollbacks, detection, seconds: Math.round((performance.now() - started) / 1000) };
 const outIndex = process.argv.indexOf('--out');
 writeFileSync(outIndex >= 0 ? process.argv[outIndex + 1]! : fileURLToPath(new URL('./realism-results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
 

@@ -34,6 +34,7 @@
 import * as z from 'zod';
 import { THRESHOLD_TOLERANCE, type CanaryPolicy } from './policy.js';
 import { compareSeverity, type ReasonCode, type Severity } from './severity.js';
+import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { brunnerMunzelGreater, logMeanExp, median } from './stats.js';
 
@@ -104,6 +105,8 @@ export const AnalysisInputSchema = z.strictObject({
   lookEveryMinutes: z.number().int().min(1),
   /** The thresholds the datapoints' `latencyAbove` counts are relative to; without them the latency rules fall back to per-minute ranks. */
   latencyThresholdsMs: LatencyThresholdsSchema.nullable().optional(),
+  /** The canary's configured share of the traffic, in percent: with it the split is checked ({@link sampleRatioMismatch}). */
+  canaryWeightPct: z.number().gt(0).lt(100).optional(),
 });
 export type AnalysisInput = z.infer<typeof AnalysisInputSchema>;
 
@@ -116,7 +119,7 @@ export type VerdictKind = 'pass' | 'fail' | 'inconclusive' | 'hold';
 
 /** Why a release holds. */
 export interface Hold {
-  readonly reason: 'fleet_wide' | 'no_data';
+  readonly reason: 'fleet_wide' | 'no_data' | 'traffic_mismatch';
   /** The minutes (since the phase started) the hold is about; empty for no data. */
   readonly minutes: readonly number[];
   readonly message: string;
@@ -833,6 +836,30 @@ export function fleetIncidentMinutes(points: readonly MinuteDatapoint[], countOf
   return flagged;
 }
 
+/** |z| of a split this far from the weight is a mismatch, not chance (two-sided p ≈ 1e-6 per look). */
+const SRM_Z = 4.89;
+
+/**
+ * Sample-ratio mismatch (as A/B testing checks it): given each minute's total, a router that sends
+ * each request to the canary with probability w/100 gives the canary a binomial share of the
+ * requests. A share significantly (|z| > {@link SRM_Z}) and substantially (relatively more than
+ * `maxSampleRatioMismatch`) off the weight means the variants do not serve the same population — a
+ * cohort pinned by sticky sessions — and comparisons of what the requests look like (latency, risk
+ * energy) compare populations, not models.
+ *
+ * @example sampleRatioMismatch(points, 1, DEFAULT_POLICY.canary) // { observedPct: 1.2, expectedPct: 1, z: 9.1, mismatch: true }
+ */
+export function sampleRatioMismatch(points: readonly MinuteDatapoint[], weightPct: number, policy: CanaryPolicy): { observedPct: number | null; expectedPct: number; z: number; pValue: number; mismatch: boolean } {
+  const w = weightPct / 100;
+  const x = sum(points, 0, (p) => p.canary.requests);
+  const n = x + sum(points, 0, (p) => p.baseline.requests);
+  if (n === 0 || w <= 0 || w >= 1) return { observedPct: null, expectedPct: weightPct, z: 0, pValue: 1, mismatch: false };
+  const z = (x - n * w) / Math.sqrt(n * w * (1 - w));
+  const pValue = Math.min(1, 2 * (1 - normalCdf(Math.abs(z), 0, 1)));
+  const relative = Math.abs(x / (n * w) - 1);
+  return { observedPct: (100 * x) / n, expectedPct: weightPct, z, pValue, mismatch: Math.abs(z) > SRM_Z && relative > policy.maxSampleRatioMismatch + THRESHOLD_TOLERANCE };
+}
+
 /** `a–b` ranges of sorted minutes, for messages. */
 function minuteRanges(minutes: readonly number[]): string {
   const out: string[] = [];
@@ -884,6 +911,15 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
           minutes: [...incidents].sort((a, b) => a - b),
           message: `fleet-wide incident: the baseline's own error or constraint-violation rate is over ${policy.fleetIncidentFactor}× its usual rate in minute(s) ${minuteRanges([...incidents])} of the phase; those minutes are not held against the candidate, and the release holds (no promotion, no rollback) until it clears`,
         };
+  const split = input.canaryWeightPct === undefined ? null : sampleRatioMismatch(compared, input.canaryWeightPct, policy);
+  const mismatch: Hold | null =
+    split === null || !split.mismatch
+      ? null
+      : {
+          reason: 'traffic_mismatch',
+          minutes: [],
+          message: `sample-ratio mismatch: the canary served ${split.observedPct!.toFixed(2)}% of the requests, not its ${split.expectedPct}% (z=${split.z.toFixed(1)}): a cohort is pinned to one variant (sticky sessions?), so latency and risk energy compare different populations and do not count against the candidate; errors, violations and safety incidents still do`,
+        };
   const recentMinutes = 4 * policy.restartEveryMinutes;
   const rankAlpha = (share: number) => (budget * share) / (looks * 2);
   const sample = {
@@ -921,7 +957,12 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
   };
   add(safety.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: safety } : safety);
 
-  add(riskEnergyRule(compared, grid, budget * ALPHA_SHARES.risk_energy, policy));
+  // Under a sample-ratio mismatch what the requests look like is the population's doing: kept as evidence, not failed.
+  const population = (x: Finding | RuleEvidence): Finding | RuleEvidence => {
+    if (mismatch === null || !isFinding(x)) return x;
+    return { ...x.evidence, failed: false, message: `${x.evidence.message} — not held against the candidate: ${mismatch.message.split(':')[0]}` };
+  };
+  add(population(riskEnergyRule(compared, grid, budget * ALPHA_SHARES.risk_energy, policy)));
 
   add(errorRateRule(compared, starts, grid, budget * ALPHA_SHARES.error_rate, policy));
   add(constraintRule(compared, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy));
@@ -931,7 +972,7 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
   const latencyCompared = compared.filter((p) => p.minute >= policy.latencyWarmupMinutes);
   for (const rule of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
     if (perRequest) {
-      add(latencyExceedanceRule(rule, latencyCompared, thresholds, grid, budget * ALPHA_SHARES[rule], policy));
+      add(population(latencyExceedanceRule(rule, latencyCompared, thresholds, grid, budget * ALPHA_SHARES[rule], policy)));
       continue;
     }
     const ev = distributionRule(
@@ -947,7 +988,7 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
       continue;
     }
     const critical = ev.ratio === null || ev.ratio > policy.latencyRatioCritical + THRESHOLD_TOLERANCE;
-    add({ reason: 'performance_degradation', severity: critical ? 'P1' : 'P2', immediate: critical, evidence: ev });
+    add(population({ reason: 'performance_degradation', severity: critical ? 'P1' : 'P2', immediate: critical, evidence: ev }));
   }
 
   if (findings.length > 0) {
@@ -962,11 +1003,12 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
       summary: `${worst.reason} (${worst.severity}): ${worst.evidence.message}`,
       evidence,
       sample,
-      hold,
+      hold: hold ?? mismatch,
     };
   }
-  if (hold !== null) {
-    return { verdict: 'hold', reason: null, severity: null, immediate: false, summary: hold.message, evidence, sample, hold };
+  const held = hold ?? mismatch;
+  if (held !== null) {
+    return { verdict: 'hold', reason: null, severity: null, immediate: false, summary: held.message, evidence, sample, hold: held };
   }
   if (sample.minutes < policy.minMinutes || sample.canaryRequests < policy.minCanaryRequests) {
     return {

@@ -56,6 +56,13 @@ export const CanaryPolicySchema = z.strictObject({
    * comparisons, and while it lasts the release holds (no promotion, no rollback) and pages once.
    */
   fleetIncidentFactor: z.number().finite().gt(1).default(3),
+  /**
+   * The canary's share of the requests may differ from its configured weight by this much
+   * (relative) before — when significant — the split is a sample-ratio mismatch: a cohort pinned to
+   * one variant (sticky sessions, a big customer), so latency and risk energy compare different
+   * populations. Their comparisons then hold instead of failing.
+   */
+  maxSampleRatioMismatch: z.number().gt(0).lt(1).default(0.1),
   /** Consecutive looks without metrics (GetMetricData failing, no canary data) before the release holds and pages. */
   maxConsecutiveNoData: z.number().int().min(1).max(60).default(3),
 });

@@ -195,19 +195,25 @@ export function rejectionIncident(
  * The page of a release that holds (P1): a fleet-wide incident the baseline suffers alike, or metrics
  * that stopped coming. Nothing was rolled back: the candidate is not blamed for what the fleet does.
  */
-export function holdIncident(ctx: ReleaseContext, hold: { reason: 'fleet_wide' | 'no_data'; message: string }): { severity: 'P1'; title: string; text: string } {
+const HOLD_WHAT = { fleet_wide: 'fleet-wide incident', no_data: 'canary metrics unavailable', traffic_mismatch: 'traffic split mismatch' } as const;
+const HOLD_ADVICE = {
+  fleet_wide: 'The baseline is affected alike: look at the serving fleet, not at the candidate. The release goes on by itself when it clears; a phase that ends held waits for an approval.',
+  no_data: "Check CloudWatch and the fleet's metric publishing. The release goes on by itself when metrics return; a phase that ends without them waits for an approval.",
+  traffic_mismatch:
+    'The canary does not serve the population the baseline serves (sticky sessions, a pinned cohort): check the routing. Latency and risk energy cannot be judged until it does; a phase that ends held waits for an approval.',
+} as const;
+
+export function holdIncident(ctx: ReleaseContext, hold: { reason: keyof typeof HOLD_WHAT; message: string }): { severity: 'P1'; title: string; text: string } {
   const name = `${displayName(ctx.model)} ${ctx.version}`;
   const where = ctx.phase === null ? '' : ` in phase ${ctx.phase + 1} at ${ctx.weight}% canary traffic`;
-  const what = hold.reason === 'fleet_wide' ? 'fleet-wide incident' : 'canary metrics unavailable';
+  const what = HOLD_WHAT[hold.reason];
   return {
     severity: 'P1',
     title: `[P1] ${name} holds${where}: ${what}`,
     text: [
       `${name} holds${where}: no promotion, no rollback.`,
       hold.message,
-      hold.reason === 'fleet_wide'
-        ? 'The baseline is affected alike: look at the serving fleet, not at the candidate. The release goes on by itself when it clears; a phase that ends held waits for an approval.'
-        : 'Check CloudWatch and the fleet\'s metric publishing. The release goes on by itself when metrics return; a phase that ends without them waits for an approval.',
+      HOLD_ADVICE[hold.reason],
       '',
       `Release: ${ctx.releaseId}`,
       `History: builderbrain history ${ctx.releaseId}`,

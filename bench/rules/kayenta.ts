@@ -42,6 +42,9 @@ export const KAYENTA_METRICS: readonly KayentaMetric[] = [
   { name: 'safety_incident_rate', value: perRequest((v) => v.safetyIncidents), direction: 'increase' },
 ];
 
+/** Interval ends and estimates closer to 0 than this are 0 (the root finder's rounding). */
+const ROOT_NOISE = 1e-7;
+
 /** Commons Math `StatUtils.percentile` (default estimation: position p·(n+1)/100, linear between ranks). */
 export function legacyPercentile(values: readonly number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -115,9 +118,12 @@ export function classifyMetric(
     throw err;
   }
   const deviation = mean(y) === 0 ? 1 : mean(x) / mean(y);
-  const bound = tolerance * Math.abs(interval.estimate);
-  const high = (direction === 'increase' || direction === 'either') && interval.lower > bound && deviation >= allowedIncrease;
-  const low = (direction === 'decrease' || direction === 'either') && interval.upper < -bound && deviation <= allowedDecrease;
+  // A root-finder residue (≈3e-10 where ties make the true bound and estimate exactly 0) is not a
+  // shift: without this, tied minutes of identical variants count as "High" (bench/README.md).
+  const clean = (v: number) => (Math.abs(v) < ROOT_NOISE ? 0 : v);
+  const bound = tolerance * Math.abs(clean(interval.estimate));
+  const high = (direction === 'increase' || direction === 'either') && clean(interval.lower) > bound && deviation >= allowedIncrease;
+  const low = (direction === 'decrease' || direction === 'either') && clean(interval.upper) < -bound && deviation <= allowedDecrease;
   return { classification: high ? 'High' : low ? 'Low' : 'Pass', deviation };
 }
 

@@ -36,7 +36,7 @@ export const CanaryVerdictSchema = z.object({
   summary: z.string(),
   evidence: z.array(RuleEvidenceSchema),
   sample: z.object({ minutes: z.number(), canaryRequests: z.number(), baselineRequests: z.number() }),
-  hold: z.object({ reason: z.enum(['fleet_wide', 'no_data']), minutes: z.array(z.number()), message: z.string() }).nullable().optional(),
+  hold: z.object({ reason: z.enum(['fleet_wide', 'no_data', 'traffic_mismatch']), minutes: z.array(z.number()), message: z.string() }).nullable().optional(),
 }) satisfies z.ZodType<CanaryVerdict>;
 
 /** core/gates.ts GateResult. */

@@ -72,9 +72,11 @@ export function minute(requests: number, i: number, over: Partial<VariantMinute>
 }
 
 /** Records `minutes` minutes of traffic from the clock's current minute, advancing the clock. */
-export function traffic(w: MemoryPorts, minutes: number, canary: (i: number) => Partial<VariantMinute> = () => ({})): void {
+/** `minutes` minutes of 6,000 requests split at the first phase's 1% (or `weightPct`), the clock advancing. */
+export function traffic(w: MemoryPorts, minutes: number, canary: (i: number) => Partial<VariantMinute> = () => ({}), weightPct = 1): void {
+  const nc = Math.round(60 * weightPct);
   for (let i = 0; i < minutes; i++) {
-    w.metrics.put(MODEL, w.clock.now(), { canary: minute(600, i, canary(i)), baseline: minute(5400, i + 3) });
+    w.metrics.put(MODEL, w.clock.now(), { canary: minute(nc, i, canary(i)), baseline: minute(6000 - nc, i + 3) });
     w.clock.advanceMinutes(1);
   }
 }

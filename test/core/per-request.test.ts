@@ -6,7 +6,7 @@
  * adapter.
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeCanary, latencyThresholds, type CanaryVerdict, type MinuteDatapoint, type RuleEvidence } from '../../core/analysis.js';
+import { analyzeCanary, latencyThresholds, sampleRatioMismatch, type CanaryVerdict, type MinuteDatapoint, type RuleEvidence } from '../../core/analysis.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import { generatePhase, judgedPhase } from '../../local/fleet.js';
 import { BUILTIN_SCENARIOS, ScenarioSchema, type Scenario } from '../../local/scenario.js';
@@ -107,5 +107,39 @@ describe('risk energy judged per request', () => {
     const points = phase.datapoints.map((p) => (p.minute === 30 ? { ...p, canary: { ...p.canary, riskEnergy: p.canary.riskEnergy! * 3 } } : p));
     const verdict = analyzeCanary({ datapoints: points, plannedMinutes: 60, lookEveryMinutes: 1, latencyThresholdsMs: phase.thresholds }, POLICY);
     expect(rule(verdict, 'risk_energy').failed).toBe(false);
+  });
+});
+
+describe('sample-ratio mismatch: a cohort pinned to the canary is a population, not a regression', () => {
+  const sticky = ScenarioSchema.parse({ ...identical, fleet: { stickyUsers: { share: 0.002, pinnedTo: 'canary', multiply: { latency: 1.3, riskEnergy: 1.3 } } } });
+
+  it('heavy users pinned to a 1% canary: the risk-energy rule would fail; with the weight known the release holds instead (P1 page), never rolls back', () => {
+    let wouldFail = 0;
+    for (let seed = 0; seed < 10; seed++) {
+      const phase = judgedPhase(generatePhase(sticky, 1, 60, 300 + seed), POLICY);
+      const input = { datapoints: phase.datapoints, plannedMinutes: 60, lookEveryMinutes: 1, latencyThresholdsMs: phase.thresholds };
+      if (analyzeCanary(input, POLICY).verdict === 'fail') wouldFail += 1;
+      const judged = analyzeCanary({ ...input, canaryWeightPct: 1 }, POLICY);
+      expect(judged.verdict).toBe('hold');
+      expect(judged.hold?.reason).toBe('traffic_mismatch');
+      expect(judged.hold?.message).toMatch(/served 1\.[0-9]+% of the requests, not its 1%/);
+    }
+    expect(wouldFail).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a binomial split never mismatches (40 phases at 1%, 10% and 50%)', () => {
+    for (let seed = 0; seed < 40; seed++) {
+      const weight = [1, 10, 50][seed % 3]!;
+      const { datapoints } = generatePhase(identical, weight, 60, 400 + seed);
+      expect(sampleRatioMismatch(datapoints, weight, POLICY).mismatch, `seed ${seed}`).toBe(false);
+    }
+  });
+
+  it('errors are still judged under a mismatch: a ×5 error rate on the pinned canary rolls back', () => {
+    const broken = ScenarioSchema.parse({ ...sticky, candidate: { ...sticky.candidate, errorRate: 0.02 } });
+    const phase = judgedPhase(generatePhase(broken, 10, 60, 9), POLICY);
+    const v = analyzeCanary({ datapoints: phase.datapoints, plannedMinutes: 60, lookEveryMinutes: 1, latencyThresholdsMs: phase.thresholds, canaryWeightPct: 1 }, POLICY);
+    expect(v.verdict).toBe('fail');
+    expect(v.reason).toBe('error_rate_increase');
   });
 });
