@@ -37,6 +37,26 @@ export const AlarmStateChangeEventSchema = z.object({
 });
 export type AlarmStateChangeEvent = z.infer<typeof AlarmStateChangeEventSchema>;
 
+/**
+ * Step Functions "Execution Status Change" via EventBridge, for the endings the pipeline reacts to
+ * (an execution stopped by hand, timed out, or failed past every Catch). The promotion execution's
+ * name is its release id (core/app/intake.ts).
+ */
+export const ExecutionStatusChangeEventSchema = z.object({
+  'detail-type': z.literal('Step Functions Execution Status Change'),
+  source: z.literal('aws.states'),
+  time: z.string().optional(),
+  detail: z.object({
+    executionArn: z.string().min(1),
+    stateMachineArn: z.string().min(1),
+    name: z.string().min(1),
+    status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
+    error: z.string().nullish(),
+    cause: z.string().nullish(),
+  }),
+});
+export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEventSchema>;
+
 /** True when `event` claims to be an EventBridge event of `detailType` (parse it with its schema next). */
 export function isEventBridgeEvent(event: unknown, detailType: string): boolean {
   return typeof event === 'object' && event !== null && (event as Record<string, unknown>)['detail-type'] === detailType;

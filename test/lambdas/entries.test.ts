@@ -70,6 +70,7 @@ const ENTRIES: Record<string, () => Promise<Entry>> = {
   'request-approval': () => import('../../lambdas/request-approval/index.js'),
   'promote': () => import('../../lambdas/promote/index.js'),
   'rollback': () => import('../../lambdas/rollback/index.js'),
+  'execution-ended': () => import('../../lambdas/execution-ended/index.js'),
 };
 
 /** Each entry, a bad event for it, and the field its error must name. */
@@ -87,6 +88,7 @@ const CASES: [name: string, field: string, event: unknown][] = [
   ['request-approval', 'taskToken', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', phase: null }],
   ['promote', 'version', { releaseId: 'r-1', model: 'builderbrain', phase: null }],
   ['rollback', 'stopExecution', { releaseId: 'r-1', model: 'builderbrain', trigger: { kind: 'verdict', verdict: {} } }],
+  ['execution-ended', 'detail.name', { 'detail-type': 'Step Functions Execution Status Change', source: 'aws.states', detail: { executionArn: 'x', stateMachineArn: 'y', status: 'ABORTED' } }],
 ];
 
 beforeEach(() => {

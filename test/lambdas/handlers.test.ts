@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../core/errors.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import { createHandler as analyzeCanary } from '../../lambdas/analyze-canary/handler.js';
+import { createHandler as executionEnded } from '../../lambdas/execution-ended/handler.js';
 import { createHandler as intake } from '../../lambdas/intake/handler.js';
 import { createHandler as promote } from '../../lambdas/promote/handler.js';
 import { createHandler as rejectRelease } from '../../lambdas/reject-release/handler.js';
@@ -235,5 +236,51 @@ describe('serving handler', () => {
     expect(await named({ action: 'apply', releaseId, progress: { ...p, next: 'sleep' } })).toEqual(['progress.next']);
     expect(await named({ action: 'smoke', releaseId, deployment: p.deployment, samples: [{ name: '', body: '{}' }] })).toEqual(['samples[0].name']);
     expect(await named({ action: 'smoke', releaseId, deployment: { ...p.deployment, target: 'ecs' }, samples: [] })).toEqual(['deployment.target']);
+  });
+});
+
+describe('execution-ended handler', () => {
+  /** The event as EventBridge delivers it (AWS Step Functions user guide, "Execution status change" event). */
+  const event = (name: string, status: string) => ({
+    version: '0',
+    id: '315c1398-40ff-a850-213b-158f73e60175',
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: '123456789012',
+    time: '2025-03-01T10:30:00Z',
+    region: 'eu-west-1',
+    resources: [`arn:aws:states:eu-west-1:123456789012:execution:bb-promotion:${name}`],
+    detail: {
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:bb-promotion:${name}`,
+      stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:bb-promotion',
+      name,
+      status,
+      startDate: 1740823200000,
+      stopDate: 1740825000000,
+      input: '{}',
+      output: null,
+      inputDetails: { included: true },
+      outputDetails: null,
+      error: status === 'ABORTED' ? null : 'States.Timeout',
+      cause: null,
+    },
+  });
+
+  it('a promotion execution stopped by hand: the release rolls back and the lock is released; counted', async () => {
+    const w = world();
+    const { releaseId } = await releaseInCanary(w);
+    const telemetry = recordingTelemetry();
+    const out = await executionEnded({ ...w, telemetry })(event(releaseId, 'ABORTED'));
+    expect(out.outcome).toBe('rolled_back_and_unlocked');
+    expect(await w.lock.holder(MODEL)).toBeNull();
+    expect(telemetry.counts).toEqual(['Rollbacks']);
+  });
+
+  it('any other status is ignored', async () => {
+    const w = world();
+    const { releaseId } = await releaseInCanary(w);
+    const out = await executionEnded(w)(event(releaseId, 'SUCCEEDED'));
+    expect(out.outcome).toBe('ignored');
+    expect(await w.lock.holder(MODEL)).toBe(releaseId);
   });
 });
