@@ -8,6 +8,13 @@
  * be tested for significance in metric math): each needs enough canary requests in the period and
  * several breaching periods in a row, so they catch large regressions in minutes with a negligible
  * false-alarm rate, and leave subtle ones to the loop.
+ *
+ * Gaps: most fleets publish no datapoint for a count that is 0 (a minute without errors has no
+ * `Errors` datapoint), and metric math gives no value where an operand has none, so every count is
+ * read through `FILL(x, 0)` and every denominator is kept away from 0 (`IF(x > 0, x, 1)`, where the
+ * expression's own guard already gives 0), in either branch of an IF. Latency and risk energy are
+ * not filled: a variant that served nothing has no latency, and the expression then has no value
+ * (no evidence, not breaching).
  */
 import * as z from 'zod';
 import { CANARY_ALARMS } from './runtime-config.js';
@@ -76,7 +83,7 @@ export interface AlarmRule {
   readonly threshold: number;
   readonly evaluationPeriods: number;
   readonly datapointsToAlarm: number;
-  /** The same expression on one period's values (missing data → 0, as NOT_BREACHING treats it). */
+  /** The same expression on one period's values (a count without a datapoint is 0, as FILL makes it). */
   evaluate(v: PeriodValues): number;
 }
 
@@ -87,6 +94,14 @@ export interface AlarmRule {
  */
 export function alarmRules(p: AlarmPolicy): AlarmRule[] {
   const n = p.minCanaryRequests;
+  const reqC = count('reqC');
+  const reqB = count('reqB');
+  const errC = count('errC');
+  const errB = count('errB');
+  const cvC = count('cvC');
+  const cvB = count('cvB');
+  const safeC = count('safeC');
+  const both = `${reqC} >= ${n} AND ${reqB} >= ${n}`;
   // Ratios need both variants to carry traffic: at 100% there is no concurrent baseline to compare.
   const guard = (v: PeriodValues) => v.reqC >= n && v.reqB >= n;
   return [
@@ -95,7 +110,8 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       watches: CANARY_ALARMS['error-rate'],
       description: `canary error rate more than ${p.errorRateRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes (periods with ≥ ${n} canary requests)`,
       // No baseline error in the period: a canary with ≥ 5 errors counts as breaching.
-      expression: `IF(reqC >= ${n} AND reqB >= ${n} AND errB > 0, (errC / reqC) / (errB / reqB), IF(reqC >= ${n} AND reqB >= ${n} AND errC >= 5, ${p.errorRateRatio + 1}, 0))`,
+      // (errC / reqC) / (errB / reqB), as one division by denominators that are never 0.
+      expression: `IF(${both} AND ${errB} > 0, (${errC} * ${reqB}) / (${nonZero(errB)} * ${nonZero(reqC)}), IF(${both} AND ${errC} >= 5, ${p.errorRateRatio + 1}, 0))`,
       usingMetrics: ['reqC', 'reqB', 'errC', 'errB'],
       threshold: p.errorRateRatio,
       evaluationPeriods: p.evaluationPeriods,
@@ -107,7 +123,7 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       suffix: 'latency-p99',
       watches: CANARY_ALARMS['latency-p99'],
       description: `canary p99 latency more than ${p.latencyP99Ratio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
-      expression: `IF(reqC >= ${n} AND reqB >= ${n} AND p99B > 0, p99C / p99B, 0)`,
+      expression: `IF(${both} AND p99B > 0, p99C / ${nonZero('p99B')}, 0)`,
       usingMetrics: ['reqC', 'reqB', 'p99C', 'p99B'],
       threshold: p.latencyP99Ratio,
       evaluationPeriods: p.evaluationPeriods,
@@ -118,7 +134,7 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       suffix: 'risk-energy',
       watches: CANARY_ALARMS['risk-energy'],
       description: `canary mean risk energy more than ${p.riskEnergyRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
-      expression: `IF(reqC >= ${n} AND reqB >= ${n} AND riskB > 0, riskC / riskB, 0)`,
+      expression: `IF(${both} AND riskB > 0, riskC / ${nonZero('riskB')}, 0)`,
       usingMetrics: ['reqC', 'reqB', 'riskC', 'riskB'],
       threshold: p.riskEnergyRatio,
       evaluationPeriods: p.evaluationPeriods,
@@ -131,7 +147,8 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       description: `canary constraint-violation rate above ${p.constraintViolationRate * 100}% and over ${CONSTRAINT_BASELINE_RATIO}× the baseline's for 3 minutes in a row`,
       // An absolute ceiling, applied at 100% too (no baseline traffic); with a baseline, a surge it
       // suffers alike (fleet-wide) is not the candidate's: the canary must also be worse than it.
-      expression: `IF(reqC >= ${n} AND (reqB < ${n} OR cvC / reqC > ${CONSTRAINT_BASELINE_RATIO} * cvB / reqB), cvC / reqC, 0)`,
+      // reqB < n covers the 100% phase, where the baseline publishes nothing at all (FILL: 0).
+      expression: `IF(${reqC} >= ${n} AND (${reqB} < ${n} OR ${cvC} / ${nonZero(reqC)} > ${CONSTRAINT_BASELINE_RATIO} * ${cvB} / ${nonZero(reqB)}), ${cvC} / ${nonZero(reqC)}, 0)`,
       usingMetrics: ['reqC', 'reqB', 'cvC', 'cvB'],
       threshold: p.constraintViolationRate,
       evaluationPeriods: 3,
@@ -142,7 +159,7 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       suffix: 'safety-incidents',
       watches: CANARY_ALARMS['safety-incidents'],
       description: 'any safety incident on the canary',
-      expression: 'safeC',
+      expression: safeC,
       usingMetrics: ['safeC'],
       threshold: 0,
       evaluationPeriods: 1,
@@ -150,6 +167,16 @@ export function alarmRules(p: AlarmPolicy): AlarmRule[] {
       evaluate: (v) => v.safeC,
     },
   ];
+}
+
+/** A count series as the alarms read it: a period without a datapoint is 0. */
+function count(id: MetricId): string {
+  return `FILL(${id}, 0)`;
+}
+
+/** A denominator that is never 0: where it is 0, the expression's guard has already chosen 0. */
+function nonZero(x: string): string {
+  return `IF(${x} > 0, ${x}, 1)`;
 }
 
 export type AlarmState = 'OK' | 'ALARM';

@@ -71,12 +71,16 @@ export const RELEASE_STATUSES = [
 ] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 export const ACTIVE_STATUSES: readonly ReleaseStatus[] = ['received', 'gated', 'canary', 'awaiting_approval'];
+/** A release in one of these has ended; in any other it is in flight (`rolling_back` included). */
+export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ['rejected', 'promoted', 'rolled_back'];
+export const isTerminal = (status: ReleaseStatus): boolean => TERMINAL_STATUSES.includes(status);
 
 /** One append-only event of a release's audit timeline (policy.md §5). */
 export interface AuditEvent {
   readonly releaseId: string;
   /** Deterministic per logical event, so a retried step does not record it twice. */
   readonly eventId: string;
+  /** When it happened, by the writer's clock (an operator's laptop may be minutes off): shown, never used to order the timeline. */
   readonly at: string;
   readonly type:
     | 'received'
@@ -133,9 +137,19 @@ export type TransitionResult =
   | { readonly ok: true; readonly record: ReleaseRecord }
   | { readonly ok: false; readonly record: ReleaseRecord | null };
 
+/**
+ * The audit timeline and the release records. Every write stays within DynamoDB's item limit
+ * (400 KB in UTF-8 bytes, core/ledger-items.ts), checked before it is made: an event whose detail
+ * is too large is stored with its detail shrunk and marked `truncated`, a record field too large
+ * with its strings shortened (on a character boundary).
+ */
 export interface AuditLedger {
-  /** Appends an event; a second append of the same eventId changes nothing. */
+  /**
+   * Appends an event; a second append of the same eventId changes nothing. The ledger gives the
+   * event the release's next sequence number: the timeline's order is the order of the appends.
+   */
   append(event: AuditEvent): Promise<'appended' | 'duplicate'>;
+  /** The release's events in the order they were appended (the ledger's sequence), whatever their `at`. */
   timeline(releaseId: string): Promise<AuditEvent[]>;
   /** Creates the record if absent; returns the stored one either way. */
   createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }>;
@@ -155,6 +169,11 @@ export interface AuditLedger {
   releaseIncidentClaim(releaseId: string): Promise<void>;
   /** Releases, newest first (bounded). */
   listReleases(limit: number): Promise<ReleaseRecord[]>;
+  /**
+   * Every release not yet ended (not rejected, promoted or rolled back), newest first, from an index
+   * of the active releases only: however many releases ended since, a waiting one is listed.
+   */
+  listActiveReleases(): Promise<ReleaseRecord[]>;
   /** Task token of the approval a phase waits for (stored, never logged or sent). */
   putTaskToken(releaseId: string, phase: number, token: string): Promise<void>;
   getTaskToken(releaseId: string, phase: number): Promise<string | null>;

@@ -16,7 +16,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowServiceEnvelope, grantKeyUse } from './kms.js';
-import { acknowledge } from './nag.js';
+import { acknowledge, acknowledgeGuard } from './nag.js';
 import { QueueDestination } from './queue-destination.js';
 import { logicalIdOf } from './sfn-tasks.js';
 
@@ -48,9 +48,17 @@ export interface ArtifactTriggerProps {
    */
   readonly accessLogsExpiration?: Duration;
   /**
-   * What happens to the buckets when they leave the stack.
+   * How long a noncurrent version of an artifact-bucket object (overwritten or deleted) is kept.
+   * Current versions never expire.
    *
-   * @default RemovalPolicy.RETAIN
+   * @default Duration.days(365)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+  /**
+   * What happens to the buckets and the dead-letter queue when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE - kept when the stack is deleted, removed
+   * again when the stack's first creation fails
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -74,8 +82,14 @@ export class ArtifactTrigger extends Construct {
     if (!/^[A-Za-z0-9_.-]+$/.test(manifestFileName)) {
       throw new Error(`ArtifactTrigger: manifestFileName "${manifestFileName}" must be a plain file name`);
     }
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: 'BuilderBrain artifacts' });
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+    const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(365);
+    const noncurrentDays = noncurrentVersionExpiration.toDays({ integral: false });
+    if (!(Number.isInteger(noncurrentDays) && noncurrentDays >= 1)) {
+      throw new Error(`ArtifactTrigger: noncurrentVersionExpiration must be a whole number of days, at least 1, got ${noncurrentVersionExpiration.toHumanString()}`);
+    }
+    this.encryptionKey =
+      props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: 'BuilderBrain artifacts', removalPolicy });
 
     // S3 server access logging delivers only to SSE-S3 buckets, so this one cannot use the customer key.
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
@@ -92,6 +106,21 @@ export class ArtifactTrigger extends Construct {
       ],
       removalPolicy,
     });
+    acknowledgeGuard(
+      this.accessLogsBucket,
+      's3_bucket_default_encryption_kms_check',
+      'S3 server access logging delivers only to buckets whose default encryption is SSE-S3 (Amazon S3 managed keys): with a KMS default the logs would not be delivered.',
+    );
+    acknowledgeGuard(
+      this.accessLogsBucket,
+      's3_bucket_logging_enabled_check',
+      'This is the access-log bucket of the artifact bucket; logging its own accesses would need yet another log bucket with the same finding.',
+    );
+    acknowledgeGuard(
+      this.accessLogsBucket,
+      's3_event_notifications_enabled_check',
+      'Nothing reacts to access-log deliveries: the logs are read on demand during an investigation, so notifications would have no consumer.',
+    );
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
@@ -102,6 +131,15 @@ export class ArtifactTrigger extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
+      // Versioning keeps what an overwrite or delete replaced, for a while, not forever.
+      lifecycleRules: [
+        {
+          id: 'NoncurrentVersionsAndIncompleteUploads',
+          noncurrentVersionExpiration,
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'artifact-bucket/',
       removalPolicy,
@@ -111,6 +149,13 @@ export class ArtifactTrigger extends Construct {
     (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
+    for (const bucket of [this.bucket, this.accessLogsBucket]) {
+      acknowledgeGuard(
+        bucket,
+        's3_bucket_object_lock_enabled_check',
+        'Object Lock cannot be disabled once enabled and protects only objects given a retention, which would block the lifecycle rules that keep the bucket bounded. Overwrites and deletes keep the previous version (versioning) and every artifact is checked against the manifest SHA-256 before it is deployed.',
+      );
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'IntakeDeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
@@ -123,6 +168,11 @@ export class ArtifactTrigger extends Construct {
       this.deadLetterQueue,
       'AwsSolutions-SQS3',
       'This queue is itself the dead-letter queue of the intake path; its depth is alarmed on instead.',
+    );
+    acknowledgeGuard(
+      this.deadLetterQueue,
+      'sqs_dlq_check',
+      'This queue is itself the dead-letter queue of the intake path (EventBridge target and Lambda async destination, not an SQS source queue); its depth pages the pipeline-alarms topic.',
     );
     // EventBridge encrypts what it parks in the queue with the queue's key.
     allowServiceEnvelope(this.encryptionKey, 'events.amazonaws.com');

@@ -123,16 +123,22 @@ export const PipelineConfigSchema = z
             message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
           })
           .default(90),
+        /**
+         * Days a noncurrent version of an object in the artifact bucket (an overwritten or deleted
+         * manifest or artifact) is kept before S3 expires it. Current versions never expire.
+         */
+        artifactNoncurrentVersionDays: z.number().int().min(1).max(36500).default(365),
       })
       .prefault({}),
     functions: z
       .strictObject({
         /**
          * Reserved concurrency of the rollback function, so a rollback is never throttled by other
-         * functions of the account. null: unreserved (accounts at the default quota of 10 cannot
-         * reserve any).
+         * functions of the account. Opt-in: absent or null, nothing is reserved, because Lambda keeps
+         * 100 of an account's concurrency unreserved, so an account at the default quota (10) refuses
+         * any reservation and the deploy would fail. Set it where the quota has been raised.
          */
-        rollbackReservedConcurrency: z.number().int().min(1).max(100).nullable().default(5),
+        rollbackReservedConcurrency: z.number().int().min(1).max(100).nullable().optional(),
       })
       .prefault({}),
   })

@@ -1,8 +1,15 @@
 /**
- * Key policy statements for the AWS services that use the pipeline's customer-managed key on their
- * own behalf (not through a role of ours): CloudWatch Logs encrypting log groups, CloudWatch alarms
- * publishing to encrypted topics, EventBridge writing to encrypted dead-letter queues. Added once per
- * key, scoped to this account (and, for Logs, to this region's log groups).
+ * The policies around the pipeline's one customer-managed key.
+ *
+ * Key policy, added once per key: the AWS services that use the key on their own behalf (not through
+ * a role of ours) — CloudWatch Logs encrypting log groups, CloudWatch alarms publishing to encrypted
+ * topics, EventBridge writing to encrypted dead-letter queues — each only for this account's
+ * resources (aws:SourceAccount, aws:SourceArn: no confused deputy; Logs by its encryption context),
+ * and a deny on kms:CreateGrant unless the grant is for an AWS resource (DynamoDB's grants for the
+ * ledger table) or the caller is an AWS service (Control Tower CT.KMS.PR.3).
+ *
+ * Roles: explicit actions (no wildcards), and only through the service the role needs the key for
+ * (kms:ViaService): DynamoDB for the table, S3 for reading artifacts, SNS or SQS for publishing.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,8 +25,28 @@ function once(key: kms.IKey, what: string, add: () => void): void {
   add();
 }
 
+/**
+ * Nobody may create a grant on the key unless it is for an AWS resource (kms:GrantIsForAWSResource:
+ * DynamoDB's grants for a CMK-encrypted table) or the caller is an AWS service.
+ */
+export function denyGrantsNotForAwsResources(key: kms.IKey): void {
+  once(key, 'grants', () => {
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyGrantsNotForAwsResources',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
+  });
+}
+
 /** CloudWatch Logs may encrypt and decrypt this account's log groups in this region with the key. */
 export function allowLogsService(key: kms.IKey): void {
+  denyGrantsNotForAwsResources(key);
   once(key, 'logs', () => {
     const stack = Stack.of(key);
     key.addToResourcePolicy(
@@ -39,25 +66,45 @@ export function allowLogsService(key: kms.IKey): void {
   });
 }
 
-const SERVICE_SIDS = {
+type EnvelopeService = 'cloudwatch.amazonaws.com' | 'events.amazonaws.com' | 'sns.amazonaws.com';
+
+const SERVICE_SIDS: Record<EnvelopeService, string> = {
   'cloudwatch.amazonaws.com': 'AllowCloudWatchAlarms',
   'events.amazonaws.com': 'AllowEventBridge',
   'sns.amazonaws.com': 'AllowSns',
-} as const;
+};
 
-/** An AWS service principal may use the key for envelope encryption on this account's behalf. */
-export function allowServiceEnvelope(key: kms.IKey, service: 'cloudwatch.amazonaws.com' | 'events.amazonaws.com' | 'sns.amazonaws.com'): void {
+/** The resources on whose behalf a service may use the key (aws:SourceArn), where it passes one. */
+function sourceArnOf(stack: Stack, service: EnvelopeService): string | undefined {
+  switch (service) {
+    case 'cloudwatch.amazonaws.com':
+      return stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    case 'events.amazonaws.com':
+      return stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*' });
+    case 'sns.amazonaws.com':
+      return stack.formatArn({ service: 'sns', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME });
+  }
+}
+
+/**
+ * An AWS service principal may use the key for envelope encryption on behalf of this account's
+ * resources only: its alarms (CloudWatch), its rules (EventBridge), its topics (SNS).
+ */
+export function allowServiceEnvelope(key: kms.IKey, service: EnvelopeService): void {
+  denyGrantsNotForAwsResources(key);
   once(key, service, () => {
     const stack = Stack.of(key);
+    const sourceArn = sourceArnOf(stack, service);
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: SERVICE_SIDS[service],
         principals: [new iam.ServicePrincipal(service)],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
-        // EventBridge passes aws:SourceAccount to KMS; CloudWatch alarms' documented key statement has
-        // no condition (their topic's policy admits only this account's alarms instead).
-        conditions: service === 'cloudwatch.amazonaws.com' ? undefined : { StringEquals: { 'aws:SourceAccount': stack.account } },
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ...(sourceArn === undefined ? {} : { ArnLike: { 'aws:SourceArn': sourceArn } }),
+        },
       }),
     );
   });
@@ -76,7 +123,26 @@ const KEY_ACTIONS: Record<KeyUse, string[]> = {
   table: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
 };
 
-/** Explicit KMS actions (no `kms:GenerateDataKey*`-style wildcards) on the one key. */
+/** The services a role may use the key through, per use (kms:ViaService). */
+const KEY_SERVICES: Record<KeyUse, readonly string[]> = {
+  read: ['s3'],
+  produce: ['sns', 'sqs'],
+  table: ['dynamodb'],
+};
+
+/**
+ * Explicit KMS actions (no `kms:GenerateDataKey*`-style wildcards) on the one key, only through the
+ * service of that use in this region (kms:ViaService): a role granted the key for the ledger can use
+ * it only through DynamoDB, not through S3 nor by calling KMS itself.
+ */
 export function grantKeyUse(key: kms.IKey, grantee: iam.IGrantable, use: KeyUse): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: KEY_ACTIONS[use], resources: [key.keyArn] }));
+  const region = Stack.of(key).region;
+  const via = KEY_SERVICES[use].map((s) => `${s}.${region}.amazonaws.com`);
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: KEY_ACTIONS[use],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': via.length === 1 ? via[0]! : via } },
+    }),
+  );
 }

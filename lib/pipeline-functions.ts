@@ -4,7 +4,8 @@
  * topic and the key, the router's endpoint or function, one state machine's executions. The
  * exceptions AWS imposes (no resource-level permissions) are acknowledged where they are granted.
  *
- * Bundling: esbuild (local, no Docker), ESM for Node 22, minified, with source maps; the AWS SDK v3
+ * Bundling: esbuild (local, no Docker), ESM for Node 22, minified with names kept (the error
+ * classes' names are what Step Functions and the CLI match), with source maps; the AWS SDK v3
  * clients are bundled (not taken from the runtime) so the code runs against the SDK versions the
  * adapters were tested with, tree-shaken to what they use.
  */
@@ -24,7 +25,7 @@ import { ENV, type RouterConfig, type ServingSettingsConfig } from '../core/runt
 import type { AuditLedger, LedgerAction } from './audit-ledger.js';
 import type { IncidentTopics, PublishableTopic } from './incident-topics.js';
 import { allowLogsService } from './kms.js';
-import { acknowledge } from './nag.js';
+import { acknowledge, acknowledgeGuard, acknowledgeLogRetention } from './nag.js';
 
 export const HANDLER_NAMES = [
   'intake',
@@ -39,6 +40,7 @@ export const HANDLER_NAMES = [
   'request-approval',
   'promote',
   'rollback',
+  'execution-ended',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 export type EnvKey = keyof typeof ENV;
@@ -85,14 +87,14 @@ export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
     env: ['tableName'],
     memoryMb: 512,
     timeout: Duration.seconds(30),
-    ledger: ['GetItem', 'PutItem'],
+    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
   },
   'release-lock': {
     description: 'Acquires or releases the per-model release lock',
     env: ['tableName'],
     memoryMb: 256,
     timeout: Duration.seconds(15),
-    ledger: ['GetItem', 'PutItem', 'DeleteItem'],
+    ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
   },
   'run-gates': {
     description: 'Runs the promotion gates and records each check',
@@ -107,7 +109,7 @@ export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
     // A full vCPU for SHA-256 over multi-gigabyte artifacts (bench/artifact-digest.bench.ts), 15 minutes at most.
     memoryMb: 1769,
     timeout: Duration.minutes(15),
-    ledger: ['PutItem'],
+    ledger: ['PutItem', 'UpdateItem'],
   },
   serving: {
     description: 'Deploys, smoke-tests, converges and removes the candidate on the serving target',
@@ -170,6 +172,16 @@ export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
     publishes: ['incident'],
     stopsCanary: true,
   },
+  'execution-ended': {
+    description: 'A promotion execution ended ABORTED, TIMED_OUT or FAILED: rolls its release back if in flight, then releases the lock',
+    env: ['tableName', 'router', 'incidentTopicArn'],
+    memoryMb: 256,
+    timeout: Duration.minutes(5),
+    ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    routesTraffic: true,
+    publishes: ['incident'],
+    stopsCanary: true,
+  },
 };
 
 export interface PipelineFunctionsProps {
@@ -199,7 +211,8 @@ export interface PipelineFunctionsProps {
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Reserved concurrency of the rollback function.
+   * Reserved concurrency of the rollback function. Opt-in: Lambda keeps 100 of the account's
+   * concurrency unreserved, so an account at the default quota (10) refuses any reservation.
    *
    * @default - unreserved
    */
@@ -218,6 +231,28 @@ const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Makes bundled CommonJS dependencies that call `require` work inside an ESM bundle. */
 const ESM_REQUIRE_SHIM = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
+/**
+ * How every handler is bundled: local esbuild, ESM for Node 22, minified but keeping function and
+ * class names, source maps, the AWS SDK included.
+ */
+export function handlerBundling(projectRoot: string): nodejs.BundlingOptions {
+  return {
+    forceDockerBundling: false,
+    format: nodejs.OutputFormat.ESM,
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    minify: true,
+    // Error classes' names are a contract (core/app/errors.ts: the errorType Step Functions and the CLI match).
+    keepNames: true,
+    sourceMap: true,
+    sourcesContent: false,
+    externalModules: [],
+    bundleAwsSDK: true,
+    banner: ESM_REQUIRE_SHIM,
+    tsconfig: join(projectRoot, 'tsconfig.json'),
+  };
+}
 
 export class PipelineFunctions extends Construct {
   public readonly functions: Record<HandlerName, nodejs.NodejsFunction>;
@@ -264,11 +299,14 @@ export class PipelineFunctions extends Construct {
       const entry = join(projectRoot, 'lambdas', name, 'index.ts');
       if (!existsSync(entry)) throw new Error(`PipelineFunctions: handler ${name} has no entry file ${entry}`);
 
+      const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+      // A generated name; kept when the stack is deleted, removed again when its first creation fails.
       const logGroup = new logs.LogGroup(this, `${cid}Logs`, {
-        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        retention,
         encryptionKey: props.encryptionKey,
-        removalPolicy: RemovalPolicy.RETAIN,
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
+      acknowledgeLogRetention(logGroup, retention);
       // A role of our own: no AWSLambdaBasicExecutionRole (logs:* on every log group), only this log group.
       const role = new iam.Role(this, `${cid}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -302,19 +340,7 @@ export class PipelineFunctions extends Construct {
         loggingFormat: lambda.LoggingFormat.JSON,
         environment,
         reservedConcurrentExecutions: name === 'rollback' ? props.rollbackReservedConcurrency : undefined,
-        bundling: {
-          forceDockerBundling: false,
-          format: nodejs.OutputFormat.ESM,
-          target: 'node22',
-          mainFields: ['module', 'main'],
-          minify: true,
-          sourceMap: true,
-          sourcesContent: false,
-          externalModules: [],
-          bundleAwsSDK: true,
-          banner: ESM_REQUIRE_SHIM,
-          tsconfig: join(projectRoot, 'tsconfig.json'),
-        },
+        bundling: handlerBundling(projectRoot),
       });
 
       if (spec.ledger !== undefined) props.ledger.grantActions(role, spec.ledger);
@@ -352,6 +378,11 @@ export class PipelineFunctions extends Construct {
         fn,
         'AwsSolutions-L1',
         'Node.js 22 on purpose: it is the engine every test and the embedded runtime run on (package.json engines and the node devDependency), so production runs the runtime the code was tested with. Lambda supports it until 2027.',
+      );
+      acknowledgeGuard(
+        fn,
+        'lambda_inside_vpc_check',
+        'The handlers reach only AWS APIs (DynamoDB, S3, SNS, SQS, Step Functions, CloudWatch, SageMaker, Lambda) over TLS with IAM, no private resource; a VPC would add NAT or a dozen interface endpoints that a rollback would then depend on.',
       );
       functions[name] = fn;
       logGroups[name] = logGroup;

@@ -25,7 +25,7 @@ import { Construct } from 'constructs';
 import { alarmRules, METRIC_IDS, type AlarmPolicy, type MetricId } from '../core/alarms.js';
 import { CANARY_ALARMS, canaryAlarmName, METRIC_NAMES, VARIANTS } from '../core/runtime-config.js';
 import { allowServiceEnvelope } from './kms.js';
-import { acknowledge } from './nag.js';
+import { acknowledge, acknowledgeGuard } from './nag.js';
 import { QueueDestination } from './queue-destination.js';
 
 export type CanaryAlarmSuffix = keyof typeof CANARY_ALARMS;
@@ -39,6 +39,11 @@ export interface RollbackTriggersProps {
   /** Thresholds of the alarm rules (core/alarms.ts). */
   readonly alarmPolicy: AlarmPolicy;
   readonly rollbackFunction: lambda.IFunction;
+  /**
+   * Invoked when a promotion execution of `promotionStateMachineArn` ends ABORTED, TIMED_OUT or
+   * FAILED (core/app/execution-ended.ts): rollback if in flight, then the lock.
+   */
+  readonly executionEnded?: { readonly fn: lambda.IFunction; readonly promotionStateMachineArn: string };
   /** Encrypts the dead-letter queue. */
   readonly encryptionKey: kms.IKey;
   /** Where the DLQ-depth alarm goes. */
@@ -66,6 +71,8 @@ export class RollbackTriggers extends Construct {
   /** The canary alarms, by rule suffix. */
   public readonly alarms: Record<CanaryAlarmSuffix, cw.Alarm>;
   public readonly rule: events.Rule;
+  /** The promotion executions that end without finishing their release (null without `executionEnded`). */
+  public readonly executionEndedRule: events.Rule | null;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly deadLetterAlarm: cw.Alarm;
 
@@ -96,6 +103,11 @@ export class RollbackTriggers extends Construct {
         // No canary traffic is no evidence of a regression.
         treatMissingData: cw.TreatMissingData.NOT_BREACHING,
       });
+      acknowledgeGuard(
+        alarms[rule.suffix],
+        'cloudwatch_alarm_action_check',
+        'The action of this alarm is the rollback: an EventBridge rule on its ALARM state invokes the rollback function (retries, dead-letter queue), which pages through the incident topic with a severity an alarm action cannot set.',
+      );
     }
     const missing = (Object.keys(CANARY_ALARMS) as CanaryAlarmSuffix[]).filter((k) => alarms[k] === undefined);
     if (missing.length > 0) throw new Error(`RollbackTriggers: no alarm rule for ${missing.join(', ')}`);
@@ -106,12 +118,18 @@ export class RollbackTriggers extends Construct {
       encryptionMasterKey: props.encryptionKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted (it may hold undelivered rollbacks); removed if the first creation fails.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     acknowledge(
       this.deadLetterQueue,
       'AwsSolutions-SQS3',
       'This queue is itself the dead-letter queue of the alarm-to-rollback path; its depth pages the pipeline-alarms topic.',
+    );
+    acknowledgeGuard(
+      this.deadLetterQueue,
+      'sqs_dlq_check',
+      'This queue is itself the dead-letter queue of the alarm-to-rollback path (EventBridge target and Lambda async destination, not an SQS source queue); its depth pages the pipeline-alarms topic.',
     );
     allowServiceEnvelope(props.encryptionKey, 'events.amazonaws.com');
 
@@ -136,6 +154,31 @@ export class RollbackTriggers extends Construct {
       maxEventAge: Duration.hours(1),
       onFailure: new QueueDestination(this.deadLetterQueue),
     });
+
+    this.executionEndedRule = null;
+    if (props.executionEnded !== undefined) {
+      // An ASL Catch cannot see its own execution stopped by hand or timed out: EventBridge can.
+      this.executionEndedRule = new events.Rule(this, 'PromotionExecutionEnded', {
+        description: `Rolls back and unlocks ${props.model} when a promotion execution ends ABORTED, TIMED_OUT or FAILED`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [props.executionEnded.promotionStateMachineArn] },
+        },
+      });
+      this.executionEndedRule.addTarget(
+        new targets.LambdaFunction(props.executionEnded.fn, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(1),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      );
+      props.executionEnded.fn.configureAsyncInvoke({
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+        onFailure: new QueueDestination(this.deadLetterQueue),
+      });
+    }
 
     this.deadLetterAlarm = new cw.Alarm(this, 'RollbackDeadLetters', {
       alarmName: `${props.prefix}-${props.model}-rollback-dlq`,

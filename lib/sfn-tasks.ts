@@ -3,7 +3,7 @@
  * JSONata, no `Assign`, no variables) and never use `ResultPath: "$"`: the embedded runtime's ASL
  * interpreter runs the very same definitions and supports neither.
  */
-import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { allowLogsService } from './kms.js';
-import { acknowledge } from './nag.js';
+import { acknowledge, acknowledgeLogRetention } from './nag.js';
 
 /** Transient Lambda invoke errors worth retrying (plus States.Timeout where the step is idempotent). */
 export const LAMBDA_TRANSIENT_ERRORS = [
@@ -121,7 +121,9 @@ export function pipelineStateMachine(scope: Construct, props: PipelineStateMachi
     timeout: props.timeout,
     tracingEnabled: true,
     logs: machineLogging(scope, {
-      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      // Retained after the stack is deleted: a name of its own per stack creation, so a deploy after a
+      // `cdk destroy` (or a failed first deploy) does not find it "already exists".
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}-${stackCreationId(scope)}`,
       encryptionKey: props.encryptionKey,
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
     }),
@@ -139,7 +141,8 @@ export interface MachineLoggingProps {
 /**
  * An encrypted log group for a state machine (under /aws/vendedlogs/, which keeps the Logs resource
  * policy small) and the logging options: every event, never execution data, because inputs and
- * outputs carry approval task tokens.
+ * outputs carry approval task tokens. Kept when the stack is deleted, removed again when the stack's
+ * first creation fails.
  */
 export function machineLogging(scope: Construct, props: MachineLoggingProps): sfn.LogOptions {
   allowLogsService(props.encryptionKey);
@@ -147,8 +150,18 @@ export function machineLogging(scope: Construct, props: MachineLoggingProps): sf
     logGroupName: props.logGroupName,
     encryptionKey: props.encryptionKey,
     retention: props.retention,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   });
+  acknowledgeLogRetention(destination, props.retention);
   return { destination, level: sfn.LogLevel.ALL, includeExecutionData: false };
+}
+
+/**
+ * The first 8 hex digits of the stack's id (a UUID CloudFormation draws each time the stack is
+ * created): part of a retained resource's name, so the next creation of the stack gets another.
+ */
+export function stackCreationId(scope: Construct): string {
+  return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Stack.of(scope).stackId))));
 }
 
 /**

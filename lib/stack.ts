@@ -44,7 +44,8 @@ export class BuilderBrainReleaseStack extends Stack {
       alias: `alias/${config.prefix}-release`,
       description: `BuilderBrain release pipeline (${config.modelName})`,
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted; removed again when the stack's first creation fails.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     const ledger = new AuditLedger(this, 'AuditLedger', { encryptionKey: key });
@@ -71,7 +72,11 @@ export class BuilderBrainReleaseStack extends Stack {
       logRetention,
       rollbackReservedConcurrency: config.functions.rollbackReservedConcurrency ?? undefined,
     });
-    const artifacts = new ArtifactTrigger(this, 'Artifacts', { intakeFunction: fns.fn('intake'), encryptionKey: key });
+    const artifacts = new ArtifactTrigger(this, 'Artifacts', {
+      intakeFunction: fns.fn('intake'),
+      encryptionKey: key,
+      noncurrentVersionExpiration: Duration.days(config.retention.artifactNoncurrentVersionDays),
+    });
     artifacts.grantReadManifests(fns.fn('validate-manifest'));
     artifacts.grantReadManifests(fns.fn('verify-artifact'));
     fns.fn('verify-artifact').addEnvironment(ENV.artifactBucket, artifacts.bucket.bucketName);
@@ -117,6 +122,7 @@ export class BuilderBrainReleaseStack extends Stack {
       metricsNamespace: config.metricsNamespace,
       alarmPolicy: config.alarms,
       rollbackFunction: fns.fn('rollback'),
+      executionEnded: { fn: fns.fn('execution-ended'), promotionStateMachineArn: promotion.stateMachine.stateMachineArn },
       encryptionKey: key,
       pipelineAlarmsTopic: topics.pipelineAlarmsTopic,
     });

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
 import type { ArtifactFacts } from '../core/deployment.js';
 import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
+import { eventItem, eventOf, fitRecord, fitRecordPatch, recordItem } from '../core/ledger-items.js';
+import { isTerminal } from '../core/ports.js';
 import { datapointOf, type EmittedMinute } from './cloudwatch.js';
 import type {
   ArtifactStore,
@@ -58,30 +60,44 @@ export class ManualClock implements Clock {
 
 type Patch = Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>;
 
-/** Audit ledger, release records, incident claims and task tokens. */
+/**
+ * Audit ledger, release records, incident claims and task tokens — kept as the DynamoDB ledger keeps
+ * them (core/ledger-items.ts): events numbered per release in append order and returned in that
+ * order; every item measured against DynamoDB's 400 KB limit in UTF-8 bytes, an event's detail and
+ * a record's fields fitted as the DynamoDB adapter fits them, and a write whose item would still be
+ * over refused with the error DynamoDB would give. Tests of the use cases on it see what a real
+ * table would accept.
+ */
 export class MemoryLedger implements AuditLedger {
-  private readonly events = new Map<string, AuditEvent[]>();
+  private readonly events = new Map<string, { seq: number; event: AuditEvent }[]>();
+  private readonly sequences = new Map<string, number>();
   private readonly records = new Map<string, ReleaseRecord>();
   private readonly tokens = new Map<string, string>();
 
+  /** Takes the release's next sequence number (as the DynamoDB counter), then stores the event unless its eventId is there. */
   public async append(event: AuditEvent): Promise<'appended' | 'duplicate'> {
+    const seq = (this.sequences.get(event.releaseId) ?? 0) + 1;
+    this.sequences.set(event.releaseId, seq);
+    const stored = eventOf(eventItem(event, seq));
     const list = this.events.get(event.releaseId) ?? [];
-    if (list.some((e) => e.eventId === event.eventId)) return 'duplicate';
-    list.push(copy(event));
+    if (list.some((e) => e.event.eventId === event.eventId)) return 'duplicate';
+    list.push({ seq, event: stored });
     this.events.set(event.releaseId, list);
     return 'appended';
   }
 
-  /** Ordered by `at`, ties in append order (a stable sort). */
+  /** In sequence order: the order of the appends, whatever the events' `at`. */
   public async timeline(releaseId: string): Promise<AuditEvent[]> {
-    return copy(this.events.get(releaseId) ?? []).sort((a, b) => a.at.localeCompare(b.at));
+    return [...(this.events.get(releaseId) ?? [])].sort((a, b) => a.seq - b.seq).map((e) => copy(e.event));
   }
 
   public async createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }> {
     const existing = this.records.get(record.releaseId);
     if (existing !== undefined) return { created: false, record: copy(existing) };
-    this.records.set(record.releaseId, copy(record));
-    return { created: true, record: copy(record) };
+    recordItem(record);
+    const stored = fitRecord(record);
+    this.records.set(record.releaseId, stored);
+    return { created: true, record: copy(stored) };
   }
 
   public async getRelease(releaseId: string): Promise<ReleaseRecord | null> {
@@ -89,19 +105,25 @@ export class MemoryLedger implements AuditLedger {
     return r === undefined ? null : copy(r);
   }
 
+  /** Stores `next` if its item is within DynamoDB's limit (throws as DynamoDB would otherwise). */
+  private store(next: ReleaseRecord): ReleaseRecord {
+    recordItem(next);
+    this.records.set(next.releaseId, next);
+    return next;
+  }
+
   public async transition(releaseId: string, from: readonly ReleaseStatus[], to: ReleaseStatus, patch: Patch = {}): Promise<TransitionResult> {
     const r = this.records.get(releaseId);
     if (r === undefined) return { ok: false, record: null };
     if (!from.includes(r.status)) return { ok: false, record: copy(r) };
-    const next: ReleaseRecord = { ...r, ...copy(definedOnly(patch)), releaseId, status: to };
-    this.records.set(releaseId, next);
+    const next = this.store({ ...r, ...(fitRecordPatch(patch) as Patch), releaseId, status: to });
     return { ok: true, record: copy(next) };
   }
 
   public async update(releaseId: string, patch: Patch): Promise<void> {
     const r = this.records.get(releaseId);
     if (r === undefined) throw new ReleaseNotFoundError(releaseId);
-    this.records.set(releaseId, { ...r, ...copy(definedOnly(patch)), releaseId, status: r.status });
+    this.store({ ...r, ...(fitRecordPatch(patch) as Patch), releaseId, status: r.status });
   }
 
   /** A release without a record cannot be claimed for; it pages rather than stays silent. */
@@ -125,6 +147,14 @@ export class MemoryLedger implements AuditLedger {
       .map(copy);
   }
 
+  /** The releases not yet ended, newest first (the DynamoDB ledger's sparse `active` index). */
+  public async listActiveReleases(): Promise<ReleaseRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => !isTerminal(r.status))
+      .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt))
+      .map(copy);
+  }
+
   public async putTaskToken(releaseId: string, phase: number, token: string): Promise<void> {
     this.tokens.set(`${releaseId}#${phase}`, token);
   }
@@ -136,10 +166,6 @@ export class MemoryLedger implements AuditLedger {
   public async deleteTaskToken(releaseId: string, phase: number): Promise<void> {
     this.tokens.delete(`${releaseId}#${phase}`);
   }
-}
-
-function definedOnly<T extends object>(patch: T): Partial<T> {
-  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** One lock per model. */

@@ -49,6 +49,7 @@ import { createHandler as createAnalyze } from '../lambdas/analyze-canary/handle
 import { createHandler as createRequestApproval } from '../lambdas/request-approval/handler.js';
 import { createHandler as createPromote } from '../lambdas/promote/handler.js';
 import { createHandler as createRollback } from '../lambdas/rollback/handler.js';
+import { createHandler as createExecutionEnded } from '../lambdas/execution-ended/handler.js';
 
 const MINUTE_MS = 60_000;
 /** Virtual time of a simulation's start: fixed, so runs are reproducible byte for byte. */
@@ -163,6 +164,8 @@ export class EmbeddedRuntime {
   private readonly running = new Map<string, RunningExecution>();
   private readonly stoppedArns = new Set<string>();
   private readonly finished: RunningExecution[] = [];
+  /** Execution-ended events on their way to the ExecutionEnded handler. */
+  private readonly deliveries = new Set<Promise<void>>();
   private readonly answers = new Map<string, TaskAnswer>();
   private readonly faultCounts = new Map<HandlerName, number>();
   private readonly alarmHistory = new Map<string, number[]>();
@@ -232,6 +235,7 @@ export class EmbeddedRuntime {
         model: c.modelName,
         warmup: { minutes: c.policy.canary.warmupMinutes, evaluationMinutes: c.alarms.evaluationPeriods },
       }) as Handler,
+      'execution-ended': createExecutionEnded({ ...base, lock: this.lock, router: this.router, executions: this.executions, notifier: this.notifier }) as Handler,
     };
   }
 
@@ -272,8 +276,8 @@ export class EmbeddedRuntime {
 
   /** Waits until every execution has ended (including those started while waiting). */
   public async settle(): Promise<void> {
-    while (this.running.size > 0) {
-      await Promise.allSettled([...this.running.values()].map((r) => r.result));
+    while (this.running.size > 0 || this.deliveries.size > 0) {
+      await Promise.allSettled([...[...this.running.values()].map((r) => r.result), ...this.deliveries]);
     }
   }
 
@@ -335,7 +339,32 @@ export class EmbeddedRuntime {
   }
 
   private startPromotion(name: string, input: unknown): string {
-    return this.startExecution(this.definitions.promotion, name, input).arn;
+    const run = this.startExecution(this.definitions.promotion, name, input);
+    // EventBridge's "Step Functions Execution Status Change" of a promotion that ends ABORTED or
+    // FAILED (the stack's rule), delivered to the ExecutionEnded handler.
+    const delivery = run.result.then(
+      () => undefined,
+      async (err: unknown) => {
+        const status = run.stopped || this.isStopped(run.arn) ? 'ABORTED' : 'FAILED';
+        const result = await this.invoke('execution-ended', {
+          'detail-type': 'Step Functions Execution Status Change',
+          source: 'aws.states',
+          time: this.clock.now().toISOString(),
+          detail: {
+            executionArn: run.arn,
+            stateMachineArn: this.definitions.promotion.arn,
+            name: run.name,
+            status,
+            error: err instanceof Error ? err.name : null,
+            cause: err instanceof Error ? err.message : null,
+          },
+        }).catch((e: unknown) => ({ outcome: 'failed', message: e instanceof Error ? e.message : String(e) }));
+        this.reportStep('execution-ended', result);
+      },
+    );
+    this.deliveries.add(delivery);
+    void delivery.finally(() => this.deliveries.delete(delivery));
+    return run.arn;
   }
 
   private startExecution(machine: MachineDefinition, name: string, input: unknown): RunningExecution {
@@ -541,6 +570,9 @@ export class EmbeddedRuntime {
       }
       case 'rollback':
         if (r['outcome'] === 'rolled_back') this.emit('rollback', String(r['message'] ?? 'rolled back'), 0);
+        break;
+      case 'execution-ended':
+        if (r['outcome'] === 'rolled_back_and_unlocked') this.emit('rollback', String(r['message']), 0);
         break;
       case 'promote':
         this.emit('promoted', `${String(r['model'])} ${String(r['version'])} promoted`, 100);

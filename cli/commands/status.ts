@@ -4,9 +4,6 @@ import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
 import { IN_FLIGHT, nextSteps, releaseDetail, releasesTable } from '../release-view.js';
 
-/** How many of the newest releases `status` looks through for those in flight. */
-export const STATUS_SCAN_LIMIT = 100;
-
 export interface StatusArgs extends TargetOptions {
   readonly json: boolean;
 }
@@ -27,7 +24,8 @@ export async function statusCommand(io: CliIO, backend: OperatorBackend, release
     io.stdout(args.json ? `${JSON.stringify({ release: record }, null, 2)}\n` : releaseDetail(record, s, flags));
     return OPS_EXIT.ok;
   }
-  const inFlight = (await backend.ledger.listReleases(STATUS_SCAN_LIMIT)).filter((r) => IN_FLIGHT.includes(r.status));
+  // From the ledger's index of active releases: however many releases ended since, none in flight is missed.
+  const inFlight = (await backend.ledger.listActiveReleases()).filter((r) => IN_FLIGHT.includes(r.status));
   if (args.json) {
     io.stdout(`${JSON.stringify({ releases: inFlight }, null, 2)}\n`);
     return OPS_EXIT.ok;

@@ -4,6 +4,7 @@
  */
 import type { PromotionInput, ValidateOutput } from '../contracts.js';
 import type { FieldIssue } from '../errors.js';
+import { fitJsonString } from '../ledger-items.js';
 import { MAX_MANIFEST_BYTES, parseManifestText, type ReleaseManifest } from '../manifest.js';
 import type { ArtifactStore, AuditLedger, Clock, ReleaseRecord } from '../ports.js';
 import { eventIds, parseManifestKey, sha256Hex } from './ids.js';
@@ -15,6 +16,24 @@ export interface ValidateManifestDeps {
 }
 
 const ACTOR = 'step:ValidateManifest';
+
+/**
+ * The issues reported (in the output, which the state machine carries: Step Functions refuses a
+ * payload over 256 KiB; and in the `rejected` event and the incident) at most: a manifest of 256 KiB
+ * can have thousands of unknown fields. The others are counted in one last issue.
+ */
+export const MAX_REPORTED_ISSUES = 100;
+/** Each issue's path and message at most, JSON-encoded (101 issues stay under 110 KB). */
+const MAX_ISSUE_TEXT_BYTES = 512;
+
+/** The first {@link MAX_REPORTED_ISSUES} issues, each bounded, and a count of the rest. */
+export function reportedIssues(issues: readonly FieldIssue[]): FieldIssue[] {
+  const shown = issues.slice(0, MAX_REPORTED_ISSUES).map((i) => ({ path: fitJsonString(i.path, MAX_ISSUE_TEXT_BYTES), message: fitJsonString(i.message, MAX_ISSUE_TEXT_BYTES) }));
+  if (issues.length > MAX_REPORTED_ISSUES) {
+    shown.push({ path: '', message: `and ${issues.length - MAX_REPORTED_ISSUES} more issues (${issues.length} in all; the first ${MAX_REPORTED_ISSUES} are listed)` });
+  }
+  return shown;
+}
 
 /**
  * @example const out = await validateManifest(promotionInput, deps); if (!out.valid) console.log(out.issues);
@@ -46,6 +65,7 @@ export async function validateManifest(input: PromotionInput, deps: ValidateMani
     if (manifest.version !== fromKey.version) issues.push({ path: 'version', message: `${manifest.version} does not match the upload path ${uploadedAt}` });
   }
   const valid = issues.length === 0;
+  const reported = reportedIssues(issues);
   const model = manifest?.model ?? fromKey?.model ?? 'unknown';
   const version = manifest?.version ?? fromKey?.version ?? 'unknown';
 
@@ -85,8 +105,8 @@ export async function validateManifest(input: PromotionInput, deps: ValidateMani
           at: now,
           type: 'rejected',
           actor: ACTOR,
-          detail: { cause: 'invalid_manifest', severity: 'P3', issues },
+          detail: { cause: 'invalid_manifest', severity: 'P3', issues: reported },
         },
   );
-  return { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues, serving: valid ? (manifest?.serving ?? null) : null };
+  return { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues: reported, serving: valid ? (manifest?.serving ?? null) : null };
 }

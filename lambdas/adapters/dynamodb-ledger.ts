@@ -1,29 +1,48 @@
 /**
- * AuditLedger and ReleaseLock on ONE DynamoDB table (single-table design).
- *
- * Table keys: `pk` (S, partition) and `sk` (S, sort). Global secondary index `gsi1`: `gsi1pk`
- * (S, partition), `gsi1sk` (S, sort), projection ALL. Items:
+ * AuditLedger and ReleaseLock on ONE DynamoDB table. The item layout, the size rules and the
+ * partition prefixes IAM keys on are core/ledger-items.ts's (shared with the in-memory ledger and
+ * the table's grants):
  *
  * | item | pk | sk | other attributes |
  * |---|---|---|---|
- * | release record | `RELEASE#<id>` | `RECORD` | the ReleaseRecord fields; `gsi1pk`='RELEASES', `gsi1sk`=receivedAt |
- * | audit event | `RELEASE#<id>` | `EVENT#<eventId>` | the AuditEvent fields, `detail` as JSON text (`detailJson`) |
- * | approval task token | `RELEASE#<id>` | `TOKEN#<phase>` | `token` |
+ * | audit event | `RELEASE#<id>` | `EVENT#<eventId>` | the AuditEvent fields, `seq`, `detail` as JSON text (`detailJson`) |
+ * | release record | `STATE#<id>` | `RECORD` | the ReleaseRecord fields; `gsi1pk`='RELEASES', `gsi1sk`=receivedAt; `activepk`='ACTIVE' until the release ends |
+ * | event counter | `STATE#<id>` | `SEQ` | `seq`: the last sequence number given to an event of the release |
+ * | approval task token | `STATE#<id>` | `TOKEN#<phase>` | `token` |
  * | release lock | `LOCK#<model>` | `LOCK` | `holder`, `acquiredAt` |
  *
- * Why the event sort key is the eventId alone: the ledger is append-only and a retried step must
- * not record the same event twice, so an event is written with `attribute_not_exists(pk)` on a key
- * that depends only on its eventId — a condition on `EVENT#<at>#<eventId>` would not catch a retry
- * whose clock moved. The timeline is then ordered by the `at` attribute after the Query (ties keep
- * the eventId order; the use cases name same-instant events so that order is the logical one).
+ * Indexes: `gsi1` (`gsi1pk`, `gsi1sk`): every release, newest first; `active` (`activepk`,
+ * `gsi1sk`, sparse): the releases not yet ended — `status` lists them however many ended since.
+ *
+ * **Order.** The timeline is in the order the ledger recorded the events, never the writers'
+ * clocks: an append first takes the release's next sequence number (UpdateItem ADD on the counter:
+ * atomic, so concurrent appends get distinct numbers), then puts the event with it. The event's
+ * sort key stays its eventId so that a retried step is caught by `attribute_not_exists` on the key
+ * (a sequence in the key could not catch it); a retry that finds its event already there leaves a
+ * gap in the numbers, never a second event. `timeline` reads the partition and orders by `seq`.
+ *
+ * **Size.** Every write is measured before it is sent (DynamoDB's 400 KB item limit, in UTF-8
+ * bytes): an event's detail is shrunk to fit, each record field is capped (core/ledger-items.ts).
  *
  * Conditional writes are how the ledger keeps its promises (one record per release, transitions
- * only from the expected statuses, one incident per release, one lock holder per model);
- * ConditionalCheckFailedException is mapped to the port's domain results, never thrown.
+ * only from the expected statuses, one incident per release, one lock holder per model, one event
+ * per eventId); ConditionalCheckFailedException is mapped to the port's domain results, never thrown.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ReleaseNotFoundError } from '../../core/app/errors.js';
+import {
+  assertItemFits,
+  eventItem,
+  eventOf,
+  fitRecordPatch,
+  LEDGER_TABLE,
+  ledgerKeys,
+  RECORD_FIELDS,
+  recordItem,
+  sortTimelineItems,
+} from '../../core/ledger-items.js';
+import { isTerminal } from '../../core/ports.js';
 import type {
   AuditEvent,
   AuditLedger,
@@ -36,48 +55,10 @@ import type {
 } from '../../core/ports.js';
 import { isAwsError, rethrow } from './aws-errors.js';
 
-export const TABLE_KEYS = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  gsi1: { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-} as const;
-
-export const keys = {
-  release: (id: string) => ({ pk: `RELEASE#${id}`, sk: 'RECORD' }),
-  event: (id: string, eventId: string) => ({ pk: `RELEASE#${id}`, sk: `EVENT#${eventId}` }),
-  token: (id: string, phase: number) => ({ pk: `RELEASE#${id}`, sk: `TOKEN#${phase}` }),
-  lock: (model: string) => ({ pk: `LOCK#${model}`, sk: 'LOCK' }),
-  releasesIndex: 'RELEASES',
-} as const;
-
-/** DynamoDB items are at most 400 KB; an event's detail beyond this is summarised. */
-const MAX_DETAIL_CHARS = 300_000;
+export const TABLE_KEYS = LEDGER_TABLE;
+export const keys = ledgerKeys;
 
 const isConditionFailed = (err: unknown) => isAwsError(err, 'ConditionalCheckFailedException');
-
-/** Drops `undefined` and turns non-finite numbers into null: what DynamoDB can store. */
-const jsonSafe = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
-
-const RECORD_FIELDS = [
-  'releaseId',
-  'model',
-  'version',
-  'status',
-  'artifact',
-  'manifestSha256',
-  'source',
-  'receivedAt',
-  'updatedAt',
-  'canaryExecutionArn',
-  'phase',
-  'weight',
-  'lastVerdict',
-  'approvers',
-  'outcome',
-  'incidentPublished',
-  'deployment',
-  'phaseStartedAt',
-] as const satisfies readonly (keyof ReleaseRecord)[];
 
 function toRecord(item: Record<string, unknown>): ReleaseRecord {
   const out: Record<string, unknown> = {};
@@ -88,23 +69,9 @@ function toRecord(item: Record<string, unknown>): ReleaseRecord {
   return out as unknown as ReleaseRecord;
 }
 
-function toEvent(item: Record<string, unknown>): AuditEvent {
-  const { releaseId, eventId, at, type, actor, weight, phase, detailJson } = item;
-  return {
-    releaseId: releaseId as string,
-    eventId: eventId as string,
-    at: at as string,
-    type: type as AuditEvent['type'],
-    actor: actor as string,
-    ...(typeof weight === 'number' ? { weight } : {}),
-    ...(typeof phase === 'number' ? { phase } : {}),
-    detail: typeof detailJson === 'string' ? (JSON.parse(detailJson) as Record<string, unknown>) : {},
-  };
-}
-
 type Patch = Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>;
 
-/** `SET #n0 = :v0, …` for the defined fields of a patch (and `gsi1sk` with `receivedAt`). */
+/** `SET #n0 = :v0, …` for the record fields of a patch, each fitted (and `gsi1sk` with `receivedAt`). */
 function setExpression(patch: Record<string, unknown>) {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -116,10 +83,12 @@ function setExpression(patch: Record<string, unknown>) {
     sets.push(`#n${i} = :v${i}`);
     i++;
   };
-  for (const [k, v] of Object.entries(jsonSafe(patch))) {
-    if (k === 'releaseId' || k === 'status' || k in keys.release('x')) continue;
+  const fitted = fitRecordPatch(patch);
+  // Each field is capped, so the record stays within the item limit whatever was set before.
+  assertItemFits('release record update', fitted);
+  for (const [k, v] of Object.entries(fitted)) {
     add(k, v);
-    if (k === 'receivedAt') add(TABLE_KEYS.gsi1.sortKey, v);
+    if (k === 'receivedAt') add(LEDGER_TABLE.gsi1.sortKey, v);
   }
   return { names, values, sets };
 }
@@ -134,20 +103,15 @@ export class DynamoLedger implements AuditLedger {
     rethrow(`DynamoDB.${operation}`, `table ${this.tableName}`, err);
   }
 
+  /**
+   * Takes the release's next sequence number, then puts the event (fitted to the item limit) only
+   * if no event of that eventId exists. A duplicate leaves its number unused.
+   */
   public async append(event: AuditEvent): Promise<'appended' | 'duplicate'> {
-    let detailJson = JSON.stringify(event.detail ?? {});
-    if (detailJson.length > MAX_DETAIL_CHARS) {
-      detailJson = JSON.stringify({ truncated: true, originalChars: detailJson.length, preview: detailJson.slice(0, 2000) });
-    }
-    const { detail: _detail, ...rest } = event;
+    const seq = await this.nextSequence(event.releaseId);
+    const item = eventItem(event, seq);
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...jsonSafe(rest), ...keys.event(event.releaseId, event.eventId), entity: 'event', detailJson },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return 'appended';
     } catch (err) {
       if (isConditionFailed(err)) return 'duplicate';
@@ -155,17 +119,38 @@ export class DynamoLedger implements AuditLedger {
     }
   }
 
+  /** UpdateItem ADD on the release's counter: atomic, so every append gets its own number. */
+  private async nextSequence(releaseId: string): Promise<number> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.sequence(releaseId),
+          UpdateExpression: 'SET #entity = :entity ADD #seq :one',
+          ExpressionAttributeNames: { '#entity': 'entity', '#seq': 'seq' },
+          ExpressionAttributeValues: { ':one': 1, ':entity': 'sequence' },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      const seq = out.Attributes?.['seq'];
+      if (typeof seq !== 'number') throw new Error(`the event counter of ${releaseId} returned no number`);
+      return seq;
+    } catch (err) {
+      this.fail('UpdateItem', err);
+    }
+  }
+
+  /** Every event of the release, in sequence order (the order the ledger recorded them). */
   public async timeline(releaseId: string): Promise<AuditEvent[]> {
-    const events = await this.queryAll(
+    const items = await this.queryAll(
       {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.release(releaseId).pk, ':prefix': 'EVENT#' },
+        ExpressionAttributeValues: { ':pk': keys.event(releaseId, '').pk, ':prefix': 'EVENT#' },
         ConsistentRead: true,
       },
-      toEvent,
+      (item) => item,
     );
-    // Stable: ties keep the Query's (eventId) order.
-    return events.sort((a, b) => a.at.localeCompare(b.at));
+    return sortTimelineItems(items).map(eventOf);
   }
 
   /** Every page of a Query on the table (up to `limit` items), each item mapped. */
@@ -197,21 +182,10 @@ export class DynamoLedger implements AuditLedger {
   }
 
   public async createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }> {
+    const item = recordItem(record);
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...jsonSafe(record),
-            ...keys.release(record.releaseId),
-            [TABLE_KEYS.gsi1.partitionKey]: keys.releasesIndex,
-            [TABLE_KEYS.gsi1.sortKey]: record.receivedAt,
-            entity: 'release',
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { created: true, record };
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return { created: true, record: toRecord(item) };
     } catch (err) {
       if (!isConditionFailed(err)) this.fail('PutItem', err);
     }
@@ -232,14 +206,23 @@ export class DynamoLedger implements AuditLedger {
     if (from.length === 0) return { ok: false, record: await this.getRelease(releaseId) };
     const { names, values, sets } = setExpression(patch);
     names['#status'] = 'status';
+    names['#active'] = TABLE_KEYS.active.partitionKey;
     values[':to'] = to;
     from.forEach((s, i) => (values[`:from${i}`] = s));
+    // The active-releases index holds a release until its terminal transition removes the key.
+    let expression: string;
+    if (isTerminal(to)) {
+      expression = `SET ${['#status = :to', ...sets].join(', ')} REMOVE #active`;
+    } else {
+      values[':active'] = keys.activeIndex;
+      expression = `SET ${['#status = :to', '#active = :active', ...sets].join(', ')}`;
+    }
     try {
       const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.release(releaseId),
-          UpdateExpression: `SET ${['#status = :to', ...sets].join(', ')}`,
+          UpdateExpression: expression,
           ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -323,6 +306,25 @@ export class DynamoLedger implements AuditLedger {
       toRecord,
       limit,
     );
+  }
+
+  /**
+   * The releases not yet ended, newest first, from the sparse `active` index (eventually consistent:
+   * a release that ended a moment ago may still be listed with its terminal status, so it is
+   * filtered out here; one created a moment ago may not be yet).
+   */
+  public async listActiveReleases(): Promise<ReleaseRecord[]> {
+    const records = await this.queryAll(
+      {
+        IndexName: TABLE_KEYS.active.indexName,
+        KeyConditionExpression: '#active = :a',
+        ExpressionAttributeNames: { '#active': TABLE_KEYS.active.partitionKey },
+        ExpressionAttributeValues: { ':a': keys.activeIndex },
+        ScanIndexForward: false,
+      },
+      toRecord,
+    );
+    return records.filter((r) => !isTerminal(r.status));
   }
 
   public async putTaskToken(releaseId: string, phase: number, token: string): Promise<void> {

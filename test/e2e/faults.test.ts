@@ -318,3 +318,34 @@ describe('the loop and the alarm seeing the same regression', () => {
     expect(summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
   });
 });
+
+describe('a promotion execution stopped by hand mid-canary (EventBridge "Execution Status Change", ABORTED)', () => {
+  it('the ExecutionEnded function rolls the release back (P1 task_failure), stops the canary and releases the lock', async () => {
+    let stopAt: (() => void) | null = null;
+    const runtime: EmbeddedRuntime = new EmbeddedRuntime({
+      config: simulationConfig({ phaseMinutes: 10 }),
+      scenario: builtin('healthy'),
+      onProgress: (e) => {
+        if (e.kind === 'phase' && stopAt !== null) {
+          const stop = stopAt;
+          stopAt = null;
+          stop();
+        }
+      },
+    });
+    const manifest = defaultManifest();
+    const [started] = (await runtime.upload(JSON.stringify(manifest), { version: manifest.version, versionId: 'v1' })) as { releaseId: string; executionArn: string }[];
+    stopAt = () => void runtime.executions.stop(started!.executionArn, 'stopped by an operator in the console');
+    await runtime.settle();
+    const release = await runtime.ledger.getRelease(started!.releaseId);
+    expect(release!.status).toBe('rolled_back');
+    expect(await runtime.lock.holder(manifest.model)).toBeNull();
+    expect(await runtime.router.current(manifest.model)).toEqual({ baseline: 100, candidate: 0 });
+    expect(runtime.incidents).toHaveLength(1);
+    expect(runtime.incidents[0]).toMatchObject({ severity: 'P1', reason: 'task_failure' });
+    expect(runtime.incidents[0]!.text).toContain('ended ABORTED');
+    // the canary execution did not run on: it was stopped with its parent
+    const canary = runtime.executionsRun.filter((e) => e.machine.name === runtime.definitions.canary.name);
+    expect(canary.every((e) => e.stopped)).toBe(true);
+  });
+});

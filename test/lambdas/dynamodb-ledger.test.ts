@@ -40,28 +40,42 @@ const deployment = planSageMakerDeployment(
   { exists: true, status: 'idle', config: 'bb-endpoint-2-0-3-0badf00d-s', failureReason: null, slots: [{ name: 'baseline', model: 'bb-endpoint-2-0-3-0badf00d-m', weight: 100, instanceType: 'ml.g5.xlarge', instanceCount: 1 }] },
   { endpointName: 'bb-endpoint', baselineVariant: 'baseline', canaryVariant: 'canary', releaseId: 'r-1', version: '2.1.0', artifact: record.artifact!, instanceType: 'ml.g5.xlarge', instanceCount: 1 },
 );
-const item = (r: ReleaseRecord) => ({ ...r, pk: `RELEASE#${r.releaseId}`, sk: 'RECORD', gsi1pk: 'RELEASES', gsi1sk: r.receivedAt, entity: 'release' });
+const item = (r: ReleaseRecord) => ({ ...r, pk: `STATE#${r.releaseId}`, sk: 'RECORD', gsi1pk: 'RELEASES', gsi1sk: r.receivedAt, activepk: 'ACTIVE', entity: 'release' });
 
 const event: AuditEvent = { releaseId: 'r-1', eventId: 'gate_check:0:safety', at: '2025-03-01T10:01:00.000Z', type: 'gate_check', actor: 'step:RunGates', detail: { name: 'safety', passed: true } };
 
-beforeEach(() => ddb.reset());
+beforeEach(() => {
+  ddb.reset();
+  // The release's event counter (UpdateItem ADD): 1, 2, 3, …
+  let seq = 0;
+  ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'SEQ' } }).callsFake(() => ({ Attributes: { seq: ++seq } }));
+});
 
 describe('DynamoLedger', () => {
-  it('appends an event once per eventId: the condition on its key turns a retry into "duplicate"', async () => {
+  it('appends an event once per eventId, numbered by the release\'s counter: the condition on its key turns a retry into "duplicate"', async () => {
     ddb.on(PutCommand).resolvesOnce({}).rejectsOnce(ccf());
     expect(await ledger.append(event)).toBe('appended');
     expect(await ledger.append({ ...event, at: '2025-03-01T10:05:00.000Z' })).toBe('duplicate');
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'STATE#r-1', sk: 'SEQ' },
+      UpdateExpression: 'SET #entity = :entity ADD #seq :one',
+      ExpressionAttributeNames: { '#entity': 'entity', '#seq': 'seq' },
+      ExpressionAttributeValues: { ':one': 1, ':entity': 'sequence' },
+      ReturnValues: 'UPDATED_NEW',
+    });
     expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toEqual({
       TableName: TABLE,
-      Item: { pk: 'RELEASE#r-1', sk: 'EVENT#gate_check:0:safety', entity: 'event', releaseId: 'r-1', eventId: 'gate_check:0:safety', at: event.at, type: 'gate_check', actor: 'step:RunGates', detailJson: '{"name":"safety","passed":true}' },
+      Item: { pk: 'RELEASE#r-1', sk: 'EVENT#gate_check:0:safety', entity: 'event', seq: 1, releaseId: 'r-1', eventId: 'gate_check:0:safety', at: event.at, type: 'gate_check', actor: 'step:RunGates', detailJson: '{"name":"safety","passed":true}' },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
+    expect(ddb.commandCalls(PutCommand)[1]!.args[0].input.Item).toMatchObject({ seq: 2 });
   });
 
-  it('reads the timeline across pages, ordered by time', async () => {
-    const ev = (eventId: string, at: string) => ({ pk: 'RELEASE#r-1', sk: `EVENT#${eventId}`, releaseId: 'r-1', eventId, at, type: 'analysis', actor: 'a', phase: 0, weight: 1, detailJson: '{"x":1}' });
+  it('reads the timeline across pages, in sequence order (events from before the sequence first, by time)', async () => {
+    const ev = (eventId: string, at: string, seq?: number) => ({ pk: 'RELEASE#r-1', sk: `EVENT#${eventId}`, releaseId: 'r-1', eventId, at, type: 'analysis', actor: 'a', phase: 0, weight: 1, detailJson: '{"x":1}', ...(seq === undefined ? {} : { seq }) });
     ddb.on(QueryCommand)
-      .resolvesOnce({ Items: [ev('analysis:0:0002', '2025-03-01T10:02:00Z'), ev('analysis:0:0001', '2025-03-01T10:01:00Z')], LastEvaluatedKey: { pk: 'RELEASE#r-1', sk: 'EVENT#analysis:0:0002' } })
+      .resolvesOnce({ Items: [ev('analysis:0:0002', '2025-03-01T09:02:00Z', 2), ev('analysis:0:0001', '2025-03-01T10:01:00Z', 1)], LastEvaluatedKey: { pk: 'RELEASE#r-1', sk: 'EVENT#analysis:0:0002' } })
       .resolvesOnce({ Items: [ev('received', '2025-03-01T10:00:00Z')] });
     const timeline = await ledger.timeline('r-1');
     expect(timeline.map((e) => e.eventId)).toEqual(['received', 'analysis:0:0001', 'analysis:0:0002']);
@@ -79,17 +93,17 @@ describe('DynamoLedger', () => {
     expect(await ledger.createRelease(record)).toEqual({ created: false, record: { ...record, status: 'gated' } });
   });
 
-  it('transitions conditionally on the current status', async () => {
+  it('transitions conditionally on the current status; the release stays in the active index', async () => {
     ddb.on(UpdateCommand).resolves({ Attributes: item({ ...record, status: 'gated', updatedAt: '2025-03-01T10:02:00.000Z' }) });
     const out = await ledger.transition('r-1', ['received'], 'gated', { updatedAt: '2025-03-01T10:02:00.000Z' });
     expect(out).toEqual({ ok: true, record: { ...record, status: 'gated', updatedAt: '2025-03-01T10:02:00.000Z' } });
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
       TableName: TABLE,
-      Key: { pk: 'RELEASE#r-1', sk: 'RECORD' },
-      UpdateExpression: 'SET #status = :to, #n0 = :v0',
+      Key: { pk: 'STATE#r-1', sk: 'RECORD' },
+      UpdateExpression: 'SET #status = :to, #active = :active, #n0 = :v0',
       ConditionExpression: 'attribute_exists(pk) AND #status IN (:from0)',
-      ExpressionAttributeNames: { '#status': 'status', '#n0': 'updatedAt' },
-      ExpressionAttributeValues: { ':to': 'gated', ':from0': 'received', ':v0': '2025-03-01T10:02:00.000Z' },
+      ExpressionAttributeNames: { '#status': 'status', '#active': 'activepk', '#n0': 'updatedAt' },
+      ExpressionAttributeValues: { ':to': 'gated', ':from0': 'received', ':v0': '2025-03-01T10:02:00.000Z', ':active': 'ACTIVE' },
       ReturnValues: 'ALL_NEW',
     });
   });
@@ -139,13 +153,13 @@ describe('DynamoLedger', () => {
   it('pages the listing until it has `limit` releases, asking each page only for what is left', async () => {
     const r = (id: string) => item({ ...record, releaseId: id });
     ddb.on(QueryCommand)
-      .resolvesOnce({ Items: [r('r-3'), r('r-2')], LastEvaluatedKey: { pk: 'RELEASE#r-2', sk: 'RECORD' } })
-      .resolvesOnce({ Items: [r('r-1')], LastEvaluatedKey: { pk: 'RELEASE#r-1', sk: 'RECORD' } })
+      .resolvesOnce({ Items: [r('r-3'), r('r-2')], LastEvaluatedKey: { pk: 'STATE#r-2', sk: 'RECORD' } })
+      .resolvesOnce({ Items: [r('r-1')], LastEvaluatedKey: { pk: 'STATE#r-1', sk: 'RECORD' } })
       .resolvesOnce({ Items: [r('r-0')] });
     expect((await ledger.listReleases(3)).map((x) => x.releaseId)).toEqual(['r-3', 'r-2', 'r-1']);
     const q = ddb.commandCalls(QueryCommand);
     expect(q).toHaveLength(2);
-    expect(q[1]!.args[0].input).toMatchObject({ Limit: 1, ExclusiveStartKey: { pk: 'RELEASE#r-2', sk: 'RECORD' } });
+    expect(q[1]!.args[0].input).toMatchObject({ Limit: 1, ExclusiveStartKey: { pk: 'STATE#r-2', sk: 'RECORD' } });
   });
 
   it('stores, reads and deletes task tokens under TOKEN#<phase>', async () => {
@@ -155,8 +169,8 @@ describe('DynamoLedger', () => {
     await ledger.putTaskToken('r-1', 2, 'tok');
     expect(await ledger.getTaskToken('r-1', 2)).toBe('tok');
     await ledger.deleteTaskToken('r-1', 2);
-    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ pk: 'RELEASE#r-1', sk: 'TOKEN#2', token: 'tok' });
-    expect(ddb.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ pk: 'RELEASE#r-1', sk: 'TOKEN#2' });
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ pk: 'STATE#r-1', sk: 'TOKEN#2', token: 'tok' });
+    expect(ddb.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ pk: 'STATE#r-1', sk: 'TOKEN#2' });
   });
 
   it('throttling and permanent failures propagate with the table named', async () => {

@@ -44,10 +44,12 @@ describe('PipelineConfig defaults', () => {
       router: { kind: 'sagemaker', endpointName: 'builderbrain', baselineVariant: 'baseline', canaryVariant: 'canary' },
       metricsNamespace: 'BuilderBrain/Serving',
       notifications: { incident: [], approvals: [], pipelineAlarms: [] },
-      retention: { logRetentionDays: 90 },
-      functions: { rollbackReservedConcurrency: 5 },
+      retention: { logRetentionDays: 90, artifactNoncurrentVersionDays: 365 },
+      functions: {},
     });
     expect(DEFAULT_PIPELINE_CONFIG.alarms).toEqual(DEFAULT_ALARM_POLICY);
+    // Opt-in: an account at the default concurrency quota refuses any reservation.
+    expect(DEFAULT_PIPELINE_CONFIG.functions.rollbackReservedConcurrency).toBeUndefined();
   });
 
   it('fills nested defaults around a partial override', () => {

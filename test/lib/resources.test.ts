@@ -33,17 +33,21 @@ const onlyId = (list: [string, unknown][]) => {
 };
 
 describe('customer-managed key', () => {
-  it('is one rotating key, retained, that CloudWatch Logs, alarms and EventBridge may use for this account', () => {
+  it('is one rotating key, retained (except when the first creation fails), that CloudWatch Logs, alarms and EventBridge may use for this account', () => {
     s.template.resourceCountIs('AWS::KMS::Key', 1);
     s.template.hasResource('AWS::KMS::Key', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: {
         EnableKeyRotation: true,
         KeyPolicy: {
           Statement: Match.arrayWith([
             Match.objectLike({ Sid: 'AllowCloudWatchAlarms', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'] }),
             Match.objectLike({ Sid: 'AllowCloudWatchLogs', Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Match.anyValue() } } }),
-            Match.objectLike({ Sid: 'AllowEventBridge', Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } } }),
+            Match.objectLike({
+              Sid: 'AllowEventBridge',
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
+            }),
           ]),
         },
       },
@@ -52,10 +56,10 @@ describe('customer-managed key', () => {
 });
 
 describe('ArtifactTrigger', () => {
-  it('the artifact bucket is versioned, KMS-encrypted with the key, private, logged, EventBridge-enabled and retained', () => {
+  it('the artifact bucket is versioned, KMS-encrypted with the key, private, logged, EventBridge-enabled and retained (except when the first creation fails)', () => {
     const keyId = onlyId(resourcesOf(s.json, 'AWS::KMS::Key'));
     s.template.hasResource('AWS::S3::Bucket', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: {
         VersioningConfiguration: { Status: 'Enabled' },
         BucketEncryption: {
@@ -127,7 +131,7 @@ describe('ArtifactTrigger', () => {
 });
 
 describe('AuditLedger', () => {
-  it('is one pay-per-request table: pk/sk, gsi1 (gsi1pk/gsi1sk), PITR, the customer key, retained', () => {
+  it('is one pay-per-request table: pk/sk, gsi1 (gsi1pk/gsi1sk), the sparse active index (activepk/gsi1sk), PITR, the customer key, retained', () => {
     const keyId = onlyId(resourcesOf(s.json, 'AWS::KMS::Key'));
     s.template.resourceCountIs('AWS::DynamoDB::Table', 1);
     s.template.hasResource('AWS::DynamoDB::Table', {
@@ -143,12 +147,21 @@ describe('AuditLedger', () => {
           { AttributeName: 'sk', AttributeType: 'S' },
           { AttributeName: 'gsi1pk', AttributeType: 'S' },
           { AttributeName: 'gsi1sk', AttributeType: 'S' },
+          { AttributeName: 'activepk', AttributeType: 'S' },
         ]),
         GlobalSecondaryIndexes: [
           {
             IndexName: 'gsi1',
             KeySchema: [
               { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: 'active',
+            KeySchema: [
+              { AttributeName: 'activepk', KeyType: 'HASH' },
               { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
@@ -178,7 +191,7 @@ describe('IncidentTopics', () => {
     const roleArn = (name: (typeof HANDLER_NAMES)[number]) => arnOf(roleId(name));
     for (const [id, publishers] of [
       // analyze-canary pages a hold (fleet-wide incident, metrics unavailable) once, P1
-      [incidentId, ['reject-release', 'analyze-canary', 'rollback']],
+      [incidentId, ['reject-release', 'analyze-canary', 'rollback', 'execution-ended']],
       [approvalsId, ['request-approval', 'promote']],
     ] as const) {
       const statements = policyOf(id).Properties!['PolicyDocument'].Statement as Record<string, any>[];
@@ -281,10 +294,8 @@ describe('PipelineFunctions', () => {
     expect(vars('verify-artifact')[ENV.artifactBucket]).toEqual(ref(bucketId));
   });
 
-  it('reserves concurrency for the rollback function only', () => {
-    for (const name of HANDLER_NAMES) {
-      expect(s.json.Resources[functionId(name)]!.Properties!['ReservedConcurrentExecutions']).toBe(name === 'rollback' ? 5 : undefined);
-    }
+  it('reserves no concurrency by default (opt-in: functions.rollbackReservedConcurrency, test/lib/first-deploy.test.ts)', () => {
+    for (const name of HANDLER_NAMES) expect(s.json.Resources[functionId(name)]!.Properties!['ReservedConcurrentExecutions']).toBeUndefined();
   });
 
   it('roles have no managed policies', () => {
@@ -447,3 +458,22 @@ function roleId(name: (typeof HANDLER_NAMES)[number]): string {
 function topicId(topicName: string): string {
   return onlyId(resourcesOf(s.json, 'AWS::SNS::Topic').filter(([, t]) => t.Properties!['TopicName'] === topicName));
 }
+
+describe('ExecutionEnded', () => {
+  it('an EventBridge rule sends the promotion machine\'s ABORTED, TIMED_OUT and FAILED executions to the execution-ended function, with retries and the rollback dead-letter queue', () => {
+    const rules = resourcesOf(s.json, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties!['EventPattern']).includes('Step Functions Execution Status Change'));
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0]!;
+    const machines = resourcesOf(s.json, 'AWS::StepFunctions::StateMachine').filter(([, m]) => String(JSON.stringify(m.Properties!['StateMachineName'])).includes('promotion'));
+    expect(machines).toHaveLength(1);
+    expect(rule.Properties!['EventPattern']).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [ref(machines[0]![0])] },
+    });
+    const [target] = rule.Properties!['Targets'] as Record<string, any>[];
+    expect(target!['Arn']).toEqual(arnOf(functionId('execution-ended')));
+    expect(target!['RetryPolicy']).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 });
+    expect(target!['DeadLetterConfig']).toBeDefined();
+  });
+});

@@ -1,9 +1,10 @@
 /**
  * The two state machine definitions: the exact JSON of the key states, the interpreter constraints
- * (JSONPath only, no `ResultPath: "$"`), the contract's state names, asl-validator, and the
- * StateMachine resources (logging, tracing, type).
+ * (JSONPath only, no `ResultPath: "$"`), the contract's state names, asl-validator and AWS's ASL
+ * language service, and the StateMachine resources (logging, tracing, type).
  */
 import aslValidator from 'asl-validator';
+import asl from 'amazon-states-language-service';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_NAMES } from '../../core/contracts.js';
 import { DEFAULT_PHASES } from '../../core/plan.js';
@@ -102,6 +103,26 @@ describe('what the local interpreter needs', () => {
     const result = aslValidator(structuredClone(defs[which].definition), { checkArn: true, checkPaths: true });
     expect(result.errorsText('\n')).toBe('');
     expect(result.isValid).toBe(true);
+  });
+
+  /** AWS's ASL language service (amazon-states-language-service: what the AWS Toolkit's Step Functions editor validates with). */
+  const aslDiagnostics = async (definition: unknown) => {
+    const service = asl.getLanguageService({});
+    const document = asl.TextDocument.create('file:///definition.asl.json', 'json', 0, JSON.stringify(definition, null, 2));
+    return service.doValidation(document, service.parseJSONDocument(document));
+  };
+
+  it('the ASL language service finds errors (it is not vacuous)', async () => {
+    const broken = structuredClone(defs.canary.definition) as { StartAt: string; States: Record<string, Record<string, unknown>> };
+    broken.States[broken.StartAt]!['Next'] = 'NoSuchState';
+    const errors = (await aslDiagnostics(broken)).filter((d) => d.severity === asl.DiagnosticSeverity.Error);
+    expect(errors.map((d) => d.message).join('\n')).toMatch(/NoSuchState|not exist|Next/i);
+  });
+
+  // No warnings either (none to justify): every diagnostic, of any severity, is listed on failure.
+  it.each(['promotion', 'canary'] as const)('%s: the ASL language service reports no diagnostic', async (which) => {
+    const diagnostics = await aslDiagnostics(defs[which].definition);
+    expect(diagnostics.map((d) => `${d.severity} ${d.message} @${d.range.start.line + 1}:${d.range.start.character + 1}`)).toEqual([]);
   });
 
   it('every Lambda task retries the transient errors with backoff and full jitter', () => {
@@ -487,7 +508,8 @@ describe('StateMachine resources', () => {
     const logGroupId = (p['LoggingConfiguration'] as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] }).Destinations[0]!
       .CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
     const lg = s.json.Resources[logGroupId]!.Properties!;
-    expect(lg['LogGroupName']).toBe(`/aws/vendedlogs/states/${name}`);
+    // Named per stack creation (test/lib/first-deploy.test.ts): `<machine>-<8 hex digits of the stack id>`.
+    expect(JSON.stringify(lg['LogGroupName'])).toContain(`"/aws/vendedlogs/states/${name}-"`);
     expect(lg['RetentionInDays']).toBe(90);
     expect(lg['KmsKeyId']).toBeDefined();
   });

@@ -81,6 +81,7 @@ beforeEach(() => {
   ddb.on(PutCommand).resolves({});
   ddb.on(DeleteCommand).resolves({});
   ddb.on(UpdateCommand).resolves({ Attributes: recordItem({ ...waitingRecord, status: 'canary' }) });
+  ddb.on(UpdateCommand, { Key: keys.sequence(RELEASE_ID) }).resolves({ Attributes: { seq: 1 } });
 });
 
 afterEach(() => {
@@ -108,7 +109,7 @@ describe('stack outputs and clients', () => {
 describe('status', () => {
   it('lists the releases in flight: phase, weight, last verdict, and how to answer a waiting approval', async () => {
     const promoted = { ...waitingRecord, releaseId: 'builderbrain-2_0_9-00000000', status: 'promoted' as const, version: '2.0.9' };
-    ddb.on(QueryCommand, { IndexName: 'gsi1' }).resolves({ Items: [recordItem(waitingRecord), recordItem(promoted)] });
+    ddb.on(QueryCommand, { IndexName: 'active' }).resolves({ Items: [recordItem(waitingRecord), recordItem(promoted)] });
     const r = await ops(['status']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Releases in flight in stack ${STACK} (eu-west-1)`);

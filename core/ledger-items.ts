@@ -1,0 +1,352 @@
+/**
+ * The audit ledger's storage contract, shared by the DynamoDB adapter (lambdas/adapters/
+ * dynamodb-ledger.ts), the in-memory ledger (local/memory.ts, which enforces the same limits) and
+ * the table's IAM grants (lib/audit-ledger.ts). Pure: no AWS import.
+ *
+ * **Item layout** (one table, `pk`/`sk`), by partition:
+ *
+ * | partition | items | who may change them |
+ * |---|---|---|
+ * | `RELEASE#<id>` | the release's audit events (`EVENT#<eventId>`) | nobody: PutItem of a new event only |
+ * | `STATE#<id>` | the release record (`RECORD`), the event counter (`SEQ`), approval task tokens (`TOKEN#<phase>`) | UpdateItem, DeleteItem (tokens) |
+ * | `LOCK#<model>` | the model's release lock (`LOCK`) | PutItem, DeleteItem |
+ *
+ * The audit partition holds nothing mutable, so IAM can refuse UpdateItem and DeleteItem there
+ * (`dynamodb:LeadingKeys`, lib/audit-ledger.ts) while allowing them on the mutable partitions.
+ *
+ * **Item size.** DynamoDB refuses an item over 400 KB (409,600 bytes), counted as the UTF-8 bytes of
+ * every attribute name and value ({@link itemBytes}). Every write is measured before it is sent:
+ * an event's detail is shrunk to fit ({@link fitDetailJson}), a record field to
+ * {@link MAX_RECORD_FIELD_BYTES} ({@link fitRecordField}); strings are cut on a character
+ * boundary (never inside a surrogate pair or a UTF-8 sequence).
+ */
+import { isTerminal, type AuditEvent, type ReleaseRecord } from './ports.js';
+
+/** DynamoDB's item size limit: 400 KB, in bytes (attribute names and values, UTF-8). */
+export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
+/** What the ledger writes at most per item: the limit, less a margin for DynamoDB's approximate number sizes. */
+export const LEDGER_ITEM_BUDGET_BYTES = DYNAMODB_MAX_ITEM_BYTES - 8 * 1024;
+/**
+ * Each top-level field of a release record is written at most this large, so a record (about 20
+ * fields, each written by its own SET) can never outgrow an item whatever the order of the updates.
+ */
+export const MAX_RECORD_FIELD_BYTES = 16 * 1024;
+
+/** Key attribute names and indexes of the table. */
+export const LEDGER_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Every release record, newest first (`gsi1pk` = `RELEASES`, `gsi1sk` = receivedAt). */
+  gsi1: { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /**
+   * The releases not yet ended (sparse: `activepk` = `ACTIVE` is present only until the release's
+   * terminal transition removes it), newest first by `gsi1sk`.
+   */
+  active: { indexName: 'active', partitionKey: 'activepk', sortKey: 'gsi1sk' },
+} as const;
+
+/** Partition key prefixes: the audit partition is append-only, the others hold mutable items. */
+export const LEDGER_PREFIXES = { audit: 'RELEASE#', state: 'STATE#', lock: 'LOCK#' } as const;
+
+export const ledgerKeys = {
+  event: (releaseId: string, eventId: string) => ({ pk: `${LEDGER_PREFIXES.audit}${releaseId}`, sk: `EVENT#${eventId}` }),
+  release: (releaseId: string) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: 'RECORD' }),
+  sequence: (releaseId: string) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: 'SEQ' }),
+  token: (releaseId: string, phase: number) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: `TOKEN#${phase}` }),
+  lock: (model: string) => ({ pk: `${LEDGER_PREFIXES.lock}${model}`, sk: 'LOCK' }),
+  releasesIndex: 'RELEASES',
+  activeIndex: 'ACTIVE',
+} as const;
+
+/** An item (or a value) DynamoDB would refuse; thrown before the call, never sent. */
+export class LedgerItemTooLargeError extends Error {
+  public constructor(what: string, bytes: number, limit: number) {
+    super(`ValidationException: ${what} is ${bytes} bytes, over the ${limit}-byte limit (DynamoDB's item size limit is ${DYNAMODB_MAX_ITEM_BYTES} bytes)`);
+    this.name = 'LedgerItemTooLargeError';
+  }
+}
+
+// ── sizes ────────────────────────────────────────────────────────────────────────────────────────
+
+/** UTF-8 length of a string (a lone surrogate counts 3 bytes, as the U+FFFD it is sent as). */
+export function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+const codePointBytes = (cp: number): number => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
+
+/** The longest prefix of `s` of at most `maxBytes` UTF-8 bytes that ends on a character boundary. */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (s.length * 3 <= maxBytes || utf8Length(s) <= maxBytes) return s;
+  let bytes = 0;
+  let i = 0;
+  while (i < s.length) {
+    const cp = s.codePointAt(i)!;
+    const b = codePointBytes(cp);
+    if (bytes + b > maxBytes) break;
+    bytes += b;
+    i += cp > 0xffff ? 2 : 1;
+  }
+  return s.slice(0, i);
+}
+
+/** `s` cut to `maxBytes` with an ellipsis when it was longer. */
+function shorten(s: string, maxBytes: number): string {
+  if (utf8Length(s) <= maxBytes) return s;
+  return `${truncateUtf8(s, maxBytes - 3)}…`;
+}
+
+/**
+ * `s` shortened (character boundary, ellipsis) until its JSON encoding — escapes included — is at
+ * most `maxBytes` UTF-8 bytes: for text that travels inside JSON documents of bounded size.
+ */
+export function fitJsonString(s: string, maxBytes: number): string {
+  if (jsonBytes(s) <= maxBytes) return s;
+  return `${longestPrefix(s, maxBytes - 3, (prefix) => prefix)}…`;
+}
+
+/** Significant digits of a number, as DynamoDB stores it (leading and trailing zeros trimmed). */
+function significantDigits(n: number): number {
+  const digits = Math.abs(n).toExponential().split('e')[0]!.replace('.', '');
+  return Math.max(1, digits.replace(/0+$/, '').length);
+}
+
+/**
+ * The size DynamoDB counts for a value as the document client marshals it: strings in UTF-8 bytes,
+ * numbers 1 byte per two significant digits plus 1, booleans and null 1 byte, lists and maps 3
+ * bytes plus 1 byte and the (name and) value of each element; `undefined` is not stored.
+ */
+export function valueBytes(value: unknown): number {
+  if (value === null) return 1;
+  switch (typeof value) {
+    case 'string':
+      return utf8Length(value);
+    case 'number':
+      return Number.isFinite(value) ? Math.ceil(significantDigits(value) / 2) + 1 : 1;
+    case 'boolean':
+      return 1;
+    case 'undefined':
+      return 0;
+    case 'object': {
+      if (value instanceof Uint8Array) return value.byteLength;
+      if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + 1 + valueBytes(v), 3);
+      let sum = 3;
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (v !== undefined) sum += 1 + utf8Length(k) + valueBytes(v);
+      }
+      return sum;
+    }
+    default:
+      return utf8Length(String(value));
+  }
+}
+
+/** An item's size as DynamoDB counts it: each attribute's name and value. */
+export function itemBytes(item: Record<string, unknown>): number {
+  let sum = 0;
+  for (const [k, v] of Object.entries(item)) if (v !== undefined) sum += utf8Length(k) + valueBytes(v);
+  return sum;
+}
+
+/** Throws {@link LedgerItemTooLargeError} when `item` is over `limit` bytes. */
+export function assertItemFits(what: string, item: Record<string, unknown>, limit = LEDGER_ITEM_BUDGET_BYTES): void {
+  const bytes = itemBytes(item);
+  if (bytes > limit) throw new LedgerItemTooLargeError(what, bytes, limit);
+}
+
+/** Drops `undefined` and turns non-finite numbers into null: what DynamoDB can store. */
+export const jsonSafe = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+
+/** Every string in `value` longer than `maxBytes` shortened to it (character boundary, ellipsis). */
+function shortenStrings(value: unknown, maxBytes: number): unknown {
+  if (typeof value === 'string') return shorten(value, maxBytes);
+  if (Array.isArray(value)) return value.map((v) => shortenStrings(v, maxBytes));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, shortenStrings(v, maxBytes)]));
+  }
+  return value;
+}
+
+const jsonBytes = (value: unknown): number => utf8Length(JSON.stringify(value));
+
+/** The longest prefix (character boundary) of `text` whose `build(prefix)` is at most `budget` bytes, by bisection. */
+function longestPrefix(text: string, budget: number, build: (prefix: string) => unknown): string {
+  const at = (n: number) => {
+    // Never end between the two halves of a surrogate pair.
+    const code = text.charCodeAt(n - 1);
+    return n > 0 && n < text.length && code >= 0xd800 && code <= 0xdbff ? text.slice(0, n - 1) : text.slice(0, n);
+  };
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (jsonBytes(build(at(mid))) <= budget) lo = mid;
+    else hi = mid - 1;
+  }
+  return at(lo);
+}
+
+/**
+ * An event's detail as the JSON text the ledger stores, at most `budgetBytes` UTF-8 bytes. A detail
+ * that fits is stored as it is. One that does not keeps its shape as far as it can, marked
+ * `truncated: { originalBytes, omitted? }`: strings over 1 KiB are shortened, then the largest
+ * top-level lists keep their first elements (`omitted` counts the others); if that is still too
+ * large, the small top-level fields are kept and a `preview` of the original JSON text.
+ */
+export function fitDetailJson(detail: Record<string, unknown> | undefined, budgetBytes: number): string {
+  const full = JSON.stringify(detail ?? {});
+  const originalBytes = utf8Length(full);
+  if (originalBytes <= budgetBytes) return full;
+  const parsed = JSON.parse(full) as Record<string, unknown>;
+
+  const omitted: Record<string, number> = {};
+  const out: Record<string, unknown> = { ...(shortenStrings(parsed, 1024) as Record<string, unknown>), truncated: { originalBytes } };
+  const lists = Object.keys(out)
+    .filter((k) => Array.isArray(out[k]))
+    .sort((a, b) => jsonBytes(out[b]) - jsonBytes(out[a]));
+  for (const k of lists) {
+    if (jsonBytes(out) <= budgetBytes) break;
+    const all = out[k] as unknown[];
+    let lo = 0;
+    let hi = all.length;
+    const withCount = (n: number) => ({ ...out, [k]: all.slice(0, n), truncated: { originalBytes, omitted: { ...omitted, [k]: all.length - n } } });
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (jsonBytes(withCount(mid)) <= budgetBytes) lo = mid;
+      else hi = mid - 1;
+    }
+    out[k] = all.slice(0, lo);
+    omitted[k] = all.length - lo;
+    out.truncated = { originalBytes, omitted: { ...omitted } };
+  }
+  if (jsonBytes(out) <= budgetBytes) return JSON.stringify(out);
+
+  let small = Object.fromEntries(
+    Object.entries(parsed).filter(([, v]) => v === null || typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && utf8Length(v) <= 256)),
+  );
+  // Thousands of small fields: then not even those.
+  if (jsonBytes({ ...small, truncated: { originalBytes }, preview: '' }) > budgetBytes / 2) small = {};
+  const build = (preview: string) => ({ ...small, truncated: { originalBytes }, preview });
+  const preview = longestPrefix(full, budgetBytes, build);
+  return JSON.stringify(build(preview));
+}
+
+/**
+ * A release-record field as the ledger stores it: at most {@link MAX_RECORD_FIELD_BYTES}. Strings
+ * inside are shortened (to 1 KiB, then 256 bytes) until it fits; a field that still does not is
+ * refused ({@link LedgerItemTooLargeError}) before any write.
+ */
+export function fitRecordField(name: string, value: unknown): unknown {
+  const safe = jsonSafe(value);
+  let fitted = safe;
+  for (const cap of [1024, 256]) {
+    if (valueBytes(fitted) + utf8Length(name) <= MAX_RECORD_FIELD_BYTES) return fitted;
+    fitted = shortenStrings(safe, cap);
+  }
+  const bytes = valueBytes(fitted) + utf8Length(name);
+  if (bytes > MAX_RECORD_FIELD_BYTES) throw new LedgerItemTooLargeError(`release record field ${name}`, bytes, MAX_RECORD_FIELD_BYTES);
+  return fitted;
+}
+
+/** The fields of a release record the ledger stores (anything else in a patch is not written). */
+export const RECORD_FIELDS = [
+  'releaseId',
+  'model',
+  'version',
+  'status',
+  'artifact',
+  'manifestSha256',
+  'source',
+  'receivedAt',
+  'updatedAt',
+  'canaryExecutionArn',
+  'phase',
+  'weight',
+  'lastVerdict',
+  'approvers',
+  'outcome',
+  'incidentPublished',
+  'deployment',
+  'phaseStartedAt',
+] as const satisfies readonly (keyof ReleaseRecord)[];
+
+const RECORD_FIELD_SET: ReadonlySet<string> = new Set(RECORD_FIELDS);
+
+/** The defined record fields of `patch`, each fitted; `releaseId` and `status` are the ledger's to set. */
+export function fitRecordPatch(patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined || !RECORD_FIELD_SET.has(k) || k === 'releaseId' || k === 'status') continue;
+    out[k] = fitRecordField(k, v);
+  }
+  return out;
+}
+
+/** A whole record, each field fitted. */
+export function fitRecord(record: ReleaseRecord): ReleaseRecord {
+  return { ...(fitRecordPatch(record as unknown as Record<string, unknown>) as unknown as ReleaseRecord), releaseId: record.releaseId, status: record.status };
+}
+
+// ── items ────────────────────────────────────────────────────────────────────────────────────────
+
+/** The attributes of an event item other than its detail (see {@link eventItem}). */
+function eventHead(event: AuditEvent, seq: number): Record<string, unknown> {
+  const { detail: _detail, ...rest } = event;
+  const head = jsonSafe(rest) as Record<string, unknown>;
+  // Free text of the caller's (an operator's identity, an s3:// URI): bounded.
+  if (typeof head['actor'] === 'string') head['actor'] = shorten(head['actor'], 2048);
+  return { ...head, ...ledgerKeys.event(event.releaseId, event.eventId), entity: 'event', seq };
+}
+
+/**
+ * The item of an audit event with sequence number `seq`: its fields, `detail` as JSON text
+ * (`detailJson`) fitted so that the whole item stays within {@link LEDGER_ITEM_BUDGET_BYTES}.
+ */
+export function eventItem(event: AuditEvent, seq: number): Record<string, unknown> {
+  const head = eventHead(event, seq);
+  const budget = LEDGER_ITEM_BUDGET_BYTES - itemBytes(head) - utf8Length('detailJson');
+  if (budget < 1024) throw new LedgerItemTooLargeError(`audit event ${event.eventId} (without its detail)`, itemBytes(head), LEDGER_ITEM_BUDGET_BYTES - 1024);
+  const item = { ...head, detailJson: fitDetailJson(event.detail, budget) };
+  assertItemFits(`audit event ${event.eventId}`, item);
+  return item;
+}
+
+/** The event an item holds (the detail as stored: possibly truncated). */
+export function eventOf(item: Record<string, unknown>): AuditEvent {
+  const { releaseId, eventId, at, type, actor, weight, phase, detailJson } = item;
+  return {
+    releaseId: releaseId as string,
+    eventId: eventId as string,
+    at: at as string,
+    type: type as AuditEvent['type'],
+    actor: actor as string,
+    ...(typeof weight === 'number' ? { weight } : {}),
+    ...(typeof phase === 'number' ? { phase } : {}),
+    detail: typeof detailJson === 'string' ? (JSON.parse(detailJson) as Record<string, unknown>) : {},
+  };
+}
+
+/**
+ * Timeline order: by the sequence number the ledger assigned at append. Items written before the
+ * ledger numbered its events (no `seq`) come first, by `at`.
+ */
+export function sortTimelineItems<T extends Record<string, unknown>>(items: T[]): T[] {
+  const legacy = items.filter((i) => typeof i['seq'] !== 'number').sort((a, b) => String(a['at']).localeCompare(String(b['at'])));
+  const numbered = items.filter((i) => typeof i['seq'] === 'number').sort((a, b) => (a['seq'] as number) - (b['seq'] as number));
+  return [...legacy, ...numbered];
+}
+
+/** The item of a release record: its fitted fields, its keys and index keys. */
+export function recordItem(record: ReleaseRecord): Record<string, unknown> {
+  const fitted = fitRecord(record);
+  const item: Record<string, unknown> = {
+    ...jsonSafe(fitted),
+    ...ledgerKeys.release(record.releaseId),
+    [LEDGER_TABLE.gsi1.partitionKey]: ledgerKeys.releasesIndex,
+    [LEDGER_TABLE.gsi1.sortKey]: record.receivedAt,
+    ...(isTerminal(record.status) ? {} : { [LEDGER_TABLE.active.partitionKey]: ledgerKeys.activeIndex }),
+    entity: 'release',
+  };
+  assertItemFits(`release record ${record.releaseId}`, item);
+  return item;
+}

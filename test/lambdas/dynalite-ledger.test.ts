@@ -1,0 +1,323 @@
+/**
+ * The DynamoDB ledger and the CLI's read paths against a DynamoDB implementation (dynalite, in
+ * memory, on 127.0.0.1 and a port the system picks), on a table made from the CDK construct's own
+ * definition: conditional writes, pagination, concurrency, the event sequence, the index of active
+ * releases, and the item size limit.
+ *
+ * Dynalite checks item sizes in UTF-16 units; DynamoDB counts UTF-8 bytes. So the client here also
+ * refuses, as DynamoDB would, any PutItem whose item is over 400 KB in UTF-8 bytes (counted from
+ * the request actually sent, test/lambdas/dynamo-size.ts), and every item stored is measured after
+ * each test. Every key written is also checked against the partitions IAM lets the roles write
+ * (lib/audit-ledger.ts LEDGER_WRITE_PARTITIONS).
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+  type AttributeValue,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { historyCommand } from '../../cli/commands/history.js';
+import { statusCommand } from '../../cli/commands/status.js';
+import type { CliIO } from '../../cli/common.js';
+import type { OperatorBackend } from '../../cli/ops.js';
+import { ReleaseNotFoundError } from '../../core/app/errors.js';
+import type { AuditEvent, AuditLedger } from '../../core/ports.js';
+import { DynamoLedger, DynamoLock } from '../../lambdas/adapters/dynamodb-ledger.js';
+import { AuditLedger as AuditLedgerConstruct, LEDGER_WRITE_PARTITIONS } from '../../lib/audit-ledger.js';
+import { MemoryLedger } from '../../local/memory.js';
+import { baseRecord } from '../local/ledger-fixtures.js';
+import { DYNAMODB_ITEM_LIMIT, dynamoItemBytes, wellFormed } from './dynamo-size.js';
+
+/** The table as the CDK construct defines it (keys, attribute definitions, both indexes). */
+function tableDefinition(name: string): CreateTableCommandInput {
+  const stack = new Stack(new App(), 'LedgerOnly');
+  new AuditLedgerConstruct(stack, 'Ledger');
+  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, any> }[];
+  const p = table!.Properties;
+  return {
+    TableName: name,
+    KeySchema: p['KeySchema'],
+    AttributeDefinitions: p['AttributeDefinitions'],
+    GlobalSecondaryIndexes: (p['GlobalSecondaryIndexes'] as Record<string, unknown>[]).map((g) => ({ IndexName: g['IndexName'], KeySchema: g['KeySchema'], Projection: g['Projection'] })) as never,
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+}
+
+let server: Server;
+let raw: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+let definition: (name: string) => CreateTableCommandInput;
+/** What the client sent: operation and key of every write. */
+let writes: { op: string; pk: string }[] = [];
+/** When set, every Query asks for pages of this many items (exercises LastEvaluatedKey). */
+let pageSize: number | undefined;
+let table = '';
+let tables = 0;
+
+const matches = (pattern: string, value: string) => (pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern);
+
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  raw = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  // DynamoDB's limit in UTF-8 bytes, on the request as sent; and the keys written, for the IAM check.
+  raw.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body?: string | Uint8Array };
+      const op = (request.headers['x-amz-target'] ?? '').replace('DynamoDB_20120810.', '');
+      if (['PutItem', 'UpdateItem', 'DeleteItem'].includes(op) && request.body !== undefined) {
+        const text = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body);
+        const body = JSON.parse(text) as { Item?: Record<string, AttributeValue>; Key?: Record<string, AttributeValue> };
+        const pk = (body.Item ?? body.Key)?.['pk']?.S ?? '';
+        writes.push({ op, pk });
+        if (op === 'PutItem' && body.Item !== undefined && dynamoItemBytes(body.Item, true) > DYNAMODB_ITEM_LIMIT) {
+          throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+        }
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'dynamodbByteLimit' },
+  );
+  doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  doc.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Limit?: number };
+      if (context.commandName === 'QueryCommand' && pageSize !== undefined && input.Limit === undefined) input.Limit = pageSize;
+      return next(args);
+    },
+    { step: 'initialize', name: 'pageSize' },
+  );
+  const template = tableDefinition('x');
+  definition = (name) => ({ ...template, TableName: name });
+});
+
+afterAll(async () => {
+  raw?.destroy();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+});
+
+beforeEach(async () => {
+  table = `ledger-${++tables}`;
+  writes = [];
+  pageSize = undefined;
+  await raw.send(new CreateTableCommand(definition(table)));
+  for (let i = 0; i < 100; i++) {
+    const t = await raw.send(new DescribeTableCommand({ TableName: table }));
+    if (t.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`table ${table} did not become ACTIVE`);
+});
+
+afterEach(async () => {
+  // Every item stored is within DynamoDB's limit in UTF-8 bytes …
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await raw.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) expect(dynamoItemBytes(item, true), item['pk']?.S).toBeLessThanOrEqual(DYNAMODB_ITEM_LIMIT);
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  // … and every write was on a partition IAM lets the roles write with that action.
+  for (const w of writes) {
+    const allowed = LEDGER_WRITE_PARTITIONS[w.op as keyof typeof LEDGER_WRITE_PARTITIONS];
+    expect(allowed.some((p) => matches(p, w.pk)), `${w.op} on ${w.pk}`).toBe(true);
+  }
+});
+
+const ledger = () => new DynamoLedger(doc, table);
+const ev = (eventId: string, at: string, type: AuditEvent['type'] = 'analysis', over: Partial<AuditEvent> = {}): AuditEvent => ({
+  releaseId: 'r-1',
+  eventId,
+  at,
+  type,
+  actor: 'step:AnalyzeCanary',
+  detail: { n: eventId },
+  ...over,
+});
+
+function captureIO(): { io: CliIO; out: () => string } {
+  let stdout = '';
+  return { io: { stdout: (s) => void (stdout += s), stderr: (s) => void (stdout += s), readFile: async () => '', isTTY: false }, out: () => stdout };
+}
+const backendOn = (l: DynamoLedger): OperatorBackend => ({
+  where: `table ${table}`,
+  ledger: l,
+  answer: async () => Promise.reject(new Error('not used')),
+  rollback: async () => Promise.reject(new Error('not used')),
+});
+const opts = { json: false, local: false, stack: 'BuilderBrainRelease', stateDir: '.builderbrain/local' };
+
+describe('conditional writes', () => {
+  it('one record per release, transitions only from the expected statuses, one incident, one event per eventId', async () => {
+    const l = ledger();
+    const r = baseRecord('r-1', '2025-03-01T10:00:00.000Z');
+    expect((await l.createRelease(r)).created).toBe(true);
+    expect(await l.createRelease({ ...r, version: '9.9.9' })).toMatchObject({ created: false, record: { version: '2.1.0' } });
+    expect(await l.transition('r-1', ['canary'], 'rolling_back')).toMatchObject({ ok: false, record: { status: 'received' } });
+    expect(await l.transition('r-1', ['received'], 'gated', { updatedAt: '2025-03-01T10:01:00.000Z' })).toMatchObject({ ok: true, record: { status: 'gated', updatedAt: '2025-03-01T10:01:00.000Z' } });
+    expect(await l.transition('r-9', ['received'], 'gated')).toEqual({ ok: false, record: null });
+    await expect(l.update('r-9', { weight: 1 })).rejects.toBeInstanceOf(ReleaseNotFoundError);
+    expect(await l.claimIncident('r-1')).toBe(true);
+    expect(await l.claimIncident('r-1')).toBe(false);
+    await l.releaseIncidentClaim('r-1');
+    expect(await l.claimIncident('r-1')).toBe(true);
+    expect(await l.append(ev('a', '2025-03-01T10:00:00.000Z'))).toBe('appended');
+    expect(await l.append(ev('a', '2025-03-01T10:09:00.000Z', 'analysis', { detail: { changed: true } }))).toBe('duplicate');
+    expect(await l.timeline('r-1')).toEqual([ev('a', '2025-03-01T10:00:00.000Z')]);
+    await l.putTaskToken('r-1', 0, 'tok');
+    expect(await l.getTaskToken('r-1', 0)).toBe('tok');
+    await l.deleteTaskToken('r-1', 0);
+    expect(await l.getTaskToken('r-1', 0)).toBeNull();
+  });
+});
+
+describe('pagination', () => {
+  it('the timeline, the listings and the active index read every page', async () => {
+    pageSize = 3;
+    const l = ledger();
+    for (let i = 0; i < 25; i++) await l.append(ev(`e${String(24 - i).padStart(2, '0')}`, '2025-03-01T10:00:00.000Z'));
+    expect((await l.timeline('r-1')).map((e) => e.eventId)).toEqual(Array.from({ length: 25 }, (_, i) => `e${String(24 - i).padStart(2, '0')}`));
+    for (let i = 0; i < 30; i++) {
+      const id = `r-${String(i).padStart(2, '0')}`;
+      await l.createRelease(baseRecord(id, `2025-03-01T10:${String(i).padStart(2, '0')}:00.000Z`));
+      if (i % 3 !== 0) await l.transition(id, ['received'], 'rejected');
+    }
+    expect((await l.listActiveReleases()).map((r) => r.releaseId)).toEqual(['r-27', 'r-24', 'r-21', 'r-18', 'r-15', 'r-12', 'r-09', 'r-06', 'r-03', 'r-00']);
+    expect((await l.listReleases(7)).map((r) => r.releaseId)).toEqual(['r-29', 'r-28', 'r-27', 'r-26', 'r-25', 'r-24', 'r-23']);
+  });
+});
+
+describe('concurrency', () => {
+  it('20 parallel lock attempts: exactly one winner, the others told who holds it', async () => {
+    const lock = new DynamoLock(doc, table);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => lock.acquire('builderbrain', `r-${i}`)));
+    const winners = results.flatMap((r, i) => (r.acquired ? [`r-${i}`] : []));
+    expect(winners).toHaveLength(1);
+    for (const r of results) if (!r.acquired) expect(r.holder).toBe(winners[0]);
+    expect(await lock.holder('builderbrain')).toBe(winners[0]);
+    await lock.release('builderbrain', 'r-not-the-holder');
+    expect(await lock.holder('builderbrain')).toBe(winners[0]);
+    expect(await lock.acquire('builderbrain', winners[0]!)).toEqual({ acquired: true });
+    await lock.release('builderbrain', winners[0]!);
+    expect(await lock.holder('builderbrain')).toBeNull();
+  });
+
+  it('20 parallel appends get 20 distinct places; 20 parallel retries of one event store it once', async () => {
+    const l = ledger();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => l.append(ev(`p${i}`, '2025-03-01T10:00:00.000Z'))));
+    expect(new Set((await l.timeline('r-1')).map((e) => e.eventId)).size).toBe(20);
+    const seqs = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => (await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'RELEASE#r-1' }, sk: { S: `EVENT#p${i}` } } }))).Item!['seq']!.N),
+    );
+    expect(new Set(seqs).size).toBe(20);
+    const once = await Promise.all(Array.from({ length: 20 }, () => l.append(ev('same', '2025-03-01T10:00:00.000Z'))));
+    expect(once.filter((x) => x === 'appended')).toHaveLength(1);
+    expect((await l.timeline('r-1')).filter((e) => e.eventId === 'same')).toHaveLength(1);
+  });
+});
+
+describe('the timeline is in the order of the appends (the ledger\'s sequence), never the writers\' clocks', () => {
+  /** The same appends on both ledgers. */
+  async function both(events: AuditEvent[]): Promise<[AuditEvent[], AuditEvent[]]> {
+    const ledgers: AuditLedger[] = [ledger(), new MemoryLedger()];
+    for (const l of ledgers) for (const e of events) await l.append(e);
+    return [await ledgers[0]!.timeline('r-1'), await ledgers[1]!.timeline('r-1')];
+  }
+
+  it("an approval from a laptop three minutes slow comes after the analysis it followed", async () => {
+    const [dynamo, memory] = await both([
+      ev('analysis:0:0060', '2025-03-01T11:00:00.000Z'),
+      ev('approval_requested:0', '2025-03-01T11:00:01.000Z', 'approval_requested'),
+      ev('approved:0', '2025-03-01T10:57:30.000Z', 'approved'),
+    ]);
+    expect(dynamo.map((e) => e.type)).toEqual(['analysis', 'approval_requested', 'approved']);
+    expect(dynamo).toEqual(memory);
+  });
+
+  it('a receivedAt without fractional seconds stays before its validated', async () => {
+    const [dynamo, memory] = await both([ev('received', '2025-03-01T10:00:00Z', 'received'), ev('validated', '2025-03-01T10:00:00.000Z', 'validated')]);
+    expect(dynamo.map((e) => e.type)).toEqual(['received', 'validated']);
+    expect(dynamo).toEqual(memory);
+  });
+
+  it('events of one instant: the local and DynamoDB ledgers agree (append order, not eventId order)', async () => {
+    const [dynamo, memory] = await both(['z', 'b', 'y', 'a'].map((id) => ev(id, '2025-03-01T10:00:00.000Z')));
+    expect(dynamo.map((e) => e.eventId)).toEqual(['z', 'b', 'y', 'a']);
+    expect(dynamo).toEqual(memory);
+  });
+
+  it('`builderbrain history` prints the timeline in that order', async () => {
+    const l = ledger();
+    await l.createRelease(baseRecord('r-1', '2025-03-01T10:00:00.000Z'));
+    await l.append(ev('analysis:0:0001', '2025-03-01T10:05:00.000Z'));
+    await l.append(ev('approved:0', '2025-03-01T10:02:00.000Z', 'approved'));
+    const { io, out } = captureIO();
+    expect(await historyCommand(io, backendOn(l), 'r-1', { ...opts, json: true })).toBe(0);
+    expect((JSON.parse(out()) as { events: AuditEvent[] }).events.map((e) => e.eventId)).toEqual(['analysis:0:0001', 'approved:0']);
+  });
+});
+
+describe('the index of active releases', () => {
+  it('`builderbrain status` lists a release waiting for approval after 100 newer rejected releases', async () => {
+    const l = ledger();
+    await l.createRelease(baseRecord('waiting', '2025-03-01T09:00:00.000Z'));
+    await l.transition('waiting', ['received'], 'awaiting_approval', { phase: 0, weight: 1 });
+    for (let i = 0; i < 100; i++) {
+      const id = `rejected-${String(i).padStart(3, '0')}`;
+      await l.createRelease(baseRecord(id, `2025-03-01T10:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}.000Z`));
+      await l.transition(id, ['received'], 'rejected');
+    }
+    expect((await l.listActiveReleases()).map((r) => r.releaseId)).toEqual(['waiting']);
+    const { io, out } = captureIO();
+    expect(await statusCommand(io, backendOn(l), undefined, opts)).toBe(0);
+    expect(out()).toContain(`Releases in flight in table ${table}`);
+    expect(out()).toContain('waiting waits for approval of phase 1 (1%)');
+    // The ended releases carry no index key: the index holds the active ones only.
+    const ended = await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'STATE#rejected-000' }, sk: { S: 'RECORD' } } }));
+    expect(ended.Item?.['activepk']).toBeUndefined();
+    expect(ended.Item?.['status']?.S).toBe('rejected');
+  });
+});
+
+describe('the item size limit, in UTF-8 bytes', () => {
+  it('a rejection detail of 440 KB in bytes (260,000 characters) is stored, shrunk; the release is then rejected', async () => {
+    const l = ledger();
+    await l.createRelease(baseRecord('r-1', '2025-03-01T10:00:00.000Z'));
+    const issues = Array.from({ length: 3000 }, (_, i) => ({ path: `shadowEvaluation.tests.未知字段${'键'.repeat(30)}${i}`, message: 'unknown field' }));
+    const detail = { cause: 'invalid_manifest', severity: 'P3', issues };
+    expect(JSON.stringify(detail).length).toBeLessThan(300_000);
+    expect(Buffer.byteLength(JSON.stringify(detail))).toBeGreaterThan(DYNAMODB_ITEM_LIMIT);
+    expect(await l.append(ev('rejected', '2025-03-01T10:00:01.000Z', 'rejected', { detail }))).toBe('appended');
+    expect(await l.transition('r-1', ['received'], 'rejected', { outcome: { status: 'rejected', reason: 'invalid_manifest', severity: 'P3', at: '2025-03-01T10:00:01.000Z' } })).toMatchObject({ ok: true });
+    const [stored] = await l.timeline('r-1');
+    expect(stored!.detail).toMatchObject({ cause: 'invalid_manifest', severity: 'P3', truncated: { originalBytes: Buffer.byteLength(JSON.stringify(detail)) } });
+    expect(await l.listActiveReleases()).toEqual([]);
+  });
+
+  it('record fields too large are shortened on a character boundary', async () => {
+    const l = ledger();
+    await l.createRelease(baseRecord('r-1', '2025-03-01T10:00:00.000Z'));
+    await l.update('r-1', { lastVerdict: { verdict: 'fail', summary: `x${'😀'.repeat(200_000)}`, at: '2025-03-01T10:05:00.000Z' } });
+    const r = (await l.getRelease('r-1'))!;
+    expect(r.lastVerdict!.summary.startsWith('x😀')).toBe(true);
+    expect(wellFormed(r)).toBe(true);
+  });
+
+  it('the client here refuses what DynamoDB refuses (so the checks above mean something)', async () => {
+    await expect(
+      doc.send(new (await import('@aws-sdk/lib-dynamodb')).PutCommand({ TableName: table, Item: { pk: 'STATE#x', sk: 'RECORD', text: '界'.repeat(140_000) } })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+    writes = [];
+  });
+});
