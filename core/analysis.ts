@@ -851,8 +851,10 @@ const SRM_Z = 4.89;
  */
 export function sampleRatioMismatch(points: readonly MinuteDatapoint[], weightPct: number, policy: CanaryPolicy): { observedPct: number | null; expectedPct: number; z: number; pValue: number; mismatch: boolean } {
   const w = weightPct / 100;
-  const x = sum(points, 0, (p) => p.canary.requests);
-  const n = x + sum(points, 0, (p) => p.baseline.requests);
+  // Only minutes both variants reported: a missing datapoint is a gap in the metrics, not a share of the traffic.
+  const both = points.filter((p) => p.canary.requests > 0 && p.baseline.requests > 0);
+  const x = sum(both, 0, (p) => p.canary.requests);
+  const n = x + sum(both, 0, (p) => p.baseline.requests);
   if (n === 0 || w <= 0 || w >= 1) return { observedPct: null, expectedPct: weightPct, z: 0, pValue: 1, mismatch: false };
   const z = (x - n * w) / Math.sqrt(n * w * (1 - w));
   const pValue = Math.min(1, 2 * (1 - normalCdf(Math.abs(z), 0, 1)));

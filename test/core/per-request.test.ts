@@ -143,3 +143,13 @@ describe('sample-ratio mismatch: a cohort pinned to the canary is a population, 
     expect(v.reason).toBe('error_rate_increase');
   });
 });
+
+describe('sample-ratio mismatch ignores gaps', () => {
+  it('minutes in which one variant published nothing are a metrics gap, not a share of the traffic', () => {
+    const { datapoints } = generatePhase(identical, 50, 60, 4242);
+    // the canary's datapoints of 6 minutes are missing (as CloudWatch gaps give them: zero requests)
+    const gappy = datapoints.map((p) => (p.minute % 10 === 7 ? { ...p, canary: { ...p.canary, requests: 0, errors: 0, constraintViolations: 0, safetyIncidents: 0, latencyP50: null, latencyP95: null, latencyP99: null, riskEnergy: null } } : p));
+    expect(sampleRatioMismatch(gappy.filter((p) => p.minute < 12), 50, POLICY).mismatch).toBe(false);
+    expect(sampleRatioMismatch(gappy, 50, POLICY).observedPct!).toBeCloseTo(50, 0);
+  });
+});
