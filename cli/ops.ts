@@ -10,14 +10,13 @@
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import * as z from 'zod';
-import { answerApproval, type AnswerResult } from '../core/app/answer-approval.js';
+import { answerApproval, waitingPhase, type AnswerResult } from '../core/app/answer-approval.js';
 import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
-import { rollback as rollbackUseCase } from '../core/app/rollback.js';
 import { ReleaseIdSchema, RollbackOutputSchema, type RollbackInput, type RollbackOutput } from '../core/contracts.js';
+import { settledRollback } from '../core/lifecycle.js';
 import type { AuditLedger } from '../core/ports.js';
 import { DEFAULT_PIPELINE_CONFIG } from '../lib/config.js';
 import { AwsCallError, call } from '../lambdas/adapters/aws-errors.js';
-import { MemoryExecutions, MemoryLock, MemoryNotifier, MemoryRouter } from '../local/memory.js';
 import {
   DEFAULT_STATE_DIR,
   LocalStateInvalidError,
@@ -188,8 +187,6 @@ export function localIdentity(): string {
   return `local:${name === undefined || name === '' ? 'operator' : name}`;
 }
 
-const ENDED = new Set(['rolled_back', 'promoted', 'rejected']);
-
 /** What answerApproval returns, as the simulation's result file carries it. */
 const AnswerResultSchema = z.strictObject({ releaseId: z.string(), phase: z.number().int().min(0), decision: z.enum(['approved', 'rejected']) });
 
@@ -211,21 +208,16 @@ export async function localBackend(dir: string, wait: WaitOptions = {}): Promise
     ledger,
     async answer(releaseId, answer) {
       // answerApproval's own first checks, on the state the simulation wrote: nothing is sent.
-      const record = await ledger.getRelease(releaseId);
-      if (record === null) throw new ReleaseNotFoundError(releaseId);
-      if (record.status !== 'awaiting_approval' || record.phase === null) throw new NothingWaitingError(releaseId, `the release is ${record.status}`);
+      waitingPhase(releaseId, await ledger.getRelease(releaseId));
       const value = await send(answer.decision === 'approved' ? { action: 'approve', releaseId, identity } : { action: 'reject', releaseId, identity, reason: answer.reason });
       return { result: AnswerResultSchema.parse(value), identity };
     },
     async rollback(releaseId, reason) {
       const record = await ledger.getRelease(releaseId);
       if (record === null) throw new ReleaseNotFoundError(releaseId);
-      if (ENDED.has(record.status)) {
-        // The rollback use case answers an ended release from its record alone (it moves nothing).
-        const input: RollbackInput = { releaseId, model: record.model, trigger: { kind: 'manual', actor: identity, note: reason }, stopExecution: true };
-        const deps = { ledger, lock: new MemoryLock(), router: new MemoryRouter(), executions: new MemoryExecutions(), notifier: new MemoryNotifier(), clock: wallClock };
-        return { output: await rollbackUseCase(input, deps), identity };
-      }
+      // A release that has ended is answered from its record alone, as the rollback use case answers it.
+      const settled = settledRollback(record);
+      if (settled !== null) return { output: settled, identity };
       const value = await send({ action: 'rollback', releaseId, identity, reason });
       return { output: RollbackOutputSchema.parse(value), identity };
     },

@@ -2,11 +2,13 @@
  * How the operator commands show releases and their audit timelines (text; `--json` prints the
  * records themselves). Pure functions of ledger data: the same for a deployed stack and `--local`.
  */
-import type { AuditEvent, ReleaseRecord, ReleaseStatus } from '../core/ports.js';
+import { describeEvent, type StoredAuditEvent } from '../core/audit.js';
+import { IN_FLIGHT_STATUSES, operatorOffers, type OperatorAction } from '../core/lifecycle.js';
+import type { ReleaseRecord, ReleaseStatus } from '../core/ports.js';
 import { formatTable, type Style } from './common.js';
 
 /** Statuses a release can still be acted on in (rolling_back: a rollback is under way). */
-export const IN_FLIGHT: readonly ReleaseStatus[] = ['received', 'gated', 'canary', 'awaiting_approval', 'rolling_back'];
+export const IN_FLIGHT: readonly ReleaseStatus[] = IN_FLIGHT_STATUSES;
 
 const oneLine = (s: string, max = 100): string => {
   const line = s.replace(/\s+/g, ' ').trim();
@@ -41,21 +43,15 @@ export function releasesTable(records: readonly ReleaseRecord[], style: Style): 
   );
 }
 
-/** What the operator can do next, as commands (empty for a release that has ended). */
+const COMMAND: { readonly [A in OperatorAction]: (releaseId: string, flags: string) => string } = {
+  approve: (id, flags) => `builderbrain approve ${id}${flags}`,
+  reject: (id, flags) => `builderbrain reject ${id} --reason "…"${flags}`,
+  rollback: (id, flags) => `builderbrain rollback ${id} --reason "…"${flags}`,
+};
+
+/** What the operator can do next, as commands (core/lifecycle.ts: what the release's status offers). */
 export function nextSteps(r: ReleaseRecord, flags = ''): string[] {
-  switch (r.status) {
-    case 'awaiting_approval':
-      return [
-        `builderbrain approve ${r.releaseId}${flags}`,
-        `builderbrain reject ${r.releaseId} --reason "…"${flags}`,
-      ];
-    case 'canary':
-    case 'received':
-    case 'gated':
-      return [`builderbrain rollback ${r.releaseId} --reason "…"${flags}`];
-    default:
-      return [];
-  }
+  return operatorOffers(r.status).map((action) => COMMAND[action](r.releaseId, flags));
 }
 
 /** What the release deployed and next to what (the plan recorded by DeployCandidate). */
@@ -95,58 +91,13 @@ export function releaseDetail(r: ReleaseRecord, style: Style, flags = ''): strin
     .concat('\n');
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
-
-/** One line saying what an audit event recorded. */
-export function eventText(e: AuditEvent): string {
-  const d = e.detail;
-  switch (e.type) {
-    case 'received':
-      return `manifest s3://${str(d['bucket'])}/${str(d['key'])}${d['versionId'] ? ` (version ${str(d['versionId'])})` : ''}`;
-    case 'validated':
-      return `valid manifest of ${str(d['model'])} ${str(d['version'])}`;
-    case 'rejected': {
-      const issues = Array.isArray(d['issues']) ? `: ${d['issues'].map((i) => `${str((i as Record<string, unknown>)['path']) || '(root)'} ${str((i as Record<string, unknown>)['message'])}`).join('; ')}` : '';
-      const failed = Array.isArray(d['failedChecks']) ? `: ${d['failedChecks'].map((c) => str((c as Record<string, unknown>)['name'])).join(', ')} failed` : '';
-      const holder = d['holder'] ? `: ${str(d['holder'])} holds the lock` : '';
-      return `${str(d['cause'])}${issues}${failed}${holder}`;
-    }
-    case 'lock_acquired':
-      return `lock on ${str(d['model'])}${d['takenOverFrom'] ? ` (taken over from ${str(d['takenOverFrom'])})` : ''}`;
-    case 'lock_released':
-      return `lock on ${str(d['model'])} released`;
-    case 'gate_check':
-      return `${str(d['name'])}: ${d['passed'] ? 'pass' : 'FAIL'} — ${str(d['message'])}`;
-    case 'phase_started':
-      return `${e.weight ?? '?'}% for ${str(d['monitorMinutes'])} min, ${str(d['looks'])} looks${d['requiresApproval'] ? ', approval required' : ''}`;
-    case 'analysis':
-      return `look ${str(d['iteration'])}/${str(d['looks'])}: ${str(d['verdict'])} → ${str(d['action'])}; ${str(d['summary'])}`;
-    case 'approval_requested':
-      return `waiting for approval${d['verdict'] ? ` (verdict ${str(d['verdict'])})` : ''}`;
-    case 'approved':
-      return `approved by ${e.actor}`;
-    case 'approval_rejected':
-      return `rejected by ${e.actor}: ${str(d['reason'])}`;
-    case 'rollback':
-      return `${str(d['reason'])} ${str(d['severity'])} (${str(d['trigger'])}): ${str(d['title'])}`;
-    case 'rollback_failed':
-      return `ROLLBACK FAILED (${str(d['rollbackReason'])}): ${str(d['error'])}`;
-    case 'promoted':
-      return `${str(d['version'])} promoted`;
-    default: {
-      const summary = d['summary'] ?? d['reason'] ?? d['message'] ?? '';
-      return str(summary);
-    }
-  }
-}
-
 /** The table of `builderbrain history`: one row per audit event, oldest first. */
-export function timelineTable(events: readonly AuditEvent[], style: Style): string {
+export function timelineTable(events: readonly StoredAuditEvent[], style: Style): string {
   return formatTable(
     ['AT', 'EVENT', 'ACTOR', 'PHASE', 'WEIGHT', 'DETAIL'],
     events.map((e) => {
       const type = e.type === 'rollback' || e.type === 'rollback_failed' || e.type === 'approval_rejected' ? style.red(e.type) : e.type === 'promoted' || e.type === 'approved' ? style.green(e.type) : e.type;
-      return [e.at, type, e.actor, phaseLabel(e.phase), e.weight === undefined ? '—' : `${e.weight}%`, oneLine(eventText(e), 160)];
+      return [e.at, type, e.actor, phaseLabel(e.phase), e.weight === undefined ? '—' : `${e.weight}%`, oneLine(describeEvent(e), 160)];
     }),
   );
 }

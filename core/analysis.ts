@@ -33,7 +33,7 @@
  */
 import * as z from 'zod';
 import { THRESHOLD_TOLERANCE, type CanaryPolicy } from './policy.js';
-import { compareSeverity, type ReasonCode, type Severity } from './severity.js';
+import { compareSeverity, REASON_CODES, SEVERITIES, type ReasonCode, type Severity } from './severity.js';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { brunnerMunzelGreater, logMeanExp, median } from './stats.js';
@@ -115,59 +115,69 @@ export type AnalysisInput = z.infer<typeof AnalysisInputSchema>;
  * baseline alike, or the metrics are unavailable. No promotion, no rollback; the loop keeps looking
  * and a phase that ends held waits for a person.
  */
-export type VerdictKind = 'pass' | 'fail' | 'inconclusive' | 'hold';
+export const VERDICT_KINDS = ['pass', 'fail', 'inconclusive', 'hold'] as const;
+export type VerdictKind = (typeof VERDICT_KINDS)[number];
+
+export const HOLD_REASONS = ['fleet_wide', 'no_data', 'traffic_mismatch'] as const;
 
 /** Why a release holds. */
-export interface Hold {
-  readonly reason: 'fleet_wide' | 'no_data' | 'traffic_mismatch';
+export const HoldSchema = z.object({
+  reason: z.enum(HOLD_REASONS),
   /** The minutes (since the phase started) the hold is about; empty for no data. */
-  readonly minutes: readonly number[];
-  readonly message: string;
-}
+  minutes: z.array(z.number()),
+  message: z.string(),
+});
+export type Hold = z.infer<typeof HoldSchema>;
 
-/** The evidence of one rule: what was measured, against what, and how sure the test is. */
-export interface RuleEvidence {
-  readonly rule:
-    | 'safety_incidents'
-    | 'risk_energy'
-    | 'error_rate'
-    | 'constraint_violations'
-    | 'latency_p50'
-    | 'latency_p95'
-    | 'latency_p99';
-  readonly canary: number | null;
-  readonly baseline: number | null;
+export const CANARY_RULES = ['safety_incidents', 'risk_energy', 'error_rate', 'constraint_violations', 'latency_p50', 'latency_p95', 'latency_p99'] as const;
+
+const measure = () => z.number().nullable();
+
+/**
+ * The evidence of one rule: what was measured, against what, and how sure the test is. Measures
+ * that are not finite travel as null (a state machine payload is JSON).
+ */
+export const RuleEvidenceSchema = z.object({
+  rule: z.enum(CANARY_RULES),
+  canary: measure(),
+  baseline: measure(),
   /** canary / baseline where that is the rule's measure. */
-  readonly ratio: number | null;
+  ratio: measure(),
   /** The policy threshold the measure is held to. */
-  readonly threshold: number;
+  threshold: z.number(),
   /** Which test decided significance. */
-  readonly test: string;
+  test: z.string(),
   /** p-value (anytime-valid for the sequential tests), null where no test applies. */
-  readonly pValue: number | null;
+  pValue: measure(),
   /** The significance level this rule used at this look. */
-  readonly alpha: number | null;
-  readonly significant: boolean;
+  alpha: measure(),
+  significant: z.boolean(),
   /** The measure is past the policy threshold. */
-  readonly breached: boolean;
-  readonly failed: boolean;
-  readonly window: { readonly fromMinute: number; readonly toMinute: number; readonly minutes: number };
-  readonly samples: { readonly canary: number; readonly baseline: number };
-  readonly message: string;
-}
+  breached: z.boolean(),
+  failed: z.boolean(),
+  window: z.object({ fromMinute: z.number(), toMinute: z.number(), minutes: z.number() }),
+  samples: z.object({ canary: z.number(), baseline: z.number() }),
+  message: z.string(),
+});
+export type RuleEvidence = z.infer<typeof RuleEvidenceSchema>;
 
-export interface CanaryVerdict {
-  readonly verdict: VerdictKind;
-  readonly reason: ReasonCode | null;
-  readonly severity: Severity | null;
+/**
+ * The verdict of one look (the analysis step's result, carried in the canary machine's phase state
+ * and in a rollback trigger).
+ */
+export const CanaryVerdictSchema = z.object({
+  verdict: z.enum(VERDICT_KINDS),
+  reason: z.enum(REASON_CODES).nullable(),
+  severity: z.enum(SEVERITIES).nullable(),
   /** Roll back at once (true) or at the loop's next decision point (false, "automatic"). */
-  readonly immediate: boolean;
-  readonly summary: string;
-  readonly evidence: readonly RuleEvidence[];
-  readonly sample: { readonly minutes: number; readonly canaryRequests: number; readonly baselineRequests: number };
+  immediate: z.boolean(),
+  summary: z.string(),
+  evidence: z.array(RuleEvidenceSchema),
+  sample: z.object({ minutes: z.number(), canaryRequests: z.number(), baselineRequests: z.number() }),
   /** Set when the verdict is `hold` (and kept as information when a rule fails during a hold). */
-  readonly hold?: Hold | null;
-}
+  hold: HoldSchema.nullable().optional(),
+});
+export type CanaryVerdict = z.infer<typeof CanaryVerdictSchema>;
 
 /** Shares of the per-phase false-alarm budget, by rule (they sum to 1). */
 export const ALPHA_SHARES = {
@@ -582,6 +592,28 @@ function quantileFromExceedances(points: readonly MinuteDatapoint[], from: numbe
 }
 
 /**
+ * Each minute as a count test: the latency values are the trials, those above the level's threshold
+ * the events. The log-likelihood ratio of every alternative, per minute, and the dispersion they are
+ * tempered by; p99 also mixes in the requests past p99.9 (half the mixture's weight): a tail that
+ * grows shows there first.
+ */
+function exceedanceLlr(usable: readonly MinuteDatapoint[], level: (typeof LEVELS)[number]): { trials: MinuteDatapoint[]; dispersion: number; llr: number[][] } {
+  const trialsAbove = (k: 'p50' | 'p95' | 'p99' | 'tail') => {
+    const asCounts = (v: VariantMinute): VariantMinute => ({ ...emptyVariantMinute(), requests: v.latencyAbove!.samples, errors: Math.min(v.latencyAbove![k], v.latencyAbove!.samples) });
+    return usable.map((p) => ({ minute: p.minute, canary: asCounts(p.canary), baseline: asCounts(p.baseline) }));
+  };
+  const trials = trialsAbove(level);
+  const dispersions = predictableDispersion(trials, errorsOf);
+  const llr = EXCEEDANCE_RATIO_ALTERNATIVES.map((r) => conditionalLlr(trials, errorsOf, r, dispersions));
+  if (level === 'p99') {
+    const tail = trialsAbove('tail');
+    const tailDispersions = predictableDispersion(tail, errorsOf);
+    llr.push(...EXCEEDANCE_RATIO_ALTERNATIVES.map((r) => conditionalLlr(tail, errorsOf, r, tailDispersions)));
+  }
+  return { trials, dispersion: dispersions[dispersions.length - 1] ?? 1, llr };
+}
+
+/**
  * A latency percentile judged per request: in every minute, the requests above the phase's
  * threshold for that percentile (the baseline's own value before the comparison) fall on the canary
  * with probability n_c/(n_c+n_b) when both serve alike — the error rule's conditional binomial,
@@ -600,22 +632,8 @@ function latencyExceedanceRule(
   const level = LEVELS[['latency_p50', 'latency_p95', 'latency_p99'].indexOf(rule)]!;
   const usable = points.filter((p) => p.canary.latencyAbove !== undefined && p.baseline.latencyAbove !== undefined);
   const starts = gridStarts(usable, policy.restartEveryMinutes);
-  // Each minute as a count test: the latency values are the trials, those above the threshold the events.
-  const trialsAbove = (k: 'p50' | 'p95' | 'p99' | 'tail') => {
-    const asCounts = (v: VariantMinute): VariantMinute => ({ ...emptyVariantMinute(), requests: v.latencyAbove!.samples, errors: Math.min(v.latencyAbove![k], v.latencyAbove!.samples) });
-    return usable.map((p) => ({ minute: p.minute, canary: asCounts(p.canary), baseline: asCounts(p.baseline) }));
-  };
-  const trials = trialsAbove(level);
+  const { trials, dispersion, llr } = exceedanceLlr(usable, level);
   const countOf = errorsOf;
-  const dispersions = predictableDispersion(trials, countOf);
-  const dispersion = dispersions[dispersions.length - 1] ?? 1;
-  const llr = EXCEEDANCE_RATIO_ALTERNATIVES.map((r) => conditionalLlr(trials, countOf, r, dispersions));
-  if (level === 'p99') {
-    // p99 also mixes in the requests past p99.9 (half the mixture's weight): a tail that grows shows there first.
-    const tail = trialsAbove('tail');
-    const tailDispersions = predictableDispersion(tail, countOf);
-    llr.push(...EXCEEDANCE_RATIO_ALTERNATIVES.map((r) => conditionalLlr(tail, countOf, r, tailDispersions)));
-  }
   const q = QUANTILE_OF[rule];
   const effectFrom = (j: number) => {
     const c = quantileFromExceedances(usable, j, 'canary', thresholds, q);
@@ -714,6 +732,21 @@ function predictableRiskVariance(points: readonly MinuteDatapoint[], y: readonly
   });
 }
 
+/** Per alternative, each minute's Gaussian log-likelihood ratio (0 for a minute whose variance is not known yet). */
+function riskLlr(usable: readonly MinuteDatapoint[], y: readonly number[], u: readonly number[], v: readonly (number | null)[]): number[][] {
+  return RISK_ALTERNATIVES.map((d) =>
+    usable.map((p, i) => {
+      const theta = d * p.baseline.riskEnergy!;
+      const vi = v[i];
+      if (vi === null || vi === undefined || vi * u[i]! <= 0) return 0;
+      // A minute counts at most RISK_Z_CAP standard deviations: one odd minute is not a regression.
+      const sd = Math.sqrt(vi * u[i]!);
+      const yi = Math.max(-RISK_Z_CAP * sd, Math.min(RISK_Z_CAP * sd, y[i]!));
+      return (theta * yi - (theta * theta) / 2) / (vi * u[i]!);
+    }),
+  );
+}
+
 /**
  * Mean risk energy judged per request: each minute's canary mean minus (1 + margin) × the baseline
  * mean of the same minute (a fleet-wide shift moves both) is Gaussian around the true difference
@@ -729,17 +762,7 @@ function riskEnergyRule(points: readonly MinuteDatapoint[], grid: number, alpha:
   const y = usable.map((p) => p.canary.riskEnergy! - (1 + m) * p.baseline.riskEnergy!);
   const u = usable.map((p) => 1 / p.canary.requests + (1 + m) ** 2 / p.baseline.requests);
   const v = predictableRiskVariance(usable, y, u);
-  const llr = RISK_ALTERNATIVES.map((d) =>
-    usable.map((p, i) => {
-      const theta = d * p.baseline.riskEnergy!;
-      const vi = v[i];
-      if (vi === null || vi === undefined || vi * u[i]! <= 0) return 0;
-      // A minute counts at most RISK_Z_CAP standard deviations: one odd minute is not a regression.
-      const sd = Math.sqrt(vi * u[i]!);
-      const yi = Math.max(-RISK_Z_CAP * sd, Math.min(RISK_Z_CAP * sd, y[i]!));
-      return (theta * yi - (theta * theta) / 2) / (vi * u[i]!);
-    }),
-  );
+  const llr = riskLlr(usable, y, u, v);
   const meansFrom = (j: number) => {
     const nc = sum(usable, j, (p) => p.canary.requests);
     const nb = sum(usable, j, (p) => p.baseline.requests);
@@ -884,6 +907,110 @@ function isFinding(x: Finding | RuleEvidence): x is Finding {
   return 'reason' in x;
 }
 
+/** Minutes the comparison leaves out as fleet-wide incidents, and the hold they cause while one goes on. */
+function fleetHold(points: readonly MinuteDatapoint[], policy: CanaryPolicy): { incidents: Set<number>; hold: Hold | null } {
+  const incidents = new Set([
+    ...fleetIncidentMinutes(points, errorsOf, policy.fleetIncidentFactor),
+    ...fleetIncidentMinutes(points, violationsOf, policy.fleetIncidentFactor),
+  ]);
+  const lastMinute = points[points.length - 1]?.minute ?? 0;
+  const ongoing = [...incidents].filter((m) => m > lastMinute - policy.restartEveryMinutes);
+  const hold: Hold | null =
+    ongoing.length === 0
+      ? null
+      : {
+          reason: 'fleet_wide',
+          minutes: [...incidents].sort((a, b) => a - b),
+          message: `fleet-wide incident: the baseline's own error or constraint-violation rate is over ${policy.fleetIncidentFactor}× its usual rate in minute(s) ${minuteRanges([...incidents])} of the phase; those minutes are not held against the candidate, and the release holds (no promotion, no rollback) until it clears`,
+        };
+  return { incidents, hold };
+}
+
+/** The hold of a canary whose share of the requests is significantly off its weight; null when the split is as configured (or unknown). */
+function mismatchHold(compared: readonly MinuteDatapoint[], weightPct: number | undefined, policy: CanaryPolicy): Hold | null {
+  const split = weightPct === undefined ? null : sampleRatioMismatch(compared, weightPct, policy);
+  if (split === null || !split.mismatch) return null;
+  return {
+    reason: 'traffic_mismatch',
+    minutes: [],
+    message: `sample-ratio mismatch: the canary served ${split.observedPct!.toFixed(2)}% of the requests, not its ${split.expectedPct}% (z=${split.z.toFixed(1)}): a cohort is pinned to one variant (sticky sessions?), so latency and risk energy compare different populations and do not count against the candidate; errors, violations and safety incidents still do`,
+  };
+}
+
+type Sample = CanaryVerdict['sample'];
+
+/** Safety incidents: counted, never sampled noise (warm-up and fleet incidents included). */
+function safetyRule(points: readonly MinuteDatapoint[], sample: Sample, policy: CanaryPolicy): Finding | RuleEvidence {
+  const safetyCount = sum(points, 0, (p) => p.canary.safetyIncidents);
+  const baseIncidents = sum(points, 0, (p) => p.baseline.safetyIncidents);
+  const failed = safetyCount > policy.maxSafetyIncidents;
+  const safety: RuleEvidence = {
+    rule: 'safety_incidents',
+    canary: safetyCount,
+    baseline: baseIncidents,
+    ratio: null,
+    threshold: policy.maxSafetyIncidents,
+    test: 'count (any safety incident is a violation, not noise; warm-up and fleet incidents included)',
+    pValue: null,
+    alpha: null,
+    significant: failed,
+    breached: failed,
+    failed,
+    window: windowOf(points, 0),
+    samples: { canary: sample.canaryRequests, baseline: sample.baselineRequests },
+    message: `${safetyCount} safety incident(s) on the canary (baseline ${baseIncidents}), rollback above ${policy.maxSafetyIncidents}`,
+  };
+  return failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: safety } : safety;
+}
+
+/** The latency rules: per request above the phase's thresholds when the datapoints count them, else per-minute ranks. */
+function latencyRules(compared: readonly MinuteDatapoint[], input: AnalysisInput, grid: number, looks: number, policy: CanaryPolicy): (Finding | RuleEvidence)[] {
+  const budget = policy.falseAlarmRatePerPhase;
+  const thresholds = input.latencyThresholdsMs ?? null;
+  const perRequest = thresholds !== null && compared.some((p) => p.canary.latencyAbove !== undefined && p.baseline.latencyAbove !== undefined);
+  const latencyCompared = compared.filter((p) => p.minute >= policy.latencyWarmupMinutes);
+  return (['latency_p50', 'latency_p95', 'latency_p99'] as const).map((rule) => {
+    if (perRequest) return latencyExceedanceRule(rule, latencyCompared, thresholds, grid, budget * ALPHA_SHARES[rule], policy);
+    const ev = distributionRule(
+      rule,
+      latencyCompared,
+      (budget * ALPHA_SHARES[rule]) / (looks * 2),
+      4 * policy.restartEveryMinutes,
+      policy.latencyRatioWarn,
+      `P2 above ${fmtX(policy.latencyRatioWarn)}, P1 above ${fmtX(policy.latencyRatioCritical)}`,
+    );
+    if (!ev.failed) return ev;
+    const critical = ev.ratio === null || ev.ratio > policy.latencyRatioCritical + THRESHOLD_TOLERANCE;
+    return { reason: 'performance_degradation', severity: critical ? 'P1' : 'P2', immediate: critical, evidence: ev };
+  });
+}
+
+/** The verdict of the findings: the worst fails; else a hold; else too little evidence; else a pass. */
+function verdictOf(findings: readonly Finding[], evidence: RuleEvidence[], sample: Sample, held: Hold | null, policy: CanaryPolicy): CanaryVerdict {
+  if (findings.length > 0) {
+    const worst = [...findings].sort((a, b) => compareSeverity(a.severity, b.severity) || Number(b.immediate) - Number(a.immediate))[0]!;
+    return {
+      verdict: 'fail',
+      reason: worst.reason,
+      severity: worst.severity,
+      immediate: worst.immediate,
+      summary: `${worst.reason} (${worst.severity}): ${worst.evidence.message}`,
+      evidence,
+      sample,
+      hold: held,
+    };
+  }
+  const quiet = (verdict: 'hold' | 'inconclusive' | 'pass', summary: string): CanaryVerdict => ({ verdict, reason: null, severity: null, immediate: false, summary, evidence, sample });
+  if (held !== null) return { ...quiet('hold', held.message), hold: held };
+  if (sample.minutes < policy.minMinutes || sample.canaryRequests < policy.minCanaryRequests) {
+    return quiet(
+      'inconclusive',
+      `not enough evidence yet: ${sample.minutes} minute(s) and ${sample.canaryRequests} canary request(s) (need ${policy.minMinutes} and ${policy.minCanaryRequests})`,
+    );
+  }
+  return quiet('pass', `canary healthy over ${sample.minutes} minute(s), ${sample.canaryRequests} canary request(s): no rule breached`);
+}
+
 /**
  * Analyses a phase's window. Worst finding wins (P0 before P1 before P2; immediate before automatic).
  *
@@ -897,139 +1024,28 @@ export function analyzeCanary(input: AnalysisInput, policy: CanaryPolicy): Canar
   const looks = Math.max(1, Math.ceil(input.plannedMinutes / input.lookEveryMinutes));
   const grid = Math.max(1, Math.ceil(input.plannedMinutes / policy.restartEveryMinutes));
   // The comparative rules see neither the warm-up after the traffic shift nor fleet-wide incidents.
-  const incidents = new Set([
-    ...fleetIncidentMinutes(points, errorsOf, policy.fleetIncidentFactor),
-    ...fleetIncidentMinutes(points, violationsOf, policy.fleetIncidentFactor),
-  ]);
+  const { incidents, hold } = fleetHold(points, policy);
   const compared = points.filter((p) => p.minute >= policy.warmupMinutes && !incidents.has(p.minute));
   const starts = gridStarts(compared, policy.restartEveryMinutes);
-  const lastMinute = points[points.length - 1]?.minute ?? 0;
-  const ongoing = [...incidents].filter((m) => m > lastMinute - policy.restartEveryMinutes);
-  const hold: Hold | null =
-    ongoing.length === 0
-      ? null
-      : {
-          reason: 'fleet_wide',
-          minutes: [...incidents].sort((a, b) => a - b),
-          message: `fleet-wide incident: the baseline's own error or constraint-violation rate is over ${policy.fleetIncidentFactor}× its usual rate in minute(s) ${minuteRanges([...incidents])} of the phase; those minutes are not held against the candidate, and the release holds (no promotion, no rollback) until it clears`,
-        };
-  const split = input.canaryWeightPct === undefined ? null : sampleRatioMismatch(compared, input.canaryWeightPct, policy);
-  const mismatch: Hold | null =
-    split === null || !split.mismatch
-      ? null
-      : {
-          reason: 'traffic_mismatch',
-          minutes: [],
-          message: `sample-ratio mismatch: the canary served ${split.observedPct!.toFixed(2)}% of the requests, not its ${split.expectedPct}% (z=${split.z.toFixed(1)}): a cohort is pinned to one variant (sticky sessions?), so latency and risk energy compare different populations and do not count against the candidate; errors, violations and safety incidents still do`,
-        };
-  const recentMinutes = 4 * policy.restartEveryMinutes;
-  const rankAlpha = (share: number) => (budget * share) / (looks * 2);
+  const mismatch = mismatchHold(compared, input.canaryWeightPct, policy);
   const sample = {
     minutes: points.length,
     canaryRequests: sum(points, 0, (p) => p.canary.requests),
     baselineRequests: sum(points, 0, (p) => p.baseline.requests),
   };
-
-  const findings: Finding[] = [];
-  const evidence: RuleEvidence[] = [];
-  const add = (x: Finding | RuleEvidence) => {
-    if (isFinding(x)) {
-      findings.push(x);
-      evidence.push(x.evidence);
-    } else evidence.push(x);
-  };
-
-  const safetyCount = sum(points, 0, (p) => p.canary.safetyIncidents);
-  const baseIncidents = sum(points, 0, (p) => p.baseline.safetyIncidents);
-  const safety: RuleEvidence = {
-    rule: 'safety_incidents',
-    canary: safetyCount,
-    baseline: baseIncidents,
-    ratio: null,
-    threshold: policy.maxSafetyIncidents,
-    test: 'count (any safety incident is a violation, not noise; warm-up and fleet incidents included)',
-    pValue: null,
-    alpha: null,
-    significant: safetyCount > policy.maxSafetyIncidents,
-    breached: safetyCount > policy.maxSafetyIncidents,
-    failed: safetyCount > policy.maxSafetyIncidents,
-    window: windowOf(points, 0),
-    samples: { canary: sample.canaryRequests, baseline: sample.baselineRequests },
-    message: `${safetyCount} safety incident(s) on the canary (baseline ${baseIncidents}), rollback above ${policy.maxSafetyIncidents}`,
-  };
-  add(safety.failed ? { reason: 'safety_violation', severity: 'P0', immediate: true, evidence: safety } : safety);
-
   // Under a sample-ratio mismatch what the requests look like is the population's doing: kept as evidence, not failed.
   const population = (x: Finding | RuleEvidence): Finding | RuleEvidence => {
     if (mismatch === null || !isFinding(x)) return x;
     return { ...x.evidence, failed: false, message: `${x.evidence.message} — not held against the candidate: ${mismatch.message.split(':')[0]}` };
   };
-  add(population(riskEnergyRule(compared, grid, budget * ALPHA_SHARES.risk_energy, policy)));
-
-  add(errorRateRule(compared, starts, grid, budget * ALPHA_SHARES.error_rate, policy));
-  add(constraintRule(compared, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy));
-
-  const thresholds = input.latencyThresholdsMs ?? null;
-  const perRequest = thresholds !== null && compared.some((p) => p.canary.latencyAbove !== undefined && p.baseline.latencyAbove !== undefined);
-  const latencyCompared = compared.filter((p) => p.minute >= policy.latencyWarmupMinutes);
-  for (const rule of ['latency_p50', 'latency_p95', 'latency_p99'] as const) {
-    if (perRequest) {
-      add(population(latencyExceedanceRule(rule, latencyCompared, thresholds, grid, budget * ALPHA_SHARES[rule], policy)));
-      continue;
-    }
-    const ev = distributionRule(
-      rule,
-      latencyCompared,
-      rankAlpha(ALPHA_SHARES[rule]),
-      recentMinutes,
-      policy.latencyRatioWarn,
-      `P2 above ${fmtX(policy.latencyRatioWarn)}, P1 above ${fmtX(policy.latencyRatioCritical)}`,
-    );
-    if (!ev.failed) {
-      add(ev);
-      continue;
-    }
-    const critical = ev.ratio === null || ev.ratio > policy.latencyRatioCritical + THRESHOLD_TOLERANCE;
-    add(population({ reason: 'performance_degradation', severity: critical ? 'P1' : 'P2', immediate: critical, evidence: ev }));
-  }
-
-  if (findings.length > 0) {
-    const worst = [...findings].sort(
-      (a, b) => compareSeverity(a.severity, b.severity) || Number(b.immediate) - Number(a.immediate),
-    )[0]!;
-    return {
-      verdict: 'fail',
-      reason: worst.reason,
-      severity: worst.severity,
-      immediate: worst.immediate,
-      summary: `${worst.reason} (${worst.severity}): ${worst.evidence.message}`,
-      evidence,
-      sample,
-      hold: hold ?? mismatch,
-    };
-  }
-  const held = hold ?? mismatch;
-  if (held !== null) {
-    return { verdict: 'hold', reason: null, severity: null, immediate: false, summary: held.message, evidence, sample, hold: held };
-  }
-  if (sample.minutes < policy.minMinutes || sample.canaryRequests < policy.minCanaryRequests) {
-    return {
-      verdict: 'inconclusive',
-      reason: null,
-      severity: null,
-      immediate: false,
-      summary: `not enough evidence yet: ${sample.minutes} minute(s) and ${sample.canaryRequests} canary request(s) (need ${policy.minMinutes} and ${policy.minCanaryRequests})`,
-      evidence,
-      sample,
-    };
-  }
-  return {
-    verdict: 'pass',
-    reason: null,
-    severity: null,
-    immediate: false,
-    summary: `canary healthy over ${sample.minutes} minute(s), ${sample.canaryRequests} canary request(s): no rule breached`,
-    evidence,
-    sample,
-  };
+  const results: (Finding | RuleEvidence)[] = [
+    safetyRule(points, sample, policy),
+    population(riskEnergyRule(compared, grid, budget * ALPHA_SHARES.risk_energy, policy)),
+    errorRateRule(compared, starts, grid, budget * ALPHA_SHARES.error_rate, policy),
+    constraintRule(compared, starts, grid, budget * ALPHA_SHARES.constraint_violations, policy),
+    ...latencyRules(compared, input, grid, looks, policy).map(population),
+  ];
+  const findings = results.filter(isFinding);
+  const evidence = results.map((x) => (isFinding(x) ? x.evidence : x));
+  return verdictOf(findings, evidence, sample, hold ?? mismatch, policy);
 }

@@ -5,11 +5,17 @@
  * keys its task handlers by state name): see STATE_NAMES.
  */
 import * as z from 'zod';
-import { LatencyThresholdsSchema, MinuteDatapointSchema } from './analysis.js';
-import { DEPLOYMENT_GOALS, DeploymentSchema, ServingRequestSchema, SmokeSampleSchema } from './deployment.js';
+import { CanaryVerdictSchema, LatencyThresholdsSchema, MinuteDatapointSchema } from './analysis.js';
+import { DEPLOYMENT_GOALS, DeploymentSchema, ServingRequestSchema, SmokeResultSchema, SmokeSampleSchema } from './deployment.js';
+import { GateResultSchema } from './gates.js';
+import { REJECT_CAUSES, REJECTION_FOLLOW_UPS } from './lifecycle.js';
 import { ReleaseManifestSchema } from './manifest.js';
-import { PhaseSchema } from './plan.js';
-import { REASON_CODES } from './severity.js';
+import { MONITOR_ACTIONS, PhaseSchema } from './plan.js';
+import { RollbackTriggerSchema } from './rollback.js';
+import { SEVERITIES } from './severity.js';
+
+export { REJECT_CAUSES, type RejectCause } from './lifecycle.js';
+export { RollbackTriggerSchema } from './rollback.js';
 
 export const ReleaseIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'must be 1-80 chars of A-Z a-z 0-9 _ -');
 
@@ -50,14 +56,15 @@ export const LockInputSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   model: z.string(),
 });
+/** `holder`: who holds the lock; null when it is free, or was taken by a release that could not be named (core/ports.ts LockResult). */
 export const LockOutputSchema = z.strictObject({ acquired: z.boolean(), holder: z.string().nullable() });
 export type LockOutput = z.infer<typeof LockOutputSchema>;
 
 // ---- RunGates ----------------------------------------------------------------------------------
 export const GatesInputSchema = z.strictObject({ releaseId: ReleaseIdSchema, manifest: ReleaseManifestSchema });
 /** Output: core/gates.ts GateResult. */
+export const GatesOutputSchema = GateResultSchema;
 
-// ---- RejectRelease -----------------------------------------------------------------------------
 // ---- VerifyArtifact ----------------------------------------------------------------------------
 export const VerifyArtifactInputSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
@@ -119,20 +126,17 @@ export type ServingInput = z.infer<typeof ServingInputSchema>;
 export const SmokeOutputSchema = z.strictObject({
   passed: z.boolean(),
   summary: z.string(),
-  results: z.array(z.strictObject({ name: z.string(), passed: z.boolean(), latencyMs: z.number(), message: z.string() })),
+  results: z.array(SmokeResultSchema),
 });
 export type SmokeOutput = z.infer<typeof SmokeOutputSchema>;
 
 // ---- RejectRelease -----------------------------------------------------------------------------
-export const REJECT_CAUSES = ['invalid_manifest', 'gates_failed', 'lock_busy', 'artifact_rejected', 'deploy_failed', 'smoke_failed'] as const;
-export type RejectCause = (typeof REJECT_CAUSES)[number];
-
 export const RejectInputSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   cause: z.enum(REJECT_CAUSES),
   validation: ValidateOutputSchema,
-  /** GateResult when cause = gates_failed. */
-  gate: z.unknown().optional(),
+  /** When cause = gates_failed. */
+  gate: GateResultSchema.optional(),
   /** LockOutput when cause = lock_busy. */
   lock: LockOutputSchema.optional(),
   /** VerifyArtifactOutput when cause = artifact_rejected. */
@@ -143,15 +147,16 @@ export const RejectInputSchema = z.strictObject({
   smoke: SmokeOutputSchema.optional(),
 });
 /**
- * `then`: what the promotion machine does after the rejection (core/app/reject-release.ts
- * afterRejection): remove the deployed candidate and release the lock, only release the lock, or
- * nothing (the lock was never taken).
+ * `then`: what the promotion machine does after the rejection (core/lifecycle.ts AFTER_REJECTION):
+ * remove the deployed candidate and release the lock, only release the lock, or nothing (the lock
+ * was never taken, or is another release's).
  */
 export const RejectOutputSchema = z.strictObject({
   outcome: z.literal('rejected'),
-  cause: z.string(),
-  then: z.enum(['remove_candidate', 'release_lock', 'done']),
+  cause: z.enum(REJECT_CAUSES),
+  then: z.enum(REJECTION_FOLLOW_UPS),
 });
+export type RejectOutput = z.infer<typeof RejectOutputSchema>;
 
 // ---- Canary state machine ----------------------------------------------------------------------
 /** Input of the canary state machine (the promotion machine's RunCanary task builds it). */
@@ -179,9 +184,9 @@ export const PhaseStateSchema = z.strictObject({
   isLast: z.boolean(),
   nextIndex: z.number().int(),
   /** Set by AnalyzeCanary. */
-  action: z.enum(['continue', 'rollback', 'advance', 'await_approval']).nullable(),
-  /** The latest verdict (core/analysis.ts CanaryVerdict), null before the first look. */
-  verdict: z.unknown().nullable(),
+  action: z.enum(MONITOR_ACTIONS).nullable(),
+  /** The latest verdict, null before the first look. */
+  verdict: CanaryVerdictSchema.nullable(),
   /** Consecutive looks without metrics so far (core/analysis.ts noDataVerdict). */
   noDataLooks: z.number().int().min(0).default(0),
   /** The phase's latency thresholds once fixed (core/analysis.ts latencyThresholds); the metrics count the requests above them. */
@@ -224,14 +229,6 @@ export const PromoteInputSchema = z.strictObject({
 });
 
 // ---- Rollback (state machines, alarm path, operators) ------------------------------------------
-export const RollbackTriggerSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('verdict'), verdict: z.unknown() }),
-  z.strictObject({ kind: z.literal('alarm'), alarmName: z.string(), watches: z.enum(REASON_CODES).nullable(), detail: z.string() }),
-  z.strictObject({ kind: z.literal('manual'), actor: z.string(), note: z.string() }),
-  z.strictObject({ kind: z.literal('approval_timeout'), minutes: z.number().int().min(1) }),
-  z.strictObject({ kind: z.literal('task_failure'), step: z.string(), error: z.string() }),
-]);
-
 export const RollbackInputSchema = z.strictObject({
   /** Null from the alarm path: the model's lock holder is the release in flight. */
   releaseId: ReleaseIdSchema.nullable(),
@@ -242,11 +239,13 @@ export const RollbackInputSchema = z.strictObject({
 });
 export type RollbackInput = z.infer<typeof RollbackInputSchema>;
 
+export const ROLLBACK_OUTCOMES = ['rolled_back', 'already_rolled_back', 'no_release_in_flight', 'already_promoted', 'ignored_warm_up'] as const;
 export const RollbackOutputSchema = z.strictObject({
-  outcome: z.enum(['rolled_back', 'already_rolled_back', 'no_release_in_flight', 'already_promoted', 'ignored_warm_up']),
+  outcome: z.enum(ROLLBACK_OUTCOMES),
   releaseId: z.string().nullable(),
+  /** The rollback's reason code (core/severity.ts), as the release's outcome recorded it. */
   reason: z.string().nullable(),
-  severity: z.string().nullable(),
+  severity: z.enum(SEVERITIES).nullable(),
   message: z.string(),
 });
 export type RollbackOutput = z.infer<typeof RollbackOutputSchema>;

@@ -537,6 +537,15 @@ export interface SmokeResponse {
   readonly latencyMs: number;
 }
 
+/** The judgement of one smoke request (core/smoke.ts judgeSmoke). */
+export const SmokeResultSchema = z.object({
+  name: z.string(),
+  passed: z.boolean(),
+  latencyMs: z.number(),
+  message: z.string(),
+});
+export type SmokeResult = z.infer<typeof SmokeResultSchema>;
+
 // ---- first releases ---------------------------------------------------------------------------------
 
 /**

@@ -1,25 +1,29 @@
 import semver from 'semver';
+import * as z from 'zod';
 import type { ReleaseManifest } from './manifest.js';
 import { THRESHOLD_TOLERANCE, type GatePolicy } from './policy.js';
 
-export type GateName = 'safety' | 'performance' | 'constraints' | 'tests' | 'version' | 'compatibility';
+export const GATE_NAMES = ['safety', 'performance', 'constraints', 'tests', 'version', 'compatibility'] as const;
+export type GateName = (typeof GATE_NAMES)[number];
 
 /** One promotion gate check: its measured value against its threshold, and a sentence for people. */
-export interface GateCheck {
-  readonly name: GateName;
-  readonly passed: boolean;
+export const GateCheckSchema = z.object({
+  name: z.enum(GATE_NAMES),
+  passed: z.boolean(),
   /** The measured value (number), or a description of it (version checks). */
-  readonly value: number | string;
+  value: z.union([z.number(), z.string()]),
   /** The threshold it was held to, or the rule (version checks). */
-  readonly threshold: number | string;
-  readonly message: string;
-}
+  threshold: z.union([z.number(), z.string()]),
+  message: z.string(),
+});
+export type GateCheck = z.infer<typeof GateCheckSchema>;
 
-export interface GateResult {
-  readonly passed: boolean;
+export const GateResultSchema = z.object({
+  passed: z.boolean(),
   /** Every check, in policy order, not only the first failure. */
-  readonly checks: readonly GateCheck[];
-}
+  checks: z.array(GateCheckSchema),
+});
+export type GateResult = z.infer<typeof GateResultSchema>;
 
 /** `a ≤ b`, not flipping on floating-point noise. */
 const atMost = (a: number, b: number): boolean => a <= b + THRESHOLD_TOLERANCE;

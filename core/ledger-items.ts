@@ -20,7 +20,12 @@
  * {@link MAX_RECORD_FIELD_BYTES} ({@link fitRecordField}); strings are cut on a character
  * boundary (never inside a surrogate pair or a UTF-8 sequence).
  */
-import { isTerminal, type AuditEvent, type ReleaseRecord } from './ports.js';
+import { StoredAuditEventSchema, type AuditEvent, type StoredAuditEvent } from './audit.js';
+import { isTerminal } from './lifecycle.js';
+import { RECORD_FIELDS, ReleaseRecordSchema, type RecordPatch, type ReleaseRecord } from './release-record.js';
+import { parseOrThrow } from './validation.js';
+
+export { RECORD_FIELDS } from './release-record.js';
 
 /** DynamoDB's item size limit: 400 KB, in bytes (attribute names and values, UTF-8). */
 export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
@@ -248,32 +253,11 @@ export function fitRecordField(name: string, value: unknown): unknown {
   return fitted;
 }
 
-/** The fields of a release record the ledger stores (anything else in a patch is not written). */
-export const RECORD_FIELDS = [
-  'releaseId',
-  'model',
-  'version',
-  'status',
-  'artifact',
-  'manifestSha256',
-  'source',
-  'receivedAt',
-  'updatedAt',
-  'canaryExecutionArn',
-  'phase',
-  'weight',
-  'lastVerdict',
-  'approvers',
-  'outcome',
-  'incidentPublished',
-  'deployment',
-  'phaseStartedAt',
-] as const satisfies readonly (keyof ReleaseRecord)[];
-
+/** The fields of a release record the ledger stores (RECORD_FIELDS; anything else in a patch is not written). */
 const RECORD_FIELD_SET: ReadonlySet<string> = new Set(RECORD_FIELDS);
 
 /** The defined record fields of `patch`, each fitted; `releaseId` and `status` are the ledger's to set. */
-export function fitRecordPatch(patch: Record<string, unknown>): Record<string, unknown> {
+export function fitRecordPatch(patch: RecordPatch | ReleaseRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined || !RECORD_FIELD_SET.has(k) || k === 'releaseId' || k === 'status') continue;
@@ -282,9 +266,24 @@ export function fitRecordPatch(patch: Record<string, unknown>): Record<string, u
   return out;
 }
 
+/**
+ * A record as the ledger keeps it: the stored fields (each fitted, see {@link fitRecordPatch}) read
+ * through the record's schema. Throws InvalidInputError naming the fields when they are not a record.
+ *
+ * @example readRecord({ ...item, weight: item.weight ?? 0 }) // a ReleaseRecord, or throws
+ */
+export function readRecord(fields: Record<string, unknown>): ReleaseRecord {
+  return parseOrThrow(ReleaseRecordSchema, fields, `release record ${String(fields['releaseId'])}`);
+}
+
 /** A whole record, each field fitted. */
 export function fitRecord(record: ReleaseRecord): ReleaseRecord {
-  return { ...(fitRecordPatch(record as unknown as Record<string, unknown>) as unknown as ReleaseRecord), releaseId: record.releaseId, status: record.status };
+  return readRecord({ ...fitRecordPatch(record), releaseId: record.releaseId, status: record.status });
+}
+
+/** `record` with `patch` applied (each field fitted) and its status set: what a ledger write leaves. */
+export function patchedRecord(record: ReleaseRecord, patch: RecordPatch, status = record.status): ReleaseRecord {
+  return readRecord({ ...record, ...fitRecordPatch(patch), releaseId: record.releaseId, status });
 }
 
 // ── items ────────────────────────────────────────────────────────────────────────────────────────
@@ -311,19 +310,23 @@ export function eventItem(event: AuditEvent, seq: number): Record<string, unknow
   return item;
 }
 
-/** The event an item holds (the detail as stored: possibly truncated). */
-export function eventOf(item: Record<string, unknown>): AuditEvent {
+/**
+ * The event an item holds, the detail as stored (possibly truncated: core/audit.ts StoredAuditEvent).
+ * Throws InvalidInputError when the item is not an event (no type the ledger knows, no id).
+ */
+export function eventOf(item: Record<string, unknown>): StoredAuditEvent {
   const { releaseId, eventId, at, type, actor, weight, phase, detailJson } = item;
-  return {
-    releaseId: releaseId as string,
-    eventId: eventId as string,
-    at: at as string,
-    type: type as AuditEvent['type'],
-    actor: actor as string,
+  const event = {
+    releaseId,
+    eventId,
+    at,
+    type,
+    actor,
     ...(typeof weight === 'number' ? { weight } : {}),
     ...(typeof phase === 'number' ? { phase } : {}),
-    detail: typeof detailJson === 'string' ? (JSON.parse(detailJson) as Record<string, unknown>) : {},
+    detail: typeof detailJson === 'string' ? (JSON.parse(detailJson) as unknown) : {},
   };
+  return parseOrThrow(StoredAuditEventSchema, event, `audit event ${String(eventId)}`);
 }
 
 /**

@@ -67,7 +67,12 @@ export function estimateHistoryEvents(phases: readonly Phase[], maxLooks: number
   return 10 + phases.reduce((n, p) => n + perPhase + perLook * planLooks(p.monitorMinutes, maxLooks).looks, 0);
 }
 
-export type MonitorAction = 'continue' | 'rollback' | 'advance' | 'await_approval';
+/**
+ * What the monitor loop does after a look (AnalyzeCanary's `action`; the canary machine's
+ * MonitorDecision dispatches on exactly these).
+ */
+export const MONITOR_ACTIONS = ['continue', 'rollback', 'advance', 'await_approval'] as const;
+export type MonitorAction = (typeof MONITOR_ACTIONS)[number];
 
 /**
  * The monitor loop's decision after look number `iteration` (1-based) of `looks`: roll back at once

@@ -5,6 +5,9 @@
  */
 import type { LatencyThresholds, MinuteDatapoint } from './analysis.js';
 import type { ArtifactFacts, Deployment, DeploymentGoal, ServingState, SmokeResponse, SmokeSample } from './deployment.js';
+import type { AuditEvent, StoredAuditEvent } from './audit.js';
+import type { ReleaseStatus } from './lifecycle.js';
+import type { RecordPatch, ReleaseRecord } from './release-record.js';
 import type { ReasonCode, Severity } from './severity.js';
 
 export interface MetricsQuery {
@@ -58,80 +61,11 @@ export interface Notifier {
   publish(notification: Notification): Promise<void>;
 }
 
-/** Lifecycle of a release record. Terminal: rejected, promoted, rolled_back. */
-export const RELEASE_STATUSES = [
-  'received',
-  'gated',
-  'canary',
-  'awaiting_approval',
-  'rolling_back',
-  'rejected',
-  'promoted',
-  'rolled_back',
-] as const;
-export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
-export const ACTIVE_STATUSES: readonly ReleaseStatus[] = ['received', 'gated', 'canary', 'awaiting_approval'];
-/** A release in one of these has ended; in any other it is in flight (`rolling_back` included). */
-export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ['rejected', 'promoted', 'rolled_back'];
-export const isTerminal = (status: ReleaseStatus): boolean => TERMINAL_STATUSES.includes(status);
-
-/** One append-only event of a release's audit timeline (policy.md §5). */
-export interface AuditEvent {
-  readonly releaseId: string;
-  /** Deterministic per logical event, so a retried step does not record it twice. */
-  readonly eventId: string;
-  /** When it happened, by the writer's clock (an operator's laptop may be minutes off): shown, never used to order the timeline. */
-  readonly at: string;
-  readonly type:
-    | 'received'
-    | 'validated'
-    | 'rejected'
-    | 'lock_acquired'
-    | 'lock_released'
-    | 'gate_check'
-    | 'phase_started'
-    | 'analysis'
-    | 'approval_requested'
-    | 'approved'
-    | 'approval_rejected'
-    | 'rollback'
-    | 'rollback_failed'
-    | 'promoted'
-    | 'artifact_verified'
-    | 'serving'
-    | 'smoke_test'
-    | 'hold';
-  /** Who or what caused it: a pipeline step, an alarm name, an operator's identity. */
-  readonly actor: string;
-  readonly weight?: number;
-  readonly phase?: number;
-  readonly detail: Record<string, unknown>;
-}
-
-/** The one lineage record of a release, kept after Step Functions forgets the execution. */
-export interface ReleaseRecord {
-  readonly releaseId: string;
-  readonly model: string;
-  readonly version: string;
-  readonly status: ReleaseStatus;
-  readonly artifact: { readonly uri: string; readonly sha256: string } | null;
-  readonly manifestSha256: string;
-  readonly source: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
-  readonly receivedAt: string;
-  readonly updatedAt: string;
-  readonly canaryExecutionArn: string | null;
-  readonly phase: number | null;
-  readonly weight: number;
-  readonly lastVerdict: { readonly verdict: string; readonly summary: string; readonly at: string } | null;
-  /** What the release deployed and replaced (core/deployment.ts); null until DeployCandidate planned it. */
-  readonly deployment?: Deployment | null;
-  readonly approvers: readonly { readonly phase: number; readonly identity: string; readonly at: string; readonly decision: 'approved' | 'rejected' }[];
-  readonly outcome: { readonly status: ReleaseStatus; readonly reason: string | null; readonly severity: Severity | null; readonly at: string } | null;
-  /** Set once the release's rollback incident went out: nobody is paged twice. */
-  readonly incidentPublished: boolean;
-  /** When the current phase's traffic shift happened (StartPhase); the alarm path's warm-up counts from it. */
-  readonly phaseStartedAt?: string | null;
-}
+// The release record, its lifecycle and its audit events have their own modules; re-exported here.
+export type { AuditEvent, AuditEventType, StoredAuditEvent } from './audit.js';
+export type { RecordPatch, ReleaseRecord } from './release-record.js';
+export type { ReleaseStatus } from './lifecycle.js';
+export { ACTIVE_STATUSES, RELEASE_STATUSES, TERMINAL_STATUSES, isTerminal } from './lifecycle.js';
 
 export type TransitionResult =
   | { readonly ok: true; readonly record: ReleaseRecord }
@@ -149,20 +83,15 @@ export interface AuditLedger {
    * event the release's next sequence number: the timeline's order is the order of the appends.
    */
   append(event: AuditEvent): Promise<'appended' | 'duplicate'>;
-  /** The release's events in the order they were appended (the ledger's sequence), whatever their `at`. */
-  timeline(releaseId: string): Promise<AuditEvent[]>;
+  /** The release's events in the order they were appended (the ledger's sequence), whatever their `at`; details as stored. */
+  timeline(releaseId: string): Promise<StoredAuditEvent[]>;
   /** Creates the record if absent; returns the stored one either way. */
   createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }>;
   getRelease(releaseId: string): Promise<ReleaseRecord | null>;
   /** Conditional update: applies `patch` (and `to`) only while the status is one of `from`. */
-  transition(
-    releaseId: string,
-    from: readonly ReleaseStatus[],
-    to: ReleaseStatus,
-    patch?: Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>,
-  ): Promise<TransitionResult>;
+  transition(releaseId: string, from: readonly ReleaseStatus[], to: ReleaseStatus, patch?: RecordPatch): Promise<TransitionResult>;
   /** Conditional update of fields without a status change (e.g. lastVerdict, approvers). */
-  update(releaseId: string, patch: Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>): Promise<void>;
+  update(releaseId: string, patch: RecordPatch): Promise<void>;
   /** Claims the release's single incident; false when it was already claimed. */
   claimIncident(releaseId: string): Promise<boolean>;
   /** Gives the claim back after a failed publish, so a retry can page. */
@@ -180,7 +109,11 @@ export interface AuditLedger {
   deleteTaskToken(releaseId: string, phase: number): Promise<void>;
 }
 
-export type LockResult = { readonly acquired: true } | { readonly acquired: false; readonly holder: string };
+/**
+ * `holder` null: the lock is taken but its holder could not be named (it changed hands while the
+ * adapter looked: lost a race twice). The core words that for people (core/app/reject-release.ts).
+ */
+export type LockResult = { readonly acquired: true } | { readonly acquired: false; readonly holder: string | null };
 
 /** One release per model at a time. */
 export interface ReleaseLock {

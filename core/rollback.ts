@@ -3,11 +3,13 @@
  * severity, and the incident text people will read (policy.md §3–4). One function for every source
  * of a rollback (analysis verdict, alarm, operator, failed step), so they cannot drift apart.
  */
-import type { CanaryVerdict, RuleEvidence } from './analysis.js';
+import * as z from 'zod';
+import { CanaryVerdictSchema, type CanaryVerdict, type RuleEvidence } from './analysis.js';
 import type { GateResult } from './gates.js';
 import { displayName } from './notes.js';
+import type { MonitorAction } from './plan.js';
 import { canaryAlarmSuffix } from './runtime-config.js';
-import type { ReasonCode, Severity } from './severity.js';
+import { REASON_CODES, type ReasonCode, type Severity } from './severity.js';
 
 /** Where the release stands when something happens. */
 export interface ReleaseContext {
@@ -20,21 +22,30 @@ export interface ReleaseContext {
   readonly phase: number | null;
 }
 
-/** Every source of a rollback, as data. */
-export type RollbackTrigger =
-  | { readonly kind: 'verdict'; readonly verdict: CanaryVerdict }
-  | {
-      readonly kind: 'alarm';
-      readonly alarmName: string;
-      /** The rule the alarm watches, when it maps to one (e.g. `error_rate_increase`). */
-      readonly watches: ReasonCode | null;
-      readonly detail: string;
-    }
-  | { readonly kind: 'manual'; readonly actor: string; readonly note: string }
+/**
+ * The sources of a rollback a caller can ask for, as data (the rollback contract's `trigger`:
+ * core/contracts.ts RollbackInputSchema).
+ */
+export const RollbackTriggerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('verdict'), verdict: CanaryVerdictSchema }),
+  z.strictObject({
+    kind: z.literal('alarm'),
+    alarmName: z.string(),
+    /** The rule the alarm watches, when it maps to one (e.g. `error_rate_increase`). */
+    watches: z.enum(REASON_CODES).nullable(),
+    detail: z.string(),
+  }),
+  z.strictObject({ kind: z.literal('manual'), actor: z.string(), note: z.string() }),
   /** Nobody answered a phase's approval in time: a rollback on the operators' behalf (policy.md §2). */
-  | { readonly kind: 'approval_timeout'; readonly minutes: number }
-  | { readonly kind: 'task_failure'; readonly step: string; readonly error: string }
-  | { readonly kind: 'rollback_failed'; readonly error: string };
+  z.strictObject({ kind: z.literal('approval_timeout'), minutes: z.number().int().min(1) }),
+  z.strictObject({ kind: z.literal('task_failure'), step: z.string(), error: z.string() }),
+]);
+export type RequestedTrigger = z.infer<typeof RollbackTriggerSchema>;
+export type TriggerKind = RequestedTrigger['kind'];
+export const TRIGGER_KINDS = ['verdict', 'alarm', 'manual', 'approval_timeout', 'task_failure'] as const satisfies readonly TriggerKind[];
+
+/** Every source of a rollback decision: a requested one, or the rollback itself failing (the P0 page). */
+export type RollbackTrigger = RequestedTrigger | { readonly kind: 'rollback_failed'; readonly error: string };
 
 export interface RollbackDecision {
   readonly rollback: boolean;
@@ -78,6 +89,49 @@ function evidenceLines(evidence: readonly RuleEvidence[]): string[] {
   return evidence.map((e) => `${e.failed ? '✗' : '·'} ${e.rule}: ${e.message}`);
 }
 
+/** What the decision of each trigger needs: the release's name, where it stands and the incident's footer. */
+interface Wording {
+  readonly name: string;
+  readonly where: string;
+  readonly footer: readonly string[];
+}
+
+type Of<K extends RollbackTrigger['kind']> = Extract<RollbackTrigger, { kind: K }>;
+
+function verdictDecision(v: CanaryVerdict, w: Wording): RollbackDecision {
+  if (v.verdict !== 'fail' || v.reason === null || v.severity === null) return NO_ROLLBACK(`${w.name}: canary ${v.verdict}`, v.summary);
+  const text = [
+    `${w.name} was rolled back ${w.where} because of ${v.reason} (${v.immediate ? 'immediate' : 'automatic'} rollback).`,
+    v.summary,
+    '',
+    `Evidence over ${v.sample.minutes} minute(s), ${v.sample.canaryRequests} canary and ${v.sample.baselineRequests} baseline request(s):`,
+    ...evidenceLines(v.evidence),
+    ...w.footer,
+  ].join('\n');
+  return { rollback: true, immediate: v.immediate, reason: v.reason, severity: v.severity, title: `[${v.severity}] ${w.name} rolled back: ${v.reason} ${w.where}`, text };
+}
+
+function alarmDecision(t: Of<'alarm'>, w: Wording): RollbackDecision {
+  const severity = alarmSeverity(t.watches);
+  return {
+    rollback: true,
+    immediate: true,
+    reason: 'alarm',
+    severity,
+    title: `[${severity}] ${w.name} rolled back: alarm ${t.alarmName} ${w.where}`,
+    text: [`CloudWatch alarm ${t.alarmName}${t.watches ? ` (watching ${t.watches})` : ''} went to ALARM ${w.where}; ${w.name} was rolled back at once.`, t.detail, ...w.footer].join('\n'),
+  };
+}
+
+const immediate = (reason: ReasonCode, severity: Severity, title: string, lines: readonly string[]): RollbackDecision => ({
+  rollback: true,
+  immediate: true,
+  reason,
+  severity,
+  title,
+  text: lines.join('\n'),
+});
+
 /**
  * Maps a trigger to the one rollback decision.
  *
@@ -86,88 +140,35 @@ function evidenceLines(evidence: readonly RuleEvidence[]): string[] {
  * if (d.rollback) await rollback(ctx.releaseId, d);
  */
 export function decideRollback(trigger: RollbackTrigger, ctx: ReleaseContext): RollbackDecision {
-  const name = `${displayName(ctx.model)} ${ctx.version}`;
-  const footer = [
-    '',
-    `Release: ${ctx.releaseId}`,
-    `History: builderbrain history ${ctx.releaseId}`,
-  ];
+  const w: Wording = { name: `${displayName(ctx.model)} ${ctx.version}`, where: where(ctx), footer: ['', `Release: ${ctx.releaseId}`, `History: builderbrain history ${ctx.releaseId}`] };
+  const { name } = w;
   switch (trigger.kind) {
-    case 'verdict': {
-      const v = trigger.verdict;
-      if (v.verdict !== 'fail' || v.reason === null || v.severity === null) {
-        return NO_ROLLBACK(`${name}: canary ${v.verdict}`, v.summary);
-      }
-      const title = `[${v.severity}] ${name} rolled back: ${v.reason} ${where(ctx)}`;
-      const text = [
-        `${name} was rolled back ${where(ctx)} because of ${v.reason} (${v.immediate ? 'immediate' : 'automatic'} rollback).`,
-        v.summary,
-        '',
-        `Evidence over ${v.sample.minutes} minute(s), ${v.sample.canaryRequests} canary and ${v.sample.baselineRequests} baseline request(s):`,
-        ...evidenceLines(v.evidence),
-        ...footer,
-      ].join('\n');
-      return { rollback: true, immediate: v.immediate, reason: v.reason, severity: v.severity, title, text };
-    }
-    case 'alarm': {
-      const severity = alarmSeverity(trigger.watches);
-      return {
-        rollback: true,
-        immediate: true,
-        reason: 'alarm',
-        severity,
-        title: `[${severity}] ${name} rolled back: alarm ${trigger.alarmName} ${where(ctx)}`,
-        text: [
-          `CloudWatch alarm ${trigger.alarmName}${trigger.watches ? ` (watching ${trigger.watches})` : ''} went to ALARM ${where(ctx)}; ${name} was rolled back at once.`,
-          trigger.detail,
-          ...footer,
-        ].join('\n'),
-      };
-    }
+    case 'verdict':
+      return verdictDecision(trigger.verdict, w);
+    case 'alarm':
+      return alarmDecision(trigger, w);
     case 'manual':
-      return {
-        rollback: true,
-        immediate: true,
-        reason: 'manual',
-        severity: 'P2',
-        title: `[P2] ${name} rolled back by ${trigger.actor} ${where(ctx)}`,
-        text: [`${trigger.actor} rolled ${name} back ${where(ctx)}: ${trigger.note}`, ...footer].join('\n'),
-      };
+      return immediate('manual', 'P2', `[P2] ${name} rolled back by ${trigger.actor} ${w.where}`, [`${trigger.actor} rolled ${name} back ${w.where}: ${trigger.note}`, ...w.footer]);
     case 'approval_timeout':
       // Nobody approved: the pipeline decides for the operators, as a manual rollback would.
-      return {
-        rollback: true,
-        immediate: true,
-        reason: 'manual',
-        severity: 'P2',
-        title: `[P2] ${name} rolled back: approval timed out ${where(ctx)}`,
-        text: [`Nobody approved ${name} ${where(ctx)} within ${trigger.minutes} minutes, so it was rolled back to the baseline.`, ...footer].join('\n'),
-      };
+      return immediate('manual', 'P2', `[P2] ${name} rolled back: approval timed out ${w.where}`, [
+        `Nobody approved ${name} ${w.where} within ${trigger.minutes} minutes, so it was rolled back to the baseline.`,
+        ...w.footer,
+      ]);
     case 'task_failure':
-      return {
-        rollback: true,
-        immediate: true,
-        reason: 'task_failure',
-        severity: 'P1',
-        title: `[P1] ${name} rolled back: pipeline step ${trigger.step} failed ${where(ctx)}`,
-        text: [
-          `The pipeline step ${trigger.step} failed after its retries ${where(ctx)}, so ${name} was rolled back to the baseline.`,
-          `Error: ${trigger.error}`,
-          ...footer,
-        ].join('\n'),
-      };
+      return immediate('task_failure', 'P1', `[P1] ${name} rolled back: pipeline step ${trigger.step} failed ${w.where}`, [
+        `The pipeline step ${trigger.step} failed after its retries ${w.where}, so ${name} was rolled back to the baseline.`,
+        `Error: ${trigger.error}`,
+        ...w.footer,
+      ]);
     case 'rollback_failed':
       return {
-        rollback: false,
-        immediate: true,
-        reason: 'rollback_failed',
-        severity: 'P0',
-        title: `[P0] ${name}: ROLLBACK FAILED ${where(ctx)} — traffic may still reach the candidate`,
-        text: [
-          `The rollback of ${name} ${where(ctx)} could not restore the baseline. Restore traffic by hand now.`,
+        ...immediate('rollback_failed', 'P0', `[P0] ${name}: ROLLBACK FAILED ${w.where} — traffic may still reach the candidate`, [
+          `The rollback of ${name} ${w.where} could not restore the baseline. Restore traffic by hand now.`,
           `Error: ${trigger.error}`,
-          ...footer,
-        ].join('\n'),
+          ...w.footer,
+        ]),
+        rollback: false,
       };
   }
 }
@@ -235,7 +236,8 @@ export function alarmDuringWarmup(alarmName: string, phaseStartedAt: string | nu
   return now.getTime() - new Date(phaseStartedAt).getTime() < (warmupMinutes + evaluationMinutes) * 60_000;
 }
 
-export type PhaseDecision = 'advance' | 'await_approval' | 'rollback';
+/** The monitor loop's move at a phase's end (core/plan.ts MONITOR_ACTIONS, less `continue`). */
+export type PhaseDecision = Exclude<MonitorAction, 'continue'>;
 
 /**
  * At the end of a phase's monitoring: a pass advances (or waits for approval when the phase asks

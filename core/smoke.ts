@@ -5,14 +5,9 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { FieldIssue } from './errors.js';
-import type { SmokeResponse, SmokeSample } from './deployment.js';
+import type { SmokeResponse, SmokeResult, SmokeSample } from './deployment.js';
 
-export interface SmokeResult {
-  readonly name: string;
-  readonly passed: boolean;
-  readonly latencyMs: number;
-  readonly message: string;
-}
+export type { SmokeResult } from './deployment.js';
 
 /**
  * Judges one smoke response: no invocation error, within the latency limit, and (when a JSON Schema

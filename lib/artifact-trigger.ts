@@ -63,6 +63,25 @@ export interface ArtifactTriggerProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The props' defaults, checked. */
+function validateProps(props: ArtifactTriggerProps) {
+  const modelsPrefix = props.modelsPrefix ?? 'models/';
+  const manifestFileName = props.manifestFileName ?? 'release.json';
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\/$/.test(modelsPrefix)) {
+    throw new Error(`ArtifactTrigger: modelsPrefix "${modelsPrefix}" must be key segments ending with "/" (e.g. "models/")`);
+  }
+  if (!/^[A-Za-z0-9_.-]+$/.test(manifestFileName)) {
+    throw new Error(`ArtifactTrigger: manifestFileName "${manifestFileName}" must be a plain file name`);
+  }
+  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+  const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(365);
+  const noncurrentDays = noncurrentVersionExpiration.toDays({ integral: false });
+  if (!(Number.isInteger(noncurrentDays) && noncurrentDays >= 1)) {
+    throw new Error(`ArtifactTrigger: noncurrentVersionExpiration must be a whole number of days, at least 1, got ${noncurrentVersionExpiration.toHumanString()}`);
+  }
+  return { modelsPrefix, manifestFileName, removalPolicy, noncurrentVersionExpiration };
+}
+
 export class ArtifactTrigger extends Construct {
   public readonly bucket: s3.Bucket;
   public readonly accessLogsBucket: s3.Bucket;
@@ -74,25 +93,19 @@ export class ArtifactTrigger extends Construct {
 
   public constructor(scope: Construct, id: string, props: ArtifactTriggerProps) {
     super(scope, id);
-    this.modelsPrefix = props.modelsPrefix ?? 'models/';
-    const manifestFileName = props.manifestFileName ?? 'release.json';
-    if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\/$/.test(this.modelsPrefix)) {
-      throw new Error(`ArtifactTrigger: modelsPrefix "${this.modelsPrefix}" must be key segments ending with "/" (e.g. "models/")`);
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(manifestFileName)) {
-      throw new Error(`ArtifactTrigger: manifestFileName "${manifestFileName}" must be a plain file name`);
-    }
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
-    const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(365);
-    const noncurrentDays = noncurrentVersionExpiration.toDays({ integral: false });
-    if (!(Number.isInteger(noncurrentDays) && noncurrentDays >= 1)) {
-      throw new Error(`ArtifactTrigger: noncurrentVersionExpiration must be a whole number of days, at least 1, got ${noncurrentVersionExpiration.toHumanString()}`);
-    }
+    const { modelsPrefix, manifestFileName, removalPolicy, noncurrentVersionExpiration } = validateProps(props);
+    this.modelsPrefix = modelsPrefix;
     this.encryptionKey =
       props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: 'BuilderBrain artifacts', removalPolicy });
+    this.accessLogsBucket = this.createAccessLogsBucket(props, removalPolicy);
+    this.bucket = this.createBucket(noncurrentVersionExpiration, removalPolicy);
+    this.deadLetterQueue = this.createDeadLetterQueue(removalPolicy);
+    this.rule = this.createRule(props.intakeFunction, manifestFileName);
+  }
 
-    // S3 server access logging delivers only to SSE-S3 buckets, so this one cannot use the customer key.
-    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+  /** S3 server access logging delivers only to SSE-S3 buckets, so this one cannot use the customer key. */
+  private createAccessLogsBucket(props: ArtifactTriggerProps, removalPolicy: RemovalPolicy): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -107,22 +120,26 @@ export class ArtifactTrigger extends Construct {
       removalPolicy,
     });
     acknowledgeGuard(
-      this.accessLogsBucket,
+      bucket,
       's3_bucket_default_encryption_kms_check',
       'S3 server access logging delivers only to buckets whose default encryption is SSE-S3 (Amazon S3 managed keys): with a KMS default the logs would not be delivered.',
     );
     acknowledgeGuard(
-      this.accessLogsBucket,
+      bucket,
       's3_bucket_logging_enabled_check',
       'This is the access-log bucket of the artifact bucket; logging its own accesses would need yet another log bucket with the same finding.',
     );
     acknowledgeGuard(
-      this.accessLogsBucket,
+      bucket,
       's3_event_notifications_enabled_check',
       'Nothing reacts to access-log deliveries: the logs are read on demand during an investigation, so notifications would have no consumer.',
     );
+    return bucket;
+  }
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
+  /** The artifact bucket: encrypted with the key, versioned (noncurrent versions expire), access-logged, EventBridge on. */
+  private createBucket(noncurrentVersionExpiration: Duration, removalPolicy: RemovalPolicy): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.encryptionKey,
       bucketKeyEnabled: true,
@@ -146,38 +163,42 @@ export class ArtifactTrigger extends Construct {
     });
     // EventBridge notifications through the CloudFormation property rather than `eventBridgeEnabled`,
     // which adds a custom-resource Lambda (and its managed-policy role) just to set this flag.
-    (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+    (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
-    for (const bucket of [this.bucket, this.accessLogsBucket]) {
+    for (const b of [bucket, this.accessLogsBucket]) {
       acknowledgeGuard(
-        bucket,
+        b,
         's3_bucket_object_lock_enabled_check',
         'Object Lock cannot be disabled once enabled and protects only objects given a retention, which would block the lifecycle rules that keep the bucket bounded. Overwrites and deletes keep the previous version (versioning) and every artifact is checked against the manifest SHA-256 before it is deployed.',
       );
     }
+    return bucket;
+  }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'IntakeDeadLetterQueue', {
+  /** The intake path's dead-letter queue (EventBridge target and Lambda async destination). */
+  private createDeadLetterQueue(removalPolicy: RemovalPolicy): sqs.Queue {
+    const queue = new sqs.Queue(this, 'IntakeDeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       removalPolicy,
     });
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter queue of the intake path; its depth is alarmed on instead.',
-    );
+    acknowledge(queue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the intake path; its depth is alarmed on instead.');
     acknowledgeGuard(
-      this.deadLetterQueue,
+      queue,
       'sqs_dlq_check',
       'This queue is itself the dead-letter queue of the intake path (EventBridge target and Lambda async destination, not an SQS source queue); its depth pages the pipeline-alarms topic.',
     );
     // EventBridge encrypts what it parks in the queue with the queue's key.
     allowServiceEnvelope(this.encryptionKey, 'events.amazonaws.com');
+    return queue;
+  }
 
-    this.rule = new events.Rule(this, 'ManifestUploaded', {
+  /** The rule matching an uploaded manifest, targeting the intake function; failures park in the dead-letter queue. */
+  private createRule(intakeFunction: lambda.IFunction, manifestFileName: string): events.Rule {
+    const rule = new events.Rule(this, 'ManifestUploaded', {
       description: `Starts a release when ${this.modelsPrefix}<model>/<version>/${manifestFileName} is uploaded`,
       eventPattern: {
         source: ['aws.s3'],
@@ -189,18 +210,19 @@ export class ArtifactTrigger extends Construct {
         },
       },
     });
-    this.rule.addTarget(
-      new targets.LambdaFunction(props.intakeFunction, {
+    rule.addTarget(
+      new targets.LambdaFunction(intakeFunction, {
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 8,
         maxEventAge: Duration.hours(24),
       }),
     );
-    props.intakeFunction.configureAsyncInvoke({
+    intakeFunction.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       onFailure: new QueueDestination(this.deadLetterQueue),
     });
+    return rule;
   }
 
   /** The ARN pattern of uploaded objects a manifest reader may get: `<bucket>/models/*`. */
@@ -208,7 +230,6 @@ export class ArtifactTrigger extends Construct {
     return this.bucket.arnForObjects(`${this.modelsPrefix}*`);
   }
 
-  /** Read access to uploaded manifests (any version), nothing else in the bucket. */
   /**
    * Lets the team's SageMaker execution role (outside this stack) read the uploaded artifacts it
    * serves: a bucket-policy statement on the models prefix and a key-policy statement for decrypting
@@ -230,6 +251,7 @@ export class ArtifactTrigger extends Construct {
     );
   }
 
+  /** Read access to uploaded manifests and artifacts (any version), nothing else in the bucket. */
   public grantReadManifests(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [this.modelsObjectsArn] }),

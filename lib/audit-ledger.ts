@@ -20,7 +20,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEDGER_PREFIXES, LEDGER_TABLE } from '../core/ledger-items.js';
+import type { LedgerAction } from '../core/steps.js';
 import { grantKeyUse } from './kms.js';
+
+export type { LedgerAction };
 
 export interface AuditLedgerProps {
   /**
@@ -37,11 +40,7 @@ export interface AuditLedgerProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The table's key schema (a contract with the DynamoDB adapter: core/ledger-items.ts). */
-export const LEDGER_KEYS = LEDGER_TABLE;
-
-/** DynamoDB data-plane actions a role may get on the ledger (without the `dynamodb:` prefix). */
-export type LedgerAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+/** Every DynamoDB data-plane action a role may get on the ledger (core/steps.ts LedgerAction). */
 export const LEDGER_ACTIONS: readonly LedgerAction[] = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'];
 
 /**
@@ -62,8 +61,8 @@ export class AuditLedger extends Construct {
     super(scope, id);
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: 'BuilderBrain audit ledger' });
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: LEDGER_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: LEDGER_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: LEDGER_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
@@ -72,28 +71,28 @@ export class AuditLedger extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
-      indexName: LEDGER_KEYS.gsi1.indexName,
-      partitionKey: { name: LEDGER_KEYS.gsi1.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: LEDGER_KEYS.gsi1.sortKey, type: dynamodb.AttributeType.STRING },
+      indexName: LEDGER_TABLE.gsi1.indexName,
+      partitionKey: { name: LEDGER_TABLE.gsi1.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE.gsi1.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
     // Sparse: only records whose release has not ended carry `activepk`.
     this.table.addGlobalSecondaryIndex({
-      indexName: LEDGER_KEYS.active.indexName,
-      partitionKey: { name: LEDGER_KEYS.active.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: LEDGER_KEYS.active.sortKey, type: dynamodb.AttributeType.STRING },
+      indexName: LEDGER_TABLE.active.indexName,
+      partitionKey: { name: LEDGER_TABLE.active.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE.active.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
   }
 
   /** The ARN of the `gsi1` index. */
   public get gsi1Arn(): string {
-    return `${this.table.tableArn}/index/${LEDGER_KEYS.gsi1.indexName}`;
+    return `${this.table.tableArn}/index/${LEDGER_TABLE.gsi1.indexName}`;
   }
 
   /** The ARN of the `active` index. */
   public get activeIndexArn(): string {
-    return `${this.table.tableArn}/index/${LEDGER_KEYS.active.indexName}`;
+    return `${this.table.tableArn}/index/${LEDGER_TABLE.active.indexName}`;
   }
 
   /** Reads and writes of any kind (items, queries of the table and its indexes). */

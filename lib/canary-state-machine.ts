@@ -32,7 +32,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { APPROVAL_REJECTED_ERROR, ROLLBACK_FAILED_ERROR, STATE_NAMES } from '../core/contracts.js';
-import { assertResultPath, catchFailure, LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS, lambdaStep, pipelineStateMachine } from './sfn-tasks.js';
+import { assertResultPath, catchFailure, functionTimeout, LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS, lambdaStep, pipelineStateMachine } from './sfn-tasks.js';
 
 const S = STATE_NAMES.canary;
 
@@ -68,57 +68,113 @@ export class CanaryStateMachine extends Construct {
     if (props.timeout.toSeconds() <= props.approvalTimeout.toSeconds()) {
       throw new Error('CanaryStateMachine: timeout must exceed approvalTimeout');
     }
-    const fnTimeout = (fn: lambda.IFunction) => (fn as lambda.Function).timeout ?? Duration.minutes(5);
+    // The order of the fragments is the order of the transitions into each state, which orders the
+    // States of the rendered definition.
+    const f = new CanaryFragments(this, props);
+    const rollbacks = f.rollbacks(f.terminals());
+    const loop = f.phaseLoop();
+    const requestApproval = f.approval(rollbacks);
+    const { nextPhase, promote } = f.nextPhase(loop.startPhase);
+    const decide = f.monitorDecision(loop.waitForNextLook, rollbacks, requestApproval.next(nextPhase), nextPhase);
+    for (const [task, step] of [[loop.startPhase, S.startPhase], [loop.analyze, S.analyze], [requestApproval, S.requestApproval], [promote, S.promote]] as const) {
+      catchFailure(this, task, step, rollbacks.onFailure);
+    }
+    const definition = loop.initCanary.next(loop.startPhase).next(loop.waitForNextLook).next(loop.analyze).next(decide);
 
-    // ---- terminal states ----------------------------------------------------------------------
-    const rollbackFailed = new sfn.Fail(this, 'RollbackFailed', {
-      stateName: 'RollbackFailed',
-      error: ROLLBACK_FAILED_ERROR,
-      cause: 'The rollback could not restore the baseline; a P0 incident was published. Restore traffic by hand.',
+    this.stateMachine = pipelineStateMachine(this, {
+      stateMachineName: props.stateMachineName,
+      definition,
+      comment: 'BuilderBrain canary: phases, bounded monitor loops, approvals, promotion or rollback',
+      timeout: props.timeout,
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      invokes: [props.startPhaseFunction, props.analyzeCanaryFunction, props.requestApprovalFunction, props.promoteFunction, props.rollbackFunction],
     });
-    const canaryFailed = new sfn.Fail(this, 'CanaryFailed', {
-      stateName: 'CanaryFailed',
-      error: 'CanaryStepFailed',
-      cause: 'A step of the canary failed after its retries; the release was rolled back.',
-    });
-    const rolledBack = new sfn.Pass(this, 'RolledBack', {
-      stateName: 'RolledBack',
-      parameters: { outcome: 'rolled_back', 'releaseId.$': '$.releaseId', 'version.$': '$.version', 'rollback.$': '$.rollback' },
-      resultPath: '$.result',
-    }).next(new sfn.Succeed(this, 'CanaryRolledBack', { stateName: 'CanaryRolledBack', outputPath: '$.result' }));
+  }
+}
 
-    // ---- rollbacks ----------------------------------------------------------------------------
+interface Terminals {
+  readonly rollbackFailed: sfn.Fail;
+  readonly canaryFailed: sfn.Fail;
+  /** The rolled-back result, then CanaryRolledBack. */
+  readonly rolledBack: sfn.Chain;
+}
+
+/** The rollback tasks, one per trigger. */
+interface Rollbacks {
+  readonly onVerdict: sfn.Chain;
+  readonly onRejection: sfn.Chain;
+  readonly onTimeout: sfn.Chain;
+  readonly onFailure: tasks.LambdaInvoke;
+}
+
+/** The phase loop's states: the cursor, the traffic shift, the wait and the look. */
+interface PhaseLoop {
+  readonly initCanary: sfn.Pass;
+  readonly startPhase: tasks.LambdaInvoke;
+  readonly waitForNextLook: sfn.Wait;
+  readonly analyze: tasks.LambdaInvoke;
+}
+
+/** The canary machine's state groups, each a function of the ones it leads to. */
+class CanaryFragments {
+  public constructor(
+    private readonly scope: Construct,
+    private readonly props: CanaryStateMachineProps,
+  ) {}
+
+  public terminals(): Terminals {
+    return {
+      rollbackFailed: new sfn.Fail(this.scope, 'RollbackFailed', {
+        stateName: 'RollbackFailed',
+        error: ROLLBACK_FAILED_ERROR,
+        cause: 'The rollback could not restore the baseline; a P0 incident was published. Restore traffic by hand.',
+      }),
+      canaryFailed: new sfn.Fail(this.scope, 'CanaryFailed', {
+        stateName: 'CanaryFailed',
+        error: 'CanaryStepFailed',
+        cause: 'A step of the canary failed after its retries; the release was rolled back.',
+      }),
+      rolledBack: new sfn.Pass(this.scope, 'RolledBack', {
+        stateName: 'RolledBack',
+        parameters: { outcome: 'rolled_back', 'releaseId.$': '$.releaseId', 'version.$': '$.version', 'rollback.$': '$.rollback' },
+        resultPath: '$.result',
+      }).next(new sfn.Succeed(this.scope, 'CanaryRolledBack', { stateName: 'CanaryRolledBack', outputPath: '$.result' })),
+    };
+  }
+
+  /** A rollback on each trigger: a verdict, a rejected approval, an approval timeout, a failed step. */
+  public rollbacks(t: Terminals): Rollbacks {
     const rollback = (stateName: string, trigger: Record<string, unknown>) => {
-      const task = lambdaStep(this, stateName, props.rollbackFunction, {
+      const task = lambdaStep(this.scope, stateName, this.props.rollbackFunction, {
         payload: { ...ROLLBACK_BASE, trigger },
         resultPath: '$.rollback',
-        functionTimeout: fnTimeout(props.rollbackFunction),
+        functionTimeout: functionTimeout(this.props.rollbackFunction),
       });
-      task.addCatch(rollbackFailed, { errors: [ROLLBACK_FAILED_ERROR], resultPath: '$.rollbackError' });
-      task.addCatch(rollbackFailed, { errors: [sfn.Errors.ALL], resultPath: '$.rollbackError' });
+      task.addCatch(t.rollbackFailed, { errors: [ROLLBACK_FAILED_ERROR], resultPath: '$.rollbackError' });
+      task.addCatch(t.rollbackFailed, { errors: [sfn.Errors.ALL], resultPath: '$.rollbackError' });
       return task;
     };
-    const rollbackOnVerdict = rollback(S.rollbackOnVerdict, { kind: 'verdict', 'verdict.$': '$.phase.verdict' }).next(rolledBack);
-    const rollbackOnRejection = rollback(S.rollbackOnRejection, {
+    const onVerdict = rollback(S.rollbackOnVerdict, { kind: 'verdict', 'verdict.$': '$.phase.verdict' }).next(t.rolledBack);
+    const onRejection = rollback(S.rollbackOnRejection, {
       kind: 'manual',
       'actor.$': '$.rejectionAnswer.answer.actor',
       'note.$': "States.Format('phase approval rejected: {}', $.rejectionAnswer.answer.note)",
-    }).next(rolledBack);
-    const approvalMinutes = Math.round(props.approvalTimeout.toMinutes({ integral: false }));
-    const rollbackOnTimeout = rollback(S.rollbackOnTimeout, { kind: 'approval_timeout', minutes: approvalMinutes }).next(rolledBack);
-    const rollbackOnFailure = rollback(S.rollbackOnFailure, {
-      kind: 'task_failure',
-      'step.$': '$.failure.step',
-      'error.$': '$.failure.Error',
-    }).next(canaryFailed);
+    }).next(t.rolledBack);
+    const approvalMinutes = Math.round(this.props.approvalTimeout.toMinutes({ integral: false }));
+    const onTimeout = rollback(S.rollbackOnTimeout, { kind: 'approval_timeout', minutes: approvalMinutes }).next(t.rolledBack);
+    const onFailure = rollback(S.rollbackOnFailure, { kind: 'task_failure', 'step.$': '$.failure.step', 'error.$': '$.failure.Error' });
+    onFailure.next(t.canaryFailed);
+    return { onVerdict, onRejection, onTimeout, onFailure };
+  }
 
-    // ---- the phase loop -------------------------------------------------------------------------
-    const initCanary = new sfn.Pass(this, CANARY_START_STATE, {
+  public phaseLoop(): PhaseLoop {
+    const initCanary = new sfn.Pass(this.scope, CANARY_START_STATE, {
       stateName: CANARY_START_STATE,
       result: sfn.Result.fromObject({ phaseIndex: 0 }),
       resultPath: '$.cursor',
     });
-    const startPhase = lambdaStep(this, S.startPhase, props.startPhaseFunction, {
+    const startPhase = lambdaStep(this.scope, S.startPhase, this.props.startPhaseFunction, {
       payload: {
         'releaseId.$': '$.releaseId',
         'model.$': '$.model',
@@ -129,20 +185,22 @@ export class CanaryStateMachine extends Construct {
         'executionArn.$': '$$.Execution.Id',
       },
       resultPath: '$.phase',
-      functionTimeout: fnTimeout(props.startPhaseFunction),
+      functionTimeout: functionTimeout(this.props.startPhaseFunction),
     });
-    const waitForNextLook = new sfn.Wait(this, S.wait, {
-      stateName: S.wait,
-      time: sfn.WaitTime.secondsPath('$.phase.lookEverySeconds'),
-    });
-    const analyze = lambdaStep(this, S.analyze, props.analyzeCanaryFunction, {
+    const waitForNextLook = new sfn.Wait(this.scope, S.wait, { stateName: S.wait, time: sfn.WaitTime.secondsPath('$.phase.lookEverySeconds') });
+    const analyze = lambdaStep(this.scope, S.analyze, this.props.analyzeCanaryFunction, {
       payload: { 'releaseId.$': '$.releaseId', 'model.$': '$.model', 'version.$': '$.version', 'phase.$': '$.phase' },
       resultPath: '$.phase',
-      functionTimeout: fnTimeout(props.analyzeCanaryFunction),
+      functionTimeout: functionTimeout(this.props.analyzeCanaryFunction),
     });
-    const requestApproval = new tasks.LambdaInvoke(this, S.requestApproval, {
+    return { initCanary, startPhase, waitForNextLook, analyze };
+  }
+
+  /** RequestApproval (.waitForTaskToken): its timeout is the approval deadline; a rejection or a timeout rolls back. */
+  public approval(rollbacks: Rollbacks): tasks.LambdaInvoke {
+    const requestApproval = new tasks.LambdaInvoke(this.scope, S.requestApproval, {
       stateName: S.requestApproval,
-      lambdaFunction: props.requestApprovalFunction,
+      lambdaFunction: this.props.requestApprovalFunction,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
         taskToken: sfn.JsonPath.taskToken,
@@ -154,11 +212,11 @@ export class CanaryStateMachine extends Construct {
       retryOnServiceExceptions: false,
       resultPath: '$.approval',
       // The timeout is the approval deadline: never retried.
-      taskTimeout: sfn.Timeout.duration(props.approvalTimeout),
+      taskTimeout: sfn.Timeout.duration(this.props.approvalTimeout),
     });
     assertResultPath(S.requestApproval, '$.approval');
     requestApproval.addRetry({ errors: [...LAMBDA_TRANSIENT_ERRORS], ...LAMBDA_RETRY });
-    const parseRejection = new sfn.Pass(this, 'ParseRejection', {
+    const parseRejection = new sfn.Pass(this.scope, 'ParseRejection', {
       stateName: 'ParseRejection',
       parameters: {
         'answer.$':
@@ -166,62 +224,47 @@ export class CanaryStateMachine extends Construct {
       },
       resultPath: '$.rejectionAnswer',
     });
-    requestApproval.addCatch(parseRejection.next(rollbackOnRejection), { errors: [APPROVAL_REJECTED_ERROR], resultPath: '$.rejection' });
-    requestApproval.addCatch(rollbackOnTimeout, { errors: [sfn.Errors.TIMEOUT], resultPath: '$.approvalTimeout' });
+    requestApproval.addCatch(parseRejection.next(rollbacks.onRejection), { errors: [APPROVAL_REJECTED_ERROR], resultPath: '$.rejection' });
+    requestApproval.addCatch(rollbacks.onTimeout, { errors: [sfn.Errors.TIMEOUT], resultPath: '$.approvalTimeout' });
+    return requestApproval;
+  }
 
-    const promote = lambdaStep(this, S.promote, props.promoteFunction, {
+  /** NextPhase: the last phase promotes; any other advances the cursor and starts the next one. */
+  public nextPhase(startPhase: tasks.LambdaInvoke): { readonly nextPhase: sfn.Choice; readonly promote: tasks.LambdaInvoke } {
+    const promote = lambdaStep(this.scope, S.promote, this.props.promoteFunction, {
       payload: { 'releaseId.$': '$.releaseId', 'model.$': '$.model', 'version.$': '$.version', 'phase.$': '$.phase' },
       resultPath: '$.promotion',
-      functionTimeout: fnTimeout(props.promoteFunction),
+      functionTimeout: functionTimeout(this.props.promoteFunction),
     });
-    const promoted = new sfn.Pass(this, 'Promoted', {
+    const promoted = new sfn.Pass(this.scope, 'Promoted', {
       stateName: 'Promoted',
       parameters: { outcome: 'promoted', 'releaseId.$': '$.releaseId', 'version.$': '$.version' },
       resultPath: '$.result',
-    }).next(new sfn.Succeed(this, 'CanaryPromoted', { stateName: 'CanaryPromoted', outputPath: '$.result' }));
-
-    const advancePhase = new sfn.Pass(this, 'AdvancePhase', {
+    }).next(new sfn.Succeed(this.scope, 'CanaryPromoted', { stateName: 'CanaryPromoted', outputPath: '$.result' }));
+    const advancePhase = new sfn.Pass(this.scope, 'AdvancePhase', {
       stateName: 'AdvancePhase',
       parameters: { 'phaseIndex.$': '$.phase.nextIndex' },
       resultPath: '$.cursor',
     });
-    const nextPhase = new sfn.Choice(this, S.nextPhase, { stateName: S.nextPhase })
+    const nextPhase = new sfn.Choice(this.scope, S.nextPhase, { stateName: S.nextPhase })
       .when(sfn.Condition.booleanEquals('$.phase.isLast', true), promote.next(promoted))
       .otherwise(advancePhase.next(startPhase));
+    return { nextPhase, promote };
+  }
 
-    const unknownAction = new sfn.Pass(this, 'UnknownMonitorAction', {
+  /** MonitorDecision: dispatches on AnalyzeCanary's `action`; an action it does not know fails the step. */
+  public monitorDecision(waitForNextLook: sfn.Wait, rollbacks: Rollbacks, awaitApproval: sfn.IChainable, nextPhase: sfn.IChainable): sfn.Choice {
+    const unknownAction = new sfn.Pass(this.scope, 'UnknownMonitorAction', {
       stateName: 'UnknownMonitorAction',
       result: sfn.Result.fromObject({ step: S.decide, Error: 'UnknownMonitorAction', Cause: 'AnalyzeCanary returned an action MonitorDecision does not know' }),
       resultPath: '$.failure',
-    }).next(rollbackOnFailure);
-    const decide = new sfn.Choice(this, S.decide, { stateName: S.decide })
+    }).next(rollbacks.onFailure);
+    return new sfn.Choice(this.scope, S.decide, { stateName: S.decide })
       .when(sfn.Condition.stringEquals('$.phase.action', 'continue'), waitForNextLook)
-      .when(sfn.Condition.stringEquals('$.phase.action', 'rollback'), rollbackOnVerdict)
-      .when(sfn.Condition.stringEquals('$.phase.action', 'await_approval'), requestApproval.next(nextPhase))
+      .when(sfn.Condition.stringEquals('$.phase.action', 'rollback'), rollbacks.onVerdict)
+      .when(sfn.Condition.stringEquals('$.phase.action', 'await_approval'), awaitApproval)
       .when(sfn.Condition.stringEquals('$.phase.action', 'advance'), nextPhase)
       .otherwise(unknownAction);
-
-    catchFailure(this, startPhase, S.startPhase, rollbackOnFailure);
-    catchFailure(this, analyze, S.analyze, rollbackOnFailure);
-    catchFailure(this, requestApproval, S.requestApproval, rollbackOnFailure);
-    catchFailure(this, promote, S.promote, rollbackOnFailure);
-
-    const definition = initCanary.next(startPhase).next(waitForNextLook).next(analyze).next(decide);
-
-    this.stateMachine = pipelineStateMachine(this, {
-      stateMachineName: props.stateMachineName,
-      definition,
-      comment: 'BuilderBrain canary: phases, bounded monitor loops, approvals, promotion or rollback',
-      timeout: props.timeout,
-      encryptionKey: props.encryptionKey,
-      logRetention: props.logRetention,
-      invokes: [
-        props.startPhaseFunction,
-        props.analyzeCanaryFunction,
-        props.requestApprovalFunction,
-        props.promoteFunction,
-        props.rollbackFunction,
-      ],
-    });
   }
 }
+

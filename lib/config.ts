@@ -11,7 +11,8 @@ import { AlarmPolicySchema } from '../core/alarms.js';
 import { DeploymentConfigSchema } from '../core/deployment.js';
 import { checkSmokeSchemas } from '../core/smoke.js';
 import { ModelNameSchema } from '../core/manifest.js';
-import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, estimateHistoryEvents, PhasesSchema } from '../core/plan.js';
+import { historyBudgetIssues } from '../core/budgets.js';
+import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, PhasesSchema } from '../core/plan.js';
 import { PolicySchema } from '../core/policy.js';
 import { DEFAULT_METRICS_NAMESPACE, RouterConfigSchema } from '../core/runtime-config.js';
 import { SEVERITIES } from '../core/severity.js';
@@ -23,13 +24,8 @@ export const CONFIG_CONTEXT_KEY = 'builderbrain';
 /** Context key naming a JSON config file, relative to the working directory. */
 export const CONFIG_FILE_CONTEXT_KEY = 'builderbrainConfig';
 
-/** Step Functions Standard keeps at most 25,000 events per execution. */
-export const STEP_FUNCTIONS_HISTORY_LIMIT = 25_000;
-/** Share of that limit a canary execution may plan for (the rest is headroom for retries and approvals). */
-export const HISTORY_BUDGET_SHARE = 0.2;
-
-/** History events of one check of a serving loop: Wait (2), Task (5), Choice (2). */
-export const SERVING_EVENTS_PER_CHECK = 9;
+/** The history budgets (core/budgets.ts), re-exported for the config's readers. */
+export { HISTORY_BUDGET_SHARE, SERVING_EVENTS_PER_CHECK, STEP_FUNCTIONS_HISTORY_LIMIT } from '../core/budgets.js';
 
 /** CloudWatch Logs retention periods (days) that CloudFormation accepts. */
 export const LOG_RETENTION_DAYS = [
@@ -150,27 +146,8 @@ export const PipelineConfigSchema = z
         .map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg));
       ctx.addIssue({ code: 'custom', path, message: issue.message });
     }
-    // A promotion execution runs at most two serving loops on any path (deploy, then converge or
-    // remove), each a Wait, a Task and a Choice per check: bounded by the same budget.
-    const checks = Math.ceil((c.deployment.timeoutMinutes * 60) / c.deployment.pollSeconds) + 2;
-    const servingEvents = 2 * checks * SERVING_EVENTS_PER_CHECK;
-    const servingBudget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;
-    if (servingEvents > servingBudget) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['deployment', 'pollSeconds'],
-        message: `checking every ${c.deployment.pollSeconds} s for up to ${c.deployment.timeoutMinutes} min needs up to ${servingEvents} history events, over the budget of ${servingBudget}: poll less often or lower deployment.timeoutMinutes`,
-      });
-    }
-    const events = estimateHistoryEvents(c.phases, c.maxLooksPerPhase);
-    const budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;
-    if (events > budget) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['maxLooksPerPhase'],
-        message: `the canary plan needs up to ${events} history events, over the budget of ${budget} (${HISTORY_BUDGET_SHARE * 100}% of ${STEP_FUNCTIONS_HISTORY_LIMIT}): lower maxLooksPerPhase or use fewer phases`,
-      });
-    }
+    // Both execution histories within Step Functions' limit (core/budgets.ts).
+    for (const issue of historyBudgetIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   });
 
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
@@ -280,13 +257,5 @@ export function resourceNames(config: Pick<PipelineConfig, 'prefix' | 'modelName
   } as const;
 }
 
-/**
- * Upper bound on one canary execution's duration: every phase watched, an approval waited for at the
- * end of every phase (an inconclusive last look asks for one even where the phase needs none), plus
- * slack for retries. Past it the execution times out and the promotion machine rolls back.
- */
-export function canaryTimeoutMinutes(config: Pick<PipelineConfig, 'phases' | 'approvalTimeoutMinutes'>): number {
-  const monitoring = config.phases.reduce((n, p) => n + p.monitorMinutes, 0);
-  const approvals = config.phases.length * config.approvalTimeoutMinutes;
-  return monitoring + approvals + 60 + 10 * config.phases.length;
-}
+/** Upper bound on one canary execution's duration, in minutes (core/budgets.ts). */
+export { canaryTimeoutMinutes, promotionTimeoutMinutes } from '../core/budgets.js';

@@ -19,6 +19,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { SEVERITIES, type Severity } from '../core/severity.js';
+import type { PublishableTopic } from '../core/steps.js';
 import { allowServiceEnvelope, grantKeyUse } from './kms.js';
 
 /** An email address or https:// endpoint. */
@@ -52,7 +53,8 @@ export interface IncidentTopicsProps {
 /** The message attribute carrying the severity (a contract with the SNS notifier adapter). */
 export const SEVERITY_ATTRIBUTE = 'severity';
 
-export type PublishableTopic = 'incident' | 'approvals';
+/** The topics a step may publish to (core/steps.ts). */
+export type { PublishableTopic };
 
 export class IncidentTopics extends Construct {
   public readonly incidentTopic: sns.Topic;

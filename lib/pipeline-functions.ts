@@ -1,5 +1,6 @@
 /**
- * The twelve Lambda handlers of the pipeline (lambdas/<name>/index.ts), each with its own role that
+ * The pipeline's Lambda functions, one per step of the registry (core/steps.ts: description, size,
+ * environment, permissions; the entry is lambdas/<name>/index.ts), each with its own role that
  * gets exactly what its adapters call, scoped to one resource: the table and its one index, one
  * topic and the key, the router's endpoint or function, one state machine's executions. The
  * exceptions AWS imposes (no resource-level permissions) are acknowledged where they are granted.
@@ -22,167 +23,41 @@ import { Construct } from 'constructs';
 import type { CanaryPolicy, GatePolicy } from '../core/policy.js';
 import { sageMakerNamePrefix } from '../core/deployment.js';
 import { ENV, type RouterConfig, type ServingSettingsConfig } from '../core/runtime-config.js';
-import type { AuditLedger, LedgerAction } from './audit-ledger.js';
-import type { IncidentTopics, PublishableTopic } from './incident-topics.js';
+import { STEP_NAMES, STEPS, type EnvKey, type StepName, type StepPermissions, type StepSpec } from '../core/steps.js';
+import type { AuditLedger } from './audit-ledger.js';
+import type { IncidentTopics } from './incident-topics.js';
 import { allowLogsService } from './kms.js';
 import { acknowledge, acknowledgeGuard, acknowledgeLogRetention } from './nag.js';
 
-export const HANDLER_NAMES = [
-  'intake',
-  'validate-manifest',
-  'release-lock',
-  'run-gates',
-  'verify-artifact',
-  'serving',
-  'reject-release',
-  'start-phase',
-  'analyze-canary',
-  'request-approval',
-  'promote',
-  'rollback',
-  'execution-ended',
-] as const;
-export type HandlerName = (typeof HANDLER_NAMES)[number];
-export type EnvKey = keyof typeof ENV;
+/** The steps' names (core/steps.ts), in the order the functions are created. */
+export const HANDLER_NAMES: readonly HandlerName[] = STEP_NAMES;
+export type HandlerName = StepName;
+export type { EnvKey };
 
-/** What one handler is, needs and may do. */
-export interface HandlerSpec {
+/** What one handler is, needs and may do: its registry entry (core/steps.ts) in CDK terms. */
+export interface HandlerSpec extends StepPermissions {
   readonly description: string;
   /** Variables of core/runtime-config.ts ENV it reads. */
   readonly env: readonly EnvKey[];
   readonly memoryMb: number;
   readonly timeout: Duration;
-  /**
-   * DynamoDB actions on the ledger: what the use cases' ledger and lock calls become in
-   * lambdas/adapters/dynamodb-ledger.ts (no handler lists or queries; the CLI does).
-   */
-  readonly ledger?: readonly LedgerAction[];
-  readonly publishes?: readonly PublishableTopic[];
-  /** cloudwatch:GetMetricData (canary and baseline datapoints). */
-  readonly readsMetrics?: boolean;
-  /** The traffic router's endpoint or function. */
-  readonly routesTraffic?: boolean;
-  /** states:StartExecution on the promotion machine (a duplicate's ARN is derived, never described). */
-  readonly startsPromotion?: boolean;
-  /** states:StopExecution on the canary machine's executions. */
-  readonly stopsCanary?: boolean;
-  /** Builds, invokes and removes candidates on the serving target (SageMaker models/configs/endpoint, or Lambda versions). */
-  readonly deploysModels?: boolean;
 }
 
-/**
- * The handlers' needs. Router calls wait for a SageMaker endpoint to settle, hence the longer
- * timeouts of start-phase, promote and rollback.
- */
-export const HANDLER_SPECS: Record<HandlerName, HandlerSpec> = {
-  intake: {
-    description: 'Starts the promotion execution of an uploaded release.json (deterministic name)',
-    env: ['model', 'promotionStateMachineArn'],
-    memoryMb: 256,
-    timeout: Duration.seconds(30),
-    startsPromotion: true,
-  },
-  'validate-manifest': {
-    description: 'Reads and validates the uploaded manifest; records the release',
-    env: ['tableName'],
-    memoryMb: 512,
-    timeout: Duration.seconds(30),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
-  },
-  'release-lock': {
-    description: 'Acquires or releases the per-model release lock',
-    env: ['tableName'],
-    memoryMb: 256,
-    timeout: Duration.seconds(15),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
-  },
-  'run-gates': {
-    description: 'Runs the promotion gates and records each check',
-    env: ['tableName', 'gatePolicy'],
-    memoryMb: 256,
-    timeout: Duration.seconds(30),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
-  },
-  'verify-artifact': {
-    description: 'Verifies the uploaded artifact: in the release folder, present, SHA-256 as the manifest says',
-    env: ['tableName'],
-    // A full vCPU for SHA-256 over multi-gigabyte artifacts (bench/artifact-digest.bench.ts), 15 minutes at most.
-    memoryMb: 1769,
-    timeout: Duration.minutes(15),
-    ledger: ['PutItem', 'UpdateItem'],
-  },
-  serving: {
-    description: 'Deploys, smoke-tests, converges and removes the candidate on the serving target',
-    env: ['tableName', 'serving'],
-    memoryMb: 512,
-    // A Lambda target's apply waits for the function's configuration update (up to a minute per wait).
-    timeout: Duration.minutes(5),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
-    deploysModels: true,
-  },
-  'reject-release': {
-    description: 'Records a rejection and publishes its incident (P3; P2 for a failed deployment or smoke test)',
-    env: ['tableName', 'incidentTopicArn'],
-    memoryMb: 256,
-    timeout: Duration.seconds(30),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
-    publishes: ['incident'],
-  },
-  'start-phase': {
-    description: 'Shifts traffic to the phase weight and plans its monitor loop',
-    env: ['tableName', 'router'],
-    memoryMb: 256,
-    timeout: Duration.minutes(5),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
-    routesTraffic: true,
-  },
-  'analyze-canary': {
-    description: 'One look: canary vs baseline metrics, verdict, next monitor action; pages a hold once',
-    env: ['tableName', 'metricsNamespace', 'canaryPolicy', 'incidentTopicArn'],
-    memoryMb: 1024,
-    timeout: Duration.seconds(60),
-    ledger: ['PutItem', 'UpdateItem'],
-    readsMetrics: true,
-    publishes: ['incident'],
-  },
-  'request-approval': {
-    description: 'Stores the task token and asks approvers (approvals topic)',
-    env: ['tableName', 'approvalTopicArn'],
-    memoryMb: 256,
-    timeout: Duration.seconds(30),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
-    publishes: ['approvals'],
-  },
-  promote: {
-    description: 'Makes the candidate the new baseline, records the promotion, tells the approvers',
-    env: ['tableName', 'router', 'approvalTopicArn'],
-    memoryMb: 256,
-    timeout: Duration.minutes(5),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem'],
-    routesTraffic: true,
-    publishes: ['approvals'],
-  },
-  rollback: {
-    description: 'Restores the baseline, stops the canary, publishes the incident (state machines, alarms, operators)',
-    env: ['model', 'tableName', 'router', 'incidentTopicArn', 'alarmWarmup'],
-    memoryMb: 256,
-    timeout: Duration.minutes(5),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
-    routesTraffic: true,
-    publishes: ['incident'],
-    stopsCanary: true,
-  },
-  'execution-ended': {
-    description: 'A promotion execution ended ABORTED, TIMED_OUT or FAILED: rolls its release back if in flight, then releases the lock',
-    env: ['tableName', 'router', 'incidentTopicArn'],
-    memoryMb: 256,
-    timeout: Duration.minutes(5),
-    ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
-    routesTraffic: true,
-    publishes: ['incident'],
-    stopsCanary: true,
-  },
-};
+/** The handlers' needs, from the step registry. */
+export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = Object.fromEntries(
+  STEP_NAMES.map((name) => {
+    const { description, env, memoryMb, timeoutSeconds, permissions }: StepSpec = STEPS[name];
+    return [name, { description, env, memoryMb, timeout: Duration.seconds(timeoutSeconds), ...permissions }];
+  }),
+) as Record<HandlerName, HandlerSpec>;
+
+/** Metadata key naming the step of a pipeline function (lib/synth.ts maps Lambda tasks to handlers by it). */
+export const STEP_METADATA_KEY = 'builderbrain:step';
+
+/** The construct id of a step's function (`run-gates` → `RunGates`). */
+export function stepConstructId(name: HandlerName): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
+}
 
 export interface PipelineFunctionsProps {
   /** The model the pipeline releases (BB_MODEL). */
@@ -254,147 +129,201 @@ export function handlerBundling(projectRoot: string): nodejs.BundlingOptions {
   };
 }
 
+/** What every function of the stack shares, resolved once. */
+interface FunctionContext {
+  readonly props: PipelineFunctionsProps;
+  readonly projectRoot: string;
+  readonly retention: logs.RetentionDays;
+  /** The value of each variable known when the functions are created (the others are provided later). */
+  readonly envValues: Partial<Record<EnvKey, string>>;
+  readonly promotionArn: string;
+}
+
 export class PipelineFunctions extends Construct {
   public readonly functions: Record<HandlerName, nodejs.NodejsFunction>;
   public readonly logGroups: Record<HandlerName, logs.LogGroup>;
+  /** Variables some function reads whose value did not exist yet (see {@link provideEnvironment}). */
+  private readonly pending = new Set<EnvKey>();
 
   public constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const projectRoot = props.projectRoot ?? REPO_ROOT;
     if (props.rollbackReservedConcurrency !== undefined && !(Number.isInteger(props.rollbackReservedConcurrency) && props.rollbackReservedConcurrency >= 1)) {
       throw new Error(`PipelineFunctions: rollbackReservedConcurrency must be a positive integer, got ${props.rollbackReservedConcurrency}`);
     }
     allowLogsService(props.encryptionKey);
-
-    const promotionArn = stack.formatArn({
+    const promotionArn = Stack.of(this).formatArn({
       service: 'states',
       resource: 'stateMachine',
       resourceName: props.promotionStateMachineName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const executionsOf = (machine: string) =>
-      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machine}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-
-    const envValues: Record<Exclude<EnvKey, 'artifactBucket'>, string> = {
-      model: props.model,
-      tableName: props.ledger.table.tableName,
-      incidentTopicArn: props.topics.incidentTopic.topicArn,
-      approvalTopicArn: props.topics.approvalsTopic.topicArn,
-      metricsNamespace: props.metricsNamespace,
-      router: JSON.stringify(props.router),
-      gatePolicy: JSON.stringify(props.gatePolicy),
-      canaryPolicy: JSON.stringify(props.canaryPolicy),
-      promotionStateMachineArn: promotionArn,
-      stackName: stack.stackName,
-      serving: JSON.stringify(props.serving),
-      alarmWarmup: JSON.stringify(props.alarmWarmup ?? { minutes: 0, evaluationMinutes: 1 }),
+    const ctx: FunctionContext = {
+      props,
+      projectRoot: props.projectRoot ?? REPO_ROOT,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      envValues: environmentValues(props, Stack.of(this).stackName, promotionArn),
+      promotionArn,
     };
-
     const functions = {} as Record<HandlerName, nodejs.NodejsFunction>;
     const logGroups = {} as Record<HandlerName, logs.LogGroup>;
-    for (const name of HANDLER_NAMES) {
-      const spec = HANDLER_SPECS[name];
-      const cid = pascal(name);
-      const entry = join(projectRoot, 'lambdas', name, 'index.ts');
-      if (!existsSync(entry)) throw new Error(`PipelineFunctions: handler ${name} has no entry file ${entry}`);
-
-      const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-      // A generated name; kept when the stack is deleted, removed again when its first creation fails.
-      const logGroup = new logs.LogGroup(this, `${cid}Logs`, {
-        retention,
-        encryptionKey: props.encryptionKey,
-        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-      });
-      acknowledgeLogRetention(logGroup, retention);
-      // A role of our own: no AWSLambdaBasicExecutionRole (logs:* on every log group), only this log group.
-      const role = new iam.Role(this, `${cid}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `BuilderBrain ${name} handler`,
-      });
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-      );
-
-      const environment: Record<string, string> = {
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'builderbrain-release',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
-      };
-      for (const key of spec.env) environment[ENV[key]] = envValues[key as Exclude<EnvKey, 'artifactBucket'>];
-      checkEnvironmentSize(name, environment);
-
-      const fn = new nodejs.NodejsFunction(this, cid, {
-        entry,
-        handler: 'handler',
-        description: spec.description,
-        projectRoot,
-        depsLockFilePath: join(projectRoot, 'package-lock.json'),
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: spec.memoryMb,
-        timeout: spec.timeout,
-        tracing: lambda.Tracing.ACTIVE,
-        role,
-        logGroup,
-        loggingFormat: lambda.LoggingFormat.JSON,
-        environment,
-        reservedConcurrentExecutions: name === 'rollback' ? props.rollbackReservedConcurrency : undefined,
-        bundling: handlerBundling(projectRoot),
-      });
-
-      if (spec.ledger !== undefined) props.ledger.grantActions(role, spec.ledger);
-      for (const t of spec.publishes ?? []) props.topics.grantPublish(t, role);
-      if (spec.readsMetrics === true) {
-        // cloudwatch:GetMetricData supports no resource-level permissions: Resource must be "*".
-        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
-      }
-      acknowledge(
-        role,
-        'AwsSolutions-IAM5[Resource::*]',
-        spec.readsMetrics === true
-          ? 'Resource "*" only for actions without resource-level permissions: cloudwatch:GetMetricData and the X-Ray xray:PutTraceSegments/PutTelemetryRecords that active tracing adds.'
-          : 'Resource "*" only for the X-Ray actions xray:PutTraceSegments/PutTelemetryRecords that active tracing adds; X-Ray supports no resource-level permissions.',
-      );
-      if (spec.routesTraffic === true) grantRouter(role, props.router, stack);
-      if (spec.deploysModels === true) grantServing(role, props.serving, stack);
-      if (spec.startsPromotion === true) {
-        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [promotionArn] }));
-      }
-      if (spec.stopsCanary === true) {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['states:StopExecution'],
-            resources: [executionsOf(props.canaryStateMachineName)],
-          }),
-        );
-        acknowledge(
-          role,
-          `AwsSolutions-IAM5[Resource::${nagArn('states', `execution:${props.canaryStateMachineName}:*`)}]`,
-          'Execution names are release ids known only at run time: StopExecution is granted on the executions of the one canary state machine.',
-        );
-      }
-      acknowledge(
-        fn,
-        'AwsSolutions-L1',
-        'Node.js 22 on purpose: it is the engine every test and the embedded runtime run on (package.json engines and the node devDependency), so production runs the runtime the code was tested with. Lambda supports it until 2027.',
-      );
-      acknowledgeGuard(
-        fn,
-        'lambda_inside_vpc_check',
-        'The handlers reach only AWS APIs (DynamoDB, S3, SNS, SQS, Step Functions, CloudWatch, SageMaker, Lambda) over TLS with IAM, no private resource; a VPC would add NAT or a dozen interface endpoints that a rollback would then depend on.',
-      );
-      functions[name] = fn;
-      logGroups[name] = logGroup;
-    }
+    for (const name of STEP_NAMES) [functions[name], logGroups[name]] = this.stepFunction(name, ctx);
     this.functions = functions;
     this.logGroups = logGroups;
+    this.node.addValidation({ validate: () => [...this.pending].map((key) => `PipelineFunctions: ${ENV[key]} was never provided (provideEnvironment)`) });
   }
 
   /** One handler's function. */
   public fn(name: HandlerName): nodejs.NodejsFunction {
     return this.functions[name];
   }
+
+  /**
+   * Sets a variable that did not exist when the functions were created (the artifact bucket's name:
+   * the bucket's trigger needs the intake function first) on every function whose step reads it.
+   */
+  public provideEnvironment(key: EnvKey, value: string): void {
+    for (const name of STEP_NAMES) {
+      const env: readonly EnvKey[] = STEPS[name].env;
+      if (env.includes(key)) this.functions[name].addEnvironment(ENV[key], value);
+    }
+    this.pending.delete(key);
+  }
+
+  /** A step's function: its log group, its role, its environment, its grants. */
+  private stepFunction(name: HandlerName, ctx: FunctionContext): [nodejs.NodejsFunction, logs.LogGroup] {
+    const spec: StepSpec = STEPS[name];
+    const cid = stepConstructId(name);
+    const entry = join(ctx.projectRoot, 'lambdas', name, 'index.ts');
+    if (!existsSync(entry)) throw new Error(`PipelineFunctions: handler ${name} has no entry file ${entry}`);
+    const logGroup = this.stepLogGroup(cid, ctx);
+    const role = stepRole(this, cid, name, logGroup);
+    const fn = new nodejs.NodejsFunction(this, cid, {
+      entry,
+      handler: 'handler',
+      description: spec.description,
+      projectRoot: ctx.projectRoot,
+      depsLockFilePath: join(ctx.projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: spec.memoryMb,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      tracing: lambda.Tracing.ACTIVE,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: this.stepEnvironment(name, spec, ctx),
+      reservedConcurrentExecutions: name === 'rollback' ? ctx.props.rollbackReservedConcurrency : undefined,
+      bundling: handlerBundling(ctx.projectRoot),
+    });
+    (fn.node.defaultChild as lambda.CfnFunction).addMetadata(STEP_METADATA_KEY, name);
+    grantPermissions(role, spec.permissions, ctx);
+    acknowledgeFunction(fn);
+    return [fn, logGroup];
+  }
+
+  /** A generated name; kept when the stack is deleted, removed again when its first creation fails. */
+  private stepLogGroup(cid: string, ctx: FunctionContext): logs.LogGroup {
+    const logGroup = new logs.LogGroup(this, `${cid}Logs`, {
+      retention: ctx.retention,
+      encryptionKey: ctx.props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
+    acknowledgeLogRetention(logGroup, ctx.retention);
+    return logGroup;
+  }
+
+  /** Powertools' settings and the step's variables (those known now; the others are pending). */
+  private stepEnvironment(name: HandlerName, spec: StepSpec, ctx: FunctionContext): Record<string, string> {
+    const environment: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME: ctx.props.serviceName ?? 'builderbrain-release',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    for (const key of spec.env) {
+      const value = ctx.envValues[key];
+      if (value === undefined) this.pending.add(key);
+      else environment[ENV[key]] = value;
+    }
+    checkEnvironmentSize(name, environment);
+    return environment;
+  }
+}
+
+/** The variables' values the props determine (the artifact bucket's name comes later: {@link PipelineFunctions.provideEnvironment}). */
+function environmentValues(props: PipelineFunctionsProps, stackName: string, promotionArn: string): Partial<Record<EnvKey, string>> {
+  return {
+    model: props.model,
+    tableName: props.ledger.table.tableName,
+    incidentTopicArn: props.topics.incidentTopic.topicArn,
+    approvalTopicArn: props.topics.approvalsTopic.topicArn,
+    metricsNamespace: props.metricsNamespace,
+    router: JSON.stringify(props.router),
+    gatePolicy: JSON.stringify(props.gatePolicy),
+    canaryPolicy: JSON.stringify(props.canaryPolicy),
+    promotionStateMachineArn: promotionArn,
+    stackName,
+    serving: JSON.stringify(props.serving),
+    alarmWarmup: JSON.stringify(props.alarmWarmup ?? { minutes: 0, evaluationMinutes: 1 }),
+  };
+}
+
+/** A role of our own: no AWSLambdaBasicExecutionRole (logs:* on every log group), only this log group. */
+function stepRole(scope: Construct, cid: string, name: HandlerName, logGroup: logs.LogGroup): iam.Role {
+  const role = new iam.Role(scope, `${cid}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `BuilderBrain ${name} handler`,
+  });
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+  return role;
+}
+
+/** The registry's permissions of a step (core/steps.ts StepPermissions) as grants, each scoped to one resource. */
+function grantPermissions(role: iam.Role, permissions: StepPermissions, ctx: FunctionContext): void {
+  const { props } = ctx;
+  const stack = Stack.of(role);
+  if (permissions.ledger !== undefined) props.ledger.grantActions(role, permissions.ledger);
+  for (const t of permissions.publishes ?? []) props.topics.grantPublish(t, role);
+  if (permissions.readsMetrics === true) {
+    // cloudwatch:GetMetricData supports no resource-level permissions: Resource must be "*".
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+  }
+  acknowledge(
+    role,
+    'AwsSolutions-IAM5[Resource::*]',
+    permissions.readsMetrics === true
+      ? 'Resource "*" only for actions without resource-level permissions: cloudwatch:GetMetricData and the X-Ray xray:PutTraceSegments/PutTelemetryRecords that active tracing adds.'
+      : 'Resource "*" only for the X-Ray actions xray:PutTraceSegments/PutTelemetryRecords that active tracing adds; X-Ray supports no resource-level permissions.',
+  );
+  if (permissions.routesTraffic === true) grantRouter(role, props.router, stack);
+  if (permissions.deploysModels === true) grantServing(role, props.serving, stack);
+  if (permissions.startsPromotion === true) {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [ctx.promotionArn] }));
+  }
+  if (permissions.stopsCanary === true) grantStopCanary(role, props.canaryStateMachineName, stack);
+}
+
+/** states:StopExecution on the executions of the one canary state machine. */
+function grantStopCanary(role: iam.Role, canaryStateMachineName: string, stack: Stack): void {
+  const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${canaryStateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::${nagArn('states', `execution:${canaryStateMachineName}:*`)}]`,
+    'Execution names are release ids known only at run time: StopExecution is granted on the executions of the one canary state machine.',
+  );
+}
+
+function acknowledgeFunction(fn: nodejs.NodejsFunction): void {
+  acknowledge(
+    fn,
+    'AwsSolutions-L1',
+    'Node.js 22 on purpose: it is the engine every test and the embedded runtime run on (package.json engines and the node devDependency), so production runs the runtime the code was tested with. Lambda supports it until 2027.',
+  );
+  acknowledgeGuard(
+    fn,
+    'lambda_inside_vpc_check',
+    'The handlers reach only AWS APIs (DynamoDB, S3, SNS, SQS, Step Functions, CloudWatch, SageMaker, Lambda) over TLS with IAM, no private resource; a VPC would add NAT or a dozen interface endpoints that a rollback would then depend on.',
+  );
 }
 
 /**
@@ -447,73 +376,74 @@ function checkEnvironmentSize(handler: string, environment: Record<string, strin
  */
 function grantServing(role: iam.Role, serving: ServingSettingsConfig, stack: Stack): void {
   const p = serving.plan;
-  if (p.kind === 'sagemaker') {
-    const arn = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
-    const prefix = sageMakerNamePrefix(p.endpointName).toLowerCase();
-    const endpoint = arn('endpoint', p.endpointName.toLowerCase());
-    const ours = (resource: string) => arn(resource, `${prefix}--*`);
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateModel'], resources: [ours('model')] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateEndpointConfig'], resources: [ours('endpoint-config')] }));
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'], resources: [endpoint, ours('endpoint-config')] }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint', 'sagemaker:InvokeEndpoint'], resources: [endpoint] }),
-    );
-    // The endpoint's current config may be the team's own (the first one is made by hand): read-only.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpointConfig'], resources: [arn('endpoint-config', '*')] }));
-    if (p.serving !== null) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['iam:PassRole'],
-          resources: [p.serving.executionRoleArn],
-          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-        }),
-      );
-    }
-    for (const resource of ['model', 'endpoint-config']) {
-      acknowledge(
-        role,
-        `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', `${resource}/${prefix}--*`)}]`,
-        `Each release creates its own ${resource} named <endpoint>-<version>-<hash>-<role> (core/deployment.ts sageMakerNames), known only at run time: the grant covers the names this pipeline makes for this one endpoint.`,
-      );
-    }
-    acknowledge(
-      role,
-      `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', 'endpoint-config/*')}]`,
-      'sagemaker:DescribeEndpointConfig only (read): the endpoint the team made by hand serves from a config whose name the pipeline cannot know; every write is scoped to the names the pipeline makes.',
-    );
-  } else {
-    const functionArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: p.functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  if (p.kind === 'sagemaker') grantSageMakerServing(role, p, stack);
+  else grantLambdaServing(role, p.functionName, stack);
+}
+
+function grantSageMakerServing(role: iam.Role, p: Extract<ServingSettingsConfig['plan'], { kind: 'sagemaker' }>, stack: Stack): void {
+  const arn = (resource: string, name: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
+  const prefix = sageMakerNamePrefix(p.endpointName).toLowerCase();
+  const endpoint = arn('endpoint', p.endpointName.toLowerCase());
+  const ours = (resource: string) => arn(resource, `${prefix}--*`);
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateModel'], resources: [ours('model')] }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:CreateEndpointConfig'], resources: [ours('endpoint-config')] }));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'], resources: [endpoint, ours('endpoint-config')] }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint', 'sagemaker:InvokeEndpoint'], resources: [endpoint] }),
+  );
+  // The endpoint's current config may be the team's own (the first one is made by hand): read-only.
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpointConfig'], resources: [arn('endpoint-config', '*')] }));
+  if (p.serving !== null) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: [
-          'lambda:GetFunctionConfiguration',
-          'lambda:UpdateFunctionConfiguration',
-          'lambda:PublishVersion',
-          'lambda:ListVersionsByFunction',
-          'lambda:GetAlias',
-          'lambda:CreateAlias',
-          'lambda:UpdateAlias',
-          'lambda:DeleteAlias',
-          'lambda:InvokeFunction',
-        ],
-        resources: [functionArn, `${functionArn}:*`],
+        actions: ['iam:PassRole'],
+        resources: [p.serving.executionRoleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
       }),
     );
+  }
+  for (const resource of ['model', 'endpoint-config']) {
     acknowledge(
       role,
-      `AwsSolutions-IAM5[Resource::${nagArn('lambda', `function:${p.functionName}:*`)}]`,
-      'Versions and aliases are authorized on qualified ARNs (function:name:version): the grant covers the versions and aliases of the one served function.',
+      `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', `${resource}/${prefix}--*`)}]`,
+      `Each release creates its own ${resource} named <endpoint>-<version>-<hash>-<role> (core/deployment.ts sageMakerNames), known only at run time: the grant covers the names this pipeline makes for this one endpoint.`,
     );
   }
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::${nagArn('sagemaker', 'endpoint-config/*')}]`,
+    'sagemaker:DescribeEndpointConfig only (read): the endpoint the team made by hand serves from a config whose name the pipeline cannot know; every write is scoped to the names the pipeline makes.',
+  );
+}
+
+function grantLambdaServing(role: iam.Role, functionName: string, stack: Stack): void {
+  const functionArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: [
+        'lambda:GetFunctionConfiguration',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:PublishVersion',
+        'lambda:ListVersionsByFunction',
+        'lambda:GetAlias',
+        'lambda:CreateAlias',
+        'lambda:UpdateAlias',
+        'lambda:DeleteAlias',
+        'lambda:InvokeFunction',
+      ],
+      resources: [functionArn, `${functionArn}:*`],
+    }),
+  );
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::${nagArn('lambda', `function:${functionName}:*`)}]`,
+    'Versions and aliases are authorized on qualified ARNs (function:name:version): the grant covers the versions and aliases of the one served function.',
+  );
 }
 
 /** An ARN of this stack's partition, region and account as cdk-nag renders it in finding ids. */
 function nagArn(service: string, resource: string): string {
   return `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
 }

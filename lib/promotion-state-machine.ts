@@ -32,10 +32,9 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STATE_NAMES } from '../core/contracts.js';
 import type { SmokeSample } from '../core/deployment.js';
-import type { Phase } from '../core/plan.js';
-import { PhasesSchema } from '../core/plan.js';
+import { PhasesSchema, type Phase } from '../core/plan.js';
 import { acknowledge } from './nag.js';
-import { catchFailure, lambdaStep, logicalIdOf, pipelineStateMachine } from './sfn-tasks.js';
+import { catchFailure, functionTimeout, lambdaStep, logicalIdOf, pipelineStateMachine } from './sfn-tasks.js';
 
 const S = STATE_NAMES.promotion;
 
@@ -70,249 +69,22 @@ export class PromotionStateMachine extends Construct {
 
   public constructor(scope: Construct, id: string, props: PromotionStateMachineProps) {
     super(scope, id);
-    const phases = PhasesSchema.safeParse(props.phases);
-    if (!phases.success) throw new Error(`PromotionStateMachine: phases are invalid (${phases.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ')})`);
-    if (!Number.isInteger(props.maxLooksPerPhase) || props.maxLooksPerPhase < 1) {
-      throw new Error(`PromotionStateMachine: maxLooksPerPhase must be a positive integer, got ${props.maxLooksPerPhase}`);
-    }
-    const fnTimeout = (fn: lambda.IFunction) => (fn as lambda.Function).timeout ?? Duration.minutes(5);
-    const lockPayload = (action: 'acquire' | 'release') => ({ action, 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model' });
-
-    // ---- terminal states ----------------------------------------------------------------------
-    const promotionFailed = new sfn.Fail(this, 'PromotionFailed', {
-      stateName: 'PromotionFailed',
-      error: 'PromotionFailed',
-      cause: 'A step of the promotion failed after its retries; see the execution history and the incident topic.',
-    });
-    const completed = new sfn.Succeed(this, 'Completed', { stateName: 'Completed', outputPath: '$.canary' });
-    const rejected = new sfn.Succeed(this, 'Rejected', { stateName: 'Rejected', outputPath: '$.reject' });
-    const rolledBack = new sfn.Succeed(this, 'RolledBack', { stateName: 'RolledBack', outputPath: '$.result' });
-
-    // ---- failure path: rollback, then always the lock -------------------------------------------
-    const releaseLockAfterFailure = lambdaStep(this, S.releaseLockAfterFailure, props.releaseLockFunction, {
-      payload: lockPayload('release'),
-      resultPath: '$.unlock',
-      functionTimeout: fnTimeout(props.releaseLockFunction),
-    });
-    releaseLockAfterFailure.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
-    const rolledBackByAlarm = new sfn.Pass(this, 'RolledBackByAlarm', {
-      stateName: 'RolledBackByAlarm',
-      parameters: { outcome: 'rolled_back', 'releaseId.$': '$.releaseId', 'rollback.$': '$.rollback' },
-      resultPath: '$.result',
-    }).next(rolledBack);
-    const afterFailure = new sfn.Choice(this, 'WasRolledBackByAlarm', { stateName: 'WasRolledBackByAlarm' })
-      .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent('$.rollback.outcome'),
-          sfn.Condition.stringEquals('$.rollback.outcome', 'already_rolled_back'),
-        ),
-        rolledBackByAlarm,
-      )
-      .otherwise(promotionFailed);
-    releaseLockAfterFailure.next(afterFailure);
-
-    const rollbackOnFailure = lambdaStep(this, S.rollbackOnFailure, props.rollbackFunction, {
-      payload: {
-        'releaseId.$': '$.releaseId',
-        'model.$': '$.validation.model',
-        trigger: { kind: 'task_failure', 'step.$': '$.failure.step', 'error.$': '$.failure.Error' },
-        stopExecution: true,
-      },
-      resultPath: '$.rollback',
-      functionTimeout: fnTimeout(props.rollbackFunction),
-    });
-    rollbackOnFailure.addCatch(releaseLockAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.rollbackFailure' });
-
-    // ---- the serving target: one loop per goal (apply once, check until done / failed / timed out) ----
-    const servingFailed = new sfn.Fail(this, 'ServingFailed', {
-      stateName: 'ServingFailed',
-      error: 'ServingFailed',
-      cause: 'Converging on the promoted model or removing the candidate failed or timed out; the lock was released and the next release plans from the endpoint as it is. See the audit ledger (serving events).',
-    });
-    const releaseLockAfterServingFailure = lambdaStep(this, 'ReleaseLockAfterServingFailure', props.releaseLockFunction, {
-      payload: lockPayload('release'),
-      resultPath: '$.unlock',
-      functionTimeout: fnTimeout(props.releaseLockFunction),
-    });
-    releaseLockAfterServingFailure.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
-    releaseLockAfterServingFailure.next(servingFailed);
-    const servingTask = (stateName: string, payload: Record<string, unknown>, resultPath = '$.serving') =>
-      lambdaStep(this, stateName, props.servingFunction, { payload: { 'releaseId.$': '$.releaseId', ...payload }, resultPath, functionTimeout: fnTimeout(props.servingFunction) });
-    /**
-     * `<p>Progress` dispatches on the core's decision `$.serving.next`: apply (after the bake
-     * period), check again (after pollSeconds), done, or failed. Bounded by the core's timeout.
-     */
-    const servingLoop = (p: string, start: sfn.TaskStateBase, onDone: sfn.IChainable, onFailed: sfn.IChainable, onError: (task: sfn.TaskStateBase, step: string) => void) => {
-      const apply = servingTask(`${p}Apply`, { action: 'apply', 'progress.$': '$.serving' });
-      const check = servingTask(`${p}Check`, { action: 'check', 'progress.$': '$.serving' });
-      const wait = (name: string) => new sfn.Wait(this, name, { stateName: name, time: sfn.WaitTime.timestampPath('$.serving.nextCheckAt') });
-      const progress = new sfn.Choice(this, `${p}Progress`, { stateName: `${p}Progress` })
-        .when(sfn.Condition.stringEquals('$.serving.next', 'apply'), wait(`${p}WaitToApply`).next(apply))
-        .when(sfn.Condition.stringEquals('$.serving.next', 'check'), wait(`${p}WaitToCheck`).next(check))
-        .when(sfn.Condition.stringEquals('$.serving.next', 'done'), onDone)
-        .otherwise(onFailed);
-      for (const [task, step] of [[start, start.id], [apply, `${p}Apply`], [check, `${p}Check`]] as const) {
-        task.next(progress);
-        onError(task, step);
-      }
-      return start;
-    };
-    const cleanupCatch = (task: sfn.TaskStateBase) => task.addCatch(releaseLockAfterServingFailure, { errors: [sfn.Errors.ALL], resultPath: '$.servingError' });
-    const removal = (p: string, onDone: sfn.IChainable) =>
-      servingLoop(p, servingTask(`${p}Start`, { action: 'start', goal: 'candidate_removed' }), onDone, releaseLockAfterServingFailure, cleanupCatch);
-
-    rollbackOnFailure.next(removal('RemoveAfterFailure', releaseLockAfterFailure));
-
-    // ---- rejections -----------------------------------------------------------------------------
-    const rejectRelease = lambdaStep(this, S.reject, props.rejectReleaseFunction, {
-      inputPath: '$.rejection',
-      resultPath: '$.reject',
-      functionTimeout: fnTimeout(props.rejectReleaseFunction),
-    });
-    // A failed RejectRelease still removes whatever was deployed (nothing, before DeployCandidate) before the lock goes.
-    rejectRelease.addCatch(removal('RemoveAfterRejectFailure', releaseLockAfterFailure), { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
-    const releaseLockAfterReject = lambdaStep(this, S.rejectedReleaseLock, props.releaseLockFunction, {
-      payload: lockPayload('release'),
-      resultPath: '$.unlock',
-      functionTimeout: fnTimeout(props.releaseLockFunction),
-    });
-    releaseLockAfterReject.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
-    releaseLockAfterReject.next(rejected);
-    rejectRelease.next(
-      new sfn.Choice(this, 'AfterRejection', { stateName: 'AfterRejection' })
-        .when(sfn.Condition.stringEquals('$.reject.then', 'remove_candidate'), removal('RemoveAfterReject', releaseLockAfterReject))
-        .when(sfn.Condition.stringEquals('$.reject.then', 'release_lock'), releaseLockAfterReject)
-        .otherwise(rejected),
-    );
-    /** Builds RejectInput (core/contracts.ts) at `$.rejection`; only the fields the cause has. */
-    const markRejection = (stateName: string, cause: 'invalid_manifest' | 'lock_busy' | 'gates_failed' | 'artifact_rejected' | 'deploy_failed' | 'smoke_failed', extra: Record<string, string>) =>
-      new sfn.Pass(this, stateName, {
-        stateName,
-        parameters: { 'releaseId.$': '$.releaseId', cause, 'validation.$': '$.validation', ...extra },
-        resultPath: '$.rejection',
-      }).next(rejectRelease);
-
-    // ---- the happy path -------------------------------------------------------------------------
-    const validate = lambdaStep(this, S.validate, props.validateManifestFunction, {
-      payload: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt' },
-      resultPath: '$.validation',
-      functionTimeout: fnTimeout(props.validateManifestFunction),
-    });
-    validate.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
-
-    const acquireLock = lambdaStep(this, S.acquireLock, props.releaseLockFunction, {
-      payload: lockPayload('acquire'),
-      resultPath: '$.lock',
-      functionTimeout: fnTimeout(props.releaseLockFunction),
-    });
-    acquireLock.addCatch(releaseLockAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
-
-    const runGates = lambdaStep(this, S.gates, props.runGatesFunction, {
-      payload: { 'releaseId.$': '$.releaseId', 'manifest.$': '$.validation.manifest' },
-      resultPath: '$.gate',
-      functionTimeout: fnTimeout(props.runGatesFunction),
-    });
-    catchFailure(this, runGates, S.gates, rollbackOnFailure);
-
-    const runCanary = new tasks.StepFunctionsStartExecution(this, S.runCanary, {
-      stateName: S.runCanary,
-      stateMachine: props.canaryStateMachine,
-      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      // Named after the release: a retried start finds the running execution instead of starting a second one.
-      name: sfn.JsonPath.stringAt('$.releaseId'),
-      input: sfn.TaskInput.fromObject({
-        releaseId: sfn.JsonPath.stringAt('$.releaseId'),
-        model: sfn.JsonPath.stringAt('$.validation.model'),
-        version: sfn.JsonPath.stringAt('$.validation.version'),
-        phases: phases.data,
-        maxLooksPerPhase: props.maxLooksPerPhase,
-      }),
-      associateWithParent: true,
-      resultSelector: { 'outcome.$': '$.Output.outcome', 'releaseId.$': '$.Output.releaseId', 'canaryExecutionArn.$': '$.ExecutionArn' },
-      resultPath: '$.canary',
-    });
-    runCanary.addRetry({
-      errors: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException'],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    catchFailure(this, runCanary, S.runCanary, rollbackOnFailure);
-
-    const releaseLock = lambdaStep(this, S.releaseLock, props.releaseLockFunction, {
-      payload: lockPayload('release'),
-      resultPath: '$.unlock',
-      functionTimeout: fnTimeout(props.releaseLockFunction),
-    });
-    releaseLock.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
-    releaseLock.next(completed);
-
-    // ---- verify → deploy → smoke test → canary → converge / remove --------------------------------
-    const verifyArtifact = lambdaStep(this, S.verifyArtifact, props.verifyArtifactFunction, {
-      payload: {
-        'releaseId.$': '$.releaseId',
-        'model.$': '$.validation.model',
-        'version.$': '$.validation.version',
-        'artifact.$': '$.validation.manifest.artifact',
-      },
-      resultPath: '$.artifact',
-      functionTimeout: fnTimeout(props.verifyArtifactFunction),
-    });
-    catchFailure(this, verifyArtifact, S.verifyArtifact, rollbackOnFailure);
-    const deployCandidate = servingTask(S.deploy, {
-      action: 'deploy',
-      'model.$': '$.validation.model',
-      'version.$': '$.validation.version',
-      'artifact.$': '$.validation.manifest.artifact',
-      'serving.$': '$.validation.serving',
-    });
-    const smokeTest = servingTask(S.smoke, { action: 'smoke', 'deployment.$': '$.serving.deployment', samples: props.smokeSamples.map((x) => ({ ...x })) }, '$.smoke');
-    catchFailure(this, smokeTest, S.smoke, rollbackOnFailure);
-    const converge = servingLoop(
-      'Converge',
-      servingTask('ConvergeStart', { action: 'start', goal: 'converged' }),
-      releaseLock,
-      releaseLockAfterServingFailure,
-      cleanupCatch,
-    );
-    const afterCanary = new sfn.Choice(this, 'CanaryOutcome', { stateName: 'CanaryOutcome' })
-      .when(sfn.Condition.stringEquals('$.canary.outcome', 'promoted'), converge)
-      .otherwise(removal('RemoveAfterRollback', releaseLock));
-    runCanary.next(afterCanary);
-    smokeTest.next(
-      new sfn.Choice(this, S.smokePassed, { stateName: S.smokePassed })
-        .when(sfn.Condition.booleanEquals('$.smoke.passed', true), runCanary)
-        .otherwise(markRejection('MarkSmokeFailed', 'smoke_failed', { 'smoke.$': '$.smoke' })),
-    );
-    const deployLoop = servingLoop(S.deploy, deployCandidate, smokeTest, markRejection('MarkDeployFailed', 'deploy_failed', { 'serving.$': '$.serving' }), (task, step) =>
-      catchFailure(this, task, step, rollbackOnFailure),
-    );
-    verifyArtifact.next(
-      new sfn.Choice(this, S.artifactVerified, { stateName: S.artifactVerified })
-        .when(sfn.Condition.booleanEquals('$.artifact.ok', true), deployLoop)
-        .otherwise(markRejection('MarkArtifactRejected', 'artifact_rejected', { 'artifact.$': '$.artifact' })),
-    );
-
-    const definition = validate.next(
-      new sfn.Choice(this, S.isValid, { stateName: S.isValid })
-        .when(
-          sfn.Condition.booleanEquals('$.validation.valid', true),
-          acquireLock.next(
-            new sfn.Choice(this, S.lockAcquired, { stateName: S.lockAcquired })
-              .when(
-                sfn.Condition.booleanEquals('$.lock.acquired', true),
-                runGates.next(
-                  new sfn.Choice(this, S.gatesPassed, { stateName: S.gatesPassed })
-                    .when(sfn.Condition.booleanEquals('$.gate.passed', true), verifyArtifact)
-                    .otherwise(markRejection('MarkGatesFailed', 'gates_failed', { 'gate.$': '$.gate' })),
-                ),
-              )
-              .otherwise(markRejection('MarkLockBusy', 'lock_busy', { 'lock.$': '$.lock' })),
-          ),
-        )
-        .otherwise(markRejection('MarkInvalidManifest', 'invalid_manifest', {})),
-    );
+    const phases = validateProps(props);
+    // The order of the fragments is the order of the transitions into each state, which orders the
+    // States of the rendered definition.
+    const f = new PromotionFragments(this, props);
+    const terminals = f.terminals();
+    const failure = f.failurePath(terminals);
+    const serving = f.serving(terminals.promotionFailed);
+    failure.rollbackOnFailure.next(serving.removal('RemoveAfterFailure', failure.releaseLockAfterFailure));
+    const reject = f.rejections(terminals, failure.releaseLockAfterFailure, serving.removal);
+    const admission = f.admissionSteps(terminals.promotionFailed, failure);
+    const runCanary = f.runCanary(phases, failure.rollbackOnFailure);
+    const releaseLock = f.releaseLock(S.releaseLock, terminals.promotionFailed);
+    releaseLock.next(terminals.completed);
+    const verifyArtifact = f.deployment(serving, failure.rollbackOnFailure, reject, runCanary);
+    f.afterCanary(runCanary, serving, releaseLock);
+    const definition = f.admission(admission, reject, verifyArtifact);
 
     this.stateMachine = pipelineStateMachine(this, {
       stateMachineName: props.stateMachineName,
@@ -331,14 +103,312 @@ export class PromotionStateMachine extends Construct {
         props.servingFunction,
       ],
     });
-    // The .sync integration's grant (aws-cdk-lib): Describe/StopExecution on the canary machine's
-    // executions, whose names are release ids. The finding id renders the machine name as CloudFormation does.
-    if (props.canaryStateMachine instanceof sfn.StateMachine) {
-      acknowledge(
-        this.stateMachine.role,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalIdOf(props.canaryStateMachine)}"}]}]}*]`,
-        'RunCanary (.sync:2) must describe and stop the canary execution it started; its name is the release id, known only at run time. Scoped to the one canary state machine.',
-      );
-    }
+    acknowledgeRunCanary(this.stateMachine, props.canaryStateMachine);
   }
 }
+
+/** Checks the props; returns the phases, parsed. */
+function validateProps(props: PromotionStateMachineProps): readonly Phase[] {
+  const phases = PhasesSchema.safeParse(props.phases);
+  if (!phases.success) throw new Error(`PromotionStateMachine: phases are invalid (${phases.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ')})`);
+  if (!Number.isInteger(props.maxLooksPerPhase) || props.maxLooksPerPhase < 1) {
+    throw new Error(`PromotionStateMachine: maxLooksPerPhase must be a positive integer, got ${props.maxLooksPerPhase}`);
+  }
+  return phases.data;
+}
+
+/**
+ * The .sync integration's grant (aws-cdk-lib): Describe/StopExecution on the canary machine's
+ * executions, whose names are release ids. The finding id renders the machine name as CloudFormation does.
+ */
+function acknowledgeRunCanary(machine: sfn.StateMachine, canary: sfn.IStateMachine): void {
+  if (!(canary instanceof sfn.StateMachine)) return;
+  acknowledge(
+    machine.role,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalIdOf(canary)}"}]}]}*]`,
+    'RunCanary (.sync:2) must describe and stop the canary execution it started; its name is the release id, known only at run time. Scoped to the one canary state machine.',
+  );
+}
+
+/** The promotion's ends. */
+interface Terminals {
+  readonly promotionFailed: sfn.Fail;
+  readonly completed: sfn.Succeed;
+  readonly rejected: sfn.Succeed;
+  readonly rolledBack: sfn.Succeed;
+}
+
+/** The failure path: a rollback (stopping the canary), then always the lock. */
+interface FailurePath {
+  readonly rollbackOnFailure: tasks.LambdaInvoke;
+  readonly releaseLockAfterFailure: tasks.LambdaInvoke;
+}
+
+/** The serving target's loops (one per goal: apply once, check until done, failed or timed out). */
+interface ServingFragments {
+  /** A serving task with the release id in its payload. */
+  readonly task: (stateName: string, payload: Record<string, unknown>, resultPath?: string) => tasks.LambdaInvoke;
+  /** `start`'s loop: `<p>Progress` dispatches on the core's decision `$.serving.next`. */
+  readonly loop: (p: string, start: sfn.TaskStateBase, onDone: sfn.IChainable, onFailed: sfn.IChainable, onError: (task: sfn.TaskStateBase, step: string) => void) => sfn.TaskStateBase;
+  /** Removes the candidate, then `onDone`; a failure releases the lock and ends in ServingFailed. */
+  readonly removal: (p: string, onDone: sfn.IChainable) => sfn.TaskStateBase;
+  readonly releaseLockAfterServingFailure: tasks.LambdaInvoke;
+  readonly cleanupCatch: (task: sfn.TaskStateBase) => void;
+}
+
+/** The admission's tasks (validate, lock, gates), before their choices. */
+interface AdmissionSteps {
+  readonly validate: tasks.LambdaInvoke;
+  readonly acquireLock: tasks.LambdaInvoke;
+  readonly runGates: tasks.LambdaInvoke;
+}
+
+type RejectCause = 'invalid_manifest' | 'lock_busy' | 'gates_failed' | 'artifact_rejected' | 'deploy_failed' | 'smoke_failed';
+/** A Pass state building RejectInput (core/contracts.ts) at `$.rejection`, then RejectRelease. */
+type MarkRejection = (stateName: string, cause: RejectCause, extra: Record<string, string>) => sfn.Chain;
+
+/** The promotion machine's state groups, each a function of the ones it leads to. */
+class PromotionFragments {
+  public constructor(
+    private readonly scope: Construct,
+    private readonly props: PromotionStateMachineProps,
+  ) {}
+
+  public terminals(): Terminals {
+    return {
+      promotionFailed: new sfn.Fail(this.scope, 'PromotionFailed', {
+        stateName: 'PromotionFailed',
+        error: 'PromotionFailed',
+        cause: 'A step of the promotion failed after its retries; see the execution history and the incident topic.',
+      }),
+      completed: new sfn.Succeed(this.scope, 'Completed', { stateName: 'Completed', outputPath: '$.canary' }),
+      rejected: new sfn.Succeed(this.scope, 'Rejected', { stateName: 'Rejected', outputPath: '$.reject' }),
+      rolledBack: new sfn.Succeed(this.scope, 'RolledBack', { stateName: 'RolledBack', outputPath: '$.result' }),
+    };
+  }
+
+  /** A ReleaseLock task (release); its own failure ends the promotion. */
+  public releaseLock(stateName: string, promotionFailed: sfn.Fail): tasks.LambdaInvoke {
+    const task = lambdaStep(this.scope, stateName, this.props.releaseLockFunction, {
+      payload: lockPayload('release'),
+      resultPath: '$.unlock',
+      functionTimeout: functionTimeout(this.props.releaseLockFunction),
+    });
+    task.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
+    return task;
+  }
+
+  /**
+   * Rollback, then the lock; then a rollback the alarm path had already made (RunCanary failed because
+   * the alarm path stopped the canary) ends as a succeeded rollback, anything else as PromotionFailed.
+   */
+  public failurePath(t: Terminals): FailurePath {
+    const releaseLockAfterFailure = this.releaseLock(S.releaseLockAfterFailure, t.promotionFailed);
+    const rolledBackByAlarm = new sfn.Pass(this.scope, 'RolledBackByAlarm', {
+      stateName: 'RolledBackByAlarm',
+      parameters: { outcome: 'rolled_back', 'releaseId.$': '$.releaseId', 'rollback.$': '$.rollback' },
+      resultPath: '$.result',
+    }).next(t.rolledBack);
+    releaseLockAfterFailure.next(
+      new sfn.Choice(this.scope, 'WasRolledBackByAlarm', { stateName: 'WasRolledBackByAlarm' })
+        .when(
+          sfn.Condition.and(sfn.Condition.isPresent('$.rollback.outcome'), sfn.Condition.stringEquals('$.rollback.outcome', 'already_rolled_back')),
+          rolledBackByAlarm,
+        )
+        .otherwise(t.promotionFailed),
+    );
+    const rollbackOnFailure = lambdaStep(this.scope, S.rollbackOnFailure, this.props.rollbackFunction, {
+      payload: {
+        'releaseId.$': '$.releaseId',
+        'model.$': '$.validation.model',
+        trigger: { kind: 'task_failure', 'step.$': '$.failure.step', 'error.$': '$.failure.Error' },
+        stopExecution: true,
+      },
+      resultPath: '$.rollback',
+      functionTimeout: functionTimeout(this.props.rollbackFunction),
+    });
+    rollbackOnFailure.addCatch(releaseLockAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.rollbackFailure' });
+    return { rollbackOnFailure, releaseLockAfterFailure };
+  }
+
+  public serving(promotionFailed: sfn.Fail): ServingFragments {
+    const servingFailed = new sfn.Fail(this.scope, 'ServingFailed', {
+      stateName: 'ServingFailed',
+      error: 'ServingFailed',
+      cause: 'Converging on the promoted model or removing the candidate failed or timed out; the lock was released and the next release plans from the endpoint as it is. See the audit ledger (serving events).',
+    });
+    const releaseLockAfterServingFailure = this.releaseLock('ReleaseLockAfterServingFailure', promotionFailed);
+    releaseLockAfterServingFailure.next(servingFailed);
+    const task = (stateName: string, payload: Record<string, unknown>, resultPath = '$.serving') =>
+      lambdaStep(this.scope, stateName, this.props.servingFunction, { payload: { 'releaseId.$': '$.releaseId', ...payload }, resultPath, functionTimeout: functionTimeout(this.props.servingFunction) });
+    const loop: ServingFragments['loop'] = (p, start, onDone, onFailed, onError) => {
+      const apply = task(`${p}Apply`, { action: 'apply', 'progress.$': '$.serving' });
+      const check = task(`${p}Check`, { action: 'check', 'progress.$': '$.serving' });
+      const wait = (name: string) => new sfn.Wait(this.scope, name, { stateName: name, time: sfn.WaitTime.timestampPath('$.serving.nextCheckAt') });
+      // Apply after the bake period, check again after pollSeconds, done, or failed: bounded by the core's timeout.
+      const progress = new sfn.Choice(this.scope, `${p}Progress`, { stateName: `${p}Progress` })
+        .when(sfn.Condition.stringEquals('$.serving.next', 'apply'), wait(`${p}WaitToApply`).next(apply))
+        .when(sfn.Condition.stringEquals('$.serving.next', 'check'), wait(`${p}WaitToCheck`).next(check))
+        .when(sfn.Condition.stringEquals('$.serving.next', 'done'), onDone)
+        .otherwise(onFailed);
+      for (const [t, step] of [[start, start.id], [apply, `${p}Apply`], [check, `${p}Check`]] as const) {
+        t.next(progress);
+        onError(t, step);
+      }
+      return start;
+    };
+    const cleanupCatch = (t: sfn.TaskStateBase) => void t.addCatch(releaseLockAfterServingFailure, { errors: [sfn.Errors.ALL], resultPath: '$.servingError' });
+    const removal = (p: string, onDone: sfn.IChainable) =>
+      loop(p, task(`${p}Start`, { action: 'start', goal: 'candidate_removed' }), onDone, releaseLockAfterServingFailure, cleanupCatch);
+    return { task, loop, removal, releaseLockAfterServingFailure, cleanupCatch };
+  }
+
+  /**
+   * RejectRelease, then what the core's `$.reject.then` says: remove the candidate, release the lock,
+   * or nothing. Returns the Pass states that lead there.
+   */
+  public rejections(t: Terminals, releaseLockAfterFailure: tasks.LambdaInvoke, removal: ServingFragments['removal']): MarkRejection {
+    const rejectRelease = lambdaStep(this.scope, S.reject, this.props.rejectReleaseFunction, {
+      inputPath: '$.rejection',
+      resultPath: '$.reject',
+      functionTimeout: functionTimeout(this.props.rejectReleaseFunction),
+    });
+    // A failed RejectRelease still removes whatever was deployed (nothing, before DeployCandidate) before the lock goes.
+    rejectRelease.addCatch(removal('RemoveAfterRejectFailure', releaseLockAfterFailure), { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    const releaseLockAfterReject = this.releaseLock(S.rejectedReleaseLock, t.promotionFailed);
+    releaseLockAfterReject.next(t.rejected);
+    rejectRelease.next(
+      new sfn.Choice(this.scope, 'AfterRejection', { stateName: 'AfterRejection' })
+        .when(sfn.Condition.stringEquals('$.reject.then', 'remove_candidate'), removal('RemoveAfterReject', releaseLockAfterReject))
+        .when(sfn.Condition.stringEquals('$.reject.then', 'release_lock'), releaseLockAfterReject)
+        .otherwise(t.rejected),
+    );
+    // Only the fields the cause has.
+    return (stateName, cause, extra) =>
+      new sfn.Pass(this.scope, stateName, {
+        stateName,
+        parameters: { 'releaseId.$': '$.releaseId', cause, 'validation.$': '$.validation', ...extra },
+        resultPath: '$.rejection',
+      }).next(rejectRelease);
+  }
+
+  /** RunCanary (.sync:2): the canary execution, named after the release. */
+  public runCanary(phases: readonly Phase[], rollbackOnFailure: tasks.LambdaInvoke): tasks.StepFunctionsStartExecution {
+    const { props } = this;
+    const runCanary = new tasks.StepFunctionsStartExecution(this.scope, S.runCanary, {
+      stateName: S.runCanary,
+      stateMachine: props.canaryStateMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      // Named after the release: a retried start finds the running execution instead of starting a second one.
+      name: sfn.JsonPath.stringAt('$.releaseId'),
+      input: sfn.TaskInput.fromObject({
+        releaseId: sfn.JsonPath.stringAt('$.releaseId'),
+        model: sfn.JsonPath.stringAt('$.validation.model'),
+        version: sfn.JsonPath.stringAt('$.validation.version'),
+        phases,
+        maxLooksPerPhase: props.maxLooksPerPhase,
+      }),
+      associateWithParent: true,
+      resultSelector: { 'outcome.$': '$.Output.outcome', 'releaseId.$': '$.Output.releaseId', 'canaryExecutionArn.$': '$.ExecutionArn' },
+      resultPath: '$.canary',
+    });
+    runCanary.addRetry({
+      errors: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    catchFailure(this.scope, runCanary, S.runCanary, rollbackOnFailure);
+    return runCanary;
+  }
+
+  /** After the canary: converge on the promoted model or remove the candidate, then the lock. */
+  public afterCanary(runCanary: tasks.StepFunctionsStartExecution, serving: ServingFragments, releaseLock: tasks.LambdaInvoke): void {
+    const converge = serving.loop('Converge', serving.task('ConvergeStart', { action: 'start', goal: 'converged' }), releaseLock, serving.releaseLockAfterServingFailure, serving.cleanupCatch);
+    runCanary.next(
+      new sfn.Choice(this.scope, 'CanaryOutcome', { stateName: 'CanaryOutcome' })
+        .when(sfn.Condition.stringEquals('$.canary.outcome', 'promoted'), converge)
+        .otherwise(serving.removal('RemoveAfterRollback', releaseLock)),
+    );
+  }
+
+  /** VerifyArtifact → DeployCandidate's loop → SmokeTest → `runCanary`; each check's failure a rejection. */
+  public deployment(serving: ServingFragments, rollbackOnFailure: tasks.LambdaInvoke, reject: MarkRejection, runCanary: sfn.IChainable): tasks.LambdaInvoke {
+    const verifyArtifact = lambdaStep(this.scope, S.verifyArtifact, this.props.verifyArtifactFunction, {
+      payload: { 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model', 'version.$': '$.validation.version', 'artifact.$': '$.validation.manifest.artifact' },
+      resultPath: '$.artifact',
+      functionTimeout: functionTimeout(this.props.verifyArtifactFunction),
+    });
+    catchFailure(this.scope, verifyArtifact, S.verifyArtifact, rollbackOnFailure);
+    const deployCandidate = serving.task(S.deploy, {
+      action: 'deploy',
+      'model.$': '$.validation.model',
+      'version.$': '$.validation.version',
+      'artifact.$': '$.validation.manifest.artifact',
+      'serving.$': '$.validation.serving',
+    });
+    const smokeTest = serving.task(S.smoke, { action: 'smoke', 'deployment.$': '$.serving.deployment', samples: this.props.smokeSamples.map((x) => ({ ...x })) }, '$.smoke');
+    catchFailure(this.scope, smokeTest, S.smoke, rollbackOnFailure);
+    smokeTest.next(
+      new sfn.Choice(this.scope, S.smokePassed, { stateName: S.smokePassed })
+        .when(sfn.Condition.booleanEquals('$.smoke.passed', true), runCanary)
+        .otherwise(reject('MarkSmokeFailed', 'smoke_failed', { 'smoke.$': '$.smoke' })),
+    );
+    const deployLoop = serving.loop(S.deploy, deployCandidate, smokeTest, reject('MarkDeployFailed', 'deploy_failed', { 'serving.$': '$.serving' }), (task, step) =>
+      catchFailure(this.scope, task, step, rollbackOnFailure),
+    );
+    verifyArtifact.next(
+      new sfn.Choice(this.scope, S.artifactVerified, { stateName: S.artifactVerified })
+        .when(sfn.Condition.booleanEquals('$.artifact.ok', true), deployLoop)
+        .otherwise(reject('MarkArtifactRejected', 'artifact_rejected', { 'artifact.$': '$.artifact' })),
+    );
+    return verifyArtifact;
+  }
+
+  /** ValidateManifest, AcquireLock and RunGates, with their catches. */
+  public admissionSteps(promotionFailed: sfn.Fail, failure: FailurePath): AdmissionSteps {
+    const validate = lambdaStep(this.scope, S.validate, this.props.validateManifestFunction, {
+      payload: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt' },
+      resultPath: '$.validation',
+      functionTimeout: functionTimeout(this.props.validateManifestFunction),
+    });
+    validate.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    const acquireLock = lambdaStep(this.scope, S.acquireLock, this.props.releaseLockFunction, {
+      payload: lockPayload('acquire'),
+      resultPath: '$.lock',
+      functionTimeout: functionTimeout(this.props.releaseLockFunction),
+    });
+    acquireLock.addCatch(failure.releaseLockAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.failure' });
+    const runGates = lambdaStep(this.scope, S.gates, this.props.runGatesFunction, {
+      payload: { 'releaseId.$': '$.releaseId', 'manifest.$': '$.validation.manifest' },
+      resultPath: '$.gate',
+      functionTimeout: functionTimeout(this.props.runGatesFunction),
+    });
+    catchFailure(this.scope, runGates, S.gates, failure.rollbackOnFailure);
+    return { validate, acquireLock, runGates };
+  }
+
+  /** ValidateManifest → AcquireLock → RunGates → `deployment`; each check's failure a rejection. */
+  public admission({ validate, acquireLock, runGates }: AdmissionSteps, reject: MarkRejection, deployment: sfn.IChainable): sfn.Chain {
+    const passed = (stateName: string, path: string, then: sfn.IChainable, otherwise: () => sfn.IChainable) =>
+      new sfn.Choice(this.scope, stateName, { stateName }).when(sfn.Condition.booleanEquals(path, true), then).otherwise(otherwise());
+    return validate.next(
+      passed(
+        S.isValid,
+        '$.validation.valid',
+        acquireLock.next(
+          passed(
+            S.lockAcquired,
+            '$.lock.acquired',
+            runGates.next(passed(S.gatesPassed, '$.gate.passed', deployment, () => reject('MarkGatesFailed', 'gates_failed', { 'gate.$': '$.gate' }))),
+            () => reject('MarkLockBusy', 'lock_busy', { 'lock.$': '$.lock' }),
+          ),
+        ),
+        () => reject('MarkInvalidManifest', 'invalid_manifest', {}),
+      ),
+    );
+  }
+}
+
+const lockPayload = (action: 'acquire' | 'release') => ({ action, 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model' });

@@ -78,13 +78,50 @@ export class RollbackTriggers extends Construct {
 
   public constructor(scope: Construct, id: string, props: RollbackTriggersProps) {
     super(scope, id);
+    this.alarms = this.canaryAlarms(props);
+    this.deadLetterQueue = this.createDeadLetterQueue(props.encryptionKey);
+    this.rule = new events.Rule(this, 'CanaryAlarmState', {
+      description: `Rolls back model ${props.model} when one of its canary alarms goes to ALARM`,
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        resources: Object.values(this.alarms).map((al) => al.alarmArn),
+        detail: { state: { value: ['ALARM'] } },
+      },
+    });
+    this.deliver(this.rule, props.rollbackFunction);
+    this.executionEndedRule = null;
+    if (props.executionEnded !== undefined) {
+      // An ASL Catch cannot see its own execution stopped by hand or timed out: EventBridge can.
+      this.executionEndedRule = new events.Rule(this, 'PromotionExecutionEnded', {
+        description: `Rolls back and unlocks ${props.model} when a promotion execution ends ABORTED, TIMED_OUT or FAILED`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [props.executionEnded.promotionStateMachineArn] },
+        },
+      });
+      this.deliver(this.executionEndedRule, props.executionEnded.fn);
+    }
+    this.deadLetterAlarm = new cw.Alarm(this, 'RollbackDeadLetters', {
+      alarmName: `${props.prefix}-${props.model}-rollback-dlq`,
+      alarmDescription: 'P0: an alarm-triggered rollback could not be delivered or failed after retries. Roll back by hand (builderbrain rollback) and inspect the queue.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm.addAlarmAction(new cwActions.SnsAction(props.pipelineAlarmsTopic));
+  }
+
+  /** One alarm per canary rule. The rules are data (core/alarms.ts): the embedded runtime evaluates the very same expressions. */
+  private canaryAlarms(props: RollbackTriggersProps): Record<CanaryAlarmSuffix, cw.Alarm> {
     const period = Duration.seconds(props.alarmPolicy.periodSeconds);
     const metricOf = (id: MetricId) => {
       const m = METRIC_IDS[id];
       return fleetMetric(props, m.metric, m.variant, m.statistic, period);
     };
-
-    // The rules are data (core/alarms.ts): the embedded runtime evaluates the very same expressions.
     const alarms = {} as Record<CanaryAlarmSuffix, cw.Alarm>;
     for (const rule of alarmRules(props.alarmPolicy)) {
       alarms[rule.suffix] = new cw.Alarm(this, `Canary-${rule.suffix}`, {
@@ -111,84 +148,42 @@ export class RollbackTriggers extends Construct {
     }
     const missing = (Object.keys(CANARY_ALARMS) as CanaryAlarmSuffix[]).filter((k) => alarms[k] === undefined);
     if (missing.length > 0) throw new Error(`RollbackTriggers: no alarm rule for ${missing.join(', ')}`);
-    this.alarms = alarms;
+    return alarms;
+  }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'RollbackDeadLetterQueue', {
+  /** The dead-letter queue of both rules and of the functions' async invocations. */
+  private createDeadLetterQueue(encryptionKey: kms.IKey): sqs.Queue {
+    const queue = new sqs.Queue(this, 'RollbackDeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
+      encryptionMasterKey: encryptionKey,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       // Kept when the stack is deleted (it may hold undelivered rollbacks); removed if the first creation fails.
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter queue of the alarm-to-rollback path; its depth pages the pipeline-alarms topic.',
-    );
+    acknowledge(queue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the alarm-to-rollback path; its depth pages the pipeline-alarms topic.');
     acknowledgeGuard(
-      this.deadLetterQueue,
+      queue,
       'sqs_dlq_check',
       'This queue is itself the dead-letter queue of the alarm-to-rollback path (EventBridge target and Lambda async destination, not an SQS source queue); its depth pages the pipeline-alarms topic.',
     );
-    allowServiceEnvelope(props.encryptionKey, 'events.amazonaws.com');
+    allowServiceEnvelope(encryptionKey, 'events.amazonaws.com');
+    return queue;
+  }
 
-    this.rule = new events.Rule(this, 'CanaryAlarmState', {
-      description: `Rolls back model ${props.model} when one of its canary alarms goes to ALARM`,
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        resources: Object.values(alarms).map((al) => al.alarmArn),
-        detail: { state: { value: ['ALARM'] } },
-      },
-    });
-    this.rule.addTarget(
-      new targets.LambdaFunction(props.rollbackFunction, {
+  /** The rule invokes `fn` (retried for an hour); what still fails, at either hop, parks in the dead-letter queue. */
+  private deliver(rule: events.Rule, fn: lambda.IFunction): void {
+    rule.addTarget(
+      new targets.LambdaFunction(fn, {
         retryAttempts: 8,
         maxEventAge: Duration.hours(1),
         deadLetterQueue: this.deadLetterQueue,
       }),
     );
-    props.rollbackFunction.configureAsyncInvoke({
+    fn.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(1),
       onFailure: new QueueDestination(this.deadLetterQueue),
     });
-
-    this.executionEndedRule = null;
-    if (props.executionEnded !== undefined) {
-      // An ASL Catch cannot see its own execution stopped by hand or timed out: EventBridge can.
-      this.executionEndedRule = new events.Rule(this, 'PromotionExecutionEnded', {
-        description: `Rolls back and unlocks ${props.model} when a promotion execution ends ABORTED, TIMED_OUT or FAILED`,
-        eventPattern: {
-          source: ['aws.states'],
-          detailType: ['Step Functions Execution Status Change'],
-          detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [props.executionEnded.promotionStateMachineArn] },
-        },
-      });
-      this.executionEndedRule.addTarget(
-        new targets.LambdaFunction(props.executionEnded.fn, {
-          retryAttempts: 8,
-          maxEventAge: Duration.hours(1),
-          deadLetterQueue: this.deadLetterQueue,
-        }),
-      );
-      props.executionEnded.fn.configureAsyncInvoke({
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(1),
-        onFailure: new QueueDestination(this.deadLetterQueue),
-      });
-    }
-
-    this.deadLetterAlarm = new cw.Alarm(this, 'RollbackDeadLetters', {
-      alarmName: `${props.prefix}-${props.model}-rollback-dlq`,
-      alarmDescription: 'P0: an alarm-triggered rollback could not be delivered or failed after retries. Roll back by hand (builderbrain rollback) and inspect the queue.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-      threshold: 0,
-      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm.addAlarmAction(new cwActions.SnsAction(props.pipelineAlarmsTopic));
   }
 }

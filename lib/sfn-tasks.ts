@@ -71,6 +71,11 @@ export function lambdaStep(scope: Construct, stateName: string, fn: lambda.IFunc
   return task;
 }
 
+/** A function's own timeout (a Lambda task times out a little later): 5 minutes when the function does not say. */
+export function functionTimeout(fn: lambda.IFunction): Duration {
+  return (fn as lambda.Function).timeout ?? Duration.minutes(5);
+}
+
 /** Guards the interpreter constraint at build time. */
 export function assertResultPath(stateName: string, resultPath: string): void {
   if (resultPath === '$' || !resultPath.startsWith('$.')) {

@@ -4,18 +4,21 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { canaryTimeoutMinutes, promotionTimeoutMinutes } from '../core/budgets.js';
+import { stepsWith } from '../core/steps.js';
 import { ArtifactTrigger } from './artifact-trigger.js';
 import { AuditLedger } from './audit-ledger.js';
 import { CanaryStateMachine } from './canary-state-machine.js';
-import { canaryTimeoutMinutes, resourceNames, type PipelineConfig } from './config.js';
+import { resourceNames, type PipelineConfig } from './config.js';
 import { IncidentTopics } from './incident-topics.js';
 import { PipelineAlarms } from './pipeline-alarms.js';
 import { PipelineFunctions } from './pipeline-functions.js';
 import { PromotionStateMachine } from './promotion-state-machine.js';
 import { ReleaseDashboard } from './release-dashboard.js';
-import { ENV, servingSettingsOf, STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
+import { servingSettingsOf, STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
 import { RollbackTriggers } from './rollback-triggers.js';
 
 /** Output keys (and, prefixed with `<prefix>-`, export names): a contract with the CLI. */
@@ -36,18 +39,7 @@ export class BuilderBrainReleaseStack extends Stack {
   public constructor(scope: Construct, id: string, props: BuilderBrainReleaseStackProps) {
     super(scope, id, { description: `BuilderBrain release pipeline for model ${props.config.modelName}`, ...props });
     const config = (this.config = props.config);
-    const names = resourceNames(config);
-    const logRetention = config.retention.logRetentionDays as logs.RetentionDays;
-
-    // One customer key for the pipeline's data (artifacts, ledger, topics, queues, logs).
-    const key = new kms.Key(this, 'Key', {
-      alias: `alias/${config.prefix}-release`,
-      description: `BuilderBrain release pipeline (${config.modelName})`,
-      enableKeyRotation: true,
-      // Kept when the stack is deleted; removed again when the stack's first creation fails.
-      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-    });
-
+    const key = this.pipelineKey();
     const ledger = new AuditLedger(this, 'AuditLedger', { encryptionKey: key });
     const topics = new IncidentTopics(this, 'Topics', {
       namePrefix: config.prefix,
@@ -56,7 +48,39 @@ export class BuilderBrainReleaseStack extends Stack {
       approvalSubscriptions: config.notifications.approvals,
       pipelineAlarmSubscriptions: config.notifications.pipelineAlarms,
     });
-    const fns = new PipelineFunctions(this, 'Functions', {
+    const fns = this.functions(key, ledger, topics);
+    const artifacts = this.artifacts(key, fns);
+    const { canary, promotion } = this.stateMachines(key, fns);
+    const triggers = new RollbackTriggers(this, 'RollbackTriggers', {
+      prefix: config.prefix,
+      model: config.modelName,
+      metricsNamespace: config.metricsNamespace,
+      alarmPolicy: config.alarms,
+      rollbackFunction: fns.fn('rollback'),
+      executionEnded: { fn: fns.fn('execution-ended'), promotionStateMachineArn: promotion.stateMachine.stateMachineArn },
+      encryptionKey: key,
+      pipelineAlarmsTopic: topics.pipelineAlarmsTopic,
+    });
+    const dashboard = this.monitoring(fns, topics, artifacts, { promotion: promotion.stateMachine, canary: canary.stateMachine }, triggers);
+    this.outputs({ artifacts, ledger, topics, fns, dashboard, machines: { promotion: promotion.stateMachine, canary: canary.stateMachine } });
+  }
+
+  /** One customer key for the pipeline's data (artifacts, ledger, topics, queues, logs). */
+  private pipelineKey(): kms.Key {
+    return new kms.Key(this, 'Key', {
+      alias: `alias/${this.config.prefix}-release`,
+      description: `BuilderBrain release pipeline (${this.config.modelName})`,
+      enableKeyRotation: true,
+      // Kept when the stack is deleted; removed again when the stack's first creation fails.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
+  }
+
+  /** The step functions (core/steps.ts), configured from the pipeline config. */
+  private functions(key: kms.IKey, ledger: AuditLedger, topics: IncidentTopics): PipelineFunctions {
+    const { config } = this;
+    const names = resourceNames(config);
+    return new PipelineFunctions(this, 'Functions', {
       model: config.modelName,
       router: config.router,
       gatePolicy: config.policy.gates,
@@ -69,22 +93,31 @@ export class BuilderBrainReleaseStack extends Stack {
       promotionStateMachineName: names.promotionStateMachine,
       canaryStateMachineName: names.canaryStateMachine,
       encryptionKey: key,
-      logRetention,
+      logRetention: this.logRetention,
       rollbackReservedConcurrency: config.functions.rollbackReservedConcurrency ?? undefined,
     });
+  }
+
+  /** The artifact bucket and its trigger; the steps that read artifacts get the bucket. */
+  private artifacts(key: kms.IKey, fns: PipelineFunctions): ArtifactTrigger {
+    const { config } = this;
     const artifacts = new ArtifactTrigger(this, 'Artifacts', {
       intakeFunction: fns.fn('intake'),
       encryptionKey: key,
       noncurrentVersionExpiration: Duration.days(config.retention.artifactNoncurrentVersionDays),
     });
-    artifacts.grantReadManifests(fns.fn('validate-manifest'));
-    artifacts.grantReadManifests(fns.fn('verify-artifact'));
-    fns.fn('verify-artifact').addEnvironment(ENV.artifactBucket, artifacts.bucket.bucketName);
+    for (const name of stepsWith('readsArtifacts')) artifacts.grantReadManifests(fns.fn(name));
+    fns.provideEnvironment('artifactBucket', artifacts.bucket.bucketName);
     if (config.router.kind === 'sagemaker' && config.deployment.sagemaker !== undefined) {
       artifacts.grantReadToRole(config.deployment.sagemaker.executionRoleArn);
     }
+    return artifacts;
+  }
 
-    const canaryTimeout = Duration.minutes(canaryTimeoutMinutes(config));
+  /** The canary machine, and the promotion machine that runs it; their timeouts from core/budgets.ts. */
+  private stateMachines(key: kms.IKey, fns: PipelineFunctions): { canary: CanaryStateMachine; promotion: PromotionStateMachine } {
+    const { config } = this;
+    const names = resourceNames(config);
     const canary = new CanaryStateMachine(this, 'Canary', {
       stateMachineName: names.canaryStateMachine,
       startPhaseFunction: fns.fn('start-phase'),
@@ -93,9 +126,9 @@ export class BuilderBrainReleaseStack extends Stack {
       promoteFunction: fns.fn('promote'),
       rollbackFunction: fns.fn('rollback'),
       approvalTimeout: Duration.minutes(config.approvalTimeoutMinutes),
-      timeout: canaryTimeout,
+      timeout: Duration.minutes(canaryTimeoutMinutes(config)),
       encryptionKey: key,
-      logRetention,
+      logRetention: this.logRetention,
     });
     const promotion = new PromotionStateMachine(this, 'Promotion', {
       stateMachineName: names.promotionStateMachine,
@@ -110,23 +143,16 @@ export class BuilderBrainReleaseStack extends Stack {
       canaryStateMachine: canary.stateMachine,
       phases: config.phases,
       maxLooksPerPhase: config.maxLooksPerPhase,
-      // The canary, plus deploying, converging (after the bake period) or removing, each within its timeout, plus slack.
-      timeout: canaryTimeout.plus(Duration.minutes(3 * config.deployment.timeoutMinutes + config.deployment.bakeMinutes + 120)),
+      timeout: Duration.minutes(promotionTimeoutMinutes(config, config.deployment)),
       encryptionKey: key,
-      logRetention,
+      logRetention: this.logRetention,
     });
+    return { canary, promotion };
+  }
 
-    const triggers = new RollbackTriggers(this, 'RollbackTriggers', {
-      prefix: config.prefix,
-      model: config.modelName,
-      metricsNamespace: config.metricsNamespace,
-      alarmPolicy: config.alarms,
-      rollbackFunction: fns.fn('rollback'),
-      executionEnded: { fn: fns.fn('execution-ended'), promotionStateMachineArn: promotion.stateMachine.stateMachineArn },
-      encryptionKey: key,
-      pipelineAlarmsTopic: topics.pipelineAlarmsTopic,
-    });
-    const machines = { promotion: promotion.stateMachine, canary: canary.stateMachine };
+  /** Pipeline-health alarms and the release dashboard. */
+  private monitoring(fns: PipelineFunctions, topics: IncidentTopics, artifacts: ArtifactTrigger, machines: PipelineMachines, triggers: RollbackTriggers): ReleaseDashboard {
+    const { config } = this;
     new PipelineAlarms(this, 'PipelineAlarms', {
       prefix: config.prefix,
       topic: topics.pipelineAlarmsTopic,
@@ -134,26 +160,35 @@ export class BuilderBrainReleaseStack extends Stack {
       functions: fns.functions,
       deadLetterQueues: { intake: artifacts.deadLetterQueue },
     });
-    const dashboard = new ReleaseDashboard(this, 'Dashboard', {
-      dashboardName: names.dashboard,
+    return new ReleaseDashboard(this, 'Dashboard', {
+      dashboardName: resourceNames(config).dashboard,
       model: config.modelName,
       metricsNamespace: config.metricsNamespace,
       canaryAlarms: Object.values(triggers.alarms),
       stateMachines: machines,
       functions: fns.functions,
     });
+  }
 
+  /** The outputs the CLI finds the stack by (a contract: core/runtime-config.ts STACK_OUTPUT_KEYS). */
+  private outputs(r: { artifacts: ArtifactTrigger; ledger: AuditLedger; topics: IncidentTopics; fns: PipelineFunctions; dashboard: ReleaseDashboard; machines: PipelineMachines }): void {
     const output = (key: (typeof OUTPUT_KEYS)[keyof typeof OUTPUT_KEYS], value: string, description: string) =>
-      new CfnOutput(this, key, { value, description, exportName: exportName(config.prefix, key) });
-    output(OUTPUT_KEYS.model, config.modelName, 'The model this pipeline releases');
-    output(OUTPUT_KEYS.bucket, artifacts.bucket.bucketName, 'Upload models/<model>/<version>/release.json here to start a release');
-    output(OUTPUT_KEYS.table, ledger.table.tableName, 'Audit ledger and release lock');
-    output(OUTPUT_KEYS.promotion, promotion.stateMachine.stateMachineArn, 'Promotion state machine');
-    output(OUTPUT_KEYS.canary, canary.stateMachine.stateMachineArn, 'Canary state machine');
-    output(OUTPUT_KEYS.incidentTopic, topics.incidentTopic.topicArn, 'Incidents (message attribute severity = P0..P3)');
-    output(OUTPUT_KEYS.approvalsTopic, topics.approvalsTopic.topicArn, 'Approval requests');
-    output(OUTPUT_KEYS.pipelineAlarmsTopic, topics.pipelineAlarmsTopic.topicArn, 'Pipeline-health alarms (unfiltered)');
-    output(OUTPUT_KEYS.rollbackFunction, fns.fn('rollback').functionName, 'Rollback function (operators invoke it through the CLI)');
-    output(OUTPUT_KEYS.dashboard, dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
+      new CfnOutput(this, key, { value, description, exportName: exportName(this.config.prefix, key) });
+    output(OUTPUT_KEYS.model, this.config.modelName, 'The model this pipeline releases');
+    output(OUTPUT_KEYS.bucket, r.artifacts.bucket.bucketName, 'Upload models/<model>/<version>/release.json here to start a release');
+    output(OUTPUT_KEYS.table, r.ledger.table.tableName, 'Audit ledger and release lock');
+    output(OUTPUT_KEYS.promotion, r.machines.promotion.stateMachineArn, 'Promotion state machine');
+    output(OUTPUT_KEYS.canary, r.machines.canary.stateMachineArn, 'Canary state machine');
+    output(OUTPUT_KEYS.incidentTopic, r.topics.incidentTopic.topicArn, 'Incidents (message attribute severity = P0..P3)');
+    output(OUTPUT_KEYS.approvalsTopic, r.topics.approvalsTopic.topicArn, 'Approval requests');
+    output(OUTPUT_KEYS.pipelineAlarmsTopic, r.topics.pipelineAlarmsTopic.topicArn, 'Pipeline-health alarms (unfiltered)');
+    output(OUTPUT_KEYS.rollbackFunction, r.fns.fn('rollback').functionName, 'Rollback function (operators invoke it through the CLI)');
+    output(OUTPUT_KEYS.dashboard, r.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+
+  private get logRetention(): logs.RetentionDays {
+    return this.config.retention.logRetentionDays as logs.RetentionDays;
   }
 }
+
+type PipelineMachines = { readonly promotion: sfn.StateMachine; readonly canary: sfn.StateMachine };

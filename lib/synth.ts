@@ -9,7 +9,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { STATE_NAMES } from '../core/contracts.js';
 import { CANARY_START_STATE } from './canary-state-machine.js';
 import type { PipelineConfig } from './config.js';
-import { HANDLER_NAMES, type HandlerName } from './pipeline-functions.js';
+import { STEP_NAMES } from '../core/steps.js';
+import { STEP_METADATA_KEY, type HandlerName } from './pipeline-functions.js';
 import { BuilderBrainReleaseStack } from './stack.js';
 
 const require = createRequire(import.meta.url);
@@ -123,83 +124,13 @@ export interface MachineDefinitions {
  */
 export function stateMachineDefinitions(template: CfnTemplate): MachineDefinitions {
   const resources = template.Resources;
-  const handlerOf = new Map<string, HandlerName>();
-  for (const [id, r] of Object.entries(resources)) {
-    if (r.Type !== 'AWS::Lambda::Function') continue;
-    // By construct path (present when path metadata is on, as with the CLI), else by logical id.
-    const path = String(r.Metadata?.['aws:cdk:path'] ?? '');
-    const handler = HANDLER_NAMES.find(
-      (n) => path.includes(`/Functions/${pascal(n)}/`) || new RegExp(`^Functions${pascal(n)}[0-9A-F]{8}$`).test(id),
-    );
-    if (handler !== undefined) handlerOf.set(id, handler);
-  }
-  const machineName = (id: string) => {
-    const r = resources[id];
-    return String((r?.Properties?.['StateMachineName'] as string | undefined) ?? id);
-  };
-  const arnOf = (id: string): string => {
-    const r = resources[id];
-    if (r === undefined) throw new Error(`stateMachineDefinitions: unknown resource ${id}`);
-    const { partition, region, account } = PLACEHOLDER_ENV;
-    switch (r.Type) {
-      case 'AWS::Lambda::Function':
-        return `arn:${partition}:lambda:${region}:${account}:function:${id}`;
-      case 'AWS::StepFunctions::StateMachine':
-        return `arn:${partition}:states:${region}:${account}:stateMachine:${machineName(id)}`;
-      case 'AWS::SNS::Topic':
-        return `arn:${partition}:sns:${region}:${account}:${id}`;
-      case 'AWS::DynamoDB::Table':
-        return `arn:${partition}:dynamodb:${region}:${account}:table/${id}`;
-      default:
-        return `arn:${partition}:cloudformation:${region}:${account}:resource/${id}`;
-    }
-  };
-  const resolve = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    if (typeof v === 'object' && v !== null) {
-      const o = v as Record<string, unknown>;
-      if ('Ref' in o) {
-        const ref = String(o['Ref']);
-        const pseudo: Record<string, string> = {
-          'AWS::Partition': PLACEHOLDER_ENV.partition,
-          'AWS::Region': PLACEHOLDER_ENV.region,
-          'AWS::AccountId': PLACEHOLDER_ENV.account,
-          'AWS::URLSuffix': PLACEHOLDER_ENV.urlSuffix,
-        };
-        if (ref in pseudo) return pseudo[ref]!;
-        const r = resources[ref];
-        // Ref of a function is its name, of a state machine its ARN.
-        if (r?.Type === 'AWS::Lambda::Function') return ref;
-        return arnOf(ref);
-      }
-      if ('Fn::GetAtt' in o) {
-        const [id, attr] = o['Fn::GetAtt'] as [string, string];
-        if (attr === 'Arn') return arnOf(id);
-        if (attr === 'Name') return machineName(id);
-        throw new Error(`stateMachineDefinitions: cannot resolve Fn::GetAtt ${id}.${attr}`);
-      }
-      if ('Fn::Join' in o) {
-        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-        return parts.map(resolve).join(sep);
-      }
-    }
-    throw new Error(`stateMachineDefinitions: cannot resolve ${JSON.stringify(v)}`);
-  };
-
+  const handlerOf = stepFunctions(resources);
+  const placeholders = new Placeholders(resources);
   const machines: MachineDefinition[] = [];
   for (const [id, r] of Object.entries(resources)) {
     if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
-    const definition = JSON.parse(resolve(r.Properties?.['DefinitionString'])) as AslDefinition;
-    const handlerForTask: Record<string, HandlerName> = {};
-    for (const [stateName, state] of Object.entries(definition.States)) {
-      if (state['Type'] !== 'Task') continue;
-      const params = state['Parameters'] as Record<string, unknown> | undefined;
-      const target = String(params?.['FunctionName'] ?? state['Resource'] ?? '');
-      const m = /:function:([^:]+)/.exec(target);
-      const handler = m === null ? undefined : handlerOf.get(m[1]!);
-      if (handler !== undefined) handlerForTask[stateName] = handler;
-    }
-    machines.push({ logicalId: id, name: machineName(id), arn: arnOf(id), definition, handlerForTask });
+    const definition = JSON.parse(placeholders.resolve(r.Properties?.['DefinitionString'])) as AslDefinition;
+    machines.push({ logicalId: id, name: placeholders.machineName(id), arn: placeholders.arnOf(id), definition, handlerForTask: tasksOf(definition, handlerOf) });
   }
   const find = (startAt: string) => {
     const found = machines.filter((m) => m.definition.StartAt === startAt);
@@ -207,10 +138,88 @@ export function stateMachineDefinitions(template: CfnTemplate): MachineDefinitio
     return found[0]!;
   };
   const functionArns: Record<string, HandlerName> = {};
-  for (const [id, handler] of handlerOf) functionArns[arnOf(id)] = handler;
+  for (const [id, handler] of handlerOf) functionArns[placeholders.arnOf(id)] = handler;
   return { promotion: find(STATE_NAMES.promotion.validate), canary: find(CANARY_START_STATE), functionArns };
 }
 
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
+/** The pipeline's functions (logical id → step), by the step each one's metadata names (lib/pipeline-functions.ts). */
+function stepFunctions(resources: CfnTemplate['Resources']): Map<string, HandlerName> {
+  const handlerOf = new Map<string, HandlerName>();
+  for (const [id, r] of Object.entries(resources)) {
+    const step = r.Type === 'AWS::Lambda::Function' ? r.Metadata?.[STEP_METADATA_KEY] : undefined;
+    if (typeof step === 'string' && (STEP_NAMES as readonly string[]).includes(step)) handlerOf.set(id, step as HandlerName);
+  }
+  return handlerOf;
+}
+
+/** Task state name → the handler its Lambda task invokes. */
+function tasksOf(definition: AslDefinition, handlerOf: ReadonlyMap<string, HandlerName>): Record<string, HandlerName> {
+  const handlerForTask: Record<string, HandlerName> = {};
+  for (const [stateName, state] of Object.entries(definition.States)) {
+    if (state['Type'] !== 'Task') continue;
+    const params = state['Parameters'] as Record<string, unknown> | undefined;
+    const target = String(params?.['FunctionName'] ?? state['Resource'] ?? '');
+    const m = /:function:([^:]+)/.exec(target);
+    const handler = m === null ? undefined : handlerOf.get(m[1]!);
+    if (handler !== undefined) handlerForTask[stateName] = handler;
+  }
+  return handlerForTask;
+}
+
+const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
+  'AWS::Partition': PLACEHOLDER_ENV.partition,
+  'AWS::Region': PLACEHOLDER_ENV.region,
+  'AWS::AccountId': PLACEHOLDER_ENV.account,
+  'AWS::URLSuffix': PLACEHOLDER_ENV.urlSuffix,
+};
+
+/** CloudFormation tokens of a template resolved to placeholder names and ARNs ({@link PLACEHOLDER_ENV}). */
+class Placeholders {
+  public constructor(private readonly resources: CfnTemplate['Resources']) {}
+
+  public machineName(id: string): string {
+    const r = this.resources[id];
+    return String((r?.Properties?.['StateMachineName'] as string | undefined) ?? id);
+  }
+
+  public arnOf(id: string): string {
+    const r = this.resources[id];
+    if (r === undefined) throw new Error(`stateMachineDefinitions: unknown resource ${id}`);
+    const { partition, region, account } = PLACEHOLDER_ENV;
+    switch (r.Type) {
+      case 'AWS::Lambda::Function':
+        return `arn:${partition}:lambda:${region}:${account}:function:${id}`;
+      case 'AWS::StepFunctions::StateMachine':
+        return `arn:${partition}:states:${region}:${account}:stateMachine:${this.machineName(id)}`;
+      case 'AWS::SNS::Topic':
+        return `arn:${partition}:sns:${region}:${account}:${id}`;
+      case 'AWS::DynamoDB::Table':
+        return `arn:${partition}:dynamodb:${region}:${account}:table/${id}`;
+      default:
+        return `arn:${partition}:cloudformation:${region}:${account}:resource/${id}`;
+    }
+  }
+
+  /** A string, or a Ref / Fn::GetAtt / Fn::Join of them, as a string. */
+  public resolve(v: unknown): string {
+    if (typeof v === 'string') return v;
+    const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+    if ('Ref' in o) {
+      const ref = String(o['Ref']);
+      if (ref in PSEUDO_PARAMETERS) return PSEUDO_PARAMETERS[ref]!;
+      // Ref of a function is its name, of a state machine its ARN.
+      return this.resources[ref]?.Type === 'AWS::Lambda::Function' ? ref : this.arnOf(ref);
+    }
+    if ('Fn::GetAtt' in o) {
+      const [id, attr] = o['Fn::GetAtt'] as [string, string];
+      if (attr === 'Arn') return this.arnOf(id);
+      if (attr === 'Name') return this.machineName(id);
+      throw new Error(`stateMachineDefinitions: cannot resolve Fn::GetAtt ${id}.${attr}`);
+    }
+    if ('Fn::Join' in o) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map((p) => this.resolve(p)).join(sep);
+    }
+    throw new Error(`stateMachineDefinitions: cannot resolve ${JSON.stringify(v)}`);
+  }
 }

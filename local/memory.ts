@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
 import type { ArtifactFacts } from '../core/deployment.js';
 import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
-import { eventItem, eventOf, fitRecord, fitRecordPatch, recordItem } from '../core/ledger-items.js';
-import { isTerminal } from '../core/ports.js';
+import { eventItem, eventOf, fitRecord, patchedRecord, recordItem } from '../core/ledger-items.js';
+import { isTerminal } from '../core/lifecycle.js';
 import { datapointOf, type EmittedMinute } from './cloudwatch.js';
 import type {
   ArtifactStore,
@@ -22,9 +22,11 @@ import type {
   MetricsSource,
   Notification,
   Notifier,
+  RecordPatch,
   ReleaseLock,
   ReleaseRecord,
   ReleaseStatus,
+  StoredAuditEvent,
   TrafficRouter,
   TrafficSplit,
   TransitionResult,
@@ -58,8 +60,6 @@ export class ManualClock implements Clock {
   }
 }
 
-type Patch = Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>;
-
 /**
  * Audit ledger, release records, incident claims and task tokens — kept as the DynamoDB ledger keeps
  * them (core/ledger-items.ts): events numbered per release in append order and returned in that
@@ -69,7 +69,7 @@ type Patch = Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>;
  * table would accept.
  */
 export class MemoryLedger implements AuditLedger {
-  private readonly events = new Map<string, { seq: number; event: AuditEvent }[]>();
+  private readonly events = new Map<string, { seq: number; event: StoredAuditEvent }[]>();
   private readonly sequences = new Map<string, number>();
   private readonly records = new Map<string, ReleaseRecord>();
   private readonly tokens = new Map<string, string>();
@@ -87,7 +87,7 @@ export class MemoryLedger implements AuditLedger {
   }
 
   /** In sequence order: the order of the appends, whatever the events' `at`. */
-  public async timeline(releaseId: string): Promise<AuditEvent[]> {
+  public async timeline(releaseId: string): Promise<StoredAuditEvent[]> {
     return [...(this.events.get(releaseId) ?? [])].sort((a, b) => a.seq - b.seq).map((e) => copy(e.event));
   }
 
@@ -112,18 +112,18 @@ export class MemoryLedger implements AuditLedger {
     return next;
   }
 
-  public async transition(releaseId: string, from: readonly ReleaseStatus[], to: ReleaseStatus, patch: Patch = {}): Promise<TransitionResult> {
+  public async transition(releaseId: string, from: readonly ReleaseStatus[], to: ReleaseStatus, patch: RecordPatch = {}): Promise<TransitionResult> {
     const r = this.records.get(releaseId);
     if (r === undefined) return { ok: false, record: null };
     if (!from.includes(r.status)) return { ok: false, record: copy(r) };
-    const next = this.store({ ...r, ...(fitRecordPatch(patch) as Patch), releaseId, status: to });
+    const next = this.store(patchedRecord(r, patch, to));
     return { ok: true, record: copy(next) };
   }
 
-  public async update(releaseId: string, patch: Patch): Promise<void> {
+  public async update(releaseId: string, patch: RecordPatch): Promise<void> {
     const r = this.records.get(releaseId);
     if (r === undefined) throw new ReleaseNotFoundError(releaseId);
-    this.store({ ...r, ...(fitRecordPatch(patch) as Patch), releaseId, status: r.status });
+    this.store(patchedRecord(r, patch));
   }
 
   /** A release without a record cannot be claimed for; it pages rather than stays silent. */
@@ -266,6 +266,8 @@ export interface MemoryExecutionsOptions {
   readonly starter?: ExecutionStarter;
   /** Delivers a task-token answer (the embedded runtime resumes the waiting task); may throw. */
   readonly onAnswer?: (answer: TaskAnswer) => void | Promise<void>;
+  /** Told of a stop once it is recorded (the embedded runtime aborts the execution's interpreter). */
+  readonly onStop?: (executionArn: string, cause: string) => void | Promise<void>;
 }
 
 /**
@@ -279,10 +281,12 @@ export class MemoryExecutions implements Executions {
   public readonly answers: TaskAnswer[] = [];
   private readonly starter: ExecutionStarter;
   private readonly onAnswer: (answer: TaskAnswer) => void | Promise<void>;
+  private readonly onStop: (executionArn: string, cause: string) => void | Promise<void>;
 
   public constructor(options: MemoryExecutionsOptions = {}) {
     this.starter = options.starter ?? ((name) => `arn:aws:states:local:000000000000:execution:promotion:${name}`);
     this.onAnswer = options.onAnswer ?? (() => {});
+    this.onStop = options.onStop ?? (() => {});
   }
 
   public async start(name: string, input: unknown): Promise<{ executionArn: string; duplicate: boolean }> {
@@ -301,6 +305,7 @@ export class MemoryExecutions implements Executions {
         e.stopCause = cause;
       }
     }
+    await this.onStop(executionArn, cause);
   }
 
   public async sendTaskSuccess(token: string, output: unknown): Promise<void> {

@@ -3,6 +3,7 @@
  * metrics over simulated time, with the policy thresholds and markers for phases, approvals,
  * verdicts and the rollback. Plain inline SVG: no script, no network, opens anywhere.
  */
+import type { AuditEventType } from '../core/audit.js';
 
 export interface TraceMinute {
   readonly minute: number;
@@ -35,7 +36,8 @@ export interface ReportInput {
     readonly maxConstraintViolationRate: number;
   };
   readonly incidents: readonly { readonly severity: string; readonly title: string }[];
-  readonly audit: readonly { readonly at: string; readonly type: string; readonly text: string }[];
+  /** The audit timeline, each event in its one sentence (core/audit.ts describeEvent, the summary's). */
+  readonly audit: readonly { readonly at: string; readonly type: AuditEventType; readonly text: string }[];
 }
 
 const esc = (s: string): string =>

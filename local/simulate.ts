@@ -2,10 +2,10 @@
  * `builderbrain simulate`: one release of a scenario through the embedded runtime, and its summary
  * in the shape of scenario.md ("Summary").
  */
-import type { GateResult } from '../core/gates.js';
-import type { AuditEvent } from '../core/ports.js';
+import type { VariantMinute } from '../core/analysis.js';
+import { AUDIT_DETAILS, describeEvent, type AuditEventType } from '../core/audit.js';
 import { parsePipelineConfig, type PipelineConfig, type PipelineConfigInput } from '../lib/config.js';
-import type { ReportInput, TraceMarker } from './report.js';
+import type { ReportInput, TraceMarker, VariantPoint } from './report.js';
 import { EmbeddedRuntime, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
 import { defaultManifest, type Scenario } from './scenario.js';
 import type { MemoryLedger, RouterOperation } from './memory.js';
@@ -34,7 +34,7 @@ export interface SimulationSummary {
 
 export interface SummaryAuditEvent {
   readonly at: string;
-  readonly type: string;
+  readonly type: AuditEventType;
   readonly actor: string;
   readonly phase?: number;
   readonly weight?: number;
@@ -102,36 +102,6 @@ export const LOCAL_SMOKE_SAMPLE = {
 const MINUTE_MS = 60_000;
 const minuteOf = (iso: string) => Math.round((new Date(iso).getTime() - new Date(SIMULATION_EPOCH).getTime()) / MINUTE_MS);
 
-function eventText(e: AuditEvent): string {
-  const d = e.detail as Record<string, unknown>;
-  switch (e.type) {
-    case 'gate_check':
-      return `${String(d['name'])}: ${d['passed'] ? 'pass' : 'FAIL'} — ${String(d['message'] ?? '')}`;
-    case 'analysis':
-      return `look ${String(d['iteration'])}/${String(d['looks'])}: ${String(d['verdict'])} → ${String(d['action'])}; ${String(d['summary'] ?? '')}`;
-    case 'rollback':
-      return `${String(d['reason'])} ${String(d['severity'])} (${String(d['trigger'])}): ${String(d['title'] ?? '')}`;
-    case 'rejected':
-      return `${String(d['cause'] ?? '')}`;
-    case 'serving': {
-      const what = d['goal'] === 'candidate_deployed' ? 'deploy' : d['goal'] === 'converged' ? 'converge' : 'remove candidate';
-      if (d['state'] === 'planned') {
-        const baseline = d['baseline'] as { model?: string | null } | null;
-        const candidate = d['candidate'] as { model?: string | null; instanceType?: string | null; instanceCount?: number | null };
-        return `deploy planned on ${String(d['resource'])}: candidate ${candidate.model ?? '?'} (${candidate.instanceCount ?? '?'}× ${candidate.instanceType ?? '?'}) next to ${baseline === null ? 'nothing (a first release)' : `baseline ${baseline.model ?? '?'}`}`;
-      }
-      if (d['state'] === 'applied') return `${what}: asked ${String(d['resource'])} for ${String(d['config'] ?? 'no endpoint')}`;
-      return `${what} ${String(d['state'])}: ${String(d['message'] ?? '')}`;
-    }
-    case 'phase_started':
-      return `${e.weight ?? '?'}% for ${String(d['monitorMinutes'])} min, ${String(d['looks'])} looks${d['requiresApproval'] ? ', approval required' : ''}`;
-    default: {
-      const summary = d['summary'] ?? d['reason'] ?? d['message'] ?? '';
-      return typeof summary === 'string' ? summary : JSON.stringify(summary);
-    }
-  }
-}
-
 /**
  * Runs one scenario to its outcome.
  *
@@ -173,17 +143,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
 async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, releaseId: string | null, model: string, version: string): Promise<SimulationSummary> {
   const record = releaseId === null ? null : await runtime.ledger.getRelease(releaseId);
   const timeline = releaseId === null ? [] : await runtime.ledger.timeline(releaseId);
-  const gateEvents = timeline.filter((e) => e.type === 'gate_check');
+  // Written by this very run: whole, so read with the detail's own schema.
+  const checks = timeline.flatMap((e) => (e.type === 'gate_check' ? [AUDIT_DETAILS.gate_check.parse(e.detail)] : []));
   const gate: SimulationSummary['gate'] =
-    gateEvents.length === 0
+    checks.length === 0
       ? null
-      : {
-          passed: gateEvents.every((e) => (e.detail as { passed: boolean }).passed),
-          checks: gateEvents.map((e) => {
-            const d = e.detail as unknown as GateResult['checks'][number];
-            return { name: d.name, passed: d.passed, value: d.value, threshold: d.threshold };
-          }),
-        };
+      : { passed: checks.every((c) => c.passed), checks: checks.map((c) => ({ name: c.name, passed: c.passed, value: c.value, threshold: c.threshold })) };
   const status = record?.status ?? 'rejected';
   const rollbackFailed = timeline.some((e) => e.type === 'rollback_failed') && status !== 'rolled_back';
   const outcome: SimulationSummary['outcome'] = rollbackFailed
@@ -198,12 +163,12 @@ async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, releaseId
   const rollbackEvent = timeline.find((e) => e.type === 'rollback' || e.type === 'rollback_failed');
   let rollback: SimulationSummary['rollback'] = null;
   if (rollbackEvent !== undefined && outcome !== 'promoted') {
-    const d = rollbackEvent.detail as Record<string, unknown>;
+    const d = rollbackEvent.detail;
     const atMinute = minuteOf(rollbackEvent.at);
     const started = runtime.fleet.regressionStartedAtMinute;
     rollback = {
-      reason: String(rollbackEvent.type === 'rollback_failed' ? 'rollback_failed' : d['reason']),
-      severity: String(d['severity']),
+      reason: String(rollbackEvent.type === 'rollback_failed' ? 'rollback_failed' : d.reason),
+      severity: String(d.severity),
       atMinute,
       regressionStartedAtMinute: started,
       detectionMinutes: started === null ? null : atMinute - started,
@@ -227,15 +192,25 @@ async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, releaseId
       actor: e.actor,
       ...(e.phase === undefined ? {} : { phase: e.phase }),
       ...(e.weight === undefined ? {} : { weight: e.weight }),
-      text: eventText(e),
+      text: describeEvent(e, 'summary'),
     })),
   };
 }
 
+const rate = (x: number, n: number) => (n > 0 ? x / n : null);
+
+/** One variant's minute as the report's charts plot it. */
+const chartPoint = (v: VariantMinute): VariantPoint => ({
+  requests: v.requests,
+  errorRate: rate(v.errors, v.requests),
+  p99: v.latencyP99,
+  riskEnergy: v.riskEnergy,
+  constraintViolationRate: rate(v.constraintViolations, v.requests),
+});
+
 /** What the HTML report shows of a run. */
 export function reportInput(run: SimulationRun, wallSeconds: number | null): ReportInput {
   const { summary, runtime, config } = run;
-  const rate = (x: number, n: number) => (n > 0 ? x / n : null);
   const markers: TraceMarker[] = [];
   for (const p of runtime.progress) {
     if (p.kind === 'step') continue;
@@ -260,24 +235,7 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
       ['state transitions', String(summary.stateTransitions)],
       ...(wallSeconds === null ? [] : ([['wall time', `${wallSeconds.toFixed(2)} s`]] as [string, string][])),
     ],
-    minutes: [...runtime.fleet.minutes.map((m) => ({
-      minute: m.minute,
-      weight: m.weight,
-      canary: {
-        requests: m.datapoint.canary.requests,
-        errorRate: rate(m.datapoint.canary.errors, m.datapoint.canary.requests),
-        p99: m.datapoint.canary.latencyP99,
-        riskEnergy: m.datapoint.canary.riskEnergy,
-        constraintViolationRate: rate(m.datapoint.canary.constraintViolations, m.datapoint.canary.requests),
-      },
-      baseline: {
-        requests: m.datapoint.baseline.requests,
-        errorRate: rate(m.datapoint.baseline.errors, m.datapoint.baseline.requests),
-        p99: m.datapoint.baseline.latencyP99,
-        riskEnergy: m.datapoint.baseline.riskEnergy,
-        constraintViolationRate: rate(m.datapoint.baseline.constraintViolations, m.datapoint.baseline.requests),
-      },
-    })),
+    minutes: [...runtime.fleet.minutes.map((m) => ({ minute: m.minute, weight: m.weight, canary: chartPoint(m.datapoint.canary), baseline: chartPoint(m.datapoint.baseline) })),
       // Where the release ended: the traffic it left (after a rollback, 0% on the candidate).
       {
         minute: summary.simulatedMinutes,

@@ -23,7 +23,7 @@ import * as z from 'zod';
 import { answerApproval } from '../core/app/answer-approval.js';
 import { ReleaseNotFoundError } from '../core/app/errors.js';
 import { ReleaseIdSchema, type RollbackInput } from '../core/contracts.js';
-import type { AuditEvent, AuditLedger, Clock, Executions, ReleaseRecord, ReleaseStatus, TransitionResult } from '../core/ports.js';
+import type { AuditEvent, AuditLedger, Clock, Executions, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
 import { RELEASE_STATUSES } from '../core/ports.js';
 import { MemoryLedger } from './memory.js';
 import type { ApprovalResponder } from './runtime.js';
@@ -215,7 +215,7 @@ export class PersistedLedger extends MemoryLedger {
   /** Everything the ledger holds, as written to state.json. */
   public async snapshot(): Promise<LocalSnapshot> {
     const releases = await this.listReleases(Number.MAX_SAFE_INTEGER);
-    const events: Record<string, AuditEvent[]> = {};
+    const events: Record<string, StoredAuditEvent[]> = {};
     const taskTokens: LocalSnapshot['taskTokens'] = [];
     for (const r of releases) {
       events[r.releaseId] = await this.timeline(r.releaseId);

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
+import { approvalNotWaiting } from '../../core/lifecycle.js';
 import { renderReport } from '../../local/report.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, loadScenario } from '../../local/scenario.js';
 import { DEFAULT_STATE_DIR, LocalStateDir, StateDirBusyError } from '../../local/state-dir.js';
@@ -74,8 +75,62 @@ function manualResponder(io: SimulateIO, local: LocalStateDir): ApprovalResponde
   const terminal = terminalResponder(io);
   return async (req, runtime) => {
     await inbox(req, runtime);
-    return (await runtime.ledger.getRelease(req.releaseId))?.status === 'awaiting_approval' ? terminal(req, runtime) : 'wait';
+    const record = await runtime.ledger.getRelease(req.releaseId);
+    return record !== null && approvalNotWaiting(record) === null ? terminal(req, runtime) : 'wait';
   };
+}
+
+/** `--manual`: the state directory the other terminals answer through; null when it cannot be used (said on stderr). */
+async function openStateDir(io: SimulateIO, args: SimulateArgs, scenario: string): Promise<LocalStateDir | null> {
+  const s = styleFor(io);
+  const dir = args.stateDir ?? DEFAULT_STATE_DIR;
+  const onWriteError = (err: unknown) =>
+    io.stderr(`${s.yellow('warning:')} cannot write ${dir}/state.json (${(err as Error).message}); the --local commands will not see this simulation.\n`);
+  let local: LocalStateDir;
+  try {
+    local = await LocalStateDir.open(dir, { scenario, onWriteError });
+  } catch (err) {
+    const what = err instanceof StateDirBusyError ? 'Stop the other simulation, or pass another --state-dir.' : 'Check that the directory is writable, or pass another --state-dir.';
+    io.stderr(`${s.red('error:')} cannot use the state directory '${dir}': ${(err as Error).message}. ${what}\n`);
+    return null;
+  }
+  if (!args.json) {
+    const where = dir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${dir}`;
+    io.stderr(s.dim(`approvals: answer ${io.ask ? 'here or ' : ''}from another terminal with 'builderbrain approve|reject <release-id> --local${where}' (state: ${dir}/state.json)\n`));
+  }
+  return local;
+}
+
+/** Writes `text` to the file the user named with `--<option>`; false (and why, on stderr) when it cannot. */
+async function writeOutput(io: SimulateIO, option: 'report' | 'record', path: string, text: string): Promise<boolean> {
+  try {
+    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(path, text);
+    return true;
+  } catch (err) {
+    // A bad path is the user's input, not a bug of the tool.
+    const reason = err instanceof Error ? err.message : String(err);
+    const what = option === 'report' ? 'the report' : 'the recording';
+    io.stderr(`${styleFor(io).red('error:')} cannot write ${what} '${path}': ${reason}. Check that its directory exists and is writable, or pass another --${option}.\n`);
+    return false;
+  }
+}
+
+/** The summary as the terminal shows it (without --json). */
+function summaryTable(io: SimulateIO, summary: SimulationSummary, description: string, wall: number): string {
+  const s = styleFor(io);
+  const rows: [string, string][] = [
+    ['scenario', `${summary.scenario} — ${description}`],
+    ['release', `${summary.release.model} ${summary.release.version}`],
+    ['outcome', summary.outcome === 'promoted' ? s.green(summary.outcome) : summary.outcome === 'rejected' ? s.yellow(summary.outcome) : s.red(summary.outcome)],
+    ['promotion gates', summary.gate === null ? 'not run (invalid manifest)' : summary.gate.passed ? 'all passed' : `failed: ${summary.gate.checks.filter((c) => !c.passed).map((c) => c.name).join(', ')}`],
+    ['phase reached', `${summary.phaseReached}%`],
+    ['rollback', summary.rollback === null ? '—' : `${summary.rollback.reason} (${summary.rollback.severity}) at minute ${summary.rollback.atMinute}${summary.rollback.detectionMinutes === null ? '' : `, detected ${summary.rollback.detectionMinutes} min after the regression began`}`],
+    ['incidents', summary.incidents.length === 0 ? 'none' : summary.incidents.map((i) => `${i.severity} ${i.reason}`).join('; ')],
+    ['final traffic', `${summary.finalTraffic.baseline}% baseline / ${summary.finalTraffic.candidate}% candidate`],
+    ['state transitions', String(summary.stateTransitions)],
+    ['simulated time', `${summary.simulatedMinutes} min in ${wall.toFixed(1)} s of wall time`],
+  ];
+  return `\n${formatTable(['', ''], rows.map(([k, v]) => [s.bold(k), v])).split('\n').slice(1).join('\n')}\n`;
 }
 
 /** `builderbrain simulate`: a whole release run locally through the deployed state machine definitions. */
@@ -86,23 +141,8 @@ export async function simulateCommand(io: SimulateIO, args: SimulateArgs): Promi
     io.stderr(`${s.red('error:')} ${found.message}\n${formatIssues(found.issues, s)}`);
     return EXIT.invalid;
   }
-  let local: LocalStateDir | null = null;
-  if (args.manual) {
-    const dir = args.stateDir ?? DEFAULT_STATE_DIR;
-    const onWriteError = (err: unknown) =>
-      io.stderr(`${s.yellow('warning:')} cannot write ${dir}/state.json (${(err as Error).message}); the --local commands will not see this simulation.\n`);
-    try {
-      local = await LocalStateDir.open(dir, { scenario: found.scenario.name, onWriteError });
-    } catch (err) {
-      const what = err instanceof StateDirBusyError ? 'Stop the other simulation, or pass another --state-dir.' : 'Check that the directory is writable, or pass another --state-dir.';
-      io.stderr(`${s.red('error:')} cannot use the state directory '${dir}': ${(err as Error).message}. ${what}\n`);
-      return EXIT.invalid;
-    }
-    if (!args.json) {
-      const where = dir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${dir}`;
-      io.stderr(s.dim(`approvals: answer ${io.ask ? 'here or ' : ''}from another terminal with 'builderbrain approve|reject <release-id> --local${where}' (state: ${dir}/state.json)\n`));
-    }
-  }
+  const local = args.manual ? await openStateDir(io, args, found.scenario.name) : null;
+  if (args.manual && local === null) return EXIT.invalid;
   const started = performance.now();
   let run: Awaited<ReturnType<typeof simulate>>;
   try {
@@ -121,43 +161,13 @@ export async function simulateCommand(io: SimulateIO, args: SimulateArgs): Promi
   await local?.close(run.runtime);
   const wall = (performance.now() - started) / 1000;
   const { summary } = run;
-  if (args.report !== undefined) {
-    const html = renderReport(reportInput(run, args.json ? null : wall));
-    try {
-      await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.report, html);
-    } catch (err) {
-      // A bad --report path is the user's input, not a bug of the tool.
-      const reason = err instanceof Error ? err.message : String(err);
-      io.stderr(`${s.red('error:')} cannot write the report '${args.report}': ${reason}. Check that its directory exists and is writable, or pass another --report.\n`);
-      return EXIT.invalid;
-    }
-  }
-  if (args.record !== undefined) {
-    try {
-      await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.record, formatRecording(recordingOf(run)));
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      io.stderr(`${s.red('error:')} cannot write the recording '${args.record}': ${reason}. Check that its directory exists and is writable, or pass another --record.\n`);
-      return EXIT.invalid;
-    }
-  }
+  if (args.report !== undefined && !(await writeOutput(io, 'report', args.report, renderReport(reportInput(run, args.json ? null : wall))))) return EXIT.invalid;
+  if (args.record !== undefined && !(await writeOutput(io, 'record', args.record, formatRecording(recordingOf(run))))) return EXIT.invalid;
   if (args.json) {
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     return OUTCOME_EXIT[summary.outcome];
   }
-  const rows: [string, string][] = [
-    ['scenario', `${summary.scenario} — ${found.scenario.description}`],
-    ['release', `${summary.release.model} ${summary.release.version}`],
-    ['outcome', summary.outcome === 'promoted' ? s.green(summary.outcome) : summary.outcome === 'rejected' ? s.yellow(summary.outcome) : s.red(summary.outcome)],
-    ['promotion gates', summary.gate === null ? 'not run (invalid manifest)' : summary.gate.passed ? 'all passed' : `failed: ${summary.gate.checks.filter((c) => !c.passed).map((c) => c.name).join(', ')}`],
-    ['phase reached', `${summary.phaseReached}%`],
-    ['rollback', summary.rollback === null ? '—' : `${summary.rollback.reason} (${summary.rollback.severity}) at minute ${summary.rollback.atMinute}${summary.rollback.detectionMinutes === null ? '' : `, detected ${summary.rollback.detectionMinutes} min after the regression began`}`],
-    ['incidents', summary.incidents.length === 0 ? 'none' : summary.incidents.map((i) => `${i.severity} ${i.reason}`).join('; ')],
-    ['final traffic', `${summary.finalTraffic.baseline}% baseline / ${summary.finalTraffic.candidate}% candidate`],
-    ['state transitions', String(summary.stateTransitions)],
-    ['simulated time', `${summary.simulatedMinutes} min in ${wall.toFixed(1)} s of wall time`],
-  ];
-  io.stdout(`\n${formatTable(['', ''], rows.map(([k, v]) => [s.bold(k), v])).split('\n').slice(1).join('\n')}\n`);
+  io.stdout(summaryTable(io, summary, found.scenario.description, wall));
   if (args.report !== undefined) io.stdout(`\nReport: ${args.report} (open it in a browser)\n`);
   if (args.record !== undefined) io.stdout(`Recording: ${args.record} (replay it with 'builderbrain replay ${args.record}')\n`);
   return OUTCOME_EXIT[summary.outcome];

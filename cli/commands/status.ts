@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { approvalNotWaiting } from '../../core/lifecycle.js';
 import type { ReleaseRecord } from '../../core/ports.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
@@ -35,7 +36,7 @@ export async function statusCommand(io: CliIO, backend: OperatorBackend, release
     return OPS_EXIT.ok;
   }
   io.stdout(`${s.bold(`Releases in flight in ${backend.where}:`)}\n\n${releasesTable(inFlight, s)}`);
-  const waiting = inFlight.filter((r: ReleaseRecord) => r.status === 'awaiting_approval');
+  const waiting = inFlight.filter((r: ReleaseRecord) => approvalNotWaiting(r) === null);
   for (const r of waiting) io.stdout(`\n${r.releaseId} waits for approval of phase ${(r.phase ?? 0) + 1} (${r.weight}%):\n${nextSteps(r, flags).map((c) => `  ${c}`).join('\n')}\n`);
   return OPS_EXIT.ok;
 }

@@ -6,8 +6,10 @@
  * cause `{"actor": …, "note": …}`, so the state machine can build the manual rollback trigger with
  * `States.StringToJson($.error.Cause)`.
  */
+import type { AuditEvent } from '../audit.js';
 import { APPROVAL_REJECTED_ERROR } from '../contracts.js';
-import type { AuditLedger, Clock, Executions } from '../ports.js';
+import { approvalNotWaiting, moveRelease } from '../lifecycle.js';
+import type { AuditLedger, Clock, Executions, ReleaseRecord } from '../ports.js';
 import { NothingWaitingError, ReleaseNotFoundError } from './errors.js';
 import { eventIds } from './ids.js';
 
@@ -27,13 +29,20 @@ export interface AnswerResult {
   readonly decision: 'approved' | 'rejected';
 }
 
-export async function answerApproval(releaseId: string, answer: ApprovalAnswer, deps: AnswerApprovalDeps): Promise<AnswerResult> {
-  const record = await deps.ledger.getRelease(releaseId);
+/**
+ * The phase whose approval the release waits for; throws {@link ReleaseNotFoundError} or
+ * {@link NothingWaitingError} (nothing is changed). The CLI asks it of a local simulation's state
+ * before sending anything.
+ */
+export function waitingPhase(releaseId: string, record: ReleaseRecord | null): { readonly record: ReleaseRecord; readonly phase: number } {
   if (record === null) throw new ReleaseNotFoundError(releaseId);
-  if (record.status !== 'awaiting_approval' || record.phase === null) {
-    throw new NothingWaitingError(releaseId, `the release is ${record.status}`);
-  }
-  const phase = record.phase;
+  const notWaiting = approvalNotWaiting(record);
+  if (notWaiting !== null || record.phase === null) throw new NothingWaitingError(releaseId, notWaiting ?? `the release is ${record.status}`);
+  return { record, phase: record.phase };
+}
+
+export async function answerApproval(releaseId: string, answer: ApprovalAnswer, deps: AnswerApprovalDeps): Promise<AnswerResult> {
+  const { record, phase } = waitingPhase(releaseId, await deps.ledger.getRelease(releaseId));
   const token = await deps.ledger.getTaskToken(releaseId, phase);
   if (token === null) throw new NothingWaitingError(releaseId, `no task token stored for phase ${phase + 1}`);
   const at = deps.clock.now().toISOString();
@@ -45,19 +54,16 @@ export async function answerApproval(releaseId: string, answer: ApprovalAnswer, 
   await deps.ledger.deleteTaskToken(releaseId, phase);
   const approvers = [...record.approvers, { phase, identity: answer.identity, at, decision: answer.decision }];
   if (answer.decision === 'approved') {
-    await deps.ledger.transition(releaseId, ['awaiting_approval'], 'canary', { approvers, updatedAt: at });
+    await moveRelease(deps.ledger, releaseId, 'approve', { approvers, updatedAt: at });
   } else {
     await deps.ledger.update(releaseId, { approvers, updatedAt: at });
   }
-  await deps.ledger.append({
-    releaseId,
-    eventId: answer.decision === 'approved' ? eventIds.approved(phase) : eventIds.approvalRejected(phase),
-    at,
-    type: answer.decision === 'approved' ? 'approved' : 'approval_rejected',
-    actor: answer.identity,
-    weight: record.weight,
-    phase,
-    detail: answer.decision === 'approved' ? {} : { reason: answer.reason },
-  });
+  const { weight } = record;
+  const actor = answer.identity;
+  const event: AuditEvent =
+    answer.decision === 'approved'
+      ? { releaseId, eventId: eventIds.approved(phase), at, type: 'approved', actor, weight, phase, detail: {} }
+      : { releaseId, eventId: eventIds.approvalRejected(phase), at, type: 'approval_rejected', actor, weight, phase, detail: { reason: answer.reason } };
+  await deps.ledger.append(event);
   return { releaseId, phase, decision: answer.decision };
 }

@@ -15,8 +15,7 @@
  * - The release had already ended (promoted, rolled back, rejected): only the lock, if it still
  *   holds it.
  */
-import type { ReleaseStatus } from '../ports.js';
-import { ACTIVE_STATUSES } from '../ports.js';
+import { isInFlight } from '../lifecycle.js';
 import { RollbackFailedError } from './errors.js';
 import { releaseReleaseLock } from './release-lock.js';
 import { rollback, type RollbackDeps } from './rollback.js';
@@ -45,9 +44,6 @@ export interface ExecutionEndedOutput {
   readonly message: string;
 }
 
-/** Statuses whose traffic may not be on the baseline yet. */
-const NEEDS_ROLLBACK: readonly ReleaseStatus[] = [...ACTIVE_STATUSES, 'rolling_back'];
-
 /**
  * @example await executionEnded({ releaseId, status: 'ABORTED', executionArn }, deps) // { outcome: 'rolled_back_and_unlocked', … }
  */
@@ -60,7 +56,8 @@ export async function executionEnded(input: ExecutionEndedInput, deps: RollbackD
   const model = record.model;
   const how = `the promotion execution ended ${status}${input.error ? ` (${input.error})` : ''}`;
   let rolledBack = false;
-  if (NEEDS_ROLLBACK.includes(record.status)) {
+  // Traffic may not be on the baseline yet.
+  if (isInFlight(record.status)) {
     try {
       await rollback(
         { releaseId, model, trigger: { kind: 'task_failure', step: 'PromotionExecution', error: how }, stopExecution: true },

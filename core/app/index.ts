@@ -6,7 +6,8 @@
 export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';
-export * from './schemas.js';
+export { CanaryVerdictSchema, HoldSchema, RuleEvidenceSchema } from '../analysis.js';
+export { GateCheckSchema, GateResultSchema } from '../gates.js';
 export { intake, type IntakeDeps, type IntakeResult } from './intake.js';
 export { validateManifest, type ValidateManifestDeps } from './validate-manifest.js';
 export { acquireReleaseLock, releaseReleaseLock, releaseLockStep, type ReleaseLockDeps } from './release-lock.js';
@@ -15,8 +16,8 @@ export { rejectRelease, lockBusyIncident, type RejectReleaseDeps, type RejectInp
 export { startPhase, type StartPhaseDeps, type StartPhaseInput } from './start-phase.js';
 export { analyzeCanaryStep, type AnalyzeCanaryDeps, type AnalyzeInput, type AnalyzedPhase } from './analyze-canary.js';
 export { requestApproval, approvalMessage, type RequestApprovalDeps, type ApprovalRequest, type ApprovalRequested } from './request-approval.js';
-export { answerApproval, type AnswerApprovalDeps, type ApprovalAnswer, type AnswerResult } from './answer-approval.js';
+export { answerApproval, waitingPhase, type AnswerApprovalDeps, type ApprovalAnswer, type AnswerResult } from './answer-approval.js';
 export { promote, type PromoteDeps, type PromoteResult } from './promote.js';
-export { rollback, alarmRollbackInput, toCoreTrigger, triggerActor, type RollbackDeps } from './rollback.js';
+export { rollback, alarmRollbackInput, triggerActor, type RollbackDeps } from './rollback.js';
 export { verifyArtifact, type VerifyArtifactDeps } from './verify-artifact.js';
 export { servingStep, deployCandidate, startGoal, applyGoal, checkGoal, smokeTest, type ServingDeps, type ServingSettings } from './serving.js';

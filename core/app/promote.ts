@@ -1,4 +1,5 @@
 /** Promote: the candidate becomes the baseline and takes all traffic. */
+import { canMove, moveRelease } from '../lifecycle.js';
 import { displayName } from '../notes.js';
 import type { AuditLedger, Clock, Notifier, TrafficRouter } from '../ports.js';
 import { ReleaseNotActiveError, ReleaseNotFoundError } from './errors.js';
@@ -30,12 +31,10 @@ export async function promote(
   const record = await deps.ledger.getRelease(releaseId);
   if (record === null) throw new ReleaseNotFoundError(releaseId);
   if (record.status === 'promoted') return { outcome: 'already_promoted', releaseId, model, version };
-  if (record.status !== 'canary' && record.status !== 'awaiting_approval') {
-    throw new ReleaseNotActiveError(releaseId, record.status, 'Promote');
-  }
+  if (!canMove(record.status, 'promote')) throw new ReleaseNotActiveError(releaseId, record.status, 'Promote');
   await deps.router.promoteCandidate(model);
   const at = deps.clock.now().toISOString();
-  const moved = await deps.ledger.transition(releaseId, ['canary', 'awaiting_approval'], 'promoted', {
+  const moved = await moveRelease(deps.ledger, releaseId, 'promote', {
     weight: 100,
     updatedAt: at,
     outcome: { status: 'promoted', reason: null, severity: null, at },

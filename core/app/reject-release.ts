@@ -5,15 +5,15 @@
  * One incident, the `rejected` audit event, the record's terminal status.
  */
 import type { z } from 'zod';
-import type { RejectInputSchema } from '../contracts.js';
+import type { AuditDetail } from '../audit.js';
+import type { RejectInputSchema, RejectOutput } from '../contracts.js';
 import { InvalidInputError } from '../errors.js';
 import { deploymentRejection } from '../deployment.js';
+import { AFTER_REJECTION, moveRelease, type RejectionFollowUp } from '../lifecycle.js';
 import { displayName } from '../notes.js';
 import type { AuditLedger, Clock, Notifier } from '../ports.js';
 import { rejectionIncident } from '../rollback.js';
-import { parseWith } from '../validation.js';
 import { eventIds } from './ids.js';
-import { GateResultSchema } from './schemas.js';
 
 export type RejectInput = z.infer<typeof RejectInputSchema>;
 
@@ -23,51 +23,46 @@ export interface RejectReleaseDeps {
   readonly clock: Clock;
 }
 
-export interface RejectResult {
-  readonly outcome: 'rejected';
-  readonly cause: string;
-  readonly then: 'remove_candidate' | 'release_lock' | 'done';
-}
+export type RejectResult = RejectOutput;
 
-/**
- * What must follow a rejection: a deployed candidate is removed (its instances released) before the
- * lock goes; a release that took the lock releases it; one that never took it has nothing to undo.
- */
-export function afterRejection(cause: RejectInput['cause']): RejectResult['then'] {
-  switch (cause) {
-    case 'invalid_manifest':
-    case 'lock_busy':
-      return 'done';
-    case 'gates_failed':
-    case 'artifact_rejected':
-      return 'release_lock';
-    case 'deploy_failed':
-    case 'smoke_failed':
-      return 'remove_candidate';
-  }
+/** What must follow a rejection (core/lifecycle.ts AFTER_REJECTION). */
+export function afterRejection(cause: RejectInput['cause']): RejectionFollowUp {
+  return AFTER_REJECTION[cause];
 }
 
 interface Incident {
   severity: 'P2' | 'P3';
   title: string;
   text: string;
-  detail: Record<string, unknown>;
+  detail: AuditDetail<'rejected'>;
 }
 
 /**
  * The incident of a release rejected because another release of its model holds the lock. The
- * rule (README "One release per model"): the second release is rejected, not queued.
+ * rule (README "One release per model"): the second release is rejected, not queued. `holder` null:
+ * the lock changed hands while it was asked and nobody could be named.
  */
-export function lockBusyIncident(ctx: { model: string; version: string; releaseId: string }, holder: string): Omit<Incident, 'detail'> {
+export function lockBusyIncident(ctx: { model: string; version: string; releaseId: string }, holder: string | null): Omit<Incident, 'detail'> {
   const name = `${displayName(ctx.model)} ${ctx.version}`;
+  const footer = ['', `Release: ${ctx.releaseId}`];
+  if (holder === null) {
+    return {
+      severity: 'P3',
+      title: `[P3] ${name} rejected: another release of ${ctx.model} took the lock`,
+      text: [
+        `${name} was rejected because another release of ${ctx.model} took the model's lock at the same moment; no production traffic was touched.`,
+        `The pipeline runs one release per model at a time; see which with \`builderbrain status\`, and retry after it finishes (re-upload release.json).`,
+        ...footer,
+      ].join('\n'),
+    };
+  }
   return {
     severity: 'P3',
     title: `[P3] ${name} rejected: release ${holder} of ${ctx.model} is in flight`,
     text: [
       `${name} was rejected because release ${holder} of ${ctx.model} is still in flight; no production traffic was touched.`,
       `The pipeline runs one release per model at a time; retry after ${holder} finishes (re-upload release.json).`,
-      '',
-      `Release: ${ctx.releaseId}`,
+      ...footer,
       `In flight: builderbrain status ${holder}`,
     ].join('\n'),
   };
@@ -81,18 +76,18 @@ function incidentFor(input: RejectInput): Incident {
       return { ...rejectionIncident(ctx, { invalid: issues }), detail: { cause: input.cause, severity: 'P3', issues } };
     }
     case 'gates_failed': {
-      const gate = parseWith(GateResultSchema, input.gate);
-      if (!gate.ok) throw new InvalidInputError('RejectRelease input (gate)', gate.issues.map((i) => ({ ...i, path: i.path ? `gate.${i.path}` : 'gate' })));
+      const { gate } = input;
+      if (gate === undefined) throw new InvalidInputError('RejectRelease input', [{ path: 'gate', message: 'required when cause is gates_failed' }]);
       return {
-        ...rejectionIncident(ctx, { gate: gate.value }),
-        detail: { cause: input.cause, severity: 'P3', failedChecks: gate.value.checks.filter((c) => !c.passed) },
+        ...rejectionIncident(ctx, { gate }),
+        detail: { cause: input.cause, severity: 'P3', failedChecks: gate.checks.filter((c) => !c.passed) },
       };
     }
     case 'lock_busy': {
-      const holder = input.lock?.holder;
-      if (holder === undefined || holder === null) {
-        throw new InvalidInputError('RejectRelease input', [{ path: 'lock.holder', message: 'required when cause is lock_busy' }]);
+      if (input.lock === undefined) {
+        throw new InvalidInputError('RejectRelease input', [{ path: 'lock.holder', message: 'required when cause is lock_busy (null when the lock could not name it)' }]);
       }
+      const { holder } = input.lock;
       return { ...lockBusyIncident(ctx, holder), detail: { cause: input.cause, severity: 'P3', holder } };
     }
     case 'artifact_rejected':
@@ -128,7 +123,7 @@ export async function rejectRelease(input: RejectInput, deps: RejectReleaseDeps)
   const at = deps.clock.now().toISOString();
   const { releaseId } = input;
   await deps.ledger.append({ releaseId, eventId: eventIds.rejected(), at, type: 'rejected', actor: 'step:RejectRelease', detail: incident.detail });
-  await deps.ledger.transition(releaseId, ['received', 'gated'], 'rejected', {
+  await moveRelease(deps.ledger, releaseId, 'reject', {
     updatedAt: at,
     outcome: { status: 'rejected', reason: input.cause, severity: incident.severity, at },
   });

@@ -10,7 +10,8 @@
  * is stale: it is taken over, and the audit records from whom.
  */
 import type { LockOutput } from '../contracts.js';
-import type { AuditLedger, Clock, ReleaseLock, ReleaseStatus } from '../ports.js';
+import { isTerminal, keepsLock } from '../lifecycle.js';
+import type { AuditLedger, Clock, ReleaseLock } from '../ports.js';
 import { eventIds } from './ids.js';
 
 export interface ReleaseLockDeps {
@@ -19,15 +20,14 @@ export interface ReleaseLockDeps {
   readonly clock: Clock;
 }
 
-const TERMINAL: readonly ReleaseStatus[] = ['rejected', 'promoted', 'rolled_back'];
-
 export async function acquireReleaseLock(input: { releaseId: string; model: string }, deps: ReleaseLockDeps): Promise<LockOutput> {
   const { releaseId, model } = input;
   let result = await deps.lock.acquire(model, releaseId);
   let takenOverFrom: string | null = null;
-  if (!result.acquired) {
+  // A holder that could not be named (the lock changed hands while it was asked) is not known to be stale.
+  if (!result.acquired && result.holder !== null) {
     const holder = await deps.ledger.getRelease(result.holder);
-    if (holder !== null && TERMINAL.includes(holder.status)) {
+    if (holder !== null && isTerminal(holder.status)) {
       takenOverFrom = result.holder;
       await deps.lock.release(model, result.holder);
       result = await deps.lock.acquire(model, releaseId);
@@ -53,7 +53,7 @@ export async function releaseReleaseLock(input: { releaseId: string; model: stri
     // A release whose rollback failed may still have traffic on its candidate: keep the model locked
     // until an operator's rollback finishes it (the stale-lock takeover then frees it).
     const record = await deps.ledger.getRelease(releaseId);
-    if (record?.status === 'rolling_back') return { acquired: true, holder };
+    if (record !== null && keepsLock(record.status)) return { acquired: true, holder };
     await deps.lock.release(model, releaseId);
     await deps.ledger.append({
       releaseId,

@@ -5,11 +5,10 @@
 import type { CanaryVerdict } from '../analysis.js';
 import type { PhaseState } from '../contracts.js';
 import { displayName } from '../notes.js';
+import { moveRelease } from '../lifecycle.js';
 import type { AuditLedger, Clock, Notifier } from '../ports.js';
-import { parseWith } from '../validation.js';
 import { ReleaseNotActiveError } from './errors.js';
 import { eventIds } from './ids.js';
-import { CanaryVerdictSchema } from './schemas.js';
 
 export interface RequestApprovalDeps {
   readonly ledger: AuditLedger;
@@ -73,12 +72,11 @@ export function approvalMessage(req: Omit<ApprovalRequest, 'taskToken'>, verdict
 export async function requestApproval(req: ApprovalRequest, deps: RequestApprovalDeps): Promise<ApprovalRequested> {
   const { releaseId, phase } = req;
   const at = deps.clock.now().toISOString();
-  const moved = await deps.ledger.transition(releaseId, ['canary', 'awaiting_approval'], 'awaiting_approval', { updatedAt: at });
+  const moved = await moveRelease(deps.ledger, releaseId, 'requestApproval', { updatedAt: at });
   if (!moved.ok) throw new ReleaseNotActiveError(releaseId, moved.record?.status ?? null, 'RequestApproval');
   await deps.ledger.putTaskToken(releaseId, phase.index, req.taskToken);
 
-  const parsed = phase.verdict === null ? null : parseWith(CanaryVerdictSchema, phase.verdict);
-  const verdict = parsed !== null && parsed.ok ? parsed.value : null;
+  const { verdict } = phase;
   await deps.ledger.append({
     releaseId,
     eventId: eventIds.approvalRequested(phase.index),

@@ -12,17 +12,17 @@
  * every step is idempotent and the incident claim makes sure nobody is paged twice, so the alarm
  * path and the monitor loop seeing the same regression give ONE incident.
  */
+import type { AuditEventOf } from '../audit.js';
 import type { RollbackInput, RollbackOutput } from '../contracts.js';
 import { InvalidInputError } from '../errors.js';
+import { MOVES, moveRelease, settledRollback } from '../lifecycle.js';
 import type { AuditLedger, Clock, Executions, Notifier, ReleaseLock, ReleaseRecord, TrafficRouter } from '../ports.js';
-import { ACTIVE_STATUSES } from '../ports.js';
 import { alarmDuringWarmup, decideRollback, type ReleaseContext, type RollbackDecision, type RollbackTrigger } from '../rollback.js';
-import { parseWith } from '../validation.js';
 import { alarmWatches } from '../runtime-config.js';
+import type { Severity } from '../severity.js';
 import type { AlarmStateChangeEvent } from './events.js';
 import { ReleaseNotFoundError, RollbackFailedError } from './errors.js';
 import { eventIds } from './ids.js';
-import { CanaryVerdictSchema } from './schemas.js';
 
 export interface RollbackDeps {
   /**
@@ -37,19 +37,6 @@ export interface RollbackDeps {
   readonly executions: Executions;
   readonly notifier: Notifier;
   readonly clock: Clock;
-}
-
-/** Parses the contract's trigger into the core's (the verdict travels as `unknown`). */
-export function toCoreTrigger(trigger: RollbackInput['trigger']): RollbackTrigger {
-  if (trigger.kind !== 'verdict') return trigger;
-  const parsed = parseWith(CanaryVerdictSchema, trigger.verdict);
-  if (!parsed.ok) {
-    throw new InvalidInputError(
-      'rollback trigger',
-      parsed.issues.map((i) => ({ path: i.path ? `trigger.verdict.${i.path}` : 'trigger.verdict', message: i.message })),
-    );
-  }
-  return { kind: 'verdict', verdict: parsed.value };
 }
 
 /** Who or what caused the rollback, for the audit ledger. */
@@ -88,41 +75,21 @@ export function alarmRollbackInput(event: AlarmStateChangeEvent, model: string):
 
 const contextOf = (r: ReleaseRecord): ReleaseContext => ({ model: r.model, version: r.version, releaseId: r.releaseId, weight: r.weight, phase: r.phase });
 
-/** The answer for a release that is not (or no longer) in flight; null when it is. */
-function settled(record: ReleaseRecord, concurrently = false): RollbackOutput | null {
-  const o = record.outcome;
-  const when = o === null ? '' : ` at ${o.at}`;
-  switch (record.status) {
-    case 'rolled_back':
-      return {
-        outcome: 'already_rolled_back',
-        releaseId: record.releaseId,
-        reason: o?.reason ?? null,
-        severity: o?.severity ?? null,
-        message: `release ${record.releaseId} was already rolled back${concurrently ? ' by another trigger' : ''}${o?.reason ? ` (${o.reason}, ${o.severity})` : ''}${when}; nothing changed`,
-      };
-    case 'promoted':
-      return {
-        outcome: 'already_promoted',
-        releaseId: record.releaseId,
-        reason: null,
-        severity: null,
-        message: `release ${record.releaseId} was already promoted${when}: it is the baseline now; nothing changed (to go back, release the previous version again)`,
-      };
-    case 'rejected':
-      return {
-        outcome: 'no_release_in_flight',
-        releaseId: record.releaseId,
-        reason: null,
-        severity: null,
-        message: `release ${record.releaseId} was rejected before any traffic moved; nothing to roll back`,
-      };
-    default:
-      return null;
-  }
-}
-
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+const answer = (outcome: RollbackOutput['outcome'], releaseId: string | null, message: string): RollbackOutput => ({ outcome, releaseId, reason: null, severity: null, message });
+
+/** An alarm within the warm-up of the release's phase is not held against the candidate; null when it counts. */
+function warmUpAnswer(input: RollbackInput, record: ReleaseRecord, deps: RollbackDeps): RollbackOutput | null {
+  const { trigger } = input;
+  if (trigger.kind !== 'alarm' || deps.warmup === undefined) return null;
+  if (!alarmDuringWarmup(trigger.alarmName, record.phaseStartedAt, deps.clock.now(), deps.warmup.minutes, deps.warmup.evaluationMinutes)) return null;
+  return answer(
+    'ignored_warm_up',
+    record.releaseId,
+    `alarm ${trigger.alarmName} fired within the warm-up of phase ${(record.phase ?? 0) + 1} (its evaluation periods reach back into the ${deps.warmup.minutes} minutes after the traffic shift): not held against the candidate; the monitor loop judges those minutes`,
+  );
+}
 
 /**
  * @example
@@ -130,117 +97,118 @@ const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}
  */
 export async function rollback(input: RollbackInput, deps: RollbackDeps): Promise<RollbackOutput> {
   const releaseId = input.releaseId ?? (await deps.lock.holder(input.model));
-  if (releaseId === null) {
-    return {
-      outcome: 'no_release_in_flight',
-      releaseId: null,
-      reason: null,
-      severity: null,
-      message: `no release of ${input.model} is in flight; nothing to roll back`,
-    };
-  }
-  let record = await deps.ledger.getRelease(releaseId);
-  if (record === null) throw new ReleaseNotFoundError(releaseId);
-  const done = settled(record);
-  if (done !== null) return done;
-
-  const trigger = toCoreTrigger(input.trigger);
-  const ctx = contextOf(record);
-  if (
-    trigger.kind === 'alarm' &&
-    deps.warmup !== undefined &&
-    alarmDuringWarmup(trigger.alarmName, record.phaseStartedAt, deps.clock.now(), deps.warmup.minutes, deps.warmup.evaluationMinutes)
-  ) {
-    return {
-      outcome: 'ignored_warm_up',
-      releaseId,
-      reason: null,
-      severity: null,
-      message: `alarm ${trigger.alarmName} fired within the warm-up of phase ${(record.phase ?? 0) + 1} (its evaluation periods reach back into the ${deps.warmup.minutes} minutes after the traffic shift): not held against the candidate; the monitor loop judges those minutes`,
-    };
-  }
-  const decision = decideRollback(trigger, ctx);
+  if (releaseId === null) return answer('no_release_in_flight', null, `no release of ${input.model} is in flight; nothing to roll back`);
+  const found = await deps.ledger.getRelease(releaseId);
+  if (found === null) throw new ReleaseNotFoundError(releaseId);
+  const early = settledRollback(found) ?? warmUpAnswer(input, found, deps);
+  if (early !== null) return early;
+  const ctx = contextOf(found);
+  const decision = decideRollback(input.trigger, ctx);
   if (!decision.rollback) {
     throw new InvalidInputError('rollback trigger', [
       { path: 'trigger.verdict.verdict', message: `${decision.title}: only a failed verdict rolls a release back` },
     ]);
   }
   const at = deps.clock.now().toISOString();
-
-  if (record.status !== 'rolling_back') {
-    const moved = await deps.ledger.transition(releaseId, ACTIVE_STATUSES, 'rolling_back', {
-      updatedAt: at,
-      outcome: { status: 'rolling_back', reason: decision.reason, severity: decision.severity, at },
-    });
-    if (!moved.ok) {
-      if (moved.record === null) throw new ReleaseNotFoundError(releaseId);
-      const raced = settled(moved.record, true);
-      if (raced !== null) return raced;
-    }
-    record = moved.record ?? record;
-  }
+  const started = await startRollback(found, decision, at, deps);
+  if ('settled' in started) return started.settled;
+  const { record } = started;
 
   try {
     await deps.router.restoreBaseline(record.model);
   } catch (err) {
     await reportRollbackFailure(record, input, decision, err, deps);
   }
-
-  if (input.stopExecution && record.canaryExecutionArn !== null) {
-    await deps.executions.stop(record.canaryExecutionArn, decision.title);
-  }
-
-  let published = false;
-  if (await deps.ledger.claimIncident(releaseId)) {
-    try {
-      await deps.notifier.publish({
-        channel: 'incident',
-        severity: decision.severity,
-        reason: decision.reason,
-        model: record.model,
-        version: record.version,
-        releaseId,
-        title: decision.title,
-        text: decision.text,
-      });
-      published = true;
-    } catch (err) {
-      await deps.ledger.releaseIncidentClaim(releaseId);
-      throw err;
-    }
-  }
+  if (input.stopExecution && record.canaryExecutionArn !== null) await deps.executions.stop(record.canaryExecutionArn, decision.title);
+  const published = await publishOnce(record, decision, deps);
   // The outcome is the one people were paged with: ours if we published, else the first attempt's.
   const first = record.outcome?.status === 'rolling_back' ? record.outcome : null;
-  const reason = published || first === null ? decision.reason : first.reason;
-  const severity = published || first === null ? decision.severity : first.severity;
-
-  await deps.ledger.append({
-    releaseId,
-    eventId: eventIds.rollback(),
-    at,
-    type: 'rollback',
-    actor: triggerActor(trigger),
-    weight: ctx.weight,
-    ...(ctx.phase === null ? {} : { phase: ctx.phase }),
-    detail: { reason, severity, trigger: trigger.kind, immediate: decision.immediate, title: decision.title, stoppedExecution: input.stopExecution ? record.canaryExecutionArn : null },
-  });
+  const { reason, severity } = published || first === null ? decision : first;
+  await deps.ledger.append(rollbackEvent(record, ctx, input, decision, { reason, severity }, at));
   if (record.phase !== null) await deps.ledger.deleteTaskToken(releaseId, record.phase);
 
-  const finished = await deps.ledger.transition(releaseId, ['rolling_back'], 'rolled_back', {
-    weight: 0,
-    updatedAt: at,
-    outcome: { status: 'rolled_back', reason, severity, at },
-  });
-  if (!finished.ok && finished.record !== null) {
-    const raced = settled(finished.record, true);
-    if (raced !== null) return raced;
-  }
+  const finished = await moveRelease(deps.ledger, releaseId, 'finishRollback', { weight: 0, updatedAt: at, outcome: { status: 'rolled_back', reason, severity, at } });
+  const raced = !finished.ok && finished.record !== null ? settledRollback(finished.record, true) : null;
+  if (raced !== null) return raced;
   return {
     outcome: 'rolled_back',
     releaseId,
     reason,
     severity,
     message: `${decision.title}. Traffic is 100% on the baseline.${published ? '' : ' (The incident for this release had already been published.)'}`,
+  };
+}
+
+/**
+ * Marks the release rolling_back (a release found rolling_back is driven on as it is); the answer
+ * of a release another trigger finished meanwhile.
+ */
+async function startRollback(
+  record: ReleaseRecord,
+  decision: RollbackDecision,
+  at: string,
+  deps: RollbackDeps,
+): Promise<{ readonly record: ReleaseRecord } | { readonly settled: RollbackOutput }> {
+  if (record.status === MOVES.startRollback.to) return { record };
+  const moved = await moveRelease(deps.ledger, record.releaseId, 'startRollback', {
+    updatedAt: at,
+    outcome: { status: 'rolling_back', reason: decision.reason, severity: decision.severity, at },
+  });
+  if (!moved.ok) {
+    if (moved.record === null) throw new ReleaseNotFoundError(record.releaseId);
+    const raced = settledRollback(moved.record, true);
+    if (raced !== null) return { settled: raced };
+  }
+  return { record: moved.record ?? record };
+}
+
+/** Publishes the release's one incident if nobody has (the ledger's claim); true when this call published it. */
+async function publishOnce(record: ReleaseRecord, decision: RollbackDecision, deps: RollbackDeps): Promise<boolean> {
+  const { releaseId } = record;
+  if (!(await deps.ledger.claimIncident(releaseId))) return false;
+  try {
+    await deps.notifier.publish({
+      channel: 'incident',
+      severity: decision.severity,
+      reason: decision.reason,
+      model: record.model,
+      version: record.version,
+      releaseId,
+      title: decision.title,
+      text: decision.text,
+    });
+    return true;
+  } catch (err) {
+    await deps.ledger.releaseIncidentClaim(releaseId);
+    throw err;
+  }
+}
+
+/** The `rollback` audit event: where the release stood when the rollback was decided (`ctx`), and what it did. */
+function rollbackEvent(
+  record: ReleaseRecord,
+  ctx: ReleaseContext,
+  input: RollbackInput,
+  decision: RollbackDecision,
+  paged: { readonly reason: string | null; readonly severity: Severity | null },
+  at: string,
+): AuditEventOf<'rollback'> {
+  return {
+    releaseId: record.releaseId,
+    eventId: eventIds.rollback(),
+    at,
+    type: 'rollback',
+    actor: triggerActor(input.trigger),
+    weight: ctx.weight,
+    ...(ctx.phase === null ? {} : { phase: ctx.phase }),
+    detail: {
+      reason: paged.reason,
+      severity: paged.severity,
+      trigger: input.trigger.kind,
+      immediate: decision.immediate,
+      title: decision.title,
+      stoppedExecution: input.stopExecution ? record.canaryExecutionArn : null,
+    },
   };
 }
 
@@ -267,12 +235,12 @@ async function reportRollbackFailure(
   // The first failure of a release's rollback pages P0; its audit event (a fixed id) is the claim,
   // so the state machine's retries and the promotion machine's second attempt page nobody twice.
   // Later failures are still recorded, under their own time.
-  const event = (eventId: string, paged: boolean) => ({
+  const event = (eventId: string, paged: boolean): AuditEventOf<'rollback_failed'> => ({
     releaseId: record.releaseId,
     eventId,
     at,
-    type: 'rollback_failed' as const,
-    actor: triggerActor(toCoreTrigger(input.trigger)),
+    type: 'rollback_failed',
+    actor: triggerActor(input.trigger),
     weight: record.weight,
     ...(record.phase === null ? {} : { phase: record.phase }),
     detail: { reason: 'rollback_failed', severity: 'P0', error, trigger: input.trigger.kind, rollbackReason: decision.reason, paged },

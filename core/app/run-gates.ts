@@ -1,6 +1,7 @@
 /** RunGates: every promotion gate of policy.md §1, one audit event per check. */
 import { evaluateGates, type GateResult } from '../gates.js';
 import type { ReleaseManifest } from '../manifest.js';
+import { moveRelease } from '../lifecycle.js';
 import type { GatePolicy } from '../policy.js';
 import type { AuditLedger, Clock } from '../ports.js';
 import { eventIds } from './ids.js';
@@ -26,7 +27,7 @@ export async function runGates(input: { releaseId: string; manifest: ReleaseMani
     });
   }
   if (result.passed) {
-    await deps.ledger.transition(input.releaseId, ['received'], 'gated', { updatedAt: at });
+    await moveRelease(deps.ledger, input.releaseId, 'gatesPassed', { updatedAt: at });
   }
   return result;
 }

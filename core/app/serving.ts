@@ -18,6 +18,7 @@ import {
 } from '../deployment.js';
 import type { ServingSettingsConfig } from '../runtime-config.js';
 import { judgeSmoke, smokeVerdict } from '../smoke.js';
+import { REQUIRES } from '../lifecycle.js';
 import type { AuditLedger, Clock, ServingTarget } from '../ports.js';
 import { ReleaseNotActiveError, ReleaseNotFoundError } from './errors.js';
 import { eventIds } from './ids.js';
@@ -41,7 +42,7 @@ const plusSeconds = (d: Date, s: number) => new Date(d.getTime() + s * 1000);
 export async function deployCandidate(input: Of<'deploy'>, deps: ServingDeps): Promise<ServingProgress> {
   const record = await deps.ledger.getRelease(input.releaseId);
   if (record === null) throw new ReleaseNotFoundError(input.releaseId);
-  if (record.status !== 'gated') throw new ReleaseNotActiveError(input.releaseId, record.status, 'DeployCandidate');
+  if (!REQUIRES.deploy.includes(record.status)) throw new ReleaseNotActiveError(input.releaseId, record.status, 'DeployCandidate');
   const now = deps.clock.now();
   let deployment = record.deployment ?? null;
   if (deployment === null) {
@@ -193,7 +194,7 @@ export async function smokeTest(input: Of<'smoke'>, deps: ServingDeps): Promise<
     at: iso(deps.clock.now()),
     type: 'smoke_test',
     actor: 'step:SmokeTest',
-    detail: { passed: verdict.passed, summary: verdict.summary, results: verdict.results },
+    detail: { passed: verdict.passed, summary: verdict.summary, results: [...verdict.results] },
   });
   return { passed: verdict.passed, summary: verdict.summary, results: [...verdict.results] };
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { PhaseState, StartPhaseInputSchema } from '../contracts.js';
 import { InvalidInputError } from '../errors.js';
 import { effectivePhaseIndex } from '../deployment.js';
+import { MOVES, moveRelease } from '../lifecycle.js';
 import { planLooks } from '../plan.js';
 import type { AuditLedger, Clock, TrafficRouter } from '../ports.js';
 import { ReleaseNotActiveError } from './errors.js';
@@ -35,7 +36,7 @@ export async function startPhase(input: StartPhaseInput, deps: StartPhaseDeps): 
   }
   const now = deps.clock.now();
   const at = now.toISOString();
-  const moved = await deps.ledger.transition(releaseId, ['gated', 'canary', 'awaiting_approval'], 'canary', {
+  const moved = await moveRelease(deps.ledger, releaseId, 'startPhase', {
     canaryExecutionArn: input.executionArn,
     phaseStartedAt: at,
     phase: phaseIndex,
@@ -46,7 +47,7 @@ export async function startPhase(input: StartPhaseInput, deps: StartPhaseDeps): 
 
   await deps.router.setCandidateWeight(model, phase.weight);
   const after = await deps.ledger.getRelease(releaseId);
-  if (after?.status !== 'canary') {
+  if (after?.status !== MOVES.startPhase.to) {
     await deps.router.restoreBaseline(model);
     throw new ReleaseNotActiveError(releaseId, after?.status ?? null, 'StartPhase');
   }

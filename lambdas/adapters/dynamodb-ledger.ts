@@ -38,19 +38,22 @@ import {
   fitRecordPatch,
   LEDGER_TABLE,
   ledgerKeys,
+  readRecord,
   RECORD_FIELDS,
   recordItem,
   sortTimelineItems,
 } from '../../core/ledger-items.js';
-import { isTerminal } from '../../core/ports.js';
+import { isTerminal } from '../../core/lifecycle.js';
 import type {
   AuditEvent,
   AuditLedger,
   Clock,
   LockResult,
+  RecordPatch,
   ReleaseLock,
   ReleaseRecord,
   ReleaseStatus,
+  StoredAuditEvent,
   TransitionResult,
 } from '../../core/ports.js';
 import { isAwsError, rethrow } from './aws-errors.js';
@@ -60,16 +63,17 @@ export const keys = ledgerKeys;
 
 const isConditionFailed = (err: unknown) => isAwsError(err, 'ConditionalCheckFailedException');
 
+/** The record an item holds, read through the record's schema (absent optional fields as null). */
 function toRecord(item: Record<string, unknown>): ReleaseRecord {
   const out: Record<string, unknown> = {};
   for (const f of RECORD_FIELDS) out[f] = item[f] ?? null;
   out.approvers = item.approvers ?? [];
   out.incidentPublished = item.incidentPublished === true;
   out.weight = typeof item.weight === 'number' ? item.weight : 0;
-  return out as unknown as ReleaseRecord;
+  return readRecord(out);
 }
 
-type Patch = Partial<Omit<ReleaseRecord, 'releaseId' | 'status'>>;
+type Patch = RecordPatch;
 
 /** `SET #n0 = :v0, …` for the record fields of a patch, each fitted (and `gsi1sk` with `receivedAt`). */
 function setExpression(patch: Record<string, unknown>) {
@@ -141,7 +145,7 @@ export class DynamoLedger implements AuditLedger {
   }
 
   /** Every event of the release, in sequence order (the order the ledger recorded them). */
-  public async timeline(releaseId: string): Promise<AuditEvent[]> {
+  public async timeline(releaseId: string): Promise<StoredAuditEvent[]> {
     const items = await this.queryAll(
       {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -385,8 +389,8 @@ export class DynamoLock implements ReleaseLock {
       if (holder !== null) return { acquired: false, holder };
       // Released between our put and our read: try once more.
     }
-    const holder = await this.holder(model);
-    return holder === null ? { acquired: false, holder: '(contended)' } : { acquired: false, holder };
+    // Taken, released and taken again while we looked: the lock is taken, by a release nobody can name.
+    return { acquired: false, holder: await this.holder(model) };
   }
 
   public async release(model: string, releaseId: string): Promise<void> {

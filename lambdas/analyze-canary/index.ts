@@ -1,24 +1,16 @@
-import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
+import { STEP_ANALYZE_CANARY } from '../../core/steps.js';
 import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
 import { cloudWatchClient, documentClient, snsClient, systemClock } from '../shared/aws.js';
-import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
+import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.metricsNamespace]: true, [ENV.canaryPolicy]: true, [ENV.incidentTopicArn]: true }));
-const pt = powertools('AnalyzeCanary');
-
-export const handler = lambdaEntry(
-  pt,
-  createHandler({
-    metrics: new CloudWatchMetricsSource(cloudWatchClient(), env[ENV.metricsNamespace]),
-    ledger: new DynamoLedger(documentClient(), env[ENV.tableName]),
-    clock: systemClock,
-    canaryPolicy: env[ENV.canaryPolicy],
-    // A hold (fleet-wide incident, metrics unavailable) pages once, P1, on the incident topic.
-    notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env[ENV.incidentTopicArn], approvalTopicArn: null }),
-    log: pt.log,
-    telemetry: pt.telemetry,
-  }),
-);
+export const handler = stepEntry(STEP_ANALYZE_CANARY, createHandler, (env) => ({
+  metrics: new CloudWatchMetricsSource(cloudWatchClient(), env.metricsNamespace),
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  clock: systemClock,
+  canaryPolicy: env.canaryPolicy,
+  // A hold (fleet-wide incident, metrics unavailable) pages once, P1, on the incident topic.
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
+}));

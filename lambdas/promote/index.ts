@@ -1,22 +1,14 @@
-import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
+import { STEP_PROMOTE } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
 import { createRouter, documentClient, snsClient, systemClock } from '../shared/aws.js';
-import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
+import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.router]: true, [ENV.approvalTopicArn]: true }));
-const pt = powertools('Promote');
-
-export const handler = lambdaEntry(
-  pt,
-  createHandler({
-    router: createRouter(env[ENV.router]),
-    ledger: new DynamoLedger(documentClient(), env[ENV.tableName]),
-    // Info notifications go to the approvals topic (see SnsNotifier).
-    notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env[ENV.approvalTopicArn] }),
-    clock: systemClock,
-    log: pt.log,
-    telemetry: pt.telemetry,
-  }),
-);
+export const handler = stepEntry(STEP_PROMOTE, createHandler, (env) => ({
+  router: createRouter(env.router),
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  // Info notifications go to the approvals topic (see SnsNotifier).
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env.approvalTopicArn }),
+  clock: systemClock,
+}));

@@ -1,20 +1,12 @@
-import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
+import { STEP_REJECT_RELEASE } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
 import { documentClient, snsClient, systemClock } from '../shared/aws.js';
-import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
+import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.incidentTopicArn]: true }));
-const pt = powertools('RejectRelease');
-
-export const handler = lambdaEntry(
-  pt,
-  createHandler({
-    ledger: new DynamoLedger(documentClient(), env[ENV.tableName]),
-    notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env[ENV.incidentTopicArn], approvalTopicArn: null }),
-    clock: systemClock,
-    log: pt.log,
-    telemetry: pt.telemetry,
-  }),
-);
+export const handler = stepEntry(STEP_REJECT_RELEASE, createHandler, (env) => ({
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
+  clock: systemClock,
+}));

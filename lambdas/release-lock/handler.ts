@@ -1,17 +1,12 @@
 /** AcquireLock / ReleaseLock: one release per model at a time (a busy lock is answered, not waited for). */
-import { releaseLockStep, type ReleaseLockDeps } from '../../core/app/release-lock.js';
-import { LockInputSchema, type LockOutput } from '../../core/contracts.js';
-import { parseEvent } from '../shared/parse.js';
-import { silentLog, type Observability } from '../shared/ports.js';
+import { releaseLockStep } from '../../core/app/release-lock.js';
+import { LockInputSchema } from '../../core/contracts.js';
+import { defineStep, withSchema } from '../shared/step.js';
 
-export type ReleaseLockHandlerDeps = ReleaseLockDeps & Observability;
-
-export function createHandler(deps: ReleaseLockHandlerDeps) {
-  const log = deps.log ?? silentLog;
-  return async (event: unknown): Promise<LockOutput> => {
-    const input = parseEvent(LockInputSchema, event, 'ReleaseLock');
-    const out = await releaseLockStep(input, deps);
+export const createHandler = defineStep({
+  parse: withSchema(LockInputSchema, 'ReleaseLock'),
+  run: releaseLockStep,
+  report: (out, input, { log }) => {
     log.info(`lock ${input.action}`, { releaseId: input.releaseId, model: input.model, acquired: out.acquired, holder: out.holder });
-    return out;
-  };
-}
+  },
+});

@@ -1,19 +1,12 @@
-import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
+import { STEP_REQUEST_APPROVAL } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
 import { documentClient, snsClient, systemClock } from '../shared/aws.js';
-import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
+import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.approvalTopicArn]: true }));
-const pt = powertools('RequestApproval');
-
-export const handler = lambdaEntry(
-  pt,
-  createHandler({
-    ledger: new DynamoLedger(documentClient(), env[ENV.tableName]),
-    notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env[ENV.approvalTopicArn] }),
-    clock: systemClock,
-    log: pt.log,
-  }),
-);
+export const handler = stepEntry(STEP_REQUEST_APPROVAL, createHandler, (env) => ({
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env.approvalTopicArn }),
+  clock: systemClock,
+}));

@@ -1,28 +1,22 @@
-import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
+import { STEP_ROLLBACK } from '../../core/steps.js';
 import { DynamoLedger, DynamoLock } from '../adapters/dynamodb-ledger.js';
 import { SfnExecutions } from '../adapters/sfn-executions.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
 import { createRouter, documentClient, sfnClient, snsClient, systemClock } from '../shared/aws.js';
-import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
+import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true, [ENV.router]: true, [ENV.incidentTopicArn]: true, [ENV.model]: true, [ENV.alarmWarmup]: true }));
-const pt = powertools('Rollback');
-const doc = documentClient();
-
-export const handler = lambdaEntry(
-  pt,
-  createHandler({
-    ledger: new DynamoLedger(doc, env[ENV.tableName]),
-    lock: new DynamoLock(doc, env[ENV.tableName], systemClock),
-    router: createRouter(env[ENV.router]),
+export const handler = stepEntry(STEP_ROLLBACK, createHandler, (env) => {
+  const doc = documentClient();
+  return {
+    ledger: new DynamoLedger(doc, env.tableName),
+    lock: new DynamoLock(doc, env.tableName, systemClock),
+    router: createRouter(env.router),
     // Only stops executions (the canary's, by ARN); never starts one.
     executions: new SfnExecutions(sfnClient(), null),
-    notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env[ENV.incidentTopicArn], approvalTopicArn: null }),
+    notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
     clock: systemClock,
-    model: env[ENV.model],
-    warmup: env[ENV.alarmWarmup],
-    log: pt.log,
-    telemetry: pt.telemetry,
-  }),
-);
+    model: env.model,
+    warmup: env.alarmWarmup,
+  };
+});

@@ -3,19 +3,14 @@
  * loop (converge, remove), apply it, check it, and the smoke test. One function, because every step
  * needs the same permissions on the same endpoint or function.
  */
-import { servingStep, type ServingDeps } from '../../core/app/serving.js';
-import { ServingInputSchema, type ServingProgress, type SmokeOutput } from '../../core/contracts.js';
-import { parseEvent } from '../shared/parse.js';
-import { noTelemetry, silentLog, type Observability } from '../shared/ports.js';
+import { servingStep } from '../../core/app/serving.js';
+import { ServingInputSchema } from '../../core/contracts.js';
+import { defineStep, withSchema } from '../shared/step.js';
 
-export type ServingHandlerDeps = ServingDeps & Observability;
-
-export function createHandler(deps: ServingHandlerDeps) {
-  const log = deps.log ?? silentLog;
-  const telemetry = deps.telemetry ?? noTelemetry;
-  return async (event: unknown): Promise<ServingProgress | SmokeOutput> => {
-    const input = parseEvent(ServingInputSchema, event, 'Serving');
-    const out = await servingStep(input, deps);
+export const createHandler = defineStep({
+  parse: withSchema(ServingInputSchema, 'Serving'),
+  run: servingStep,
+  report: (out, input, { log, telemetry }) => {
     if ('goal' in out) {
       log.info(out.message, { releaseId: input.releaseId, action: input.action, goal: out.goal, next: out.next, checks: out.checks });
       if (out.next === 'done') telemetry.count(`Serving_${out.goal}`);
@@ -24,6 +19,5 @@ export function createHandler(deps: ServingHandlerDeps) {
       log.info(out.summary, { releaseId: input.releaseId, action: input.action, passed: out.passed });
       telemetry.count(out.passed ? 'SmokeTestsPassed' : 'SmokeTestsFailed');
     }
-    return out;
-  };
-}
+  },
+});

@@ -1,19 +1,13 @@
 /** ValidateManifest: reads and validates the uploaded release.json, opens the release record. */
-import { validateManifest, type ValidateManifestDeps } from '../../core/app/validate-manifest.js';
-import { ValidateInputSchema, type ValidateOutput } from '../../core/contracts.js';
-import { parseEvent } from '../shared/parse.js';
-import { noTelemetry, silentLog, type Observability } from '../shared/ports.js';
+import { validateManifest } from '../../core/app/validate-manifest.js';
+import { ValidateInputSchema } from '../../core/contracts.js';
+import { defineStep, withSchema } from '../shared/step.js';
 
-export type ValidateManifestHandlerDeps = ValidateManifestDeps & Observability;
-
-export function createHandler(deps: ValidateManifestHandlerDeps) {
-  const log = deps.log ?? silentLog;
-  const telemetry = deps.telemetry ?? noTelemetry;
-  return async (event: unknown): Promise<ValidateOutput> => {
-    const input = parseEvent(ValidateInputSchema, event, 'ValidateManifest');
-    const out = await validateManifest(input, deps);
+export const createHandler = defineStep({
+  parse: withSchema(ValidateInputSchema, 'ValidateManifest'),
+  run: validateManifest,
+  report: (out, input, { log, telemetry }) => {
     log.info(out.valid ? 'manifest valid' : 'manifest invalid', { releaseId: input.releaseId, model: out.model, version: out.version, issues: out.issues.length });
     if (!out.valid) telemetry.count('ManifestsInvalid');
-    return out;
-  };
-}
+  },
+});

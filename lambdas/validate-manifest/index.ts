@@ -1,20 +1,12 @@
-import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
+import { STEP_VALIDATE_MANIFEST } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
 import { documentClient, s3Client, systemClock } from '../shared/aws.js';
-import { lambdaEntry, parseEnv, powertools } from '../shared/runtime.js';
+import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-const env = parseEnv(RuntimeEnvSchema.pick({ [ENV.tableName]: true }));
-const pt = powertools('ValidateManifest');
-
-export const handler = lambdaEntry(
-  pt,
-  createHandler({
-    artifacts: new S3ArtifactStore(s3Client()),
-    ledger: new DynamoLedger(documentClient(), env[ENV.tableName]),
-    clock: systemClock,
-    log: pt.log,
-    telemetry: pt.telemetry,
-  }),
-);
+export const handler = stepEntry(STEP_VALIDATE_MANIFEST, createHandler, (env) => ({
+  artifacts: new S3ArtifactStore(s3Client()),
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  clock: systemClock,
+}));

@@ -1,19 +1,13 @@
 /** VerifyArtifact: the uploaded artifact exists under the release's folder and has the manifest's SHA-256. */
-import { verifyArtifact, type VerifyArtifactDeps } from '../../core/app/verify-artifact.js';
-import { VerifyArtifactInputSchema, type VerifyArtifactOutput } from '../../core/contracts.js';
-import { parseEvent } from '../shared/parse.js';
-import { noTelemetry, silentLog, type Observability } from '../shared/ports.js';
+import { verifyArtifact } from '../../core/app/verify-artifact.js';
+import { VerifyArtifactInputSchema } from '../../core/contracts.js';
+import { defineStep, withSchema } from '../shared/step.js';
 
-export type VerifyArtifactHandlerDeps = VerifyArtifactDeps & Observability;
-
-export function createHandler(deps: VerifyArtifactHandlerDeps) {
-  const log = deps.log ?? silentLog;
-  const telemetry = deps.telemetry ?? noTelemetry;
-  return async (event: unknown): Promise<VerifyArtifactOutput> => {
-    const input = parseEvent(VerifyArtifactInputSchema, event, 'VerifyArtifact');
-    const out = await verifyArtifact(input, deps);
+export const createHandler = defineStep({
+  parse: withSchema(VerifyArtifactInputSchema, 'VerifyArtifact'),
+  run: verifyArtifact,
+  report: (out, input, { log, telemetry }) => {
     log.info(out.ok ? 'artifact verified' : 'artifact rejected', { releaseId: input.releaseId, reason: out.reason, digestSource: out.digestSource, size: out.size });
     telemetry.count(out.ok ? 'ArtifactsVerified' : 'ArtifactsRejected');
-    return out;
-  };
-}
+  },
+});

@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { afterRejection, rejectRelease } from '../../core/app/reject-release.js';
 import { runGates } from '../../core/app/run-gates.js';
 import { validateManifest } from '../../core/app/validate-manifest.js';
-import { REJECT_CAUSES, RejectOutputSchema, type ServingProgress, type SmokeOutput, type VerifyArtifactOutput } from '../../core/contracts.js';
+import { describeEvent } from '../../core/audit.js';
+import { REJECT_CAUSES, RejectInputSchema, RejectOutputSchema, type ServingProgress, type SmokeOutput, type VerifyArtifactOutput } from '../../core/contracts.js';
 import { InvalidInputError } from '../../core/errors.js';
 import { ReleaseManifestSchema } from '../../core/manifest.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
+import { parseOrThrow } from '../../core/validation.js';
 import { MemoryNotifier } from '../../local/memory.js';
 import { MANIFEST_TEXT, exampleText, upload, world } from './helpers.js';
 
@@ -89,6 +91,21 @@ describe('rejectRelease', () => {
     expect((await w.ledger.getRelease(input.releaseId))?.status).toBe('rejected');
   });
 
+  it('lock busy with a holder the lock could not name: the core words it, no invented name', async () => {
+    const w = world();
+    const input = upload(w, MANIFEST_TEXT, { versionId: 'v2' });
+    const validation = await validateManifest(input, w);
+    const out = await rejectRelease({ releaseId: input.releaseId, cause: 'lock_busy', validation, lock: { acquired: false, holder: null } }, w);
+    expect(out).toEqual({ outcome: 'rejected', cause: 'lock_busy', then: 'done' });
+    const n = w.notifier.notifications[0]!;
+    expect(n.title).toBe('[P3] BuilderBrain 2.1.0 rejected: another release of builderbrain took the lock');
+    expect(n.text).toContain('took the model\'s lock at the same moment; no production traffic was touched');
+    expect(n.text).not.toMatch(/contended|null/);
+    const rejected = (await w.ledger.timeline(input.releaseId)).find((e) => e.type === 'rejected')!;
+    expect(rejected.detail).toMatchObject({ cause: 'lock_busy', holder: null });
+    expect(describeEvent(rejected)).toBe('lock_busy: another release holds the lock');
+  });
+
   it('a retried rejection pages nobody twice; a failed publish is retried', async () => {
     const w = world();
     let fail = true;
@@ -110,7 +127,10 @@ describe('rejectRelease', () => {
     const w = world();
     const input = upload(w);
     const validation = await validateManifest(input, w);
-    await expect(rejectRelease({ releaseId: input.releaseId, cause: 'gates_failed', validation, gate: { passed: 'no' } }, w)).rejects.toThrow(/gate\.passed/);
+    // The gate result is typed in the RejectRelease contract: a bad one is refused at the edge, by the field's path.
+    const bad = { releaseId: input.releaseId, cause: 'gates_failed', validation, gate: { passed: 'no' } };
+    expect(() => parseOrThrow(RejectInputSchema, bad, 'RejectRelease input')).toThrow(/gate\.passed/);
+    await expect(rejectRelease({ releaseId: input.releaseId, cause: 'gates_failed', validation }, w)).rejects.toThrow(/gate: required/);
     await expect(rejectRelease({ releaseId: input.releaseId, cause: 'lock_busy', validation }, w)).rejects.toThrow(/lock\.holder/);
   });
 });

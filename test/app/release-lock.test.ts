@@ -32,6 +32,13 @@ describe('release lock', () => {
     expect(await w.ledger.timeline('r2')).toEqual([]);
   });
 
+  it('a lock taken by a holder it cannot name is busy: no takeover is tried, nothing is audited', async () => {
+    const w = world();
+    const unnamed = { ...w.lock, acquire: async () => ({ acquired: false as const, holder: null }), release: w.lock.release.bind(w.lock), holder: w.lock.holder.bind(w.lock) };
+    expect(await acquireReleaseLock({ releaseId: 'r2', model: MODEL }, { ...w, lock: unnamed })).toEqual({ acquired: false, holder: null });
+    expect(await w.ledger.timeline('r2')).toEqual([]);
+  });
+
   it('only the holder releases; releasing is idempotent and audited once', async () => {
     const w = world();
     await acquireReleaseLock({ releaseId: 'r1', model: MODEL }, w);

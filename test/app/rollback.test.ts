@@ -3,8 +3,9 @@ import { analyzeCanaryStep } from '../../core/app/analyze-canary.js';
 import { RollbackFailedError } from '../../core/app/errors.js';
 import { promote } from '../../core/app/promote.js';
 import { alarmRollbackInput, rollback } from '../../core/app/rollback.js';
-import { ROLLBACK_FAILED_ERROR, RollbackOutputSchema, type RollbackInput } from '../../core/contracts.js';
+import { ROLLBACK_FAILED_ERROR, RollbackInputSchema, RollbackOutputSchema, type RollbackInput } from '../../core/contracts.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
+import { parseOrThrow } from '../../core/validation.js';
 import { MemoryNotifier, MemoryRouter } from '../../local/memory.js';
 import { EXECUTION_ARN, MODEL, releaseInCanary, traffic, world } from './helpers.js';
 
@@ -178,7 +179,9 @@ describe('rollback', () => {
     traffic(w, 10);
     const analysed = await analyzeCanaryStep({ releaseId, model: MODEL, version: '2.1.0', phase }, { ...w, canaryPolicy: DEFAULT_POLICY.canary });
     await expect(rollback({ releaseId, model: MODEL, trigger: { kind: 'verdict', verdict: analysed.verdict }, stopExecution: false }, w)).rejects.toThrow(/trigger\.verdict\.verdict/);
-    await expect(rollback({ releaseId, model: MODEL, trigger: { kind: 'verdict', verdict: { verdict: 'fail' } }, stopExecution: false }, w)).rejects.toThrow(/trigger\.verdict\.reason/);
+    // The verdict is typed in the Rollback contract: an incomplete one is refused at the edge, by the field's path.
+    const incomplete = { releaseId, model: MODEL, trigger: { kind: 'verdict', verdict: { verdict: 'fail' } }, stopExecution: false };
+    expect(() => parseOrThrow(RollbackInputSchema, incomplete, 'Rollback input')).toThrow(/trigger\.verdict\.reason/);
     expect((await w.ledger.getRelease(releaseId))?.status).toBe('canary');
   });
 });

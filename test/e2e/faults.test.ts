@@ -300,9 +300,8 @@ describe('the loop and the alarm seeing the same regression', () => {
       onProgress: (e) => {
         const rt = race.runtime;
         if (e.kind === 'verdict' && e.text.startsWith('fail') && rt !== null && race.alarmCall === null) {
-          // the runtime's own handler call (the alarm path's), as its evaluateAlarms makes it
-          const invoke = (rt as unknown as { invoke: (h: string, p: unknown) => Promise<unknown> }).invoke.bind(rt);
-          race.alarmCall = invoke('rollback', alarmStateChangeEvent(alarmName, rule, rt.clock.now()));
+          // the runtime's own handler call (the alarm path's), as its simulated world makes it
+          race.alarmCall = rt.invoke('rollback', alarmStateChangeEvent(alarmName, rule, rt.clock.now()));
         }
       },
     });

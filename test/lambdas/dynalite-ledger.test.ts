@@ -31,7 +31,8 @@ import { statusCommand } from '../../cli/commands/status.js';
 import type { CliIO } from '../../cli/common.js';
 import type { OperatorBackend } from '../../cli/ops.js';
 import { ReleaseNotFoundError } from '../../core/app/errors.js';
-import type { AuditEvent, AuditLedger } from '../../core/ports.js';
+import type { AuditEvent, AuditLedger, StoredAuditEvent } from '../../core/ports.js';
+import { looseEvent, type LooseEvent } from '../support/events.js';
 import { DynamoLedger, DynamoLock } from '../../lambdas/adapters/dynamodb-ledger.js';
 import { AuditLedger as AuditLedgerConstruct, LEDGER_WRITE_PARTITIONS } from '../../lib/audit-ledger.js';
 import { MemoryLedger } from '../../local/memory.js';
@@ -136,15 +137,8 @@ afterEach(async () => {
 });
 
 const ledger = () => new DynamoLedger(doc, table);
-const ev = (eventId: string, at: string, type: AuditEvent['type'] = 'analysis', over: Partial<AuditEvent> = {}): AuditEvent => ({
-  releaseId: 'r-1',
-  eventId,
-  at,
-  type,
-  actor: 'step:AnalyzeCanary',
-  detail: { n: eventId },
-  ...over,
-});
+const ev = (eventId: string, at: string, type: AuditEvent['type'] = 'analysis', over: Partial<LooseEvent> = {}): AuditEvent =>
+  looseEvent({ releaseId: 'r-1', eventId, at, type, actor: 'step:AnalyzeCanary', detail: { n: eventId }, ...over });
 
 function captureIO(): { io: CliIO; out: () => string } {
   let stdout = '';
@@ -229,7 +223,7 @@ describe('concurrency', () => {
 
 describe('the timeline is in the order of the appends (the ledger\'s sequence), never the writers\' clocks', () => {
   /** The same appends on both ledgers. */
-  async function both(events: AuditEvent[]): Promise<[AuditEvent[], AuditEvent[]]> {
+  async function both(events: AuditEvent[]): Promise<[StoredAuditEvent[], StoredAuditEvent[]]> {
     const ledgers: AuditLedger[] = [ledger(), new MemoryLedger()];
     for (const l of ledgers) for (const e of events) await l.append(e);
     return [await ledgers[0]!.timeline('r-1'), await ledgers[1]!.timeline('r-1')];

@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../core/ports.js';
+import { looseEvent, type LooseEvent } from '../support/events.js';
 import { DynamoLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 import { ONE_ATTEMPT } from './aws-helpers.js';
@@ -26,15 +27,11 @@ beforeEach(() => {
   ddb.on(PutCommand).resolves({});
 });
 
-const event = (detail: Record<string, unknown>, over: Partial<AuditEvent> = {}): AuditEvent => ({
-  releaseId: 'r-1',
-  eventId: 'rejected',
-  at: '2025-03-01T10:00:00.000Z',
-  type: 'rejected',
-  actor: 'step:ValidateManifest',
-  detail,
-  ...over,
-});
+const event = (detail: Record<string, unknown>, over: Partial<LooseEvent> = {}): AuditEvent =>
+  looseEvent({ releaseId: 'r-1', eventId: 'rejected', at: '2025-03-01T10:00:00.000Z', type: 'rejected', actor: 'step:ValidateManifest', detail, ...over });
+
+/** What UpdateItem (ReturnValues ALL_NEW) answers: the record as stored. */
+const storedRecord = baseRecord('r-1', '2025-03-01T10:00:00.000Z');
 
 const sentItem = (i = 0) => ddb.commandCalls(PutCommand)[i]!.args[0].input.Item as Record<string, unknown>;
 /** The values an UpdateItem sets, as an item (what it adds to the record at most). */
@@ -74,7 +71,7 @@ describe('DynamoLedger: items within 400 KB in UTF-8 bytes, checked before the c
   });
 
   it('update and transition send each record field at most 16 KiB, strings cut on a character boundary', async () => {
-    ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'RECORD' } }).resolves({ Attributes: {} });
+    ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'RECORD' } }).resolves({ Attributes: storedRecord });
     await ledger.update('r-1', { lastVerdict: { verdict: 'fail', summary: `x${'😀'.repeat(200_000)}`, at: '2025-03-01T10:05:00.000Z' } });
     await ledger.transition('r-1', ['received'], 'rejected', { outcome: { status: 'rejected', reason: '界'.repeat(300_000), severity: 'P3', at: '2025-03-01T10:06:00.000Z' } });
     for (const i of [0, 1]) {
@@ -93,7 +90,7 @@ describe('DynamoLedger: items within 400 KB in UTF-8 bytes, checked before the c
 
 describe('DynamoLedger: the index of active releases', () => {
   it('a new record is in it; a terminal transition removes it, another keeps it', async () => {
-    ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'RECORD' } }).resolves({ Attributes: {} });
+    ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'RECORD' } }).resolves({ Attributes: storedRecord });
     await ledger.createRelease(baseRecord('r-1', '2025-03-01T10:00:00.000Z'));
     expect(sentItem()).toMatchObject({ pk: 'STATE#r-1', sk: 'RECORD', activepk: 'ACTIVE', gsi1sk: '2025-03-01T10:00:00.000Z' });
     await ledger.transition('r-1', ['received'], 'gated');

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ReleaseNotFoundError } from '../../core/app/errors.js';
 import { planSageMakerDeployment } from '../../core/deployment.js';
 import type { AuditEvent, ReleaseRecord } from '../../core/ports.js';
+import { looseEvent } from '../support/events.js';
 import { DynamoLedger, DynamoLock } from '../../lambdas/adapters/dynamodb-ledger.js';
 import { ONE_ATTEMPT, awsError, denied } from './aws-helpers.js';
 
@@ -42,7 +43,7 @@ const deployment = planSageMakerDeployment(
 );
 const item = (r: ReleaseRecord) => ({ ...r, pk: `STATE#${r.releaseId}`, sk: 'RECORD', gsi1pk: 'RELEASES', gsi1sk: r.receivedAt, activepk: 'ACTIVE', entity: 'release' });
 
-const event: AuditEvent = { releaseId: 'r-1', eventId: 'gate_check:0:safety', at: '2025-03-01T10:01:00.000Z', type: 'gate_check', actor: 'step:RunGates', detail: { name: 'safety', passed: true } };
+const event: AuditEvent = looseEvent({ releaseId: 'r-1', eventId: 'gate_check:0:safety', at: '2025-03-01T10:01:00.000Z', type: 'gate_check', actor: 'step:RunGates', detail: { name: 'safety', passed: true } });
 
 beforeEach(() => {
   ddb.reset();
@@ -203,6 +204,13 @@ describe('DynamoLock', () => {
     ddb.on(PutCommand).rejectsOnce(ccf()).resolves({});
     ddb.on(GetCommand).resolves({});
     expect(await lock.acquire('builderbrain', 'r-1')).toEqual({ acquired: true });
+  });
+
+  it('a lock that changes hands every time it is looked at is taken by a holder nobody can name (null, never an invented name)', async () => {
+    ddb.on(PutCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({});
+    expect(await lock.acquire('builderbrain', 'r-1')).toEqual({ acquired: false, holder: null });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
   });
 
   it('releases only as the holder; not holding is not an error', async () => {

@@ -19,6 +19,7 @@ import {
 } from '../../core/ledger-items.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 import { DYNAMODB_ITEM_LIMIT, dynamoItemBytes, wellFormed } from './dynamo-size.js';
+import { looseEvent } from '../support/events.js';
 
 /** Text mixing 1-, 2-, 3- and 4-byte characters (surrogate pairs). */
 const text = fc.array(fc.constantFrom('a', '"', '\\', '\n', 'é', '界', '😀', '\u0001'), { maxLength: 400 }).map((a) => a.join(''));
@@ -99,7 +100,7 @@ describe('items', () => {
   });
 
   it('an event item is within the budget whatever its detail and actor', () => {
-    const item = eventItem({ releaseId: 'r', eventId: 'e', at: 'now', type: 'analysis', actor: '界'.repeat(100_000), detail: { a: '😀'.repeat(200_000), b: ['x'.repeat(300_000)] } }, 7);
+    const item = eventItem(looseEvent({ releaseId: 'r', eventId: 'e', at: 'now', type: 'analysis', actor: '界'.repeat(100_000), detail: { a: '😀'.repeat(200_000), b: ['x'.repeat(300_000)] } }), 7);
     expect(dynamoItemBytes(item)).toBeLessThanOrEqual(LEDGER_ITEM_BUDGET_BYTES);
     expect(item).toMatchObject({ pk: 'RELEASE#r', sk: 'EVENT#e', seq: 7 });
   });

@@ -15,6 +15,7 @@ import {
   HISTORY_BUDGET_SHARE,
   loadPipelineConfig,
   parsePipelineConfig,
+  promotionTimeoutMinutes,
   STEP_FUNCTIONS_HISTORY_LIMIT,
 } from '../../lib/config.js';
 import { LAMBDA_ROUTER, SAGEMAKER_SERVING, synth } from './fixture.js';
@@ -173,6 +174,11 @@ describe('loading from context and file', () => {
 describe('derived timeouts', () => {
   it('bound a canary execution by monitoring plus one approval per phase', () => {
     expect(canaryTimeoutMinutes(DEFAULT_PIPELINE_CONFIG)).toBe(4 * 60 + 4 * 1440 + 60 + 40);
+  });
+
+  it('bound a promotion execution by the canary, three serving loops, the bake period and two hours (core/budgets.ts)', () => {
+    const c = DEFAULT_PIPELINE_CONFIG;
+    expect(promotionTimeoutMinutes(c, c.deployment)).toBe(canaryTimeoutMinutes(c) + 3 * 60 + 60 + 120);
   });
 });
 

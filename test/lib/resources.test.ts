@@ -268,8 +268,8 @@ describe('PipelineFunctions', () => {
     expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
     expect(logGroup.Properties).toMatchObject({ RetentionInDays: 90, KmsKeyId: arnOf(onlyId(resourcesOf(s.json, 'AWS::KMS::Key'))) });
     const vars = (fn['Environment'] as { Variables: Record<string, unknown> }).Variables;
-    // verify-artifact also gets the bucket's name, which the stack adds once the bucket exists.
-    const expected = [...HANDLER_SPECS[name].env.map((k) => ENV[k]), ...(name === 'verify-artifact' ? [ENV.artifactBucket] : [])];
+    // verify-artifact's bucket name is provided by the stack once the bucket exists (PipelineFunctions.provideEnvironment).
+    const expected = HANDLER_SPECS[name].env.map((k) => ENV[k]);
     expect(Object.keys(vars).filter((k) => k.startsWith('BB_')).sort()).toEqual([...expected].sort());
     expect(vars['POWERTOOLS_SERVICE_NAME']).toBe('builderbrain-release');
     expect(vars['NODE_OPTIONS']).toBe('--enable-source-maps');

@@ -8,25 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { statusCommand } from '../../cli/commands/status.js';
 import type { CliIO } from '../../cli/common.js';
 import type { OperatorBackend } from '../../cli/ops.js';
-import type { AuditEvent, ReleaseRecord } from '../../core/ports.js';
+import type { AuditEvent, ReleaseRecord, StoredAuditEvent } from '../../core/ports.js';
+import { looseEvent, type LooseEvent } from '../support/events.js';
 import { MemoryLedger } from '../../local/memory.js';
 import { DYNAMODB_ITEM_LIMIT, dynamoItemBytes, wellFormed } from '../lambdas/dynamo-size.js';
 import { baseRecord } from './ledger-fixtures.js';
 
-const ev = (eventId: string, at: string, type: AuditEvent['type'] = 'analysis', over: Partial<AuditEvent> = {}): AuditEvent => ({
-  releaseId: 'r-1',
-  eventId,
-  at,
-  type,
-  actor: 'step:AnalyzeCanary',
-  detail: {},
-  ...over,
-});
+const ev = (eventId: string, at: string, type: AuditEvent['type'] = 'analysis', over: Partial<LooseEvent> = {}): AuditEvent =>
+  looseEvent({ releaseId: 'r-1', eventId, at, type, actor: 'step:AnalyzeCanary', detail: {}, ...over });
 
 /** A string of `chars` CJK characters: 3 UTF-8 bytes, 1 UTF-16 unit each. */
 const cjk = (chars: number) => '界'.repeat(chars);
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
-const storedEventBytes = (e: AuditEvent) => {
+const storedEventBytes = (e: AuditEvent | StoredAuditEvent) => {
   const { detail, ...rest } = e;
   return dynamoItemBytes({ ...rest, pk: `RELEASE#${e.releaseId}`, sk: `EVENT#${e.eventId}`, seq: 1, entity: 'event', detailJson: JSON.stringify(detail) });
 };

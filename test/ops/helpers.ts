@@ -2,6 +2,7 @@
 import type { AuditEvent, ReleaseRecord } from '../../core/ports.js';
 import type { OpsIO } from '../../cli/ops.js';
 import { run } from '../../cli/program.js';
+import { looseEvent, type LooseEvent } from '../support/events.js';
 
 export interface Captured {
   readonly code: number;
@@ -67,15 +68,9 @@ export const waitingRecord: ReleaseRecord = {
   phaseStartedAt: '2026-01-05T09:00:00.000Z',
 };
 
-export const event = (type: AuditEvent['type'], at: string, over: Partial<AuditEvent> = {}): AuditEvent => ({
-  releaseId: RELEASE_ID,
-  eventId: type,
-  at,
-  type,
-  actor: 'step:Test',
-  detail: {},
-  ...over,
-});
+/** An event with only the detail fields a test gives (the others as an older writer may have left them: absent). */
+export const event = (type: AuditEvent['type'], at: string, over: Partial<LooseEvent> = {}): AuditEvent =>
+  looseEvent({ releaseId: RELEASE_ID, eventId: type, at, type, actor: 'step:Test', detail: {}, ...over });
 
 /** An SDK-shaped service error (what the SDK throws once its own retries are spent). */
 export function awsError(name: string, status: number, message = `${name} message`): Error {

@@ -1,0 +1,93 @@
+/**
+ * The pipeline's time and history budgets, decided from its config: how long a canary or promotion
+ * execution may run, and whether its plan fits Step Functions' history limit. Pure: lib/config.ts
+ * checks the budgets, lib/stack.ts sets the machines' timeouts from them.
+ */
+import { estimateHistoryEvents, type Phase } from './plan.js';
+
+/** Step Functions Standard keeps at most 25,000 events per execution. */
+export const STEP_FUNCTIONS_HISTORY_LIMIT = 25_000;
+/** Share of that limit an execution may plan for (the rest is headroom for retries and approvals). */
+export const HISTORY_BUDGET_SHARE = 0.2;
+/** History events an execution may plan for: {@link HISTORY_BUDGET_SHARE} of the limit. */
+export const HISTORY_BUDGET_EVENTS = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDGET_SHARE;
+
+/** History events of one check of a serving loop: Wait (2), Task (5), Choice (2). */
+export const SERVING_EVENTS_PER_CHECK = 9;
+
+/** Slack of a canary execution's timeout for retries: an hour, plus ten minutes a phase. */
+const CANARY_SLACK_MINUTES = 60;
+const CANARY_SLACK_MINUTES_PER_PHASE = 10;
+/** Slack of a promotion execution's timeout beyond the canary's and its serving loops'. */
+const PROMOTION_SLACK_MINUTES = 120;
+
+export interface CanaryPlan {
+  readonly phases: readonly Phase[];
+  readonly approvalTimeoutMinutes: number;
+}
+
+export interface ServingTiming {
+  readonly timeoutMinutes: number;
+  readonly pollSeconds: number;
+  readonly bakeMinutes: number;
+}
+
+/** A budget exceeded, named by the config field to change. */
+export interface BudgetIssue {
+  readonly path: readonly string[];
+  readonly message: string;
+}
+
+/**
+ * Upper bound on one canary execution's duration: every phase watched, an approval waited for at the
+ * end of every phase (an inconclusive last look asks for one even where the phase needs none), plus
+ * slack for retries. Past it the execution times out and the promotion machine rolls back.
+ *
+ * @example canaryTimeoutMinutes({ phases: DEFAULT_PHASES, approvalTimeoutMinutes: 1440 }) // 4 × 60 + 4 × 1440 + 60 + 40
+ */
+export function canaryTimeoutMinutes(plan: CanaryPlan): number {
+  const monitoring = plan.phases.reduce((n, p) => n + p.monitorMinutes, 0);
+  const approvals = plan.phases.length * plan.approvalTimeoutMinutes;
+  return monitoring + approvals + CANARY_SLACK_MINUTES + CANARY_SLACK_MINUTES_PER_PHASE * plan.phases.length;
+}
+
+/**
+ * Upper bound on one promotion execution's duration: the canary, plus deploying, converging (after
+ * the bake period) or removing, each within the deployment's timeout, plus slack.
+ */
+export function promotionTimeoutMinutes(plan: CanaryPlan, deployment: ServingTiming): number {
+  return canaryTimeoutMinutes(plan) + 3 * deployment.timeoutMinutes + deployment.bakeMinutes + PROMOTION_SLACK_MINUTES;
+}
+
+/**
+ * History events of a promotion execution's serving loops: at most two on any path (deploy, then
+ * converge or remove), each a Wait, a Task and a Choice per check.
+ */
+export function servingHistoryEvents(deployment: Pick<ServingTiming, 'timeoutMinutes' | 'pollSeconds'>): number {
+  const checks = Math.ceil((deployment.timeoutMinutes * 60) / deployment.pollSeconds) + 2;
+  return 2 * checks * SERVING_EVENTS_PER_CHECK;
+}
+
+/**
+ * The budgets a config exceeds: the serving loops' history (`deployment.pollSeconds`) and the
+ * canary plan's (`maxLooksPerPhase`). Empty when both fit.
+ */
+export function historyBudgetIssues(config: { readonly phases: readonly Phase[]; readonly maxLooksPerPhase: number; readonly deployment: ServingTiming }): BudgetIssue[] {
+  const issues: BudgetIssue[] = [];
+  const { deployment } = config;
+  const servingEvents = servingHistoryEvents(deployment);
+  if (servingEvents > HISTORY_BUDGET_EVENTS) {
+    issues.push({
+      path: ['deployment', 'pollSeconds'],
+      message: `checking every ${deployment.pollSeconds} s for up to ${deployment.timeoutMinutes} min needs up to ${servingEvents} history events, over the budget of ${HISTORY_BUDGET_EVENTS}: poll less often or lower deployment.timeoutMinutes`,
+    });
+  }
+  const events = estimateHistoryEvents(config.phases, config.maxLooksPerPhase);
+  if (events > HISTORY_BUDGET_EVENTS) {
+    issues.push({
+      path: ['maxLooksPerPhase'],
+      message: `the canary plan needs up to ${events} history events, over the budget of ${HISTORY_BUDGET_EVENTS} (${HISTORY_BUDGET_SHARE * 100}% of ${STEP_FUNCTIONS_HISTORY_LIMIT}): lower maxLooksPerPhase or use fewer phases`,
+    });
+  }
+  return issues;
+}

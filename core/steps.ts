@@ -1,0 +1,323 @@
+/**
+ * The registry of the pipeline's steps: one entry per Lambda handler, saying what the step is and
+ * what it needs — the ports its use case is given, the deploy-time settings it reads, the
+ * environment variables they come from, its size and the AWS permissions its adapters use. Pure
+ * data, no AWS import. Derived from it:
+ *
+ * - the handlers' deps type ({@link StepDeps}), which each `lambdas/<name>/handler.ts` must accept;
+ * - the Lambda entries' environment (`lambdas/shared/entry.ts` parses exactly {@link StepSpec.env});
+ * - the CDK functions, their environment and their grants (lib/pipeline-functions.ts);
+ * - the embedded runtime's task map (local/runtime.ts: each step's handler given the in-memory
+ *   ports and settings its {@link StepSpec.ports} and {@link StepSpec.settings} name);
+ * - how lib/synth.ts maps a Lambda task to its step (the function's `builderbrain:step` metadata).
+ *
+ * Adding a step: a `STEP_<NAME>` constant here (and its line in {@link STEPS}),
+ * `lambdas/<name>/handler.ts` (its input schema and use case), `lambdas/<name>/index.ts` (its AWS
+ * adapters), and one line in lambdas/handlers.ts; then its Task in a state machine of lib/.
+ */
+import type { AuditLedger, ArtifactStore, Clock, Executions, MetricsSource, Notifier, ReleaseLock, ServingTarget, TrafficRouter } from './ports.js';
+import type { CanaryPolicy, GatePolicy } from './policy.js';
+import type { ENV, ServingSettingsConfig } from './runtime-config.js';
+
+/** The ports a use case can be given (core/ports.ts), by the name its deps know them by. */
+export interface StepPorts {
+  readonly ledger: AuditLedger;
+  readonly lock: ReleaseLock;
+  readonly clock: Clock;
+  readonly notifier: Notifier;
+  readonly router: TrafficRouter;
+  readonly executions: Executions;
+  readonly artifacts: ArtifactStore;
+  readonly metrics: MetricsSource;
+  readonly target: ServingTarget;
+}
+
+/** The deploy-time settings a use case can read (from its environment when deployed). */
+export interface StepSettings {
+  /** The model this pipeline releases (BB_MODEL). */
+  readonly model: string;
+  readonly gatePolicy: GatePolicy;
+  readonly canaryPolicy: CanaryPolicy;
+  /** How candidates are deployed (BB_SERVING_JSON). */
+  readonly settings: ServingSettingsConfig;
+  /** The pipeline's artifact bucket (BB_ARTIFACT_BUCKET). */
+  readonly bucket: string;
+  /** The alarm path's warm-up (BB_ALARM_WARMUP_JSON). */
+  readonly warmup: { readonly minutes: number; readonly evaluationMinutes: number };
+}
+
+export type StepPort = keyof StepPorts;
+export type StepSetting = keyof StepSettings;
+/** A variable of core/runtime-config.ts ENV, by its key. */
+export type EnvKey = keyof typeof ENV;
+
+/** DynamoDB data-plane actions a role may get on the ledger (without the `dynamodb:` prefix). */
+export type LedgerAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+/** The topics a step may publish to. */
+export type PublishableTopic = 'incident' | 'approvals';
+
+/** What a step's adapters call on AWS, beyond its own log group (lib/ turns each into a grant). */
+export interface StepPermissions {
+  /**
+   * DynamoDB actions on the ledger: what the use case's ledger and lock calls become in
+   * lambdas/adapters/dynamodb-ledger.ts (no step lists or queries; the CLI does).
+   */
+  readonly ledger?: readonly LedgerAction[];
+  readonly publishes?: readonly PublishableTopic[];
+  /** cloudwatch:GetMetricData (canary and baseline datapoints). */
+  readonly readsMetrics?: boolean;
+  /** The traffic router's endpoint or function. */
+  readonly routesTraffic?: boolean;
+  /** states:StartExecution on the promotion machine (a duplicate's ARN is derived, never described). */
+  readonly startsPromotion?: boolean;
+  /** states:StopExecution on the canary machine's executions. */
+  readonly stopsCanary?: boolean;
+  /** Builds, invokes and removes candidates on the serving target (SageMaker models/configs/endpoint, or Lambda versions). */
+  readonly deploysModels?: boolean;
+  /** Reads manifests and artifacts under `models/` of the artifact bucket. */
+  readonly readsArtifacts?: boolean;
+}
+
+/** What one step is, needs and may do. */
+export interface StepSpec {
+  /** The step's name: its handler folder (lambdas/<name>/) and its key in {@link STEPS}. */
+  readonly name: string;
+  /** The Lambda function's description. */
+  readonly description: string;
+  /** The step's name in its logs (Powertools `step` key). */
+  readonly logName: string;
+  /** The ports its use case is given. */
+  readonly ports: readonly StepPort[];
+  /** The settings its use case reads. */
+  readonly settings: readonly StepSetting[];
+  /** The environment variables it reads (its ports' configuration and its settings). */
+  readonly env: readonly EnvKey[];
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly permissions: StepPermissions;
+}
+
+const MINUTES = 60;
+
+// One constant per step: a Lambda entry imports its own step's, so its bundle holds that entry only
+// (esbuild drops the others). STEPS gathers them. Router calls wait for a SageMaker endpoint to
+// settle, hence the longer timeouts of start-phase, promote and rollback.
+
+export const STEP_INTAKE = {
+  name: 'intake',
+  description: 'Starts the promotion execution of an uploaded release.json (deterministic name)',
+  logName: 'Intake',
+  ports: ['executions', 'clock'],
+  settings: ['model'],
+  env: ['model', 'promotionStateMachineArn'],
+  memoryMb: 256,
+  timeoutSeconds: 30,
+  permissions: { startsPromotion: true },
+} as const satisfies StepSpec;
+
+export const STEP_VALIDATE_MANIFEST = {
+  name: 'validate-manifest',
+  description: 'Reads and validates the uploaded manifest; records the release',
+  logName: 'ValidateManifest',
+  ports: ['artifacts', 'ledger', 'clock'],
+  settings: [],
+  env: ['tableName'],
+  memoryMb: 512,
+  timeoutSeconds: 30,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], readsArtifacts: true },
+} as const satisfies StepSpec;
+
+export const STEP_RELEASE_LOCK = {
+  name: 'release-lock',
+  description: 'Acquires or releases the per-model release lock',
+  logName: 'ReleaseLock',
+  ports: ['lock', 'ledger', 'clock'],
+  settings: [],
+  env: ['tableName'],
+  memoryMb: 256,
+  timeoutSeconds: 15,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+} as const satisfies StepSpec;
+
+export const STEP_RUN_GATES = {
+  name: 'run-gates',
+  description: 'Runs the promotion gates and records each check',
+  logName: 'RunGates',
+  ports: ['ledger', 'clock'],
+  settings: ['gatePolicy'],
+  env: ['tableName', 'gatePolicy'],
+  memoryMb: 256,
+  timeoutSeconds: 30,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'] },
+} as const satisfies StepSpec;
+
+export const STEP_VERIFY_ARTIFACT = {
+  name: 'verify-artifact',
+  description: 'Verifies the uploaded artifact: in the release folder, present, SHA-256 as the manifest says',
+  logName: 'VerifyArtifact',
+  ports: ['artifacts', 'ledger', 'clock'],
+  settings: ['bucket'],
+  env: ['tableName', 'artifactBucket'],
+  // A full vCPU for SHA-256 over multi-gigabyte artifacts (bench/artifact-digest.bench.ts), 15 minutes at most.
+  memoryMb: 1769,
+  timeoutSeconds: 15 * MINUTES,
+  permissions: { ledger: ['PutItem', 'UpdateItem'], readsArtifacts: true },
+} as const satisfies StepSpec;
+
+export const STEP_SERVING = {
+  name: 'serving',
+  description: 'Deploys, smoke-tests, converges and removes the candidate on the serving target',
+  logName: 'Serving',
+  ports: ['target', 'ledger', 'clock'],
+  settings: ['settings'],
+  env: ['tableName', 'serving'],
+  memoryMb: 512,
+  // A Lambda target's apply waits for the function's configuration update (up to a minute per wait).
+  timeoutSeconds: 5 * MINUTES,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], deploysModels: true },
+} as const satisfies StepSpec;
+
+export const STEP_REJECT_RELEASE = {
+  name: 'reject-release',
+  description: 'Records a rejection and publishes its incident (P3; P2 for a failed deployment or smoke test)',
+  logName: 'RejectRelease',
+  ports: ['ledger', 'notifier', 'clock'],
+  settings: [],
+  env: ['tableName', 'incidentTopicArn'],
+  memoryMb: 256,
+  timeoutSeconds: 30,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], publishes: ['incident'] },
+} as const satisfies StepSpec;
+
+export const STEP_START_PHASE = {
+  name: 'start-phase',
+  description: 'Shifts traffic to the phase weight and plans its monitor loop',
+  logName: 'StartPhase',
+  ports: ['router', 'ledger', 'clock'],
+  settings: [],
+  env: ['tableName', 'router'],
+  memoryMb: 256,
+  timeoutSeconds: 5 * MINUTES,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], routesTraffic: true },
+} as const satisfies StepSpec;
+
+export const STEP_ANALYZE_CANARY = {
+  name: 'analyze-canary',
+  description: 'One look: canary vs baseline metrics, verdict, next monitor action; pages a hold once',
+  logName: 'AnalyzeCanary',
+  // A hold (fleet-wide incident, metrics unavailable) pages once, P1, on the incident topic.
+  ports: ['metrics', 'ledger', 'clock', 'notifier'],
+  settings: ['canaryPolicy'],
+  env: ['tableName', 'metricsNamespace', 'canaryPolicy', 'incidentTopicArn'],
+  memoryMb: 1024,
+  timeoutSeconds: 60,
+  permissions: { ledger: ['PutItem', 'UpdateItem'], readsMetrics: true, publishes: ['incident'] },
+} as const satisfies StepSpec;
+
+export const STEP_REQUEST_APPROVAL = {
+  name: 'request-approval',
+  description: 'Stores the task token and asks approvers (approvals topic)',
+  logName: 'RequestApproval',
+  ports: ['ledger', 'notifier', 'clock'],
+  settings: [],
+  env: ['tableName', 'approvalTopicArn'],
+  memoryMb: 256,
+  timeoutSeconds: 30,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], publishes: ['approvals'] },
+} as const satisfies StepSpec;
+
+export const STEP_PROMOTE = {
+  name: 'promote',
+  description: 'Makes the candidate the new baseline, records the promotion, tells the approvers',
+  logName: 'Promote',
+  // Info notifications go to the approvals topic (see SnsNotifier).
+  ports: ['router', 'ledger', 'notifier', 'clock'],
+  settings: [],
+  env: ['tableName', 'router', 'approvalTopicArn'],
+  memoryMb: 256,
+  timeoutSeconds: 5 * MINUTES,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], routesTraffic: true, publishes: ['approvals'] },
+} as const satisfies StepSpec;
+
+export const STEP_ROLLBACK = {
+  name: 'rollback',
+  description: 'Restores the baseline, stops the canary, publishes the incident (state machines, alarms, operators)',
+  logName: 'Rollback',
+  // Only stops executions (the canary's, by ARN); never starts one.
+  ports: ['ledger', 'lock', 'router', 'executions', 'notifier', 'clock'],
+  settings: ['model', 'warmup'],
+  env: ['model', 'tableName', 'router', 'incidentTopicArn', 'alarmWarmup'],
+  memoryMb: 256,
+  timeoutSeconds: 5 * MINUTES,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
+} as const satisfies StepSpec;
+
+export const STEP_EXECUTION_ENDED = {
+  name: 'execution-ended',
+  description: 'A promotion execution ended ABORTED, TIMED_OUT or FAILED: rolls its release back if in flight, then releases the lock',
+  logName: 'ExecutionEnded',
+  // Only stops executions (the canary's, by ARN); never starts one.
+  ports: ['ledger', 'lock', 'router', 'executions', 'notifier', 'clock'],
+  settings: [],
+  env: ['tableName', 'router', 'incidentTopicArn'],
+  memoryMb: 256,
+  timeoutSeconds: 5 * MINUTES,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
+} as const satisfies StepSpec;
+
+/** The steps, by name, in the order the functions are created. */
+export const STEPS = {
+  intake: STEP_INTAKE,
+  'validate-manifest': STEP_VALIDATE_MANIFEST,
+  'release-lock': STEP_RELEASE_LOCK,
+  'run-gates': STEP_RUN_GATES,
+  'verify-artifact': STEP_VERIFY_ARTIFACT,
+  serving: STEP_SERVING,
+  'reject-release': STEP_REJECT_RELEASE,
+  'start-phase': STEP_START_PHASE,
+  'analyze-canary': STEP_ANALYZE_CANARY,
+  'request-approval': STEP_REQUEST_APPROVAL,
+  promote: STEP_PROMOTE,
+  rollback: STEP_ROLLBACK,
+  'execution-ended': STEP_EXECUTION_ENDED,
+} as const;
+
+export type StepName = keyof typeof STEPS;
+
+/** Every step, in registry order. */
+export const STEP_NAMES = /* @__PURE__ */ Object.keys(STEPS) as StepName[];
+
+/** A step's spec. */
+export function stepSpec(name: StepName): StepSpec {
+  return STEPS[name];
+}
+
+/** What the use case of a step spec is given: exactly the ports and settings the spec lists. */
+export type StepDepsOf<S extends StepSpec> = Pick<StepPorts, S['ports'][number]> & Pick<StepSettings, S['settings'][number]>;
+
+/**
+ * What a step's use case is given: exactly the ports and settings its registry entry lists. Each
+ * handler's `createHandler` must accept it, so the registry cannot name fewer than the use case needs.
+ */
+export type StepDeps<N extends StepName> = StepDepsOf<(typeof STEPS)[N]>;
+
+/**
+ * A step's deps picked from a full set of ports and settings (the embedded runtime's in-memory ones).
+ *
+ * @example const deps = pickStepDeps('run-gates', { ...ports, ...settings }) // { ledger, clock, gatePolicy }
+ */
+export function pickStepDeps<N extends StepName>(name: N, all: StepPorts & StepSettings): StepDeps<N> {
+  const spec: StepSpec = STEPS[name];
+  const deps: Record<string, unknown> = {};
+  for (const key of [...spec.ports, ...spec.settings]) deps[key] = all[key];
+  return deps as StepDeps<N>;
+}
+
+/** The steps whose permissions include `permission`, in registry order. */
+export function stepsWith(permission: keyof StepPermissions): StepName[] {
+  return STEP_NAMES.filter((name) => {
+    const p: StepPermissions = STEPS[name].permissions;
+    const v = p[permission];
+    return Array.isArray(v) ? v.length > 0 : v === true;
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The simulation's progress: what the terminal prints while a release runs and what the report's
+ * timeline shows, one event per notable step, each at its virtual minute and the traffic weight of
+ * the moment. Derived from the handlers' results ({@link describeStep}); never read back by the
+ * pipeline.
+ */
+import type { StepName } from '../core/steps.js';
+
+export interface ProgressEvent {
+  readonly minute: number;
+  readonly kind: 'phase' | 'verdict' | 'approval' | 'rollback' | 'promoted' | 'rejected' | 'alarm' | 'step' | 'deploy';
+  readonly text: string;
+  readonly weight: number;
+}
+
+/** A progress event before it is placed in time: the weight when the step itself says it. */
+export interface StepProgress {
+  readonly kind: ProgressEvent['kind'];
+  readonly text: string;
+  readonly weight?: number;
+}
+
+/**
+ * The progress line a handler's result is worth, if any.
+ *
+ * @example describeStep('promote', { model: 'builderbrain', version: '2.1.0' }) // { kind: 'promoted', text: 'builderbrain 2.1.0 promoted', weight: 100 }
+ */
+export function describeStep(handler: StepName, result: unknown): StepProgress | null {
+  const r = (result ?? {}) as Record<string, unknown>;
+  switch (handler) {
+    case 'start-phase':
+      return { kind: 'phase', text: `phase ${Number(r['index']) + 1}: ${String(r['weight'])}% of traffic on the candidate`, weight: Number(r['weight']) };
+    case 'analyze-canary': {
+      const v = r['verdict'] as { verdict?: string; summary?: string } | undefined;
+      return v?.verdict === 'fail' || r['action'] !== 'continue' ? { kind: 'verdict', text: `${v?.verdict ?? '?'}: ${v?.summary ?? ''}`, weight: Number(r['weight']) } : null;
+    }
+    case 'rollback':
+      return r['outcome'] === 'rolled_back' ? { kind: 'rollback', text: String(r['message'] ?? 'rolled back'), weight: 0 } : null;
+    case 'execution-ended':
+      return r['outcome'] === 'rolled_back_and_unlocked' ? { kind: 'rollback', text: String(r['message']), weight: 0 } : null;
+    case 'promote':
+      return { kind: 'promoted', text: `${String(r['model'])} ${String(r['version'])} promoted`, weight: 100 };
+    case 'reject-release':
+      return { kind: 'rejected', text: `release rejected (${String(r['cause'])})`, weight: 0 };
+    case 'verify-artifact':
+      return { kind: 'deploy', text: `artifact ${r['ok'] === true ? 'verified' : 'rejected'}: ${String(r['message'])}`, weight: 0 };
+    case 'serving':
+      return describeServing(r);
+    default:
+      return null;
+  }
+}
+
+function describeServing(r: Record<string, unknown>): StepProgress | null {
+  if (typeof r['summary'] === 'string') return { kind: 'deploy', text: `smoke test ${r['passed'] === true ? 'passed' : 'failed'}: ${r['summary']}` };
+  if (r['next'] === 'done' || r['next'] === 'failed' || (r['next'] === 'check' && r['checks'] === 1)) return { kind: 'deploy', text: String(r['message']) };
+  return null;
+}
+
+/** Where progress events go: kept in order, and passed to a listener (the terminal). */
+export class ProgressLog {
+  public readonly events: ProgressEvent[] = [];
+
+  /**
+   * @param now The virtual minute and the traffic weight of the moment.
+   * @param listener Called with each event as it happens.
+   */
+  public constructor(
+    private readonly now: () => { readonly minute: number; readonly weight: number },
+    private readonly listener?: (event: ProgressEvent) => void,
+  ) {}
+
+  public emit(kind: ProgressEvent['kind'], text: string, weight?: number): void {
+    const at = this.now();
+    const event: ProgressEvent = { minute: at.minute, kind, text, weight: weight ?? at.weight };
+    this.events.push(event);
+    this.listener?.(event);
+  }
+
+  /** The progress of a handler's result, if it is worth one. */
+  public step(handler: StepName, result: unknown): void {
+    const p = describeStep(handler, result);
+    if (p !== null) this.emit(p.kind, p.text, p.weight);
+  }
+}
