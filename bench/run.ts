@@ -149,7 +149,7 @@ ${costRow(cost24h)}
 
 ## Footprint
 
-\`cdk synth\` (offline, bundling the twelve handlers with the local esbuild, cdk-nag on): ${fp.synthSeconds === null ? 'not measured (--skip-synth)' : `${fp.synthSeconds.toFixed(1)} s`}.
+\`cdk synth\` (offline, bundling the thirteen handlers with the local esbuild, cdk-nag on): ${fp.synthSeconds === null ? 'not measured (--skip-synth)' : `${fp.synthSeconds.toFixed(1)} s`}.
 \`simulate\` of a four-phase release: ${cost60.simulateSeconds.toFixed(2)} s with 60-minute phases, ${cost24h.simulateSeconds.toFixed(2)} s with 24-hour phases (in-process, synthesis included).
 
 | handler | bundle (bytes) | module load (ms, median of 5 fresh processes) |
