@@ -32,7 +32,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { APPROVAL_REJECTED_ERROR, ROLLBACK_FAILED_ERROR, STATE_NAMES } from '../core/contracts.js';
+import type { MonitorAction } from '../core/plan.js';
 import { assertResultPath, catchFailure, functionTimeout, LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS, lambdaStep, pipelineStateMachine } from './sfn-tasks.js';
+
+/** A monitor action as core/plan.ts MONITOR_ACTIONS names it (a literal it does not know fails tsc). */
+const action = (a: MonitorAction): string => a;
 
 const S = STATE_NAMES.canary;
 
@@ -260,10 +264,10 @@ class CanaryFragments {
       resultPath: '$.failure',
     }).next(rollbacks.onFailure);
     return new sfn.Choice(this.scope, S.decide, { stateName: S.decide })
-      .when(sfn.Condition.stringEquals('$.phase.action', 'continue'), waitForNextLook)
-      .when(sfn.Condition.stringEquals('$.phase.action', 'rollback'), rollbacks.onVerdict)
-      .when(sfn.Condition.stringEquals('$.phase.action', 'await_approval'), awaitApproval)
-      .when(sfn.Condition.stringEquals('$.phase.action', 'advance'), nextPhase)
+      .when(sfn.Condition.stringEquals('$.phase.action', action('continue')), waitForNextLook)
+      .when(sfn.Condition.stringEquals('$.phase.action', action('rollback')), rollbacks.onVerdict)
+      .when(sfn.Condition.stringEquals('$.phase.action', action('await_approval')), awaitApproval)
+      .when(sfn.Condition.stringEquals('$.phase.action', action('advance')), nextPhase)
       .otherwise(unknownAction);
   }
 }

@@ -30,11 +30,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { STATE_NAMES } from '../core/contracts.js';
+import { STATE_NAMES, type RollbackOutput } from '../core/contracts.js';
+import type { RejectionFollowUp } from '../core/lifecycle.js';
 import type { SmokeSample } from '../core/deployment.js';
 import { PhasesSchema, type Phase } from '../core/plan.js';
 import { acknowledge } from './nag.js';
 import { catchFailure, functionTimeout, lambdaStep, logicalIdOf, pipelineStateMachine } from './sfn-tasks.js';
+
+/** The Choices compare the core's own values (core/contracts.ts, core/lifecycle.ts): a literal they do not know fails tsc. */
+const outcome = (o: RollbackOutput['outcome']): string => o;
+const followUp = (f: RejectionFollowUp): string => f;
 
 const S = STATE_NAMES.promotion;
 
@@ -212,7 +217,7 @@ class PromotionFragments {
     releaseLockAfterFailure.next(
       new sfn.Choice(this.scope, 'WasRolledBackByAlarm', { stateName: 'WasRolledBackByAlarm' })
         .when(
-          sfn.Condition.and(sfn.Condition.isPresent('$.rollback.outcome'), sfn.Condition.stringEquals('$.rollback.outcome', 'already_rolled_back')),
+          sfn.Condition.and(sfn.Condition.isPresent('$.rollback.outcome'), sfn.Condition.stringEquals('$.rollback.outcome', outcome('already_rolled_back'))),
           rolledBackByAlarm,
         )
         .otherwise(t.promotionFailed),
@@ -279,8 +284,8 @@ class PromotionFragments {
     releaseLockAfterReject.next(t.rejected);
     rejectRelease.next(
       new sfn.Choice(this.scope, 'AfterRejection', { stateName: 'AfterRejection' })
-        .when(sfn.Condition.stringEquals('$.reject.then', 'remove_candidate'), removal('RemoveAfterReject', releaseLockAfterReject))
-        .when(sfn.Condition.stringEquals('$.reject.then', 'release_lock'), releaseLockAfterReject)
+        .when(sfn.Condition.stringEquals('$.reject.then', followUp('remove_candidate')), removal('RemoveAfterReject', releaseLockAfterReject))
+        .when(sfn.Condition.stringEquals('$.reject.then', followUp('release_lock')), releaseLockAfterReject)
         .otherwise(t.rejected),
     );
     // Only the fields the cause has.
