@@ -93,80 +93,101 @@ export interface AlarmRule {
  * @example alarmRules(DEFAULT_ALARM_POLICY).map((r) => r.suffix) // error-rate, latency-p99, ...
  */
 export function alarmRules(p: AlarmPolicy): AlarmRule[] {
+  return [errorRateRule(p), latencyP99Rule(p), riskEnergyRule(p), constraintViolationsRule(p), safetyIncidentsRule()];
+}
+
+/** Both variants carry at least `n` requests in the period, as metric math says it. */
+function bothServe(n: number): string {
+  return `${count('reqC')} >= ${n} AND ${count('reqB')} >= ${n}`;
+}
+
+/** The same on one period's values. Ratios need both variants to carry traffic: at 100% there is no concurrent baseline to compare. */
+function servesBoth(n: number): (v: PeriodValues) => boolean {
+  return (v) => v.reqC >= n && v.reqB >= n;
+}
+
+/** The M-of-N window of the ratio rules (the policy's). */
+function ratioWindow(p: AlarmPolicy): Pick<AlarmRule, 'evaluationPeriods' | 'datapointsToAlarm'> {
+  return { evaluationPeriods: p.evaluationPeriods, datapointsToAlarm: p.datapointsToAlarm };
+}
+
+function errorRateRule(p: AlarmPolicy): AlarmRule {
   const n = p.minCanaryRequests;
-  const reqC = count('reqC');
-  const reqB = count('reqB');
-  const errC = count('errC');
-  const errB = count('errB');
-  const cvC = count('cvC');
-  const cvB = count('cvB');
-  const safeC = count('safeC');
-  const both = `${reqC} >= ${n} AND ${reqB} >= ${n}`;
-  // Ratios need both variants to carry traffic: at 100% there is no concurrent baseline to compare.
-  const guard = (v: PeriodValues) => v.reqC >= n && v.reqB >= n;
-  return [
-    {
-      suffix: 'error-rate',
-      watches: CANARY_ALARMS['error-rate'],
-      description: `canary error rate more than ${p.errorRateRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes (periods with ≥ ${n} canary requests)`,
-      // No baseline error in the period: a canary with ≥ 5 errors counts as breaching.
-      // (errC / reqC) / (errB / reqB), as one division by denominators that are never 0.
-      expression: `IF(${both} AND ${errB} > 0, (${errC} * ${reqB}) / (${nonZero(errB)} * ${nonZero(reqC)}), IF(${both} AND ${errC} >= 5, ${p.errorRateRatio + 1}, 0))`,
-      usingMetrics: ['reqC', 'reqB', 'errC', 'errB'],
-      threshold: p.errorRateRatio,
-      evaluationPeriods: p.evaluationPeriods,
-      datapointsToAlarm: p.datapointsToAlarm,
-      evaluate: (v) =>
-        guard(v) && v.errB > 0 ? v.errC / v.reqC / (v.errB / v.reqB) : guard(v) && v.errC >= 5 ? p.errorRateRatio + 1 : 0,
-    },
-    {
-      suffix: 'latency-p99',
-      watches: CANARY_ALARMS['latency-p99'],
-      description: `canary p99 latency more than ${p.latencyP99Ratio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
-      expression: `IF(${both} AND p99B > 0, p99C / ${nonZero('p99B')}, 0)`,
-      usingMetrics: ['reqC', 'reqB', 'p99C', 'p99B'],
-      threshold: p.latencyP99Ratio,
-      evaluationPeriods: p.evaluationPeriods,
-      datapointsToAlarm: p.datapointsToAlarm,
-      evaluate: (v) => (guard(v) && v.p99B > 0 ? v.p99C / v.p99B : 0),
-    },
-    {
-      suffix: 'risk-energy',
-      watches: CANARY_ALARMS['risk-energy'],
-      description: `canary mean risk energy more than ${p.riskEnergyRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
-      expression: `IF(${both} AND riskB > 0, riskC / ${nonZero('riskB')}, 0)`,
-      usingMetrics: ['reqC', 'reqB', 'riskC', 'riskB'],
-      threshold: p.riskEnergyRatio,
-      evaluationPeriods: p.evaluationPeriods,
-      datapointsToAlarm: p.datapointsToAlarm,
-      evaluate: (v) => (guard(v) && v.riskB > 0 ? v.riskC / v.riskB : 0),
-    },
-    {
-      suffix: 'constraint-violations',
-      watches: CANARY_ALARMS['constraint-violations'],
-      description: `canary constraint-violation rate above ${p.constraintViolationRate * 100}% and over ${CONSTRAINT_BASELINE_RATIO}× the baseline's for 3 minutes in a row`,
-      // An absolute ceiling, applied at 100% too (no baseline traffic); with a baseline, a surge it
-      // suffers alike (fleet-wide) is not the candidate's: the canary must also be worse than it.
-      // reqB < n covers the 100% phase, where the baseline publishes nothing at all (FILL: 0).
-      expression: `IF(${reqC} >= ${n} AND (${reqB} < ${n} OR ${cvC} / ${nonZero(reqC)} > ${CONSTRAINT_BASELINE_RATIO} * ${cvB} / ${nonZero(reqB)}), ${cvC} / ${nonZero(reqC)}, 0)`,
-      usingMetrics: ['reqC', 'reqB', 'cvC', 'cvB'],
-      threshold: p.constraintViolationRate,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
-      evaluate: (v) => (v.reqC >= n && (v.reqB < n || v.cvC / v.reqC > (CONSTRAINT_BASELINE_RATIO * v.cvB) / v.reqB) ? v.cvC / v.reqC : 0),
-    },
-    {
-      suffix: 'safety-incidents',
-      watches: CANARY_ALARMS['safety-incidents'],
-      description: 'any safety incident on the canary',
-      expression: safeC,
-      usingMetrics: ['safeC'],
-      threshold: 0,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
-      evaluate: (v) => v.safeC,
-    },
-  ];
+  const [reqC, reqB, errC, errB] = [count('reqC'), count('reqB'), count('errC'), count('errB')];
+  const guard = servesBoth(n);
+  return {
+    suffix: 'error-rate',
+    watches: CANARY_ALARMS['error-rate'],
+    description: `canary error rate more than ${p.errorRateRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes (periods with ≥ ${n} canary requests)`,
+    // No baseline error in the period: a canary with ≥ 5 errors counts as breaching.
+    // (errC / reqC) / (errB / reqB), as one division by denominators that are never 0.
+    expression: `IF(${bothServe(n)} AND ${errB} > 0, (${errC} * ${reqB}) / (${nonZero(errB)} * ${nonZero(reqC)}), IF(${bothServe(n)} AND ${errC} >= 5, ${p.errorRateRatio + 1}, 0))`,
+    usingMetrics: ['reqC', 'reqB', 'errC', 'errB'],
+    threshold: p.errorRateRatio,
+    ...ratioWindow(p),
+    evaluate: (v) => (guard(v) && v.errB > 0 ? v.errC / v.reqC / (v.errB / v.reqB) : guard(v) && v.errC >= 5 ? p.errorRateRatio + 1 : 0),
+  };
+}
+
+function latencyP99Rule(p: AlarmPolicy): AlarmRule {
+  const guard = servesBoth(p.minCanaryRequests);
+  return {
+    suffix: 'latency-p99',
+    watches: CANARY_ALARMS['latency-p99'],
+    description: `canary p99 latency more than ${p.latencyP99Ratio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
+    expression: `IF(${bothServe(p.minCanaryRequests)} AND p99B > 0, p99C / ${nonZero('p99B')}, 0)`,
+    usingMetrics: ['reqC', 'reqB', 'p99C', 'p99B'],
+    threshold: p.latencyP99Ratio,
+    ...ratioWindow(p),
+    evaluate: (v) => (guard(v) && v.p99B > 0 ? v.p99C / v.p99B : 0),
+  };
+}
+
+function riskEnergyRule(p: AlarmPolicy): AlarmRule {
+  const guard = servesBoth(p.minCanaryRequests);
+  return {
+    suffix: 'risk-energy',
+    watches: CANARY_ALARMS['risk-energy'],
+    description: `canary mean risk energy more than ${p.riskEnergyRatio}× the baseline's for ${p.datapointsToAlarm} of ${p.evaluationPeriods} minutes`,
+    expression: `IF(${bothServe(p.minCanaryRequests)} AND riskB > 0, riskC / ${nonZero('riskB')}, 0)`,
+    usingMetrics: ['reqC', 'reqB', 'riskC', 'riskB'],
+    threshold: p.riskEnergyRatio,
+    ...ratioWindow(p),
+    evaluate: (v) => (guard(v) && v.riskB > 0 ? v.riskC / v.riskB : 0),
+  };
+}
+
+function constraintViolationsRule(p: AlarmPolicy): AlarmRule {
+  const n = p.minCanaryRequests;
+  const [reqC, reqB, cvC, cvB] = [count('reqC'), count('reqB'), count('cvC'), count('cvB')];
+  return {
+    suffix: 'constraint-violations',
+    watches: CANARY_ALARMS['constraint-violations'],
+    description: `canary constraint-violation rate above ${p.constraintViolationRate * 100}% and over ${CONSTRAINT_BASELINE_RATIO}× the baseline's for 3 minutes in a row`,
+    // An absolute ceiling, applied at 100% too (no baseline traffic); with a baseline, a surge it
+    // suffers alike (fleet-wide) is not the candidate's: the canary must also be worse than it.
+    // reqB < n covers the 100% phase, where the baseline publishes nothing at all (FILL: 0).
+    expression: `IF(${reqC} >= ${n} AND (${reqB} < ${n} OR ${cvC} / ${nonZero(reqC)} > ${CONSTRAINT_BASELINE_RATIO} * ${cvB} / ${nonZero(reqB)}), ${cvC} / ${nonZero(reqC)}, 0)`,
+    usingMetrics: ['reqC', 'reqB', 'cvC', 'cvB'],
+    threshold: p.constraintViolationRate,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    evaluate: (v) => (v.reqC >= n && (v.reqB < n || v.cvC / v.reqC > (CONSTRAINT_BASELINE_RATIO * v.cvB) / v.reqB) ? v.cvC / v.reqC : 0),
+  };
+}
+
+function safetyIncidentsRule(): AlarmRule {
+  return {
+    suffix: 'safety-incidents',
+    watches: CANARY_ALARMS['safety-incidents'],
+    description: 'any safety incident on the canary',
+    expression: count('safeC'),
+    usingMetrics: ['safeC'],
+    threshold: 0,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    evaluate: (v) => v.safeC,
+  };
 }
 
 /** A count series as the alarms read it: a period without a datapoint is 0. */

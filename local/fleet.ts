@@ -253,61 +253,13 @@ export class SimulatedFleet implements FleetPort {
    */
   private emitVariant(g: Draws, profile: Profile, regular: number, heavy: number, instances: readonly Instance[], ctx: MinuteContext): EmittedVariantMinute {
     const s = this.settings;
-    const errSd = s.instances.errorRate.sd;
-    const warm = s.warmUp;
-    // Instances alike in every respect serve as one group (the default fleet is a single group).
-    const groups = new Map<string, { size: number; error: number; latency: number; violations: number }>();
-    for (const inst of instances) {
-      let error = errSd > 0 ? Math.exp(inst.logError - errSd ** 2 / 2) : 1;
-      let latency = 1;
-      let violations = 1;
-      if (warm.latencyIncrease > 0 && inst.createdAt > Number.NEGATIVE_INFINITY) {
-        latency *= 1 + warm.latencyIncrease * Math.max(0, 1 - (ctx.minute - inst.createdAt) / warm.minutes);
-      }
-      for (const x of ctx.incidents) {
-        if (x.zone !== null && x.zone !== inst.zone) continue;
-        error *= x.multiply.errorRate;
-        latency *= x.multiply.latency;
-        violations *= x.multiply.constraintViolationRate;
-      }
-      const key = `${error}/${latency}/${violations}`;
-      const group = groups.get(key);
-      if (group === undefined) groups.set(key, { size: 1, error, latency, violations });
-      else group.size += 1;
-    }
-    const list = [...groups.values()];
-    const spread = (n: number): number[] => {
-      if (list.length === 1) return [n];
-      const out: number[] = [];
-      let left = n;
-      let sizeLeft = instances.length;
-      for (const grp of list) {
-        const x = sizeLeft === grp.size ? left : g.binomial(left, grp.size / sizeLeft);
-        out.push(x);
-        left -= x;
-        sizeLeft -= grp.size;
-      }
-      return out;
-    };
-    const regularBy = spread(regular);
-    const heavyBy = heavy > 0 ? spread(heavy) : list.map(() => 0);
-    let errors = 0;
-    let violations = 0;
-    list.forEach((grp, i) => {
-      const n = regularBy[i]! + heavyBy[i]!;
-      errors += g.binomial(n, Math.min(1, profile.errorRate * grp.error * ctx.sharedError));
-      violations += g.binomial(n, Math.min(1, profile.constraintViolationRate * grp.violations));
-    });
-    // Latency: one component per distinct slowdown (requests of alike instances drawn together).
-    const byFactor = new Map<number, number>();
-    const heavyLatency = s.stickyUsers.multiply.latency;
-    list.forEach((grp, i) => {
-      const f = grp.latency * ctx.sharedLatency;
-      if (regularBy[i]! > 0) byFactor.set(f, (byFactor.get(f) ?? 0) + regularBy[i]!);
-      if (heavyBy[i]! > 0) byFactor.set(f * heavyLatency, (byFactor.get(f * heavyLatency) ?? 0) + heavyBy[i]!);
-    });
-    const components: LatencyComponent[] = [...byFactor.entries()].map(([factor, requests]) => ({ requests, factor, latencyMs: profile.latencyMs }));
-    const latencyMs = drawLatency(g, components);
+    const groups = groupInstances(instances, ctx, s);
+    // The draws below happen in this order (a seed gives the same numbers): the spreads, the
+    // failures, the latency, the risk energy, the safety incidents.
+    const regularBy = spreadOver(g, groups, instances.length, regular);
+    const heavyBy = heavy > 0 ? spreadOver(g, groups, instances.length, heavy) : groups.map(() => 0);
+    const { errors, violations } = drawFailures(g, profile, groups, regularBy, heavyBy, ctx.sharedError);
+    const latencyMs = drawLatency(g, latencyComponents(profile, groups, regularBy, heavyBy, ctx.sharedLatency, s.stickyUsers.multiply.latency));
     const riskEnergy = drawRiskEnergy(g, [
       { requests: regular, mean: profile.riskEnergy },
       { requests: heavy, mean: profile.riskEnergy * s.stickyUsers.multiply.riskEnergy },
@@ -329,6 +281,92 @@ export class SimulatedFleet implements FleetPort {
       .filter((m) => m.minute >= from && m.minute < to && hasData(m.emitted))
       .map((m) => ({ ...m.datapoint, minute: m.minute - from }));
   }
+}
+
+/** Instances alike in every respect this minute: their count and their multipliers. */
+interface InstanceGroup {
+  size: number;
+  error: number;
+  latency: number;
+  violations: number;
+}
+
+/** The instances as groups of alike ones (the default fleet is a single group); draws nothing. */
+function groupInstances(instances: readonly Instance[], ctx: MinuteContext, s: FleetSettings): InstanceGroup[] {
+  const errSd = s.instances.errorRate.sd;
+  const warm = s.warmUp;
+  const groups = new Map<string, InstanceGroup>();
+  for (const inst of instances) {
+    let error = errSd > 0 ? Math.exp(inst.logError - errSd ** 2 / 2) : 1;
+    let latency = 1;
+    let violations = 1;
+    if (warm.latencyIncrease > 0 && inst.createdAt > Number.NEGATIVE_INFINITY) {
+      latency *= 1 + warm.latencyIncrease * Math.max(0, 1 - (ctx.minute - inst.createdAt) / warm.minutes);
+    }
+    for (const x of ctx.incidents) {
+      if (x.zone !== null && x.zone !== inst.zone) continue;
+      error *= x.multiply.errorRate;
+      latency *= x.multiply.latency;
+      violations *= x.multiply.constraintViolationRate;
+    }
+    const key = `${error}/${latency}/${violations}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { size: 1, error, latency, violations });
+    else group.size += 1;
+  }
+  return [...groups.values()];
+}
+
+/** `n` requests spread over the groups in proportion to their size (`instances` in all): one binomial per group but the last. */
+function spreadOver(g: Draws, groups: readonly InstanceGroup[], instances: number, n: number): number[] {
+  if (groups.length === 1) return [n];
+  const out: number[] = [];
+  let left = n;
+  let sizeLeft = instances;
+  for (const grp of groups) {
+    const x = sizeLeft === grp.size ? left : g.binomial(left, grp.size / sizeLeft);
+    out.push(x);
+    left -= x;
+    sizeLeft -= grp.size;
+  }
+  return out;
+}
+
+/** Errors and constraint violations, drawn group by group (errors then violations of each). */
+function drawFailures(
+  g: Draws,
+  profile: Profile,
+  groups: readonly InstanceGroup[],
+  regularBy: readonly number[],
+  heavyBy: readonly number[],
+  sharedError: number,
+): { errors: number; violations: number } {
+  let errors = 0;
+  let violations = 0;
+  groups.forEach((grp, i) => {
+    const n = regularBy[i]! + heavyBy[i]!;
+    errors += g.binomial(n, Math.min(1, profile.errorRate * grp.error * sharedError));
+    violations += g.binomial(n, Math.min(1, profile.constraintViolationRate * grp.violations));
+  });
+  return { errors, violations };
+}
+
+/** Latency: one component per distinct slowdown (requests of alike instances drawn together); draws nothing. */
+function latencyComponents(
+  profile: Profile,
+  groups: readonly InstanceGroup[],
+  regularBy: readonly number[],
+  heavyBy: readonly number[],
+  sharedLatency: number,
+  heavyLatency: number,
+): LatencyComponent[] {
+  const byFactor = new Map<number, number>();
+  groups.forEach((grp, i) => {
+    const f = grp.latency * sharedLatency;
+    if (regularBy[i]! > 0) byFactor.set(f, (byFactor.get(f) ?? 0) + regularBy[i]!);
+    if (heavyBy[i]! > 0) byFactor.set(f * heavyLatency, (byFactor.get(f * heavyLatency) ?? 0) + heavyBy[i]!);
+  });
+  return [...byFactor.entries()].map(([factor, requests]) => ({ requests, factor, latencyMs: profile.latencyMs }));
 }
 
 /** One phase generated on its own: what the fleet emitted each minute and the analysis' datapoints. */

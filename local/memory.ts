@@ -76,13 +76,26 @@ export class MemoryLedger implements AuditLedger {
 
   /** Takes the release's next sequence number (as the DynamoDB counter), then stores the event unless its eventId is there. */
   public async append(event: AuditEvent): Promise<'appended' | 'duplicate'> {
-    const seq = (this.sequences.get(event.releaseId) ?? 0) + 1;
-    this.sequences.set(event.releaseId, seq);
-    const stored = eventOf(eventItem(event, seq));
-    const list = this.events.get(event.releaseId) ?? [];
-    if (list.some((e) => e.event.eventId === event.eventId)) return 'duplicate';
+    const seq = this.nextSeq(event.releaseId);
+    return this.keep(seq, eventOf(eventItem(event, seq)));
+  }
+
+  /** Puts back an event as a ledger gave it (a saved timeline: local/state-dir.ts), after those appended so far; a known eventId is skipped. */
+  public async restore(event: StoredAuditEvent): Promise<'appended' | 'duplicate'> {
+    return this.keep(this.nextSeq(event.releaseId), copy(event));
+  }
+
+  private nextSeq(releaseId: string): number {
+    const seq = (this.sequences.get(releaseId) ?? 0) + 1;
+    this.sequences.set(releaseId, seq);
+    return seq;
+  }
+
+  private keep(seq: number, stored: StoredAuditEvent): 'appended' | 'duplicate' {
+    const list = this.events.get(stored.releaseId) ?? [];
+    if (list.some((e) => e.event.eventId === stored.eventId)) return 'duplicate';
     list.push({ seq, event: stored });
-    this.events.set(event.releaseId, list);
+    this.events.set(stored.releaseId, list);
     return 'appended';
   }
 

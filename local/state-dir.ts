@@ -23,8 +23,9 @@ import * as z from 'zod';
 import { answerApproval } from '../core/app/answer-approval.js';
 import { ReleaseNotFoundError } from '../core/app/errors.js';
 import { ReleaseIdSchema, type RollbackInput } from '../core/contracts.js';
+import { StoredAuditEventSchema } from '../core/audit.js';
 import type { AuditEvent, AuditLedger, Clock, Executions, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
-import { RELEASE_STATUSES } from '../core/ports.js';
+import { ReleaseRecordSchema } from '../core/release-record.js';
 import { MemoryLedger } from './memory.js';
 import type { ApprovalResponder } from './runtime.js';
 
@@ -37,24 +38,6 @@ const FORMAT = 'builderbrain-local-state/1';
 
 // ── the snapshot ────────────────────────────────────────────────────────────────────────────────
 
-const RecordSchema = z.looseObject({
-  releaseId: z.string(),
-  model: z.string(),
-  version: z.string(),
-  status: z.enum(RELEASE_STATUSES),
-  receivedAt: z.string(),
-  phase: z.number().int().nullable(),
-  weight: z.number(),
-});
-const EventSchema = z.looseObject({
-  releaseId: z.string(),
-  eventId: z.string(),
-  at: z.string(),
-  type: z.string(),
-  actor: z.string(),
-  detail: z.record(z.string(), z.unknown()),
-});
-
 export const LocalSnapshotSchema = z.strictObject({
   format: z.literal(FORMAT),
   /** Wall-clock time of the write. */
@@ -66,8 +49,10 @@ export const LocalSnapshotSchema = z.strictObject({
     startedAt: z.string(),
     scenario: z.string().nullable(),
   }),
-  releases: z.array(RecordSchema),
-  events: z.record(z.string(), z.array(EventSchema)),
+  /** The release records, as core/release-record.ts defines them. */
+  releases: z.array(ReleaseRecordSchema),
+  /** Each release's timeline, as the ledger gives it back (core/audit.ts). */
+  events: z.record(z.string(), z.array(StoredAuditEventSchema)),
   taskTokens: z.array(z.strictObject({ releaseId: z.string(), phase: z.number().int(), token: z.string() })),
 });
 export type LocalSnapshot = z.infer<typeof LocalSnapshotSchema>;
@@ -146,8 +131,8 @@ export function simulationAlive(snapshot: LocalSnapshot): boolean {
 /** A ledger holding what a snapshot holds (for reading it through the AuditLedger port). */
 export async function ledgerFromSnapshot(snapshot: LocalSnapshot): Promise<MemoryLedger> {
   const ledger = new MemoryLedger();
-  for (const r of snapshot.releases) await ledger.createRelease(r as unknown as ReleaseRecord);
-  for (const events of Object.values(snapshot.events)) for (const e of events) await ledger.append(e as unknown as AuditEvent);
+  for (const r of snapshot.releases) await ledger.createRelease(r);
+  for (const events of Object.values(snapshot.events)) for (const e of events) await ledger.restore(e);
   for (const t of snapshot.taskTokens) await ledger.putTaskToken(t.releaseId, t.phase, t.token);
   return ledger;
 }
@@ -228,8 +213,8 @@ export class PersistedLedger extends MemoryLedger {
       format: FORMAT,
       writtenAt: new Date().toISOString(),
       simulation: { pid: process.pid, running: this.running, startedAt: this.startedAt, scenario: this.options.scenario ?? null },
-      releases: releases as unknown as LocalSnapshot['releases'],
-      events: events as unknown as LocalSnapshot['events'],
+      releases,
+      events,
       taskTokens,
     };
   }

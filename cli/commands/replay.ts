@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import type { ReleaseManifest } from '../../core/manifest.js';
 import { PolicySchema, type Policy } from '../../core/policy.js';
-import { parseRecording, type RecordingLine } from '../../local/recording.js';
+import { parseRecording, type RecordingIssue, type RecordingLine } from '../../local/recording.js';
 import { replay, replayConfig, type ReplaySummary } from '../../local/replay.js';
 import { renderReport } from '../../local/report.js';
 import { reportInput } from '../../local/simulate.js';
@@ -46,95 +46,145 @@ function reportPath(report: string, file: string, several: boolean): string {
   return report.endsWith('.html') ? `${report.slice(0, -'.html'.length)}-${stem}.html` : `${report}-${stem}.html`;
 }
 
-export async function replayCommand(io: SimulateIO, path: string, args: ReplayArgs): Promise<number> {
+/** The manifest and policy `--manifest` / `--policy` name, each reported on stderr when unusable. */
+interface ReplayInputs {
+  readonly invalid: boolean;
+  readonly manifest?: ReleaseManifest;
+  readonly policy?: Policy;
+}
+
+/** A recording read and validated, ready to replay. */
+interface LoadedRecording {
+  readonly file: string;
+  readonly name: string;
+  readonly lines: RecordingLine[];
+}
+
+type ReplayConfig = ReturnType<typeof replayConfig>;
+
+async function loadPolicyArg(io: SimulateIO, path: string | undefined): Promise<{ invalid: boolean; policy?: Policy }> {
+  if (path === undefined) return { invalid: false };
+  const loaded = await loadSchemaFile(io, path, 'policy file', PolicySchema, MAX_POLICY_BYTES);
+  if (loaded.ok) return { invalid: false, policy: loaded.value };
+  reportLoadFailure(io, path, 'policy file', loaded);
+  return { invalid: true };
+}
+
+async function loadManifestArg(io: SimulateIO, path: string | undefined): Promise<{ invalid: boolean; manifest?: ReleaseManifest }> {
+  if (path === undefined) return { invalid: false };
+  const loaded = await loadManifest(io, path);
+  if (loaded.ok) return { invalid: false, manifest: loaded.value };
+  reportLoadFailure(io, path, 'release manifest', loaded);
+  if (loaded.kind === 'invalid') io.stderr(MANIFEST_HINT);
+  return { invalid: true };
+}
+
+async function loadReplayInputs(io: SimulateIO, args: ReplayArgs): Promise<ReplayInputs> {
+  const { invalid: policyInvalid, policy } = await loadPolicyArg(io, args.policy);
+  const { invalid: manifestInvalid, manifest } = await loadManifestArg(io, args.manifest);
+  return { invalid: policyInvalid || manifestInvalid, manifest, policy };
+}
+
+/** Not an error: a recording may hold minutes of an approval wait. The plan never watches them. */
+function warnUnmonitoredLines(io: SimulateIO, file: string, lines: readonly RecordingLine[], config: ReplayConfig): void {
   const s = styleFor(io);
+  const beyond = lines.filter((l) => l.minute >= (config.phases.find((p) => p.weight === l.weight)?.monitorMinutes ?? Number.POSITIVE_INFINITY)).length;
+  if (beyond > 0) io.stderr(`${s.yellow('warning:')} ${file}: ${beyond} line(s) past their phase's monitored minutes (${config.phases.map((p) => `${p.weight}%: ${p.monitorMinutes}`).join(', ')}) are not replayed.\n`);
+}
+
+function reportInvalidRecording(io: SimulateIO, file: string, issues: readonly RecordingIssue[]): void {
+  const s = styleFor(io);
+  const n = issues.length;
+  io.stderr(`${s.red('error:')} '${file}' is not a valid recording (${n} problem${n === 1 ? '' : 's'}):\n`);
+  for (const i of issues) io.stderr(`  ${s.bold(`${file}:${i.line}`)}${i.path === '' ? '' : ` ${s.bold(i.path)}`}: ${i.message}\n`);
+}
+
+/** One recording read and validated against the plan's phases; null (reported on stderr) when unusable. */
+async function loadRecording(io: SimulateIO, file: string, config: ReplayConfig): Promise<LoadedRecording | null> {
+  let text: string;
+  try {
+    text = await io.readFile(file);
+  } catch (err) {
+    io.stderr(`${styleFor(io).red('error:')} ${unreadableMessage(file, 'recording', err)}\n`);
+    return null;
+  }
+  const parsed = parseRecording(text, config.phases.map((p) => p.weight));
+  if (!parsed.ok) {
+    reportInvalidRecording(io, file, parsed.issues);
+    return null;
+  }
+  warnUnmonitoredLines(io, file, parsed.lines, config);
+  return { file, name: basename(file), lines: parsed.lines };
+}
+
+/** Every line of every recording, against the plan's phases, before anything runs; null when any is invalid. */
+async function loadRecordings(io: SimulateIO, files: readonly string[], config: ReplayConfig): Promise<LoadedRecording[] | null> {
+  const recordings: LoadedRecording[] = [];
   let invalid = false;
-  let policy: Policy | undefined;
-  if (args.policy !== undefined) {
-    const loaded = await loadSchemaFile(io, args.policy, 'policy file', PolicySchema, MAX_POLICY_BYTES);
-    if (loaded.ok) policy = loaded.value;
-    else {
-      reportLoadFailure(io, args.policy, 'policy file', loaded);
-      invalid = true;
-    }
+  for (const file of files) {
+    const loaded = await loadRecording(io, file, config);
+    if (loaded === null) invalid = true;
+    else recordings.push(loaded);
   }
-  let manifest: ReleaseManifest | undefined;
-  if (args.manifest !== undefined) {
-    const loaded = await loadManifest(io, args.manifest);
-    if (loaded.ok) manifest = loaded.value;
-    else {
-      reportLoadFailure(io, args.manifest, 'release manifest', loaded);
-      if (loaded.kind === 'invalid') io.stderr(MANIFEST_HINT);
-      invalid = true;
-    }
+  if (!invalid) return recordings;
+  io.stderr('Fix the lines above (the format: README "Replay", ../shared/spec/replay.md) and run the command again; nothing was replayed.\n');
+  return null;
+}
+
+/** Writes one recording's HTML report; false (reported on stderr) when it cannot be written. */
+async function writeReplayReport(io: SimulateIO, out: string, r: LoadedRecording, result: Awaited<ReturnType<typeof replay>>, wallSeconds: number | null): Promise<boolean> {
+  const { summary, run } = result;
+  const html = renderReport({
+    ...reportInput(run, wallSeconds),
+    title: `BuilderBrain Release — replayed release of ${summary.release.model} ${summary.release.version}: ${summary.outcome.replace('_', ' ')}`,
+    description: `Replay of the recording ${r.name}: the pipeline of simulate, the recorded minutes as the fleet`,
+  });
+  try {
+    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(out, html);
+    return true;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    io.stderr(`${styleFor(io).red('error:')} cannot write the report '${out}': ${reason}. Check that its directory exists and is writable, or pass another --report.\n`);
+    return false;
   }
+}
+
+/** Replays one recording: its report if asked, its JSON summary if asked; null when the report cannot be written. */
+async function replayOne(io: SimulateIO, r: LoadedRecording, inputs: ReplayInputs, args: ReplayArgs, several: boolean): Promise<ReplaySummary | null> {
+  const started = performance.now();
+  const result = await replay({
+    lines: r.lines,
+    recording: r.name,
+    manifest: inputs.manifest,
+    policy: inputs.policy,
+    onProgress: args.json || several ? undefined : (e) => io.stderr(progressLine(io, e)),
+  });
+  const { summary } = result;
+  if (args.report !== undefined) {
+    const wallSeconds = args.json ? null : (performance.now() - started) / 1000;
+    if (!(await writeReplayReport(io, reportPath(args.report, r.file, several), r, result, wallSeconds))) return null;
+  }
+  if (args.json) io.stdout(several ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
+
+export async function replayCommand(io: SimulateIO, path: string, args: ReplayArgs): Promise<number> {
+  const inputs = await loadReplayInputs(io, args);
   const found = await recordingsAt(path);
   if (!found.ok) {
-    io.stderr(`${s.red('error:')} ${found.message}\n`);
+    io.stderr(`${styleFor(io).red('error:')} ${found.message}\n`);
     return EXIT.invalid;
   }
-  if (invalid) return EXIT.invalid;
-
-  // Every line of every recording, against the plan's phases, before anything runs.
-  const config = replayConfig({ manifest, policy });
-  const weights = config.phases.map((p) => p.weight);
-  const recordings: { file: string; name: string; lines: RecordingLine[] }[] = [];
-  for (const file of found.files) {
-    let text: string;
-    try {
-      text = await io.readFile(file);
-    } catch (err) {
-      io.stderr(`${s.red('error:')} ${unreadableMessage(file, 'recording', err)}\n`);
-      invalid = true;
-      continue;
-    }
-    const parsed = parseRecording(text, weights);
-    if (parsed.ok) {
-      recordings.push({ file, name: basename(file), lines: parsed.lines });
-      // Not an error: a recording may hold minutes of an approval wait. The plan never watches them.
-      const beyond = parsed.lines.filter((l) => l.minute >= (config.phases.find((p) => p.weight === l.weight)?.monitorMinutes ?? Number.POSITIVE_INFINITY)).length;
-      if (beyond > 0) io.stderr(`${s.yellow('warning:')} ${file}: ${beyond} line(s) past their phase's monitored minutes (${config.phases.map((p) => `${p.weight}%: ${p.monitorMinutes}`).join(', ')}) are not replayed.\n`);
-      continue;
-    }
-    invalid = true;
-    const n = parsed.issues.length;
-    io.stderr(`${s.red('error:')} '${file}' is not a valid recording (${n} problem${n === 1 ? '' : 's'}):\n`);
-    for (const i of parsed.issues) io.stderr(`  ${s.bold(`${file}:${i.line}`)}${i.path === '' ? '' : ` ${s.bold(i.path)}`}: ${i.message}\n`);
-  }
-  if (invalid) {
-    io.stderr('Fix the lines above (the format: README "Replay", ../shared/spec/replay.md) and run the command again; nothing was replayed.\n');
-    return EXIT.invalid;
-  }
+  if (inputs.invalid) return EXIT.invalid;
+  const recordings = await loadRecordings(io, found.files, replayConfig({ manifest: inputs.manifest, policy: inputs.policy }));
+  if (recordings === null) return EXIT.invalid;
 
   const several = found.folder;
   const summaries: ReplaySummary[] = [];
   for (const r of recordings) {
-    const started = performance.now();
-    const { summary, run } = await replay({
-      lines: r.lines,
-      recording: r.name,
-      manifest,
-      policy,
-      onProgress: args.json || several ? undefined : (e) => io.stderr(progressLine(io, e)),
-    });
+    const summary = await replayOne(io, r, inputs, args, several);
+    if (summary === null) return EXIT.invalid;
     summaries.push(summary);
-    if (args.report !== undefined) {
-      const out = reportPath(args.report, r.file, several);
-      const input = reportInput(run, args.json ? null : (performance.now() - started) / 1000);
-      const html = renderReport({
-        ...input,
-        title: `BuilderBrain Release — replayed release of ${summary.release.model} ${summary.release.version}: ${summary.outcome.replace('_', ' ')}`,
-        description: `Replay of the recording ${r.name}: the pipeline of simulate, the recorded minutes as the fleet`,
-      });
-      try {
-        await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(out, html);
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        io.stderr(`${s.red('error:')} cannot write the report '${out}': ${reason}. Check that its directory exists and is writable, or pass another --report.\n`);
-        return EXIT.invalid;
-      }
-    }
-    if (args.json) io.stdout(several ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
   }
   if (!args.json) io.stdout(humanReport(io, summaries, several));
   if (args.report !== undefined && !args.json) io.stdout(`\nReport${several ? 's' : ''}: ${several ? recordings.map((r) => reportPath(args.report!, r.file, true)).join(', ') : args.report} (open in a browser)\n`);

@@ -35,47 +35,58 @@ export function reportedIssues(issues: readonly FieldIssue[]): FieldIssue[] {
   return shown;
 }
 
-/**
- * @example const out = await validateManifest(promotionInput, deps); if (!out.valid) console.log(out.issues);
- */
-export async function validateManifest(input: PromotionInput, deps: ValidateManifestDeps): Promise<ValidateOutput> {
-  const { releaseId, source } = input;
-  const now = deps.clock.now().toISOString();
-  const fromKey = parseManifestKey(source.key);
+/** What reading and checking the uploaded manifest found. */
+interface ManifestCheck {
+  readonly manifest: ReleaseManifest | null;
+  readonly manifestSha256: string;
+  readonly size: number;
+  readonly issues: FieldIssue[];
+}
+
+/** The manifest parsed from the upload's body, or the issues why not; a body over the limit is not read. */
+function parseUploaded(object: { tooLarge: boolean; size: number; text: string }, issues: FieldIssue[]): ReleaseManifest | null {
+  if (object.tooLarge) {
+    issues.push({ path: '', message: `document is ${object.size} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes` });
+    return null;
+  }
+  const parsed = parseManifestText(object.text);
+  if (parsed.ok) return parsed.value;
+  issues.push(...parsed.issues);
+  return null;
+}
+
+/** The manifest's model and version must be the ones of the path it was uploaded at. */
+function checkUploadPath(manifest: ReleaseManifest | null, fromKey: ReturnType<typeof parseManifestKey>, issues: FieldIssue[]): void {
+  if (manifest === null || fromKey === null) return;
+  const uploadedAt = `models/${fromKey.model}/${fromKey.version}/release.json`;
+  if (manifest.model !== fromKey.model) issues.push({ path: 'model', message: `${manifest.model} does not match the upload path ${uploadedAt}` });
+  if (manifest.version !== fromKey.version) issues.push({ path: 'version', message: `${manifest.version} does not match the upload path ${uploadedAt}` });
+}
+
+async function checkManifest(source: PromotionInput['source'], fromKey: ReturnType<typeof parseManifestKey>, deps: ValidateManifestDeps): Promise<ManifestCheck> {
   const issues: FieldIssue[] = [];
   if (fromKey === null) issues.push({ path: '', message: `upload key ${source.key} is not models/<model>/<version>/release.json` });
-
   const object = await deps.artifacts.getObjectText(
     { bucket: source.bucket, key: source.key, versionId: source.versionId },
     MAX_MANIFEST_BYTES,
   );
   // A body over the limit is not read at all, so it has no hash.
   const manifestSha256 = object.tooLarge ? '' : sha256Hex(object.text);
-  let manifest: ReleaseManifest | null = null;
-  if (object.tooLarge) {
-    issues.push({ path: '', message: `document is ${object.size} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes` });
-  } else {
-    const parsed = parseManifestText(object.text);
-    if (parsed.ok) manifest = parsed.value;
-    else issues.push(...parsed.issues);
-  }
-  if (manifest !== null && fromKey !== null) {
-    const uploadedAt = `models/${fromKey.model}/${fromKey.version}/release.json`;
-    if (manifest.model !== fromKey.model) issues.push({ path: 'model', message: `${manifest.model} does not match the upload path ${uploadedAt}` });
-    if (manifest.version !== fromKey.version) issues.push({ path: 'version', message: `${manifest.version} does not match the upload path ${uploadedAt}` });
-  }
-  const valid = issues.length === 0;
-  const reported = reportedIssues(issues);
-  const model = manifest?.model ?? fromKey?.model ?? 'unknown';
-  const version = manifest?.version ?? fromKey?.version ?? 'unknown';
+  const manifest = parseUploaded(object, issues);
+  checkUploadPath(manifest, fromKey, issues);
+  return { manifest, manifestSha256, size: object.size, issues };
+}
 
-  const record: ReleaseRecord = {
-    releaseId,
+function receivedRecord(input: PromotionInput, check: ManifestCheck, model: string, version: string, now: string): ReleaseRecord {
+  const { source } = input;
+  const { manifest } = check;
+  return {
+    releaseId: input.releaseId,
     model,
     version,
     status: 'received',
     artifact: manifest === null ? null : { uri: manifest.artifact.uri, sha256: manifest.artifact.sha256 },
-    manifestSha256,
+    manifestSha256: check.manifestSha256,
     source: { bucket: source.bucket, key: source.key, versionId: source.versionId },
     receivedAt: input.receivedAt,
     updatedAt: now,
@@ -87,17 +98,24 @@ export async function validateManifest(input: PromotionInput, deps: ValidateMani
     outcome: null,
     incidentPublished: false,
   };
-  await deps.ledger.createRelease(record);
+}
+
+/** Opens the release's record and audits `received`, then `validated` or `rejected` (with the reported issues). */
+async function recordValidation(input: PromotionInput, deps: ValidateManifestDeps, check: ManifestCheck, out: ValidateOutput, now: string): Promise<void> {
+  const { releaseId, source } = input;
+  const { manifestSha256 } = check;
+  const { model, version } = out;
+  await deps.ledger.createRelease(receivedRecord(input, check, model, version, now));
   await deps.ledger.append({
     releaseId,
     eventId: eventIds.received(),
     at: input.receivedAt,
     type: 'received',
     actor: `s3://${source.bucket}/${source.key}`,
-    detail: { bucket: source.bucket, key: source.key, versionId: source.versionId, etag: source.etag, manifestSha256, size: object.size },
+    detail: { bucket: source.bucket, key: source.key, versionId: source.versionId, etag: source.etag, manifestSha256, size: check.size },
   });
   await deps.ledger.append(
-    valid
+    out.valid
       ? { releaseId, eventId: eventIds.validated(), at: now, type: 'validated', actor: ACTOR, detail: { model, version, manifestSha256 } }
       : {
           releaseId,
@@ -105,8 +123,24 @@ export async function validateManifest(input: PromotionInput, deps: ValidateMani
           at: now,
           type: 'rejected',
           actor: ACTOR,
-          detail: { cause: 'invalid_manifest', severity: 'P3', issues: reported },
+          detail: { cause: 'invalid_manifest', severity: 'P3', issues: out.issues },
         },
   );
-  return { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues: reported, serving: valid ? (manifest?.serving ?? null) : null };
+}
+
+/**
+ * @example const out = await validateManifest(promotionInput, deps); if (!out.valid) console.log(out.issues);
+ */
+export async function validateManifest(input: PromotionInput, deps: ValidateManifestDeps): Promise<ValidateOutput> {
+  const now = deps.clock.now().toISOString();
+  const fromKey = parseManifestKey(input.source.key);
+  const check = await checkManifest(input.source, fromKey, deps);
+  const { manifest, manifestSha256 } = check;
+  const valid = check.issues.length === 0;
+  const reported = reportedIssues(check.issues);
+  const model = manifest?.model ?? fromKey?.model ?? 'unknown';
+  const version = manifest?.version ?? fromKey?.version ?? 'unknown';
+  const out: ValidateOutput = { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues: reported, serving: valid ? (manifest?.serving ?? null) : null };
+  await recordValidation(input, deps, check, out, now);
+  return out;
 }
