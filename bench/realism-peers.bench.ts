@@ -237,11 +237,13 @@ type DefaultsReply = {
   readonly defaults: Record<string, Record<PeerName, { rolledBack: number; byPhase: number[] }>>;
 };
 
-function workerMain(input: WorkerInput): void {
-  const post = (m: unknown) => parentPort!.postMessage(m);
+type Stored = Map<number, MinuteDatapoint[][]>;
+type RegressionPhase = { seed: number; index: number; phase: MinuteDatapoint[]; before: MinuteDatapoint[][] };
+
+/** This worker's healthy releases judged by every peer at its defaults; the calibration condition's phases kept in `stored`. */
+function judgeHealthyAtDefaults(input: WorkerInput, stored: Stored, post: (m: unknown) => void): DefaultsReply['defaults'] {
   const mine = (i: number) => i % input.workers === input.worker;
   const defaults = PEERS.map((rule) => makeRule({ rule }));
-  const stored = new Map<number, MinuteDatapoint[][]>();
   const counts: DefaultsReply['defaults'] = {};
   for (const name of CONDITIONS) {
     const scenario = builtin(name);
@@ -261,12 +263,18 @@ function workerMain(input: WorkerInput): void {
     counts[name] = tally;
     post({ progress: `${name}` });
   }
+  return counts;
+}
+
+/** This worker's regression phases, each with the earlier healthy phases of its release (the release view). */
+function regressionPhasesOf(input: WorkerInput, stored: Stored): RegressionPhase[][] {
+  const mine = (i: number) => i % input.workers === input.worker;
   const base = builtin(CALIBRATION_CONDITION);
   const earlier = new Map<string, MinuteDatapoint[]>();
-  const regressionPhases = REGRESSIONS.map((r) => {
+  return REGRESSIONS.map((r) => {
     const scenario = ScenarioSchema.parse(regressionScenario(r));
     const index = WEIGHTS.indexOf(r.weight as (typeof WEIGHTS)[number]);
-    const out: { seed: number; index: number; phase: MinuteDatapoint[]; before: MinuteDatapoint[][] }[] = [];
+    const out: RegressionPhase[] = [];
     for (let seed = 0; seed < input.regressions; seed++) {
       if (!mine(seed)) continue;
       // The release view: the earlier phases are those of healthy release `seed` of the realistic mix.
@@ -280,6 +288,13 @@ function workerMain(input: WorkerInput): void {
     }
     return out;
   });
+}
+
+function workerMain(input: WorkerInput): void {
+  const post = (m: unknown) => parentPort!.postMessage(m);
+  const stored: Stored = new Map();
+  const counts = judgeHealthyAtDefaults(input, stored, post);
+  const regressionPhases = regressionPhasesOf(input, stored);
   post({ defaults: counts } satisfies DefaultsReply);
   parentPort!.on('message', (req: Request) => {
     const rule = makeRule(req.spec);
@@ -454,80 +469,100 @@ export interface PeersResults {
 
 // ---- the benchmark -------------------------------------------------------------------------------------
 
+
+/** The peers' false rollbacks at their documented defaults, summed over the workers' replies. */
+function defaultFalseRollbacks(replies: readonly DefaultsReply[], releases: number): PeersResults['defaults']['falseRollbacks'] {
+  const falseRollbacks: PeersResults['defaults']['falseRollbacks'] = {};
+  for (const name of CONDITIONS) {
+    falseRollbacks[name] = {};
+    for (const peer of PEERS) {
+      const rolledBack = replies.reduce((s, r) => s + r.defaults[name]![peer].rolledBack, 0);
+      const byPhase = WEIGHTS.map((_, i) => replies.reduce((s, r) => s + r.defaults[name]![peer].byPhase[i]!, 0));
+      falseRollbacks[name]![peer] = {
+        releases,
+        rolledBack,
+        rate: rolledBack / releases,
+        upper95: upper95(rolledBack, releases),
+        byPhase: Object.fromEntries(WEIGHTS.map((w, i) => [`${w}%`, byPhase[i]!])),
+      };
+    }
+  }
+  return falseRollbacks;
+}
+
+/** Each peer's detection at its defaults, in a fresh phase and inside the release. */
+async function defaultDetection(pool: Pool): Promise<{ detection: PeersResults['defaults']['detection']; detectionInRelease: PeersResults['defaults']['detection'] }> {
+  const detection: PeersResults['defaults']['detection'] = Object.fromEntries(REGRESSIONS.map((r) => [className(r), {}]));
+  const detectionInRelease: PeersResults['defaults']['detection'] = Object.fromEntries(REGRESSIONS.map((r) => [className(r), {}]));
+  for (const peer of PEERS) {
+    const at = await pool.detect({ rule: peer });
+    REGRESSIONS.forEach((r, c) => {
+      detection[className(r)]![peer] = summarizeDetection(at.fresh[c]!);
+      detectionInRelease[className(r)]![peer] = summarizeDetection(at.release[c]!);
+    });
+  }
+  return { detection, detectionInRelease };
+}
+
+/** One knob calibrated by bisection to at most `maxRolledBack` false rollbacks, and its detection there. */
+async function calibrateKnob(pool: Pool, k: (typeof KNOBS)[number], maxRolledBack: number, releases: number): Promise<PeersResults['calibration']['knobs'][number]> {
+  const c = await calibrate((x) => pool.healthy({ rule: k.rule, knob: k.knob, x }), maxRolledBack, k);
+  const x = c.x;
+  const det = x === null ? null : await pool.detect({ rule: k.rule, knob: k.knob, x });
+  return {
+    rule: k.rule,
+    knob: k.knob,
+    default: k.value(k.defaultX),
+    value: x === null ? null : k.value(x),
+    reached: x !== null,
+    atStrictEnd: c.atStrictEnd,
+    rolledBack: c.rolledBack,
+    rate: c.rolledBack / releases,
+    upper95: upper95(c.rolledBack, releases),
+    floor: x === null ? { value: k.value(k.hi), rate: c.rolledBack / releases } : null,
+    evaluations: c.evaluations,
+    detection: det === null ? null : Object.fromEntries(REGRESSIONS.map((r, i) => [className(r), summarizeDetection(det.fresh[i]!)])),
+    detectionInRelease: det === null ? null : Object.fromEntries(REGRESSIONS.map((r, i) => [className(r), summarizeDetection(det.release[i]!)])),
+  };
+}
+
+/** Our figures as the peers' results quote them. */
+function oursSummary(ours: OursResults): PeersResults['ours'] {
+  return {
+    source: 'bench/realism-results.json',
+    releases: ours.releases,
+    regressionSeeds: ours.regressionSeeds,
+    falseRollbacks: Object.fromEntries(Object.entries(ours.falseRollbacks).map(([n, f]) => [n, { rolledBack: f.rolledBack, rate: f.rate, upper95: f.upper95 }])),
+    detection: Object.fromEntries(
+      Object.entries(ours.detection).map(([n, d]) => [n, { seeds: d.seeds, detected: d.detected, rate: d.detected / d.seeds, medianMinutes: d.medianMinutes, p90Minutes: d.p90Minutes }]),
+    ),
+  };
+}
+
 export async function runPeersBench(options: { releases: number; regressions: number; workers: number; ours: OursResults; log?: (m: string) => void }): Promise<PeersResults> {
   const log = options.log ?? (() => undefined);
   const t0 = performance.now();
   const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
   const pool = new Pool(options.workers, options.releases, options.regressions, log);
   try {
-    const defaultsReplies = await pool.ready;
+    const falseRollbacks = defaultFalseRollbacks(await pool.ready, options.releases);
     log(`  generated and judged at defaults (${elapsed()})`);
-    const falseRollbacks: PeersResults['defaults']['falseRollbacks'] = {};
-    for (const name of CONDITIONS) {
-      falseRollbacks[name] = {};
-      for (const peer of PEERS) {
-        const rolledBack = defaultsReplies.reduce((s, r) => s + r.defaults[name]![peer].rolledBack, 0);
-        const byPhase = WEIGHTS.map((_, i) => defaultsReplies.reduce((s, r) => s + r.defaults[name]![peer].byPhase[i]!, 0));
-        falseRollbacks[name]![peer] = {
-          releases: options.releases,
-          rolledBack,
-          rate: rolledBack / options.releases,
-          upper95: upper95(rolledBack, options.releases),
-          byPhase: Object.fromEntries(WEIGHTS.map((w, i) => [`${w}%`, byPhase[i]!])),
-        };
-      }
-    }
-    const detection: PeersResults['defaults']['detection'] = Object.fromEntries(REGRESSIONS.map((r) => [className(r), {}]));
-    const detectionInRelease: PeersResults['defaults']['detection'] = Object.fromEntries(REGRESSIONS.map((r) => [className(r), {}]));
-    for (const peer of PEERS) {
-      const at = await pool.detect({ rule: peer });
-      REGRESSIONS.forEach((r, c) => {
-        detection[className(r)]![peer] = summarizeDetection(at.fresh[c]!);
-        detectionInRelease[className(r)]![peer] = summarizeDetection(at.release[c]!);
-      });
-    }
+    const { detection, detectionInRelease } = await defaultDetection(pool);
     log(`  detection at defaults (${elapsed()})`);
-
     const ourRate = options.ours.falseRollbacks[CALIBRATION_CONDITION]!.rate;
     const maxRolledBack = targetRollbacks(ourRate, options.releases);
     const knobs: PeersResults['calibration']['knobs'][number][] = [];
     for (const k of KNOBS) {
-      const c = await calibrate((x) => pool.healthy({ rule: k.rule, knob: k.knob, x }), maxRolledBack, k);
-      const x = c.x;
-      const det = x === null ? null : await pool.detect({ rule: k.rule, knob: k.knob, x });
-      knobs.push({
-        rule: k.rule,
-        knob: k.knob,
-        default: k.value(k.defaultX),
-        value: x === null ? null : k.value(x),
-        reached: x !== null,
-        atStrictEnd: c.atStrictEnd,
-        rolledBack: c.rolledBack,
-        rate: c.rolledBack / options.releases,
-        upper95: upper95(c.rolledBack, options.releases),
-        floor: x === null ? { value: k.value(k.hi), rate: c.rolledBack / options.releases } : null,
-        evaluations: c.evaluations,
-        detection: det === null ? null : Object.fromEntries(REGRESSIONS.map((r, i) => [className(r), summarizeDetection(det.fresh[i]!)])),
-        detectionInRelease: det === null ? null : Object.fromEntries(REGRESSIONS.map((r, i) => [className(r), summarizeDetection(det.release[i]!)])),
-      });
-      log(`  calibrated ${k.rule} ${k.knob}: ${x === null ? `unreachable (floor ${c.rolledBack}/${options.releases})` : `${k.value(x)} → ${c.rolledBack}/${options.releases}`} in ${c.evaluations} runs (${elapsed()})`);
+      const knob = await calibrateKnob(pool, k, maxRolledBack, options.releases);
+      knobs.push(knob);
+      log(`  calibrated ${k.rule} ${k.knob}: ${knob.value === null ? `unreachable (floor ${knob.rolledBack}/${options.releases})` : `${knob.value} → ${knob.rolledBack}/${options.releases}`} in ${knob.evaluations} runs (${elapsed()})`);
     }
-
-    const ours = options.ours;
     return {
       releases: options.releases,
       regressionSeeds: options.regressions,
       phaseMinutes: PHASE_MINUTES,
       onsetMinute: ONSET,
-      ours: {
-        source: 'bench/realism-results.json',
-        releases: ours.releases,
-        regressionSeeds: ours.regressionSeeds,
-        falseRollbacks: Object.fromEntries(Object.entries(ours.falseRollbacks).map(([n, f]) => [n, { rolledBack: f.rolledBack, rate: f.rate, upper95: f.upper95 }])),
-        detection: Object.fromEntries(
-          Object.entries(ours.detection).map(([n, d]) => [n, { seeds: d.seeds, detected: d.detected, rate: d.detected / d.seeds, medianMinutes: d.medianMinutes, p90Minutes: d.p90Minutes }]),
-        ),
-      },
+      ours: oursSummary(options.ours),
       defaults: { falseRollbacks, detection, detectionInRelease },
       calibration: {
         condition: CALIBRATION_CONDITION,
