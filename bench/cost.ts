@@ -10,6 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchMetricsSource } from '../lambdas/adapters/cloudwatch-metrics.js';
 import { HANDLER_SPECS, type HandlerName } from '../lib/pipeline-functions.js';
 import { BUILTIN_SCENARIOS } from '../local/scenario.js';
 import { simulate } from '../local/simulate.js';
@@ -33,8 +35,11 @@ export const PRICES = {
 
 /** Assumed billed duration of one handler invocation on AWS (ms): warm, a few SDK calls. */
 export const ASSUMED_INVOCATION_MS = 120;
-/** Metrics one look of the canary analysis requests from CloudWatch (2 variants × 8 statistics). */
-export const METRICS_PER_LOOK = 16;
+/**
+ * Metrics one look of the canary analysis requests from CloudWatch, as the adapter builds the query
+ * once the phase's latency thresholds are fixed (2 variants × 8 statistics, + SampleCount and 4 × PR(:T)).
+ */
+export const METRICS_PER_LOOK = new CloudWatchMetricsSource({} as CloudWatchClient, 'BuilderBrain/Serving').queries('m', { p50: 180, p95: 420, p99: 650, tail: 1000 }).length;
 /** Step Functions history events per state entered, by state type (entered + exited, plus task scheduling). */
 export const HISTORY_EVENTS_PER_STATE: Record<string, number> = { Task: 5, Wait: 2, Choice: 2, Pass: 2, Succeed: 1, Fail: 1, Map: 4, Parallel: 4 };
 export const HISTORY_LIMIT = 25_000;

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDetectionBenchParallel, type DetectionResults } from './detection.js';
-import { footprint, PRICES, releaseCost, ASSUMED_INVOCATION_MS, HISTORY_LIMIT, type ReleaseCost } from './cost.js';
+import { footprint, METRICS_PER_LOOK, PRICES, releaseCost, ASSUMED_INVOCATION_MS, HISTORY_LIMIT, type ReleaseCost } from './cost.js';
 import { detectionChartSvg, detectionMarkdown } from './rules/render.js';
 import { peersMarkdown, type PeersResults } from './realism-peers.bench.js';
 
@@ -138,7 +138,7 @@ A healthy release through the four default phases, simulated by the embedded run
 state machine definitions \`cdk deploy\` ships. List prices (us-east-1): Step Functions Standard
 $0.025 per 1,000 state transitions; Lambda arm64 $0.20 per 1M requests and $0.0000133334 per
 GB-second, with an assumed ${ASSUMED_INVOCATION_MS} ms billed per invocation; CloudWatch
-GetMetricData $0.01 per 1,000 metrics requested (16 per look). Alarms, the dashboard, DynamoDB and
+GetMetricData $0.01 per 1,000 metrics requested (${METRICS_PER_LOOK} per look once the phase's latency thresholds are fixed). Alarms, the dashboard, DynamoDB and
 SNS are per-month or negligible per release and not included. History events are estimated from
 the states entered (5 per Lambda task, 2 per Wait/Choice/Pass) against the ${HISTORY_LIMIT.toLocaleString('en-US')}-event limit.
 
