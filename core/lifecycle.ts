@@ -42,15 +42,16 @@ export interface StatusRule {
 /**
  * Every status, what it means for the pipeline and what the operator is offered. An operator's
  * rollback is accepted in every status that has not ended (core/app/rollback.ts): in
- * `awaiting_approval` the offer is the approval's answer (a rejection rolls the release back), and
- * in `rolling_back` a rollback is under way already.
+ * `awaiting_approval` the offer is the approval's answer (a rejection rolls the release back); in
+ * `rolling_back` a rollback is under way or has failed (P0): running it again is how an operator
+ * finishes it and frees the model's lock (README "When a rollback fails").
  */
 export const STATUS_RULES: { readonly [S in ReleaseStatus]: StatusRule } = {
   received: { active: true, ended: false, keepsLock: false, offers: ['rollback'] },
   gated: { active: true, ended: false, keepsLock: false, offers: ['rollback'] },
   canary: { active: true, ended: false, keepsLock: false, offers: ['rollback'] },
   awaiting_approval: { active: true, ended: false, keepsLock: false, offers: ['approve', 'reject'] },
-  rolling_back: { active: false, ended: false, keepsLock: true, offers: [] },
+  rolling_back: { active: false, ended: false, keepsLock: true, offers: ['rollback'] },
   rejected: { active: false, ended: true, keepsLock: false, offers: [] },
   promoted: { active: false, ended: true, keepsLock: false, offers: [] },
   rolled_back: { active: false, ended: true, keepsLock: false, offers: [] },

@@ -28,7 +28,7 @@ describe('the lifecycle table', () => {
     ['gated', true, true, false, false, ['rollback']],
     ['canary', true, true, false, false, ['rollback']],
     ['awaiting_approval', true, true, false, false, ['approve', 'reject']],
-    ['rolling_back', false, true, false, true, []],
+    ['rolling_back', false, true, false, true, ['rollback']],
     ['rejected', false, false, true, false, []],
     ['promoted', false, false, true, false, []],
     ['rolled_back', false, false, true, false, []],
