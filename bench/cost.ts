@@ -112,6 +112,7 @@ function loadMs(file: string, runs = 5): number {
       BB_CANARY_POLICY_JSON: '{}',
       BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:p',
       BB_STACK_NAME: 'BuilderBrainRelease',
+      BB_ALARM_WARMUP_JSON: JSON.stringify({ minutes: 5, evaluationMinutes: 5 }),
       BB_ARTIFACT_BUCKET: 'builderbrain-artifacts',
       BB_SERVING_JSON: JSON.stringify({
         plan: {
@@ -128,7 +129,9 @@ function loadMs(file: string, runs = 5): number {
       AWS_REGION: 'us-east-1',
     };
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8' });
-    const ms = Number(out.stdout.trim().split('\n').pop());
+    // An empty answer (the process failed) is not 0 ms.
+    const last = out.stdout.trim().split('\n').pop() ?? '';
+    const ms = out.status === 0 && last !== '' ? Number(last) : Number.NaN;
     if (Number.isFinite(ms)) times.push(ms);
     else lastError = out.stderr.trim().split('\n').slice(-3).join(' ');
   }
