@@ -248,6 +248,26 @@ function sequentialMax(
   return { best, bestQualifying };
 }
 
+/**
+ * The sequential decision of a rule: did an e-process started where the effect passes the policy
+ * (`qualifies`) cross ln(grid/α)? The start it reports (that one if so, else the strongest) and
+ * the anytime-valid p-value there, union-bounded over the grid. Empty input: never crosses.
+ */
+function sequentialTest(
+  llr: readonly (readonly number[])[],
+  starts: readonly number[],
+  qualifies: (start: number) => boolean,
+  grid: number,
+  alpha: number,
+): { crossed: boolean; chosen: SequentialResult; pValue: number; significant: boolean } {
+  const threshold = Math.log(grid / alpha);
+  const { best, bestQualifying } = sequentialMax(llr, starts, qualifies);
+  const crossed = bestQualifying !== null && bestQualifying.logE >= threshold;
+  const chosen = crossed ? bestQualifying : best;
+  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
+  return { crossed, chosen, pValue, significant: chosen.logE >= threshold };
+}
+
 function windowOf(points: readonly MinuteDatapoint[], start: number) {
   return {
     fromMinute: points[start]?.minute ?? 0,
@@ -374,15 +394,17 @@ function errorRateRule(points: readonly MinuteDatapoint[], starts: number[], gri
     const ratio = rc === null || nb === 0 ? null : xb > 0 ? rc / rb! : xc > 0 ? rc / (0.5 / nb) : 1;
     return { rc, rb, ratio, nc, nb };
   };
-  const threshold = Math.log(grid / alpha);
-  const { best, bestQualifying } = sequentialMax(llr, starts, (j) => {
-    const r = ratioFrom(j).ratio;
-    return r !== null && r > policy.errorRateRatio + THRESHOLD_TOLERANCE;
-  });
-  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
-  const chosen = failed ? bestQualifying! : best;
+  const { crossed: failed, chosen, pValue, significant } = sequentialTest(
+    llr,
+    starts,
+    (j) => {
+      const r = ratioFrom(j).ratio;
+      return r !== null && r > policy.errorRateRatio + THRESHOLD_TOLERANCE;
+    },
+    grid,
+    alpha,
+  );
   const { rc, rb, ratio, nc, nb } = ratioFrom(chosen.start);
-  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
   const evidence: RuleEvidence = {
     rule: 'error_rate',
     canary: rc,
@@ -392,7 +414,7 @@ function errorRateRule(points: readonly MinuteDatapoint[], starts: number[], gri
     test: `sequential conditional-binomial mixture likelihood ratio, each minute tempered by the dispersion estimated before it (now ${dispersion.toFixed(2)})`,
     pValue,
     alpha,
-    significant: chosen.logE >= threshold,
+    significant,
     breached: ratio !== null && ratio > policy.errorRateRatio + THRESHOLD_TOLERANCE,
     failed,
     window: windowOf(points, chosen.start),
@@ -423,15 +445,19 @@ function constraintRule(points: readonly MinuteDatapoint[], starts: number[], gr
     const xb = sum(points, j, (p) => Math.min(p.baseline.constraintViolations, p.baseline.requests));
     return { rate: n > 0 ? x / n : null, n, baseRate: nb > 0 ? xb / nb : null, nb };
   };
-  const threshold = Math.log(grid / alpha);
-  const { best, bestQualifying } = sequentialMax(llr, starts, (j) => {
-    const r = rateFrom(j).rate;
-    return r !== null && r > p0 + THRESHOLD_TOLERANCE;
-  });
-  const failed = bestQualifying !== null && bestQualifying.logE >= threshold && worseThanBaseline;
-  const chosen = bestQualifying !== null && bestQualifying.logE >= threshold ? bestQualifying : best;
+  const test = sequentialTest(
+    llr,
+    starts,
+    (j) => {
+      const r = rateFrom(j).rate;
+      return r !== null && r > p0 + THRESHOLD_TOLERANCE;
+    },
+    grid,
+    alpha,
+  );
+  const { chosen, pValue } = test;
+  const failed = test.crossed && worseThanBaseline;
   const { rate, n, baseRate, nb } = rateFrom(chosen.start);
-  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
   const evidence: RuleEvidence = {
     rule: 'constraint_violations',
     canary: rate,
@@ -441,7 +467,7 @@ function constraintRule(points: readonly MinuteDatapoint[], starts: number[], gr
     test: `sequential binomial mixture likelihood ratio against the ceiling, and against the baseline of the same minutes (conditional, dispersion ${dispersion.toFixed(2)})`,
     pValue,
     alpha,
-    significant: chosen.logE >= threshold && worseThanBaseline,
+    significant: test.significant && worseThanBaseline,
     breached: rate !== null && rate > p0 + THRESHOLD_TOLERANCE,
     failed,
     window: windowOf(points, chosen.start),
@@ -640,15 +666,17 @@ function latencyExceedanceRule(
     const b = quantileFromExceedances(usable, j, 'baseline', thresholds, q);
     return { c, b, ratio: c === null || b === null ? null : c / b };
   };
-  const threshold = Math.log(grid / alpha);
-  const { best, bestQualifying } = usable.length === 0 ? { best: { logE: Number.NEGATIVE_INFINITY, start: 0 }, bestQualifying: null } : sequentialMax(llr, starts, (j) => {
-    const r = effectFrom(j).ratio;
-    return r !== null && r > policy.latencyRatioWarn + THRESHOLD_TOLERANCE;
-  });
-  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
-  const chosen = failed ? bestQualifying! : best;
+  const { crossed: failed, chosen, pValue, significant } = sequentialTest(
+    llr,
+    starts,
+    (j) => {
+      const r = effectFrom(j).ratio;
+      return r !== null && r > policy.latencyRatioWarn + THRESHOLD_TOLERANCE;
+    },
+    grid,
+    alpha,
+  );
   const { c, b, ratio } = effectFrom(chosen.start);
-  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
   const nc = sum(trials, chosen.start, (p) => p.canary.requests);
   const nb = sum(trials, chosen.start, (p) => p.baseline.requests);
   const xc = sum(trials, chosen.start, (p) => countOf(p.canary));
@@ -663,7 +691,7 @@ function latencyExceedanceRule(
     test: `sequential conditional-binomial mixture likelihood ratio on the requests above ${thresholds[level].toFixed(0)} ms (the baseline's ${level} before the comparison), tempered by the dispersion estimated before each minute (now ${dispersion.toFixed(2)})`,
     pValue,
     alpha,
-    significant: chosen.logE >= threshold,
+    significant,
     breached: ratio !== null && ratio > policy.latencyRatioWarn + THRESHOLD_TOLERANCE,
     failed,
     window: windowOf(usable, chosen.start),
@@ -772,18 +800,17 @@ function riskEnergyRule(points: readonly MinuteDatapoint[], grid: number, alpha:
     return { c, b, ratio, nc, nb };
   };
   const limit = 1 + m;
-  const threshold = Math.log(grid / alpha);
-  const { best, bestQualifying } =
-    usable.length === 0
-      ? { best: { logE: Number.NEGATIVE_INFINITY, start: 0 }, bestQualifying: null }
-      : sequentialMax(llr, starts, (j) => {
-          const r = meansFrom(j).ratio;
-          return r !== null && r > limit + THRESHOLD_TOLERANCE;
-        });
-  const failed = bestQualifying !== null && bestQualifying.logE >= threshold;
-  const chosen = failed ? bestQualifying! : best;
+  const { crossed: failed, chosen, pValue, significant } = sequentialTest(
+    llr,
+    starts,
+    (j) => {
+      const r = meansFrom(j).ratio;
+      return r !== null && r > limit + THRESHOLD_TOLERANCE;
+    },
+    grid,
+    alpha,
+  );
   const { c, b, ratio, nc, nb } = meansFrom(chosen.start);
-  const pValue = Number.isFinite(chosen.logE) ? Math.min(1, grid * Math.exp(-chosen.logE)) : 1;
   const last = v[v.length - 1];
   const lastScale = usable[usable.length - 1]?.baseline.riskEnergy ?? 0;
   const cv = last !== undefined && last !== null && lastScale > 0 ? Math.sqrt(last) / lastScale : null;
@@ -797,7 +824,7 @@ function riskEnergyRule(points: readonly MinuteDatapoint[], grid: number, alpha:
     test: `sequential Gaussian mixture likelihood ratio on per-minute means weighted by their requests (canary − ${limit.toFixed(2)} × baseline), variance estimated before each minute (per-request CV now ${cv === null ? 'n/a' : cv.toFixed(2)})`,
     pValue,
     alpha,
-    significant: chosen.logE >= threshold,
+    significant,
     breached: ratio !== null && ratio > limit + THRESHOLD_TOLERANCE,
     failed,
     window: windowOf(usable, chosen.start),
