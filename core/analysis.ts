@@ -105,8 +105,8 @@ export const AnalysisInputSchema = z.strictObject({
   lookEveryMinutes: z.number().int().min(1),
   /** The thresholds the datapoints' `latencyAbove` counts are relative to; without them the latency rules fall back to per-minute ranks. */
   latencyThresholdsMs: LatencyThresholdsSchema.nullable().optional(),
-  /** The canary's configured share of the traffic, in percent: with it the split is checked ({@link sampleRatioMismatch}). */
-  canaryWeightPct: z.number().gt(0).lt(100).optional(),
+  /** The canary's configured share of the traffic, in percent: with it the split is checked ({@link sampleRatioMismatch}; 0 and 100 are no split). */
+  canaryWeightPct: z.number().min(0).max(100).optional(),
 });
 export type AnalysisInput = z.infer<typeof AnalysisInputSchema>;
 

@@ -42,7 +42,7 @@ export function builderbrainRule(options: BuilderbrainOptions = {}): Rule {
     const first = points[0]!;
     const cached = cacheable ? verdictCache.get(first)?.get(key) : undefined;
     if (cached !== undefined && sameItems(cached.items, points)) return cached.fails;
-    const verdict = analyzeCanary({ datapoints: [...points], plannedMinutes: ctx.plannedMinutes, lookEveryMinutes: lookEvery, ...(ctx.weight > 0 && ctx.weight < 100 ? { canaryWeightPct: ctx.weight } : {}) }, policy);
+    const verdict = analyzeCanary({ datapoints: [...points], plannedMinutes: ctx.plannedMinutes, lookEveryMinutes: lookEvery, canaryWeightPct: ctx.weight }, policy);
     const looks = Math.ceil(ctx.plannedMinutes / lookEvery);
     const iteration = Math.ceil(points.length / lookEvery);
     const requiresApproval = DEFAULT_PHASES[ctx.index]?.requiresApproval ?? false;

@@ -60,7 +60,7 @@ export async function analyzeCanaryStep(input: AnalyzeInput, deps: AnalyzeCanary
       ? noDataVerdict(noDataLooks, policy, why)
       : noData
         ? noDataVerdict(noDataLooks, policy, 'no canary datapoints since the warm-up')
-        : analyze({ datapoints, plannedMinutes: phase.monitorMinutes, lookEveryMinutes: phase.lookEveryMinutes, latencyThresholdsMs: thresholds, ...(phase.weight > 0 && phase.weight < 100 ? { canaryWeightPct: phase.weight } : {}) }, policy);
+        : analyze({ datapoints, plannedMinutes: phase.monitorMinutes, lookEveryMinutes: phase.lookEveryMinutes, latencyThresholdsMs: thresholds, canaryWeightPct: phase.weight }, policy);
   const iteration = phase.iteration + 1;
   const action = monitorStep(verdict, iteration, phase.looks, phase.requiresApproval);
   await deps.ledger.append({

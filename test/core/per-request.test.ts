@@ -153,3 +153,13 @@ describe('sample-ratio mismatch ignores gaps', () => {
     expect(sampleRatioMismatch(gappy, 50, POLICY).observedPct!).toBeCloseTo(50, 0);
   });
 });
+
+describe('sample-ratio mismatch without a split', () => {
+  it('a weight of 0 or 100 is no split: nothing to check, and the analysis takes it as given', () => {
+    const { datapoints } = generatePhase(identical, 10, 20, 7);
+    for (const w of [0, 100]) {
+      expect(sampleRatioMismatch(datapoints, w, POLICY).mismatch).toBe(false);
+      expect(analyzeCanary({ datapoints, plannedMinutes: 60, lookEveryMinutes: 1, canaryWeightPct: w }, POLICY).hold ?? null).toBeNull();
+    }
+  });
+});
