@@ -159,7 +159,7 @@ describe('sample-ratio mismatch without a split', () => {
     const { datapoints } = generatePhase(identical, 10, 20, 7);
     for (const w of [0, 100]) {
       expect(sampleRatioMismatch(datapoints, w, POLICY).mismatch).toBe(false);
-      expect(analyzeCanary({ datapoints, plannedMinutes: 60, lookEveryMinutes: 1, canaryWeightPct: w }, POLICY).hold ?? null).toBeNull();
+      expect(analyzeCanary({ datapoints: [...datapoints], plannedMinutes: 60, lookEveryMinutes: 1, canaryWeightPct: w }, POLICY).hold ?? null).toBeNull();
     }
   });
 });
