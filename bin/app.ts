@@ -1,27 +1,33 @@
 /**
  * The CDK app: `npx cdk synth` / `npx cdk deploy` (cdk.json runs it with tsx). Reads the pipeline
- * config from the context (`builderbrain`, and the file named by `builderbrainConfig`), creates the
- * stack and runs cdk-nag's AwsSolutions checks.
+ * config from the context (`builderbrain`, and the file named by `builderbrainConfig`), creates one
+ * stack per environment of the chain (staging → pre-production → production by default; each in
+ * its own account and region where the environment names them) and runs cdk-nag's AwsSolutions
+ * checks. `-c builderbrainEnvironments=staging,production` builds only those environments' stacks.
  */
 import { InvalidInputError } from '../core/errors.js';
-import { deployabilityIssues, loadPipelineConfig, type PipelineConfig } from '../lib/config.js';
-import { addReleaseStack, createApp } from '../lib/synth.js';
+import { deployabilityIssues, environmentPipelines, loadPipelineConfig } from '../lib/config.js';
+import { addEnvironmentStacks, createApp, ENVIRONMENTS_CONTEXT_KEY, selectEnvironments } from '../lib/synth.js';
 
 const app = createApp({ nag: true });
-let config: PipelineConfig;
 try {
-  config = loadPipelineConfig(app.node);
+  const config = loadPipelineConfig(app.node);
+  const only = selectEnvironments(config, app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY));
+  // A stack that could not deploy a model is refused here, naming the field (the simulator does not need it).
+  const missing = environmentPipelines(config)
+    .filter((p) => only.includes(p.environment.name))
+    .flatMap((p) => deployabilityIssues(p.config).map((i) => `environment ${p.environment.name}: ${i.path}: ${i.message}`));
+  if (missing.length > 0) {
+    process.stderr.write(
+      `invalid pipeline config: ${missing.join('; ')}\n(see examples/pipeline/sagemaker.json; run \`npx cdk synth -c builderbrainConfig=examples/pipeline/sagemaker.json\`)\n`,
+    );
+    process.exit(1);
+  }
+  addEnvironmentStacks(app, config, only);
 } catch (err) {
   // A bad config is a user error: the message names every offending field; no stack trace.
   if (!(err instanceof InvalidInputError)) throw err;
   process.stderr.write(`${err.message}\n`);
   process.exit(1);
 }
-// A stack that could not deploy a model is refused here, naming the field (the simulator does not need it).
-const missing = deployabilityIssues(config);
-if (missing.length > 0) {
-  process.stderr.write(`invalid pipeline config: ${missing.map((i) => `${i.path}: ${i.message}`).join('; ')}\n(see examples/pipeline/sagemaker.json; run \`npx cdk synth -c builderbrainConfig=examples/pipeline/sagemaker.json\`)\n`);
-  process.exit(1);
-}
-addReleaseStack(app, config);
 app.synth();

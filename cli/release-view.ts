@@ -2,6 +2,9 @@
  * How the operator commands show releases and their audit timelines (text; `--json` prints the
  * records themselves). Pure functions of ledger data: the same for a deployed stack and `--local`.
  */
+import { trailEntry } from '../core/app/hand-over.js';
+import { STANDALONE_ENVIRONMENT } from '../core/environments.js';
+import type { HandoverRecord, TrailEntry } from '../core/handover.js';
 import { describeEvent, type StoredAuditEvent } from '../core/audit.js';
 import { IN_FLIGHT_STATUSES, operatorOffers, type OperatorAction } from '../core/lifecycle.js';
 import type { ReleaseRecord, ReleaseStatus } from '../core/ports.js';
@@ -99,5 +102,35 @@ export function timelineTable(events: readonly StoredAuditEvent[], style: Style)
       const type = e.type === 'rollback' || e.type === 'rollback_failed' || e.type === 'approval_rejected' ? style.red(e.type) : e.type === 'promoted' || e.type === 'approved' ? style.green(e.type) : e.type;
       return [e.at, type, e.actor, phaseLabel(e.phase), e.weight === undefined ? '—' : `${e.weight}%`, oneLine(describeEvent(e), 160)];
     }),
+  );
+}
+
+/**
+ * The release across the environments (`status`, `history`): each environment's stage from the
+ * hand-over trail this environment received, then this environment's own — where it is, what
+ * passed, who approved. `only` narrows it to one environment.
+ */
+export function chainStages(record: ReleaseRecord, events: readonly StoredAuditEvent[], handover: HandoverRecord | null, only?: string): TrailEntry[] {
+  const here = handover?.to ?? 'this environment';
+  const own = trailEntry(record, events, { ...STANDALONE_ENVIRONMENT, name: ENV_NAME.test(here) ? here : 'production' }, null);
+  const stages = [...(handover?.trail ?? []), { ...own, environment: here }];
+  return only === undefined ? stages : stages.filter((t) => t.environment === only);
+}
+
+const ENV_NAME = /^[a-z][a-z0-9-]{1,23}$/;
+
+/** The chain as a table: one row per environment. */
+export function chainTable(stages: readonly TrailEntry[], style: Style): string {
+  return formatTable(
+    ['ENVIRONMENT', 'OUTCOME', 'RELEASE', 'PHASES', 'HOOKS', 'DRILL', 'APPROVED BY'],
+    stages.map((t) => [
+      t.environment,
+      t.outcome === 'promoted' ? style.green(t.outcome) : t.outcome === 'in_progress' ? t.outcome : style.red(t.outcome),
+      t.releaseId,
+      t.phases.length === 0 ? '—' : t.phases.map((w) => `${w}%`).join(' → '),
+      t.hooks.length === 0 ? '—' : `${t.hooks.filter((h) => h.passed).length}/${t.hooks.length} passed${t.hooks.some((h) => !h.passed) ? ` (${t.hooks.filter((h) => !h.passed).map((h) => h.hook).join(', ')} failed)` : ''}`,
+      t.drill === null ? '—' : t.drill.passed ? 'passed' : style.red('FAILED'),
+      t.approvals.length === 0 ? '—' : t.approvals.map((a) => `${a.by} (phase ${a.phase + 1})`).join(', '),
+    ]),
   );
 }

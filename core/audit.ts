@@ -12,6 +12,8 @@ import { CanaryVerdictSchema, HOLD_REASONS, RuleEvidenceSchema, VERDICT_KINDS } 
 import { VerifyArtifactOutputSchema } from './contracts.js';
 import { DEPLOYMENT_GOALS, DeploymentSchema, SmokeResultSchema } from './deployment.js';
 import { GateCheckSchema } from './gates.js';
+import { HOOK_STAGES } from './environment-settings.js';
+import { TrailEntrySchema } from './handover.js';
 import { REJECT_CAUSES } from './lifecycle.js';
 import { MONITOR_ACTIONS } from './plan.js';
 import { TRIGGER_KINDS } from './rollback.js';
@@ -120,6 +122,14 @@ export const AUDIT_DETAILS = {
   smoke_test: z.object({ passed: z.boolean(), summary: z.string(), results: z.array(SmokeResultSchema) }),
   /** A hold's one page (P1). */
   hold: z.object({ reason: z.enum(HOLD_REASONS), minutes: z.array(z.number()), message: z.string(), severity: z.literal('P1') }),
+  /** A verification hook's answer (core/verification.ts). */
+  hook: z.object({ hook: z.string(), functionArn: z.string(), stage: z.enum(HOOK_STAGES), passed: z.boolean(), message: z.string(), metrics: z.record(z.string(), z.number()), durationMs: z.number() }),
+  /** A step of the rollback drill: the candidate rolled back on purpose, the verdict, the candidate's traffic restored. */
+  drill: z.object({ action: z.enum(['rollback', 'verify', 'restore']), passed: z.boolean(), message: z.string() }),
+  /** The promotion handed over to the next environment (its bus, the event's size). */
+  handed_over: z.object({ to: z.string(), eventBusArn: z.string(), bytes: z.number(), sha256: z.string() }),
+  /** A hand-over the environment received: accepted (artifact copied, digest checked) or refused, and why. */
+  handover: z.object({ accepted: z.boolean(), from: z.string(), account: z.string(), sha256: z.string().nullable(), message: z.string(), trail: z.array(TrailEntrySchema).optional() }),
 };
 
 export type AuditEventType = keyof typeof AUDIT_DETAILS;
@@ -162,6 +172,10 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   event('serving'),
   event('smoke_test'),
   event('hold'),
+  event('hook'),
+  event('drill'),
+  event('handed_over'),
+  event('handover'),
 ]);
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditEventOf<T extends AuditEventType> = Extract<AuditEvent, { type: T }>;
@@ -201,6 +215,10 @@ export const StoredAuditEventSchema = z.discriminatedUnion('type', [
   storedEvent('serving'),
   storedEvent('smoke_test'),
   storedEvent('hold'),
+  storedEvent('hook'),
+  storedEvent('drill'),
+  storedEvent('handed_over'),
+  storedEvent('handover'),
 ]);
 export type StoredAuditEvent = z.infer<typeof StoredAuditEventSchema>;
 export type StoredAuditEventOf<T extends AuditEventType> = Extract<StoredAuditEvent, { type: T }>;
@@ -295,6 +313,14 @@ function commonText(e: Exclude<StoredAuditEvent, { type: 'received' | 'validated
       return text(e.detail.summary);
     case 'hold':
       return text(e.detail.reason);
+    case 'hook':
+      return `hook ${text(e.detail.hook)} (${text(e.detail.stage)}): ${e.detail.passed ? 'passed' : 'FAILED'} — ${text(e.detail.message)}`;
+    case 'drill':
+      return `rollback drill ${text(e.detail.action)}: ${e.detail.action === 'verify' ? (e.detail.passed ? 'passed — ' : 'FAILED — ') : ''}${text(e.detail.message)}`;
+    case 'handed_over':
+      return `handed over to ${text(e.detail.to)} (artifact SHA-256 ${text(e.detail.sha256).slice(0, 12)}…)`;
+    case 'handover':
+      return `hand-over from ${text(e.detail.from)} (account ${text(e.detail.account)}) ${e.detail.accepted ? 'accepted' : 'REFUSED'}: ${text(e.detail.message)}`;
   }
 }
 

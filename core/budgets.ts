@@ -24,6 +24,16 @@ const PROMOTION_SLACK_MINUTES = 120;
 export interface CanaryPlan {
   readonly phases: readonly Phase[];
   readonly approvalTimeoutMinutes: number;
+  /** An environment's verification (core/environments.ts verificationMinutes): its hooks' timeouts and its drill. */
+  readonly verification?: VerificationMinutes;
+}
+
+/** The longest an environment's verification can add: hook timeouts (before traffic; in each phase) and the drill. */
+export interface VerificationMinutes {
+  readonly beforeTraffic: number;
+  /** During and after the phases, summed over the phases. */
+  readonly inPhases: number;
+  readonly drill: number;
 }
 
 export interface ServingTiming {
@@ -48,7 +58,8 @@ export interface BudgetIssue {
 export function canaryTimeoutMinutes(plan: CanaryPlan): number {
   const monitoring = plan.phases.reduce((n, p) => n + p.monitorMinutes, 0);
   const approvals = plan.phases.length * plan.approvalTimeoutMinutes;
-  return monitoring + approvals + CANARY_SLACK_MINUTES + CANARY_SLACK_MINUTES_PER_PHASE * plan.phases.length;
+  const verification = plan.verification === undefined ? 0 : plan.verification.inPhases + plan.verification.drill;
+  return monitoring + approvals + verification + CANARY_SLACK_MINUTES + CANARY_SLACK_MINUTES_PER_PHASE * plan.phases.length;
 }
 
 /**
@@ -56,7 +67,7 @@ export function canaryTimeoutMinutes(plan: CanaryPlan): number {
  * the bake period) or removing, each within the deployment's timeout, plus slack.
  */
 export function promotionTimeoutMinutes(plan: CanaryPlan, deployment: ServingTiming): number {
-  return canaryTimeoutMinutes(plan) + 3 * deployment.timeoutMinutes + deployment.bakeMinutes + PROMOTION_SLACK_MINUTES;
+  return canaryTimeoutMinutes(plan) + (plan.verification?.beforeTraffic ?? 0) + 3 * deployment.timeoutMinutes + deployment.bakeMinutes + PROMOTION_SLACK_MINUTES;
 }
 
 /**

@@ -12,6 +12,7 @@ import { REJECT_CAUSES, REJECTION_FOLLOW_UPS } from './lifecycle.js';
 import { ReleaseManifestSchema } from './manifest.js';
 import { MONITOR_ACTIONS, PhaseSchema } from './plan.js';
 import { RollbackTriggerSchema } from './rollback.js';
+import { HOOK_STAGES } from './environment-settings.js';
 import { SEVERITIES } from './severity.js';
 
 export { REJECT_CAUSES, type RejectCause } from './lifecycle.js';
@@ -145,6 +146,8 @@ export const RejectInputSchema = z.strictObject({
   serving: ServingProgressSchema.optional(),
   /** SmokeOutput when cause = smoke_failed. */
   smoke: SmokeOutputSchema.optional(),
+  /** HooksOutput when cause = verification_failed (a before_traffic hook). */
+  hooks: z.lazy(() => HooksOutputSchema).optional(),
 });
 /**
  * `then`: what the promotion machine does after the rejection (core/lifecycle.ts AFTER_REJECTION):
@@ -253,6 +256,62 @@ export type RollbackOutput = z.infer<typeof RollbackOutputSchema>;
 /** Error name the rollback handler throws when it could not restore the baseline (after paging P0). */
 export const ROLLBACK_FAILED_ERROR = 'RollbackFailed';
 
+// ---- Verification hooks (RunHooks tasks of both machines) ---------------------------------------
+/** A stage's hooks: before traffic (promotion machine), during or after a phase (canary machine, with `phase`). */
+export const HooksInputSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  model: z.string(),
+  version: z.string(),
+  stage: z.enum(HOOK_STAGES),
+  /** The phase's state (during/after a phase); absent before traffic. */
+  phase: z.object({ index: z.number().int().min(0), weight: z.number() }).optional(),
+});
+export type HooksInput = z.infer<typeof HooksInputSchema>;
+export const HookResultSchema = z.strictObject({
+  hook: z.string(),
+  functionArn: z.string(),
+  stage: z.enum(HOOK_STAGES),
+  passed: z.boolean(),
+  message: z.string(),
+  metrics: z.record(z.string(), z.number()),
+  durationMs: z.number(),
+});
+/** `passed` drives the machine's Choice; `failure` and `severity` name what failed for the rejection or rollback. */
+export const HooksOutputSchema = z.strictObject({
+  passed: z.boolean(),
+  stage: z.enum(HOOK_STAGES),
+  results: z.array(HookResultSchema),
+  failure: z.strictObject({ hook: z.string(), message: z.string() }).nullable(),
+  severity: z.enum(SEVERITIES).nullable(),
+});
+export type HooksOutput = z.infer<typeof HooksOutputSchema>;
+
+// ---- Rollback drill (pre-production, before the last phase promotes) ---------------------------
+export const DrillInputSchema = z.discriminatedUnion('action', [
+  /** Rolls the candidate back on purpose (0%); plans the wait before the verdict. */
+  z.strictObject({ action: z.literal('rollback'), releaseId: ReleaseIdSchema, model: z.string(), version: z.string(), phase: z.object({ index: z.number().int().min(0), weight: z.number() }) }),
+  /** Judges whether the baseline served alone since `drill.startedAt`. */
+  z.strictObject({ action: z.literal('verify'), releaseId: ReleaseIdSchema, model: z.string(), version: z.string(), phase: z.object({ index: z.number().int().min(0), weight: z.number() }), drill: z.object({ startedAt: z.iso.datetime() }) }),
+  /** Gives the candidate its phase's weight back. */
+  z.strictObject({ action: z.literal('restore'), releaseId: ReleaseIdSchema, model: z.string(), version: z.string(), phase: z.object({ index: z.number().int().min(0), weight: z.number() }) }),
+]);
+export type DrillInput = z.infer<typeof DrillInputSchema>;
+export const DrillOutputSchema = z.strictObject({
+  action: z.enum(['rollback', 'verify', 'restore']),
+  startedAt: z.iso.datetime(),
+  /** rollback: seconds the Wait state waits before the verdict. */
+  waitSeconds: z.number().int().min(0),
+  /** verify: the verdict (rollback and restore: true). */
+  passed: z.boolean(),
+  message: z.string(),
+});
+export type DrillOutput = z.infer<typeof DrillOutputSchema>;
+
+// ---- Hand-over to the next environment (after the promotion released the lock) ------------------
+export const HandOverInputSchema = z.strictObject({ releaseId: ReleaseIdSchema, model: z.string(), version: z.string() });
+export const HandOverOutputSchema = z.strictObject({ sent: z.boolean(), to: z.string().nullable(), bytes: z.number().int().min(0) });
+export type HandOverOutput = z.infer<typeof HandOverOutputSchema>;
+
 /** The metrics window an analysis reads (also the embedded runtime's metric store format). */
 export const MetricsWindowSchema = z.array(MinuteDatapointSchema);
 
@@ -291,5 +350,40 @@ export const STATE_NAMES = {
     rollbackOnRejection: 'RollbackOnRejection',
     rollbackOnTimeout: 'RollbackOnApprovalTimeout',
     rollbackOnFailure: 'RollbackOnTaskFailure',
+  },
+  /**
+   * The environment chain's states of the promotion machine (lib/promotion-state-machine.ts), present
+   * only where the machine's props ask for them: the before-traffic hooks (`beforeTrafficHooks`) and
+   * the hand-over (`handOverFunction`). With a hand-over, a rolled-back release releases the lock in
+   * `releaseLockAfterRollback` (never followed by the hand-over); `promotion.releaseLock` stays the
+   * promoted release's.
+   */
+  promotionChain: {
+    beforeTrafficHooks: 'BeforeTrafficHooks',
+    beforeTrafficHooksPassed: 'BeforeTrafficHooksPassed',
+    markVerificationFailed: 'MarkVerificationFailed',
+    handOver: 'HandOver',
+    handOverFailed: 'HandOverFailed',
+    releaseLockAfterRollback: 'ReleaseLockAfterRollback',
+  },
+  /**
+   * The environment chain's states of the canary machine (lib/canary-state-machine.ts), present only
+   * where the machine's props ask for them: the hooks during a phase (`duringPhaseHooks`), after a
+   * phase (`afterPhaseHooks`) and the rollback drill (`drillFunction`).
+   */
+  canaryChain: {
+    duringPhaseHooks: 'DuringPhaseHooks',
+    duringPhaseHooksPassed: 'DuringPhaseHooksPassed',
+    rollbackOnVerification: 'RollbackOnVerification',
+    afterPhaseHooks: 'AfterPhaseHooks',
+    afterPhaseHooksPassed: 'AfterPhaseHooksPassed',
+    afterPhaseAction: 'AfterPhaseAction',
+    rollbackOnAfterPhaseVerification: 'RollbackOnAfterPhaseVerification',
+    rollbackDrill: 'RollbackDrill',
+    waitForDrill: 'WaitForDrill',
+    verifyDrill: 'VerifyDrill',
+    drillPassed: 'DrillPassed',
+    restoreAfterDrill: 'RestoreAfterDrill',
+    rollbackOnDrill: 'RollbackOnDrill',
   },
 } as const;

@@ -10,6 +10,7 @@
  * | `RELEASE#<id>` | the release's audit events (`EVENT#<eventId>`) | nobody: PutItem of a new event only |
  * | `STATE#<id>` | the release record (`RECORD`), the event counter (`SEQ`), approval task tokens (`TOKEN#<phase>`) | UpdateItem, DeleteItem (tokens) |
  * | `LOCK#<model>` | the model's release lock (`LOCK`) | PutItem, DeleteItem |
+ * | `HANDOVER#<model>#<version>` | an accepted hand-over from the previous environment (`HANDOVER`) | PutItem (overwrites) |
  *
  * The audit partition holds nothing mutable, so IAM can refuse UpdateItem and DeleteItem there
  * (`dynamodb:LeadingKeys`, lib/audit-ledger.ts) while allowing them on the mutable partitions.
@@ -21,6 +22,7 @@
  * boundary (never inside a surrogate pair or a UTF-8 sequence).
  */
 import { StoredAuditEventSchema, type AuditEvent, type StoredAuditEvent } from './audit.js';
+import { HandoverRecordSchema, type HandoverRecord } from './handover.js';
 import { isTerminal } from './lifecycle.js';
 import { RECORD_FIELDS, ReleaseRecordSchema, type RecordPatch, type ReleaseRecord } from './release-record.js';
 import { parseOrThrow } from './validation.js';
@@ -51,7 +53,7 @@ export const LEDGER_TABLE = {
 } as const;
 
 /** Partition key prefixes: the audit partition is append-only, the others hold mutable items. */
-export const LEDGER_PREFIXES = { audit: 'RELEASE#', state: 'STATE#', lock: 'LOCK#' } as const;
+export const LEDGER_PREFIXES = { audit: 'RELEASE#', state: 'STATE#', lock: 'LOCK#', handover: 'HANDOVER#' } as const;
 
 export const ledgerKeys = {
   event: (releaseId: string, eventId: string) => ({ pk: `${LEDGER_PREFIXES.audit}${releaseId}`, sk: `EVENT#${eventId}` }),
@@ -59,6 +61,8 @@ export const ledgerKeys = {
   sequence: (releaseId: string) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: 'SEQ' }),
   token: (releaseId: string, phase: number) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: `TOKEN#${phase}` }),
   lock: (model: string) => ({ pk: `${LEDGER_PREFIXES.lock}${model}`, sk: 'LOCK' }),
+  /** Model names and semantic versions hold no `#` (core/manifest.ts), so the key is unambiguous. */
+  handover: (model: string, version: string) => ({ pk: `${LEDGER_PREFIXES.handover}${model}#${version}`, sk: 'HANDOVER' }),
   releasesIndex: 'RELEASES',
   activeIndex: 'ACTIVE',
 } as const;
@@ -352,4 +356,34 @@ export function recordItem(record: ReleaseRecord): Record<string, unknown> {
   };
   assertItemFits(`release record ${record.releaseId}`, item);
   return item;
+}
+
+/**
+ * The item of an accepted hand-over (core/handover.ts HandoverRecord): its fields, the trail as JSON
+ * text (`trailJson`). The trail arrived in one EventBridge event (at most 256 KB), so it fits; should
+ * it not, its strings (the hooks' and drills' messages) are shortened (to 1 KiB, then 256 bytes, then
+ * 64; character boundary, ellipsis) and a trail that still does not fit is refused
+ * ({@link LedgerItemTooLargeError}, naming its size) before any write.
+ */
+export function handoverItem(record: HandoverRecord): Record<string, unknown> {
+  const what = `hand-over record of ${record.model} ${record.version}`;
+  const valid = parseOrThrow(HandoverRecordSchema, record, what);
+  const { trail, ...fields } = valid;
+  const head: Record<string, unknown> = { ...jsonSafe(fields), ...ledgerKeys.handover(valid.model, valid.version), entity: 'handover' };
+  const budget = LEDGER_ITEM_BUDGET_BYTES - itemBytes(head) - utf8Length('trailJson');
+  let trailJson = JSON.stringify(trail);
+  for (const cap of [1024, 256, 64]) {
+    if (utf8Length(trailJson) <= budget) break;
+    trailJson = JSON.stringify(shortenStrings(trail, cap));
+  }
+  const item = { ...head, trailJson };
+  assertItemFits(what, item);
+  return item;
+}
+
+/** The hand-over record an item holds. Throws InvalidInputError when the item is not one. */
+export function handoverOf(item: Record<string, unknown>): HandoverRecord {
+  const { pk, sk: _sk, entity: _entity, trailJson, ...fields } = item;
+  const record = { ...fields, trail: typeof trailJson === 'string' ? (JSON.parse(trailJson) as unknown) : [] };
+  return parseOrThrow(HandoverRecordSchema, record, `hand-over record ${String(pk)}`);
 }

@@ -120,7 +120,7 @@ export function moveRelease(ledger: Pick<AuditLedger, 'transition'>, releaseId: 
 
 // ── rejections ──────────────────────────────────────────────────────────────────────────────────
 
-export const REJECT_CAUSES = ['invalid_manifest', 'gates_failed', 'lock_busy', 'artifact_rejected', 'deploy_failed', 'smoke_failed'] as const;
+export const REJECT_CAUSES = ['invalid_manifest', 'gates_failed', 'lock_busy', 'artifact_rejected', 'deploy_failed', 'smoke_failed', 'verification_failed'] as const;
 export type RejectCause = (typeof REJECT_CAUSES)[number];
 
 /** What the promotion machine does after a rejection: remove the deployed candidate and release the lock, only release the lock, or nothing. */
@@ -139,6 +139,7 @@ export const AFTER_REJECTION: { readonly [C in RejectCause]: RejectionFollowUp }
   artifact_rejected: 'release_lock',
   deploy_failed: 'remove_candidate',
   smoke_failed: 'remove_candidate',
+  verification_failed: 'remove_candidate',
 };
 
 // ── what a release no longer there to act on answers ────────────────────────────────────────────

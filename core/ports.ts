@@ -8,6 +8,8 @@ import type { ArtifactFacts, Deployment, DeploymentGoal, ServingState, SmokeResp
 import type { AuditEvent, StoredAuditEvent } from './audit.js';
 import type { ReleaseStatus } from './lifecycle.js';
 import type { RecordPatch, ReleaseRecord } from './release-record.js';
+import type { HandoverRecord } from './handover.js';
+import type { HookCall, HookRequest } from './verification.js';
 import type { ReasonCode, Severity } from './severity.js';
 
 export interface MetricsQuery {
@@ -107,6 +109,9 @@ export interface AuditLedger {
   putTaskToken(releaseId: string, phase: number, token: string): Promise<void>;
   getTaskToken(releaseId: string, phase: number): Promise<string | null>;
   deleteTaskToken(releaseId: string, phase: number): Promise<void>;
+  /** Keeps an accepted hand-over (core/handover.ts): what admits the version's release in this environment. Overwrites. */
+  putHandover(record: HandoverRecord): Promise<void>;
+  getHandover(model: string, version: string): Promise<HandoverRecord | null>;
 }
 
 /**
@@ -167,4 +172,35 @@ export interface ServingTarget {
 
 export interface Clock {
   now(): Date;
+}
+
+/** Invokes a team's verification hook (a Lambda function, by ARN) and reports what came back; never throws. */
+export interface HookInvoker {
+  invoke(functionArn: string, request: HookRequest, timeoutMs: number): Promise<HookCall>;
+}
+
+/** A PutEvents entry of the hand-over (core/handover.ts handoverEntry: sized before the call). */
+export interface HandoverEntry {
+  readonly Source: string;
+  readonly DetailType: string;
+  readonly Detail: string;
+  /** The next environment's hand-over bus, by ARN (another account's). */
+  readonly EventBusName: string;
+}
+
+/** Sends the hand-over event to the next environment's bus; throws when EventBridge refuses it. */
+export interface HandoverBus {
+  send(entry: HandoverEntry): Promise<void>;
+}
+
+/** The receiver's side of the artifact hand-over: copies from the previous environment's bucket into its own. */
+export interface UpstreamArtifacts {
+  /**
+   * Copies `from` (the previous environment's bucket, in its account) to `to` (this pipeline's
+   * bucket), computing the SHA-256 of the bytes as they stream through (never buffered whole).
+   * `sha256` null, with `error`, when `from` could not be read.
+   */
+  copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<{ sha256: string | null; size: number | null; error: string | null }>;
+  /** Writes this environment's release.json (its upload starts the release, as a team's upload would). */
+  putManifest(to: { bucket: string; key: string }, text: string): Promise<{ versionId: string | null }>;
 }

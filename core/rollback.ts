@@ -10,6 +10,7 @@ import { displayName } from './notes.js';
 import type { MonitorAction } from './plan.js';
 import { canaryAlarmSuffix } from './runtime-config.js';
 import { REASON_CODES, type ReasonCode, type Severity } from './severity.js';
+import { HOOK_FAILURE_SEVERITY } from './verification.js';
 
 /** Where the release stands when something happens. */
 export interface ReleaseContext {
@@ -39,10 +40,14 @@ export const RollbackTriggerSchema = z.discriminatedUnion('kind', [
   /** Nobody answered a phase's approval in time: a rollback on the operators' behalf (policy.md §2). */
   z.strictObject({ kind: z.literal('approval_timeout'), minutes: z.number().int().min(1) }),
   z.strictObject({ kind: z.literal('task_failure'), step: z.string(), error: z.string() }),
+  /** A verification hook failed during or after a phase (core/verification.ts). */
+  z.strictObject({ kind: z.literal('verification_failed'), stage: z.enum(['during_phase', 'after_phase']), hook: z.string(), message: z.string() }),
+  /** The rollback drill failed: the candidate is already at 0%; the release stops. */
+  z.strictObject({ kind: z.literal('drill_failed'), message: z.string() }),
 ]);
 export type RequestedTrigger = z.infer<typeof RollbackTriggerSchema>;
 export type TriggerKind = RequestedTrigger['kind'];
-export const TRIGGER_KINDS = ['verdict', 'alarm', 'manual', 'approval_timeout', 'task_failure'] as const satisfies readonly TriggerKind[];
+export const TRIGGER_KINDS = ['verdict', 'alarm', 'manual', 'approval_timeout', 'task_failure', 'verification_failed', 'drill_failed'] as const satisfies readonly TriggerKind[];
 
 /** Every source of a rollback decision: a requested one, or the rollback itself failing (the P0 page). */
 export type RollbackTrigger = RequestedTrigger | { readonly kind: 'rollback_failed'; readonly error: string };
@@ -159,6 +164,20 @@ export function decideRollback(trigger: RollbackTrigger, ctx: ReleaseContext): R
       return immediate('task_failure', 'P1', `[P1] ${name} rolled back: pipeline step ${trigger.step} failed ${w.where}`, [
         `The pipeline step ${trigger.step} failed after its retries ${w.where}, so ${name} was rolled back to the baseline.`,
         `Error: ${trigger.error}`,
+        ...w.footer,
+      ]);
+    case 'verification_failed': {
+      const severity = HOOK_FAILURE_SEVERITY[trigger.stage];
+      return immediate('verification_failed', severity, `[${severity}] ${name} rolled back: verification hook ${trigger.hook} failed ${w.where}`, [
+        `The verification hook ${trigger.hook} (${trigger.stage}) failed ${w.where}, so ${name} was rolled back to the baseline.`,
+        `Hook: ${trigger.message}`,
+        ...w.footer,
+      ]);
+    }
+    case 'drill_failed':
+      return immediate('drill_failed', 'P1', `[P1] ${name} stopped: the rollback drill failed ${w.where}`, [
+        `The rollback drill rolled ${name} back on purpose ${w.where}, but the baseline did not serve alone again: ${trigger.message}.`,
+        'The rollback path is broken in this environment: fix it before any release goes further. The candidate stays at 0%.',
         ...w.footer,
       ]);
     case 'rollback_failed':

@@ -7,24 +7,10 @@ import * as z from 'zod';
 import { ModelNameSchema } from './manifest.js';
 import { CanaryPolicySchema, GatePolicySchema } from './policy.js';
 import { LambdaServingSchema, SageMakerServingSchema } from './deployment.js';
+import { EnvironmentSettingsSchema } from './environment-settings.js';
+import { RouterConfigSchema, type RouterConfig } from './router-config.js';
 
-export const RouterConfigSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('sagemaker'),
-    endpointName: z.string().min(1),
-    baselineVariant: z.string().min(1),
-    canaryVariant: z.string().min(1),
-  }),
-  z.strictObject({
-    kind: z.literal('lambda-alias'),
-    functionName: z.string().min(1),
-    /** The alias clients call; its routing config carries the canary weight. */
-    liveAlias: z.string().min(1),
-    /** The alias the team points at the candidate version before uploading release.json. */
-    candidateAlias: z.string().min(1),
-  }),
-]);
-export type RouterConfig = z.infer<typeof RouterConfigSchema>;
+export { RouterConfigSchema, type RouterConfig } from './router-config.js';
 
 /**
  * What the serving handler needs to plan and drive deployments (BB_SERVING_JSON): the target, how a
@@ -81,6 +67,7 @@ export const ENV = {
   artifactBucket: 'BB_ARTIFACT_BUCKET',
   serving: 'BB_SERVING_JSON',
   alarmWarmup: 'BB_ALARM_WARMUP_JSON',
+  environment: 'BB_ENVIRONMENT_JSON',
 } as const;
 
 /** The alarm path's warm-up (core/rollback.ts alarmDuringWarmup): the canary policy's warm-up and the alarms' evaluation periods. */
@@ -111,6 +98,7 @@ export const RuntimeEnvSchema = z.object({
   [ENV.artifactBucket]: z.string().min(3),
   [ENV.serving]: json(ServingSettingsSchema),
   [ENV.alarmWarmup]: json(AlarmWarmupSchema),
+  [ENV.environment]: json(EnvironmentSettingsSchema),
 });
 
 /** Metric contract of the serving fleet (README "Metric contract"). */

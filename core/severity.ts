@@ -12,6 +12,10 @@ export const REASON_CODES = [
   'manual',
   'task_failure',
   'rollback_failed',
+  /** A verification hook failed or did not answer during or after a phase. */
+  'verification_failed',
+  /** The rollback drill could not show the baseline serving alone again. */
+  'drill_failed',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

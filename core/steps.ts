@@ -15,7 +15,8 @@
  * `lambdas/<name>/handler.ts` (its input schema and use case), `lambdas/<name>/index.ts` (its AWS
  * adapters), and one line in lambdas/handlers.ts; then its Task in a state machine of lib/.
  */
-import type { AuditLedger, ArtifactStore, Clock, Executions, MetricsSource, Notifier, ReleaseLock, ServingTarget, TrafficRouter } from './ports.js';
+import type { EnvironmentSettings } from './environment-settings.js';
+import type { AuditLedger, ArtifactStore, Clock, Executions, HandoverBus, HookInvoker, MetricsSource, Notifier, ReleaseLock, ServingTarget, TrafficRouter, UpstreamArtifacts } from './ports.js';
 import type { CanaryPolicy, GatePolicy } from './policy.js';
 import type { ENV, ServingSettingsConfig } from './runtime-config.js';
 
@@ -30,6 +31,12 @@ export interface StepPorts {
   readonly artifacts: ArtifactStore;
   readonly metrics: MetricsSource;
   readonly target: ServingTarget;
+  /** The team's verification hooks (Lambda functions by ARN). */
+  readonly hooks: HookInvoker;
+  /** The next environment's hand-over bus. */
+  readonly bus: HandoverBus;
+  /** The previous environment's artifacts, copied into this pipeline's bucket. */
+  readonly upstream: UpstreamArtifacts;
 }
 
 /** The deploy-time settings a use case can read (from its environment when deployed). */
@@ -44,6 +51,8 @@ export interface StepSettings {
   readonly bucket: string;
   /** The alarm path's warm-up (BB_ALARM_WARMUP_JSON). */
   readonly warmup: { readonly minutes: number; readonly evaluationMinutes: number };
+  /** Where this pipeline stands in the environment chain (BB_ENVIRONMENT_JSON, core/environments.ts). */
+  readonly environment: EnvironmentSettings;
 }
 
 export type StepPort = keyof StepPorts;
@@ -76,6 +85,15 @@ export interface StepPermissions {
   readonly deploysModels?: boolean;
   /** Reads manifests and artifacts under `models/` of the artifact bucket. */
   readonly readsArtifacts?: boolean;
+  /** lambda:InvokeFunction on the environment's hook functions (their ARNs, nothing else). */
+  readonly invokesHooks?: boolean;
+  /** events:PutEvents on the next environment's hand-over bus (its ARN). */
+  readonly sendsHandover?: boolean;
+  /**
+   * Reads the previous environment's promoted artifacts (s3:GetObject in its account, kms:Decrypt
+   * through S3) and writes them and the release.json into this pipeline's bucket.
+   */
+  readonly copiesUpstream?: boolean;
 }
 
 /** What one step is, needs and may do. */
@@ -120,8 +138,9 @@ export const STEP_VALIDATE_MANIFEST = {
   description: 'Reads and validates the uploaded manifest; records the release',
   logName: 'ValidateManifest',
   ports: ['artifacts', 'ledger', 'clock'],
-  settings: [],
-  env: ['tableName'],
+  // A receiving environment admits only versions its previous environment handed over (core/handover.ts upstreamIssue).
+  settings: ['environment'],
+  env: ['tableName', 'environment'],
   memoryMb: 512,
   timeoutSeconds: 30,
   permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], readsArtifacts: true },
@@ -265,6 +284,56 @@ export const STEP_EXECUTION_ENDED = {
   permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
 } as const satisfies StepSpec;
 
+export const STEP_RUN_HOOKS = {
+  name: 'run-hooks',
+  description: "Invokes the environment's verification hooks of one stage and judges their answers",
+  logName: 'RunHooks',
+  ports: ['hooks', 'ledger', 'clock'],
+  settings: ['environment'],
+  env: ['tableName', 'environment'],
+  memoryMb: 256,
+  // A hook may take up to 840 s (core/environments.ts MAX_HOOK_TIMEOUT_SECONDS); the answer is recorded after.
+  timeoutSeconds: 15 * MINUTES,
+  permissions: { ledger: ['PutItem', 'UpdateItem'], invokesHooks: true },
+} as const satisfies StepSpec;
+
+export const STEP_DRILL = {
+  name: 'drill',
+  description: 'Rollback drill: rolls the candidate back on purpose, verifies the baseline serves alone, restores the candidate',
+  logName: 'RollbackDrill',
+  ports: ['router', 'metrics', 'ledger', 'clock'],
+  settings: ['environment'],
+  env: ['tableName', 'router', 'metricsNamespace', 'environment'],
+  memoryMb: 256,
+  timeoutSeconds: 5 * MINUTES,
+  permissions: { ledger: ['PutItem', 'UpdateItem'], routesTraffic: true, readsMetrics: true },
+} as const satisfies StepSpec;
+
+export const STEP_HAND_OVER = {
+  name: 'hand-over',
+  description: "Hands a promoted version over to the next environment (an event on its bus, the artifact's digest, the trail)",
+  logName: 'HandOver',
+  ports: ['ledger', 'artifacts', 'bus', 'clock'],
+  settings: ['environment'],
+  env: ['tableName', 'environment'],
+  memoryMb: 256,
+  timeoutSeconds: 60,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsArtifacts: true, sendsHandover: true },
+} as const satisfies StepSpec;
+
+export const STEP_ACCEPT_HANDOVER = {
+  name: 'accept-handover',
+  description: "Accepts the previous environment's hand-over: checks the sender, copies the artifact checking its SHA-256, starts the release",
+  logName: 'AcceptHandover',
+  ports: ['upstream', 'ledger', 'notifier', 'clock'],
+  settings: ['model', 'environment', 'bucket'],
+  env: ['model', 'tableName', 'environment', 'artifactBucket', 'incidentTopicArn'],
+  // Streams and hashes multi-gigabyte artifacts (as verify-artifact does).
+  memoryMb: 1769,
+  timeoutSeconds: 15 * MINUTES,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], copiesUpstream: true, publishes: ['incident'] },
+} as const satisfies StepSpec;
+
 /** The steps, by name, in the order the functions are created. */
 export const STEPS = {
   intake: STEP_INTAKE,
@@ -280,6 +349,10 @@ export const STEPS = {
   promote: STEP_PROMOTE,
   rollback: STEP_ROLLBACK,
   'execution-ended': STEP_EXECUTION_ENDED,
+  'run-hooks': STEP_RUN_HOOKS,
+  drill: STEP_DRILL,
+  'hand-over': STEP_HAND_OVER,
+  'accept-handover': STEP_ACCEPT_HANDOVER,
 } as const;
 
 export type StepName = keyof typeof STEPS;

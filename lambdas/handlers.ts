@@ -5,7 +5,10 @@
  * Never imported by a Lambda entry (each bundle holds its own handler only).
  */
 import type { StepDeps, StepName } from '../core/steps.js';
+import { createHandler as acceptHandover } from './accept-handover/handler.js';
 import { createHandler as analyzeCanary } from './analyze-canary/handler.js';
+import { createHandler as drill } from './drill/handler.js';
+import { createHandler as handOver } from './hand-over/handler.js';
 import { createHandler as executionEnded } from './execution-ended/handler.js';
 import { createHandler as intake } from './intake/handler.js';
 import { createHandler as promote } from './promote/handler.js';
@@ -14,6 +17,7 @@ import { createHandler as releaseLock } from './release-lock/handler.js';
 import { createHandler as requestApproval } from './request-approval/handler.js';
 import { createHandler as rollback } from './rollback/handler.js';
 import { createHandler as runGates } from './run-gates/handler.js';
+import { createHandler as runHooks } from './run-hooks/handler.js';
 import { createHandler as serving } from './serving/handler.js';
 import type { Observability } from './shared/ports.js';
 import { createHandler as startPhase } from './start-phase/handler.js';
@@ -39,4 +43,8 @@ export const HANDLER_FACTORIES: HandlerFactories = {
   promote,
   rollback,
   'execution-ended': executionEnded,
+  'run-hooks': runHooks,
+  drill,
+  'hand-over': handOver,
+  'accept-handover': acceptHandover,
 };

@@ -15,7 +15,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { allowServiceEnvelope, grantKeyUse } from './kms.js';
+import { allowAccountDecryptViaS3, allowServiceEnvelope, grantKeyUse } from './kms.js';
 import { acknowledge, acknowledgeGuard } from './nag.js';
 import { QueueDestination } from './queue-destination.js';
 import { logicalIdOf } from './sfn-tasks.js';
@@ -248,6 +248,48 @@ export class ArtifactTrigger extends Construct {
         resources: ['*'],
         conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
       }),
+    );
+  }
+
+  /** The ARN pattern of one model's objects: `<bucket>/models/<model>/*`. */
+  public modelObjectsArn(model: string): string {
+    return this.bucket.arnForObjects(`${this.modelsPrefix}${model}/*`);
+  }
+
+  /**
+   * Lets another account (the next environment of the chain) read this pipeline's artifacts of
+   * `model`, which it copies when it accepts a hand-over: a bucket-policy statement (s3:GetObject on
+   * `models/<model>/*`) and a key-policy statement (kms:Decrypt through S3 in this region only, by
+   * that account only). The other account's IAM policies decide which of its roles may.
+   */
+  public grantReadToAccount(account: string, model: string): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'NextEnvironmentReadsPromotedArtifacts',
+        principals: [new iam.AccountPrincipal(account)],
+        actions: ['s3:GetObject'],
+        resources: [this.modelObjectsArn(model)],
+      }),
+    );
+    allowAccountDecryptViaS3(this.encryptionKey, account, 'NextEnvironmentDecryptsArtifacts');
+  }
+
+  /**
+   * Writes of `model`'s objects (the artifact copied from the previous environment, then its
+   * release.json, whose upload starts the release): s3:PutObject (multipart included) and
+   * s3:AbortMultipartUpload on `models/<model>/*`, and the key's data keys through S3 only.
+   */
+  public grantWriteModel(grantee: iam.IGrantable, model: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [this.modelObjectsArn(model)] }),
+    );
+    grantKeyUse(this.encryptionKey, grantee, 'write');
+    const principal = grantee.grantPrincipal;
+    if (!(principal instanceof Construct)) return;
+    acknowledge(
+      principal,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.bucket)}.Arn>/${this.modelsPrefix}${model}/*]`,
+      `The copied artifact and its release.json go to models/${model}/<version>/ under names known only at hand-over: writes cover that model's prefix of this one bucket, nothing else.`,
     );
   }
 

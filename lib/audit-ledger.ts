@@ -8,7 +8,10 @@
  * (`RELEASE#<id>`), apart from every mutable item (`STATE#<id>`: record, event counter, task
  * tokens; `LOCK#<model>`: the lock). {@link AuditLedger.grantActions} allows UpdateItem only on
  * `STATE#` partitions and DeleteItem only on `STATE#` and `LOCK#` ones (condition key
- * `dynamodb:LeadingKeys`), so no pipeline role can change or delete an event. What IAM cannot say:
+ * `dynamodb:LeadingKeys`), so no pipeline role can change or delete an event. An accepted hand-over
+ * (`HANDOVER#<model>#<version>`, the environment chain) is written only by the role that accepts
+ * hand-overs (`{ handovers: true }`). A handler's Query reads one release's timeline: the table,
+ * `RELEASE#` partitions only; the indexes are the CLI's ({@link AuditLedger.grantReadWrite}). What IAM cannot say:
  * PutItem on an existing key replaces the item, and the roles need PutItem to append — an event is
  * protected from being overwritten only by the adapter's condition expression
  * (`attribute_not_exists(pk)`), i.e. by the code the roles run, not by IAM. Point-in-time recovery
@@ -52,6 +55,29 @@ export const LEDGER_WRITE_PARTITIONS: Readonly<Record<'PutItem' | 'UpdateItem' |
   UpdateItem: [`${LEDGER_PREFIXES.state}*`],
   DeleteItem: [`${LEDGER_PREFIXES.state}*`, `${LEDGER_PREFIXES.lock}*`],
 };
+
+/** The partition of accepted hand-overs: PutItem (it overwrites) by the role that accepts them, no other write. */
+export const LEDGER_HANDOVER_PARTITION = `${LEDGER_PREFIXES.handover}*`;
+
+/** The partitions a handler's Query may read: one release's audit timeline. */
+export const LEDGER_QUERY_PARTITIONS: readonly string[] = [`${LEDGER_PREFIXES.audit}*`];
+
+export interface LedgerGrantOptions {
+  /**
+   * PutItem also on the hand-over partition (`HANDOVER#`): the role that accepts the previous
+   * environment's hand-overs.
+   *
+   * @default false
+   */
+  readonly handovers?: boolean;
+  /**
+   * Query any partition of the table and its indexes (the CLI lists releases); otherwise a Query
+   * reads `RELEASE#` partitions of the table only.
+   *
+   * @default false
+   */
+  readonly queryIndexes?: boolean;
+}
 
 export class AuditLedger extends Construct {
   public readonly table: dynamodb.Table;
@@ -97,39 +123,40 @@ export class AuditLedger extends Construct {
 
   /** Reads and writes of any kind (items, queries of the table and its indexes). */
   public grantReadWrite(grantee: iam.IGrantable): void {
-    this.grantActions(grantee, LEDGER_ACTIONS);
+    this.grantActions(grantee, LEDGER_ACTIONS, { queryIndexes: true });
   }
 
   /**
-   * Exactly `actions` on the table (Query also on its indexes), and the key uses DynamoDB makes on
-   * the caller's behalf. Writes only on the partitions of {@link LEDGER_WRITE_PARTITIONS}: never an
-   * UpdateItem or DeleteItem of an audit event.
+   * Exactly `actions` on the table, and the key uses DynamoDB makes on the caller's behalf. Writes
+   * only on the partitions of {@link LEDGER_WRITE_PARTITIONS} (and, with `handovers`, PutItem on
+   * `HANDOVER#`): never an UpdateItem or DeleteItem of an audit event. A Query reads `RELEASE#`
+   * partitions of the table (a release's timeline) unless `queryIndexes`.
    */
-  public grantActions(grantee: iam.IGrantable, actions: readonly LedgerAction[]): void {
+  public grantActions(grantee: iam.IGrantable, actions: readonly LedgerAction[], options: LedgerGrantOptions = {}): void {
     const unknown = actions.filter((a) => !LEDGER_ACTIONS.includes(a));
     if (actions.length === 0 || unknown.length > 0) throw new Error(`AuditLedger: grant needs actions among ${LEDGER_ACTIONS.join(', ')}`);
     const sorted = [...new Set(actions)].sort();
-    const reads = sorted.filter((a) => a === 'GetItem' || a === 'Query');
-    if (reads.length > 0) {
-      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: reads.map((a) => `dynamodb:${a}`), resources: [this.table.tableArn] }));
+    const principal = grantee.grantPrincipal;
+    if (sorted.includes('GetItem')) {
+      principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.table.tableArn] }));
     }
     if (sorted.includes('Query')) {
-      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.gsi1Arn, this.activeIndexArn] }));
+      principal.addToPrincipalPolicy(
+        options.queryIndexes === true
+          ? new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.table.tableArn, this.gsi1Arn, this.activeIndexArn] })
+          : new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.table.tableArn], conditions: leadingKeys(LEDGER_QUERY_PARTITIONS) }),
+      );
     }
     for (const write of ['PutItem', 'UpdateItem', 'DeleteItem'] as const) {
       if (!sorted.includes(write)) continue;
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: [`dynamodb:${write}`],
-          resources: [this.table.tableArn],
-          conditions: {
-            // Every partition key of the request matches, and there is one (ForAllValues alone is true on none).
-            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...LEDGER_WRITE_PARTITIONS[write]] },
-            Null: { 'dynamodb:LeadingKeys': 'false' },
-          },
-        }),
-      );
+      const partitions = [...LEDGER_WRITE_PARTITIONS[write], ...(write === 'PutItem' && options.handovers === true ? [LEDGER_HANDOVER_PARTITION] : [])];
+      principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [`dynamodb:${write}`], resources: [this.table.tableArn], conditions: leadingKeys(partitions) }));
     }
     grantKeyUse(this.encryptionKey, grantee, 'table');
   }
+}
+
+/** Every partition key of the request matches one of `patterns`, and there is one (ForAllValues alone is true on none). */
+function leadingKeys(patterns: readonly string[]): Record<string, unknown> {
+  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...patterns] }, Null: { 'dynamodb:LeadingKeys': 'false' } };
 }

@@ -17,6 +17,19 @@
  * any rollback failure → RollbackFailed (Fail)
  * ```
  *
+ * The environment chain adds, where the props ask for them (STATE_NAMES.canaryChain):
+ *
+ * ```
+ * duringPhaseHooks: StartPhase → DuringPhaseHooks → DuringPhaseHooksPassed ─yes─▶ WaitForNextLook
+ *                                                   └─no──▶ RollbackOnVerification → RolledBack
+ * afterPhaseHooks:  MonitorDecision (await_approval | advance) → AfterPhaseHooks → AfterPhaseHooksPassed
+ *                     yes → AfterPhaseAction: await_approval → RequestApproval; otherwise → NextPhase
+ *                     no  → RollbackOnAfterPhaseVerification → RolledBack
+ * drillFunction:    NextPhase (isLast) → RollbackDrill → WaitForDrill → VerifyDrill → DrillPassed
+ *                     yes → RestoreAfterDrill → Promote;  no → RollbackOnDrill → RolledBack
+ * every new task's failure → <Step>Failed → RollbackOnTaskFailure
+ * ```
+ *
  * Input: core/contracts.ts CanaryInput. Output: `{ outcome: 'promoted' | 'rolled_back', releaseId, ... }`.
  *
  * Rejections: an approver calls SendTaskFailure with error `Rejected` and, as cause, the JSON text
@@ -31,14 +44,21 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { APPROVAL_REJECTED_ERROR, ROLLBACK_FAILED_ERROR, STATE_NAMES } from '../core/contracts.js';
+import { APPROVAL_REJECTED_ERROR, ROLLBACK_FAILED_ERROR, STATE_NAMES, type DrillInput } from '../core/contracts.js';
+import type { HookStage } from '../core/environments.js';
 import type { MonitorAction } from '../core/plan.js';
+import type { TriggerKind } from '../core/rollback.js';
 import { assertResultPath, catchFailure, functionTimeout, LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS, lambdaStep, pipelineStateMachine } from './sfn-tasks.js';
 
 /** A monitor action as core/plan.ts MONITOR_ACTIONS names it (a literal it does not know fails tsc). */
 const action = (a: MonitorAction): string => a;
+/** The core's own hook stages, rollback trigger kinds and drill actions (a literal they do not know fails tsc). */
+const hookStage = (h: HookStage): string => h;
+const triggerKind = (k: TriggerKind): string => k;
+const drillAction = (a: DrillInput['action']): string => a;
 
 const S = STATE_NAMES.canary;
+const SC = STATE_NAMES.canaryChain;
 
 /** The canary machine's first state (sets the phase cursor), besides the contract's STATE_NAMES. */
 export const CANARY_START_STATE = 'InitCanary';
@@ -58,10 +78,48 @@ export interface CanaryStateMachineProps {
   readonly encryptionKey: kms.IKey;
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Runs the environment's verification hooks of a stage (core/app/run-hooks.ts); required when
+   * `duringPhaseHooks` or `afterPhaseHooks` is true.
+   *
+   * @default - no hooks steps
+   */
+  readonly runHooksFunction?: lambda.IFunction;
+  /**
+   * The environment has during-phase hooks: DuringPhaseHooks runs them once each phase has its
+   * traffic (after StartPhase, before the first look); a failed hook rolls back (P1). Needs
+   * `runHooksFunction`.
+   *
+   * @default false
+   */
+  readonly duringPhaseHooks?: boolean;
+  /**
+   * The environment has after-phase hooks: AfterPhaseHooks runs them when a phase's monitoring ends
+   * well (before its approval, or before the next phase); a failed hook rolls back (P2). Needs
+   * `runHooksFunction`.
+   *
+   * @default false
+   */
+  readonly afterPhaseHooks?: boolean;
+  /**
+   * The rollback drill (core/app/drill.ts): before the last phase promotes, the candidate is rolled
+   * back on purpose, the baseline watched serving alone, then the candidate restored; a failed drill
+   * rolls back (`drill_failed`).
+   *
+   * @default - no drill
+   */
+  readonly drillFunction?: lambda.IFunction;
 }
 
 /** What every canary rollback task sends besides its trigger. */
 const ROLLBACK_BASE = { 'releaseId.$': '$.releaseId', 'model.$': '$.model', stopExecution: false } as const;
+/** The release and the current phase, as the hooks and the drill take them (core/contracts.ts HooksInput, DrillInput). */
+const RELEASE_AND_PHASE = {
+  'releaseId.$': '$.releaseId',
+  'model.$': '$.model',
+  'version.$': '$.version',
+  phase: { 'index.$': '$.phase.index', 'weight.$': '$.phase.weight' },
+} as const;
 
 export class CanaryStateMachine extends Construct {
   public readonly stateMachine: sfn.StateMachine;
@@ -72,18 +130,23 @@ export class CanaryStateMachine extends Construct {
     if (props.timeout.toSeconds() <= props.approvalTimeout.toSeconds()) {
       throw new Error('CanaryStateMachine: timeout must exceed approvalTimeout');
     }
+    if (props.duringPhaseHooks === true || props.afterPhaseHooks === true) requireHooks(props);
     // The order of the fragments is the order of the transitions into each state, which orders the
     // States of the rendered definition.
     const f = new CanaryFragments(this, props);
     const rollbacks = f.rollbacks(f.terminals());
     const loop = f.phaseLoop();
     const requestApproval = f.approval(rollbacks);
-    const { nextPhase, promote } = f.nextPhase(loop.startPhase);
-    const decide = f.monitorDecision(loop.waitForNextLook, rollbacks, requestApproval.next(nextPhase), nextPhase);
+    const { nextPhase, promote } = f.nextPhase(loop.startPhase, rollbacks);
+    const approvalThenNext = requestApproval.next(nextPhase);
+    const phaseEnd = f.afterPhaseHooks(rollbacks, approvalThenNext, nextPhase);
+    const decide = f.monitorDecision(loop.waitForNextLook, rollbacks, phaseEnd ?? approvalThenNext, phaseEnd ?? nextPhase);
     for (const [task, step] of [[loop.startPhase, S.startPhase], [loop.analyze, S.analyze], [requestApproval, S.requestApproval], [promote, S.promote]] as const) {
       catchFailure(this, task, step, rollbacks.onFailure);
     }
-    const definition = loop.initCanary.next(loop.startPhase).next(loop.waitForNextLook).next(loop.analyze).next(decide);
+    const definition = loop.initCanary.next(loop.startPhase);
+    loop.startPhase.next(f.duringPhaseHooks(rollbacks, loop.waitForNextLook));
+    loop.waitForNextLook.next(loop.analyze).next(decide);
 
     this.stateMachine = pipelineStateMachine(this, {
       stateMachineName: props.stateMachineName,
@@ -92,9 +155,23 @@ export class CanaryStateMachine extends Construct {
       timeout: props.timeout,
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
-      invokes: [props.startPhaseFunction, props.analyzeCanaryFunction, props.requestApprovalFunction, props.promoteFunction, props.rollbackFunction],
+      invokes: [
+        props.startPhaseFunction,
+        props.analyzeCanaryFunction,
+        props.requestApprovalFunction,
+        props.promoteFunction,
+        props.rollbackFunction,
+        ...(props.duringPhaseHooks === true || props.afterPhaseHooks === true ? [requireHooks(props)] : []),
+        ...(props.drillFunction === undefined ? [] : [props.drillFunction]),
+      ],
     });
   }
+}
+
+/** The RunHooks function the hook stages need (a hook stage without it would be skipped silently). */
+function requireHooks(props: CanaryStateMachineProps): lambda.IFunction {
+  if (props.runHooksFunction === undefined) throw new Error('CanaryStateMachine: duringPhaseHooks and afterPhaseHooks need runHooksFunction');
+  return props.runHooksFunction;
 }
 
 interface Terminals {
@@ -110,6 +187,8 @@ interface Rollbacks {
   readonly onRejection: sfn.Chain;
   readonly onTimeout: sfn.Chain;
   readonly onFailure: tasks.LambdaInvoke;
+  /** Another rollback task (the environment chain's triggers), then RolledBack. */
+  readonly rollBack: (stateName: string, trigger: Record<string, unknown>) => sfn.Chain;
 }
 
 /** The phase loop's states: the cursor, the traffic shift, the wait and the look. */
@@ -169,7 +248,8 @@ class CanaryFragments {
     const onTimeout = rollback(S.rollbackOnTimeout, { kind: 'approval_timeout', minutes: approvalMinutes }).next(t.rolledBack);
     const onFailure = rollback(S.rollbackOnFailure, { kind: 'task_failure', 'step.$': '$.failure.step', 'error.$': '$.failure.Error' });
     onFailure.next(t.canaryFailed);
-    return { onVerdict, onRejection, onTimeout, onFailure };
+    const rollBack = (stateName: string, trigger: Record<string, unknown>) => rollback(stateName, trigger).next(t.rolledBack);
+    return { onVerdict, onRejection, onTimeout, onFailure, rollBack };
   }
 
   public phaseLoop(): PhaseLoop {
@@ -233,8 +313,8 @@ class CanaryFragments {
     return requestApproval;
   }
 
-  /** NextPhase: the last phase promotes; any other advances the cursor and starts the next one. */
-  public nextPhase(startPhase: tasks.LambdaInvoke): { readonly nextPhase: sfn.Choice; readonly promote: tasks.LambdaInvoke } {
+  /** NextPhase: the last phase promotes (after the drill, if any); any other advances the cursor and starts the next one. */
+  public nextPhase(startPhase: tasks.LambdaInvoke, rollbacks: Rollbacks): { readonly nextPhase: sfn.Choice; readonly promote: tasks.LambdaInvoke } {
     const promote = lambdaStep(this.scope, S.promote, this.props.promoteFunction, {
       payload: { 'releaseId.$': '$.releaseId', 'model.$': '$.model', 'version.$': '$.version', 'phase.$': '$.phase' },
       resultPath: '$.promotion',
@@ -251,7 +331,7 @@ class CanaryFragments {
       resultPath: '$.cursor',
     });
     const nextPhase = new sfn.Choice(this.scope, S.nextPhase, { stateName: S.nextPhase })
-      .when(sfn.Condition.booleanEquals('$.phase.isLast', true), promote.next(promoted))
+      .when(sfn.Condition.booleanEquals('$.phase.isLast', true), this.drill(rollbacks, promote.next(promoted)))
       .otherwise(advancePhase.next(startPhase));
     return { nextPhase, promote };
   }
@@ -269,6 +349,76 @@ class CanaryFragments {
       .when(sfn.Condition.stringEquals('$.phase.action', action('await_approval')), awaitApproval)
       .when(sfn.Condition.stringEquals('$.phase.action', action('advance')), nextPhase)
       .otherwise(unknownAction);
+  }
+
+  /** A RunHooks task of a phase's stage (HooksInput at `$.hooks`); its failure rolls back as any step's. */
+  private hooksTask(stateName: string, stage: HookStage, rollbacks: Rollbacks): tasks.LambdaInvoke {
+    const fn = requireHooks(this.props);
+    const task = lambdaStep(this.scope, stateName, fn, {
+      payload: { ...RELEASE_AND_PHASE, stage: hookStage(stage) },
+      resultPath: '$.hooks',
+      functionTimeout: functionTimeout(fn),
+    });
+    catchFailure(this.scope, task, stateName, rollbacks.onFailure);
+    return task;
+  }
+
+  /** The rollback trigger of a failed hook (core/rollback.ts `verification_failed`), from RunHooks' `failure`. */
+  private static verificationFailed(stage: Extract<HookStage, 'during_phase' | 'after_phase'>): Record<string, unknown> {
+    return { kind: triggerKind('verification_failed'), stage: hookStage(stage), 'hook.$': '$.hooks.failure.hook', 'message.$': '$.hooks.failure.message' };
+  }
+
+  /** DuringPhaseHooks → DuringPhaseHooksPassed → `waitForNextLook`, or RollbackOnVerification. Without `duringPhaseHooks`: `waitForNextLook`. */
+  public duringPhaseHooks(rollbacks: Rollbacks, waitForNextLook: sfn.Wait): sfn.IChainable {
+    if (this.props.duringPhaseHooks !== true) return waitForNextLook;
+    return this.hooksTask(SC.duringPhaseHooks, 'during_phase', rollbacks).next(
+      new sfn.Choice(this.scope, SC.duringPhaseHooksPassed, { stateName: SC.duringPhaseHooksPassed })
+        .when(sfn.Condition.booleanEquals('$.hooks.passed', true), waitForNextLook)
+        .otherwise(rollbacks.rollBack(SC.rollbackOnVerification, CanaryFragments.verificationFailed('during_phase'))),
+    );
+  }
+
+  /**
+   * AfterPhaseHooks → AfterPhaseHooksPassed → AfterPhaseAction (`requestApproval` where the phase
+   * awaits one, else `nextPhase`), or RollbackOnAfterPhaseVerification. Without `afterPhaseHooks`: undefined.
+   */
+  public afterPhaseHooks(rollbacks: Rollbacks, requestApproval: sfn.IChainable, nextPhase: sfn.IChainable): sfn.IChainable | undefined {
+    if (this.props.afterPhaseHooks !== true) return undefined;
+    const phaseAction = new sfn.Choice(this.scope, SC.afterPhaseAction, { stateName: SC.afterPhaseAction })
+      .when(sfn.Condition.stringEquals('$.phase.action', action('await_approval')), requestApproval)
+      .otherwise(nextPhase);
+    return this.hooksTask(SC.afterPhaseHooks, 'after_phase', rollbacks).next(
+      new sfn.Choice(this.scope, SC.afterPhaseHooksPassed, { stateName: SC.afterPhaseHooksPassed })
+        .when(sfn.Condition.booleanEquals('$.hooks.passed', true), phaseAction)
+        .otherwise(rollbacks.rollBack(SC.rollbackOnAfterPhaseVerification, CanaryFragments.verificationFailed('after_phase'))),
+    );
+  }
+
+  /**
+   * RollbackDrill → WaitForDrill → VerifyDrill → DrillPassed → RestoreAfterDrill → `promote`, or
+   * RollbackOnDrill. Without `drillFunction`: `promote`.
+   */
+  public drill(rollbacks: Rollbacks, promote: sfn.Chain): sfn.IChainable {
+    const fn = this.props.drillFunction;
+    if (fn === undefined) return promote;
+    const step = (stateName: string, a: DrillInput['action'], resultPath: string, extra: Record<string, unknown> = {}) => {
+      const task = lambdaStep(this.scope, stateName, fn, { payload: { action: drillAction(a), ...RELEASE_AND_PHASE, ...extra }, resultPath, functionTimeout: functionTimeout(fn) });
+      catchFailure(this.scope, task, stateName, rollbacks.onFailure);
+      return task;
+    };
+    const rollbackDrill = step(SC.rollbackDrill, 'rollback', '$.drill');
+    const waitForDrill = new sfn.Wait(this.scope, SC.waitForDrill, { stateName: SC.waitForDrill, time: sfn.WaitTime.secondsPath('$.drill.waitSeconds') });
+    const verifyDrill = step(SC.verifyDrill, 'verify', '$.drill', { drill: { 'startedAt.$': '$.drill.startedAt' } });
+    const restore = step(SC.restoreAfterDrill, 'restore', '$.drillRestore');
+    const onDrill = rollbacks.rollBack(SC.rollbackOnDrill, { kind: triggerKind('drill_failed'), 'message.$': '$.drill.message' });
+    return rollbackDrill
+      .next(waitForDrill)
+      .next(verifyDrill)
+      .next(
+        new sfn.Choice(this.scope, SC.drillPassed, { stateName: SC.drillPassed })
+          .when(sfn.Condition.booleanEquals('$.drill.passed', true), restore.next(promote))
+          .otherwise(onDrill),
+      );
   }
 }
 

@@ -14,7 +14,8 @@ import { ModelNameSchema } from '../core/manifest.js';
 import { historyBudgetIssues } from '../core/budgets.js';
 import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, PhasesSchema } from '../core/plan.js';
 import { PolicySchema } from '../core/policy.js';
-import { DEFAULT_METRICS_NAMESPACE, RouterConfigSchema } from '../core/runtime-config.js';
+import { DEFAULT_METRICS_NAMESPACE, RouterConfigSchema, type RouterConfig } from '../core/runtime-config.js';
+import { DEFAULT_ENVIRONMENTS, EnvironmentsSchema, handoverBusName, type Environment, type EnvironmentSettings } from '../core/environments.js';
 import { SEVERITIES } from '../core/severity.js';
 import { InvalidInputError } from '../core/errors.js';
 import { toFieldIssues } from '../core/validation.js';
@@ -137,6 +138,12 @@ export const PipelineConfigSchema = z
         rollbackReservedConcurrency: z.number().int().min(1).max(100).nullable().optional(),
       })
       .prefault({}),
+    /**
+     * The environment chain (core/environments.ts): staging → pre-production → production by
+     * default. Each environment is a stack of its own (`cdk deploy` into its account); the last one
+     * keeps the pipeline's own stack name and prefix, the others add `-<name>`.
+     */
+    environments: EnvironmentsSchema.default(DEFAULT_ENVIRONMENTS.map((e) => EnvironmentsSchema.element.parse(e))),
   })
   .superRefine((c, ctx) => {
     for (const issue of checkSmokeSchemas(c.deployment.smoke)) {
@@ -148,6 +155,12 @@ export const PipelineConfigSchema = z
     }
     // Both execution histories within Step Functions' limit (core/budgets.ts).
     for (const issue of historyBudgetIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    // Each earlier environment's physical prefix `<prefix>-<name>` must still be a valid prefix.
+    c.environments.forEach((e, i) => {
+      if (i < c.environments.length - 1 && `${c.prefix}-${e.name}`.length > 30) {
+        ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `"${c.prefix}-${e.name}" (the prefix of its resources) is over 30 chars: shorten the name or the prefix` });
+      }
+    });
   });
 
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
@@ -259,3 +272,95 @@ export function resourceNames(config: Pick<PipelineConfig, 'prefix' | 'modelName
 
 /** Upper bound on one canary execution's duration, in minutes (core/budgets.ts). */
 export { canaryTimeoutMinutes, promotionTimeoutMinutes } from '../core/budgets.js';
+
+// ── the environment chain ───────────────────────────────────────────────────────────────────────
+
+/** One environment of the chain, resolved: its own pipeline config and its neighbours. */
+export interface EnvironmentPipeline {
+  readonly environment: Environment;
+  readonly index: number;
+  /** The environment's own pipeline: stack name, prefix, router, phases, namespace, deployment, notifications resolved. */
+  readonly config: PipelineConfig;
+  readonly previous: { readonly name: string; readonly account: string | null; readonly prefix: string } | null;
+  readonly next: { readonly name: string; readonly account: string | null; readonly region: string | null; readonly prefix: string } | null;
+}
+
+/** The router of an earlier environment in a one-account chain: its names suffixed with `-<env>`. */
+function suffixedRouter(router: RouterConfig, env: string): RouterConfig {
+  return router.kind === 'sagemaker'
+    ? { ...router, endpointName: `${router.endpointName}-${env}` }
+    : { ...router, functionName: `${router.functionName}-${env}` };
+}
+
+/**
+ * Each environment's own pipeline. The last environment is the pipeline as configured (its stack
+ * name and prefix); an earlier one adds `-<name>` to both. In a chain in one account (no account
+ * named), an earlier environment's endpoint and metric namespace are also its own by default
+ * (`<endpoint>-<name>`, `<namespace>/<name>`), so environments never share a fleet.
+ *
+ * @example environmentPipelines(parsePipelineConfig({})).map((p) => p.config.stackName) // ['BuilderBrainRelease-staging', 'BuilderBrainRelease-pre-production', 'BuilderBrainRelease']
+ */
+export function environmentPipelines(config: PipelineConfig): EnvironmentPipeline[] {
+  const envs = config.environments;
+  const oneAccount = envs.every((e) => e.account === undefined);
+  const prefixOf = (i: number) => (i === envs.length - 1 ? config.prefix : `${config.prefix}-${envs[i]!.name}`);
+  return envs.map((environment, index) => {
+    const last = index === envs.length - 1;
+    const shared = oneAccount && !last;
+    const input = {
+      ...config,
+      stackName: last ? config.stackName : `${config.stackName}-${environment.name}`,
+      prefix: prefixOf(index),
+      router: environment.router ?? (shared ? suffixedRouter(config.router, environment.name) : config.router),
+      phases: environment.phases ?? config.phases,
+      metricsNamespace: environment.metricsNamespace ?? (shared ? `${config.metricsNamespace}/${environment.name}` : config.metricsNamespace),
+      approvalTimeoutMinutes: environment.approvalTimeoutMinutes ?? config.approvalTimeoutMinutes,
+      deployment: deepMerge(config.deployment, environment.deployment ?? {}),
+      notifications: deepMerge(config.notifications, environment.notifications ?? {}),
+      environments: [environment],
+    };
+    let own: PipelineConfig;
+    try {
+      own = parsePipelineConfig(input, `environment ${environment.name} (environments.${index})`);
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      throw new InvalidInputError(`pipeline config`, err.issues.map((i) => ({ path: `environments.${index} (${environment.name}): ${i.path}`, message: i.message })));
+    }
+    const prev = index === 0 ? null : envs[index - 1]!;
+    const next = last ? null : envs[index + 1]!;
+    return {
+      environment,
+      index,
+      config: own,
+      previous: prev === null ? null : { name: prev.name, account: prev.account ?? null, prefix: prefixOf(index - 1) },
+      next: next === null ? null : { name: next.name, account: next.account ?? null, region: next.region ?? null, prefix: prefixOf(index + 1) },
+    };
+  });
+}
+
+/** The pseudo parameters an environment's settings are written with: CloudFormation's in lib/, placeholders locally. */
+export interface AccountContext {
+  readonly partition: string;
+  readonly account: string;
+  readonly region: string;
+}
+
+/** What the environment's handlers are told (BB_ENVIRONMENT_JSON); a pipeline outside a chain gets a one-environment chain. */
+export function environmentSettings(p: EnvironmentPipeline | null, config: PipelineConfig, here: AccountContext): EnvironmentSettings {
+  const router = (p?.config ?? config).router;
+  const endpoint = router.kind === 'sagemaker' ? `sagemaker:${router.endpointName}` : `lambda:${router.functionName}:${router.liveAlias}`;
+  if (p === null) return { name: 'production', index: 0, of: 1, previous: null, next: null, endpoint, hooks: [], drillMinutes: null };
+  const nextAccount = p.next?.account ?? here.account;
+  const nextRegion = p.next?.region ?? here.region;
+  return {
+    name: p.environment.name,
+    index: p.index,
+    of: config.environments.length,
+    // A one-account chain names no account: the previous environment is this account.
+    previous: p.previous === null ? null : { name: p.previous.name, account: p.previous.account ?? here.account },
+    next: p.next === null ? null : { name: p.next.name, eventBusArn: `arn:${here.partition}:events:${nextRegion}:${nextAccount}:event-bus/${handoverBusName(p.next.prefix)}` },
+    endpoint,
+    hooks: p.environment.hooks,
+    drillMinutes: p.environment.rollbackDrill ? p.environment.drillMinutes : null,
+  };
+}

@@ -111,14 +111,16 @@ export function allowServiceEnvelope(key: kms.IKey, service: EnvelopeService): v
 }
 
 /**
- * How a role uses data under the key: `read` (S3 GetObject), `produce` (SNS Publish / SQS SendMessage
- * to an encrypted topic or queue: a data key is generated, and decrypted for the envelope), `table`
- * (DynamoDB reads and writes of a CMK-encrypted table).
+ * How a role uses data under the key: `read` (S3 GetObject), `write` (S3 PutObject, multipart
+ * included: S3 generates a data key per object and decrypts it for each part), `produce` (SNS Publish
+ * / SQS SendMessage to an encrypted topic or queue: a data key is generated, and decrypted for the
+ * envelope), `table` (DynamoDB reads and writes of a CMK-encrypted table).
  */
-export type KeyUse = 'read' | 'produce' | 'table';
+export type KeyUse = 'read' | 'write' | 'produce' | 'table';
 
 const KEY_ACTIONS: Record<KeyUse, string[]> = {
   read: ['kms:Decrypt'],
+  write: ['kms:Decrypt', 'kms:GenerateDataKey'],
   produce: ['kms:Decrypt', 'kms:GenerateDataKey'],
   table: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
 };
@@ -126,6 +128,7 @@ const KEY_ACTIONS: Record<KeyUse, string[]> = {
 /** The services a role may use the key through, per use (kms:ViaService). */
 const KEY_SERVICES: Record<KeyUse, readonly string[]> = {
   read: ['s3'],
+  write: ['s3'],
   produce: ['sns', 'sqs'],
   table: ['dynamodb'],
 };
@@ -145,4 +148,24 @@ export function grantKeyUse(key: kms.IKey, grantee: iam.IGrantable, use: KeyUse)
       conditions: { StringEquals: { 'kms:ViaService': via.length === 1 ? via[0]! : via } },
     }),
   );
+}
+
+/**
+ * Another account (the next environment of the chain) may decrypt with the key, only through S3 in
+ * this region (kms:ViaService) and only as itself (kms:CallerAccount): it reads the artifacts this
+ * pipeline promoted, never calls KMS on the key directly. Its own IAM policies decide which of its
+ * roles may (accept-handover's).
+ */
+export function allowAccountDecryptViaS3(key: kms.IKey, account: string, sid: string): void {
+  once(key, `s3-decrypt:${sid}`, () => {
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        principals: [new iam.AccountPrincipal(account)],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(key).region}.amazonaws.com`, 'kms:CallerAccount': account } },
+      }),
+    );
+  });
 }

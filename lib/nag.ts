@@ -5,7 +5,7 @@
  * `AwsSolutions-IAM5[Resource::*]`) on one construct and says why; a short or empty reason is a
  * programming error, caught at synth.
  */
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** Shortest reason accepted: a sentence, not a shrug. */
@@ -23,8 +23,33 @@ export function acknowledge(scope: IConstruct, id: string, reason: string): void
   if (reason.trim().length < MIN_REASON_LENGTH) {
     throw new Error(`acknowledgment of ${id} at ${scope.node.path} needs a reason of at least ${MIN_REASON_LENGTH} characters`);
   }
+  const rendered = renderPseudoParameters(scope, id);
   // Qualified with the plugin's namespace, as cdk-nag 3 prints it ("Acknowledge with 'AwsSolutions::…'").
-  Validations.of(scope).acknowledge({ id: id.startsWith('AwsSolutions-') ? `AwsSolutions::${id}` : id, reason });
+  Validations.of(scope).acknowledge({ id: rendered.startsWith('AwsSolutions-') ? `AwsSolutions::${rendered}` : rendered, reason });
+}
+
+const PSEUDO_PARAMETERS = {
+  '<AWS::Partition>': (s: Stack) => s.partition,
+  '<AWS::Region>': (s: Stack) => s.region,
+  '<AWS::AccountId>': (s: Stack) => s.account,
+} as const;
+
+/**
+ * A finding id as cdk-nag renders it for the stack of `scope`: an ARN the stack formats shows its
+ * partition, region and account as `<AWS::Region>`-style placeholders in an environment-agnostic
+ * stack, but as the literals in a stack deployed to a named account and region (the environment
+ * chain's, lib/synth.ts addEnvironmentStacks). Acknowledgments are written with the placeholders.
+ */
+function renderPseudoParameters(scope: IConstruct, id: string): string {
+  if (!id.includes('<AWS::')) return id;
+  const stack = scope.node.scopes.findLast((c) => Stack.isStack(c));
+  if (stack === undefined) return id;
+  let out = id;
+  for (const [placeholder, of] of Object.entries(PSEUDO_PARAMETERS)) {
+    const value = of(stack);
+    if (!Token.isUnresolved(value)) out = out.split(placeholder).join(value);
+  }
+  return out;
 }
 
 /**

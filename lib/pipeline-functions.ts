@@ -13,13 +13,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { EnvironmentSettings } from '../core/environments.js';
 import type { CanaryPolicy, GatePolicy } from '../core/policy.js';
 import { sageMakerNamePrefix } from '../core/deployment.js';
 import { ENV, type RouterConfig, type ServingSettingsConfig } from '../core/runtime-config.js';
@@ -29,9 +30,17 @@ import type { IncidentTopics } from './incident-topics.js';
 import { allowLogsService } from './kms.js';
 import { acknowledge, acknowledgeGuard, acknowledgeLogRetention } from './nag.js';
 
-/** The steps' names (core/steps.ts), in the order the functions are created. */
-export const HANDLER_NAMES: readonly HandlerName[] = STEP_NAMES;
 export type HandlerName = StepName;
+
+/**
+ * The steps of the environment chain (core/environments.ts): their functions exist only where the
+ * environment needs them (lib/stack.ts chainSteps): run-hooks where it has hooks, drill where it
+ * drills, hand-over where a next environment exists, accept-handover where a previous one does.
+ */
+export const CHAIN_HANDLER_NAMES = ['run-hooks', 'drill', 'hand-over', 'accept-handover'] as const satisfies readonly StepName[];
+
+/** The steps every pipeline has (core/steps.ts, less the chain's), in the order the functions are created. */
+export const HANDLER_NAMES: readonly HandlerName[] = STEP_NAMES.filter((n) => !(CHAIN_HANDLER_NAMES as readonly string[]).includes(n));
 export type { EnvKey };
 
 /** What one handler is, needs and may do: its registry entry (core/steps.ts) in CDK terms. */
@@ -77,6 +86,25 @@ export interface PipelineFunctionsProps {
   readonly alarmWarmup?: { readonly minutes: number; readonly evaluationMinutes: number };
   /** How candidates are deployed (BB_SERVING_JSON of the serving function). */
   readonly serving: ServingSettingsConfig;
+  /**
+   * Where this pipeline stands in the environment chain (BB_ENVIRONMENT_JSON of the steps that read
+   * it; CloudFormation tokens allowed, resolved at deploy); its hooks and next bus are what run-hooks
+   * and hand-over may call.
+   */
+  readonly environment: EnvironmentSettings;
+  /**
+   * The steps to create a function for, in registry order.
+   *
+   * @default HANDLER_NAMES - every pipeline's steps, none of the chain's
+   */
+  readonly steps?: readonly HandlerName[];
+  /**
+   * The previous environment of the chain, whose promoted artifacts the accept-handover function
+   * copies; required when a step that `copiesUpstream` is created.
+   *
+   * @default - none
+   */
+  readonly upstream?: UpstreamSource;
   /** Name of the promotion state machine (its ARN is derived, so no dependency cycle arises). */
   readonly promotionStateMachineName: string;
   /** Name of the canary state machine (the rollback function stops its executions). */
@@ -100,6 +128,14 @@ export interface PipelineFunctionsProps {
   readonly projectRoot?: string;
   /** @default 'builderbrain-release' */
   readonly serviceName?: string;
+}
+
+/** Where the previous environment keeps its promoted artifacts: its account and region. */
+export interface UpstreamSource {
+  /** A 12-digit account id, or `Aws.ACCOUNT_ID` in a chain in one account. */
+  readonly account: string;
+  /** Its region (the region of its bucket and key). */
+  readonly region: string;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -140,10 +176,15 @@ interface FunctionContext {
 }
 
 export class PipelineFunctions extends Construct {
-  public readonly functions: Record<HandlerName, nodejs.NodejsFunction>;
-  public readonly logGroups: Record<HandlerName, logs.LogGroup>;
+  /** The functions created (see {@link PipelineFunctionsProps.steps}), by step. */
+  public readonly functions: Readonly<Partial<Record<HandlerName, nodejs.NodejsFunction>>>;
+  public readonly logGroups: Readonly<Partial<Record<HandlerName, logs.LogGroup>>>;
+  /** The steps whose function exists, in registry order. */
+  public readonly steps: readonly HandlerName[];
   /** Variables some function reads whose value did not exist yet (see {@link provideEnvironment}). */
   private readonly pending = new Set<EnvKey>();
+  /** Each function's variables as set, for the size check when one is provided later. */
+  private readonly environments: Partial<Record<HandlerName, Record<string, string>>> = {};
 
   public constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
     super(scope, id);
@@ -164,17 +205,33 @@ export class PipelineFunctions extends Construct {
       envValues: environmentValues(props, Stack.of(this).stackName, promotionArn),
       promotionArn,
     };
-    const functions = {} as Record<HandlerName, nodejs.NodejsFunction>;
-    const logGroups = {} as Record<HandlerName, logs.LogGroup>;
-    for (const name of STEP_NAMES) [functions[name], logGroups[name]] = this.stepFunction(name, ctx);
+    const wanted = new Set(props.steps ?? HANDLER_NAMES);
+    const unknown = [...wanted].filter((n) => !STEP_NAMES.includes(n));
+    if (unknown.length > 0) throw new Error(`PipelineFunctions: no step named ${unknown.join(', ')} (core/steps.ts)`);
+    this.steps = STEP_NAMES.filter((n) => wanted.has(n));
+    const functions: Partial<Record<HandlerName, nodejs.NodejsFunction>> = {};
+    const logGroups: Partial<Record<HandlerName, logs.LogGroup>> = {};
+    for (const name of this.steps) [functions[name], logGroups[name]] = this.stepFunction(name, ctx);
     this.functions = functions;
     this.logGroups = logGroups;
     this.node.addValidation({ validate: () => [...this.pending].map((key) => `PipelineFunctions: ${ENV[key]} was never provided (provideEnvironment)`) });
   }
 
-  /** One handler's function. */
+  /** One handler's function; throws when the step has none in this stack. */
   public fn(name: HandlerName): nodejs.NodejsFunction {
+    const fn = this.functions[name];
+    if (fn === undefined) throw new Error(`PipelineFunctions: no ${name} function in this pipeline (steps: ${this.steps.join(', ')})`);
+    return fn;
+  }
+
+  /** A handler's function, or undefined when this pipeline has none (the chain's steps). */
+  public tryFn(name: HandlerName): nodejs.NodejsFunction | undefined {
     return this.functions[name];
+  }
+
+  /** Whether the step has a function in this pipeline. */
+  public has(name: HandlerName): boolean {
+    return this.functions[name] !== undefined;
   }
 
   /**
@@ -182,9 +239,13 @@ export class PipelineFunctions extends Construct {
    * the bucket's trigger needs the intake function first) on every function whose step reads it.
    */
   public provideEnvironment(key: EnvKey, value: string): void {
-    for (const name of STEP_NAMES) {
+    for (const name of this.steps) {
       const env: readonly EnvKey[] = STEPS[name].env;
-      if (env.includes(key)) this.functions[name].addEnvironment(ENV[key], value);
+      if (!env.includes(key)) continue;
+      this.fn(name).addEnvironment(ENV[key], value);
+      const environment = this.environments[name]!;
+      environment[ENV[key]] = value;
+      checkEnvironmentSize(this, name, environment);
     }
     this.pending.delete(key);
   }
@@ -244,8 +305,9 @@ export class PipelineFunctions extends Construct {
       if (value === undefined) this.pending.add(key);
       else environment[ENV[key]] = value;
     }
-    checkEnvironmentSize(name, environment);
-    return environment;
+    checkEnvironmentSize(this, name, environment);
+    this.environments[name] = environment;
+    return { ...environment };
   }
 }
 
@@ -264,6 +326,8 @@ function environmentValues(props: PipelineFunctionsProps, stackName: string, pro
     stackName,
     serving: JSON.stringify(props.serving),
     alarmWarmup: JSON.stringify(props.alarmWarmup ?? { minutes: 0, evaluationMinutes: 1 }),
+    // Tokens (the chain's accounts, the next bus's ARN) inside the string resolve to an Fn::Join.
+    environment: JSON.stringify(props.environment),
   };
 }
 
@@ -281,7 +345,8 @@ function stepRole(scope: Construct, cid: string, name: HandlerName, logGroup: lo
 function grantPermissions(role: iam.Role, permissions: StepPermissions, ctx: FunctionContext): void {
   const { props } = ctx;
   const stack = Stack.of(role);
-  if (permissions.ledger !== undefined) props.ledger.grantActions(role, permissions.ledger);
+  // The step that accepts hand-overs records them (HANDOVER# partition).
+  if (permissions.ledger !== undefined) props.ledger.grantActions(role, permissions.ledger, { handovers: permissions.copiesUpstream === true });
   for (const t of permissions.publishes ?? []) props.topics.grantPublish(t, role);
   if (permissions.readsMetrics === true) {
     // cloudwatch:GetMetricData supports no resource-level permissions: Resource must be "*".
@@ -300,6 +365,67 @@ function grantPermissions(role: iam.Role, permissions: StepPermissions, ctx: Fun
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [ctx.promotionArn] }));
   }
   if (permissions.stopsCanary === true) grantStopCanary(role, props.canaryStateMachineName, stack);
+  if (permissions.invokesHooks === true) grantInvokeHooks(role, props.environment);
+  if (permissions.sendsHandover === true) grantSendHandover(role, props.environment);
+  if (permissions.copiesUpstream === true) grantReadUpstream(role, props.upstream, props.model);
+}
+
+/**
+ * lambda:InvokeFunction on exactly the environment's hook functions, by the ARNs configured: an ARN
+ * with an alias or version is granted as such (invoking it needs that very ARN), an unqualified one
+ * covers the function's $LATEST only. A hook in another account also needs its own resource policy
+ * to admit this account (the team's side).
+ */
+function grantInvokeHooks(role: iam.Role, environment: EnvironmentSettings): void {
+  const arns = [...new Set(environment.hooks.map((h) => h.functionArn))];
+  if (arns.length === 0) throw new Error(`PipelineFunctions: the run-hooks function is created only for an environment with hooks (${environment.name} has none)`);
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: arns }));
+}
+
+/** events:PutEvents on exactly the next environment's hand-over bus (whose policy admits this account). */
+function grantSendHandover(role: iam.Role, environment: EnvironmentSettings): void {
+  if (environment.next === null) throw new Error(`PipelineFunctions: the hand-over function is created only for an environment with a next one (${environment.name} is the last)`);
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [environment.next.eventBusArn] }));
+}
+
+/**
+ * Reading the previous environment's promoted artifacts of `model`: s3:GetObject on
+ * `models/<model>/*` of any bucket, but only of buckets in the previous environment's account
+ * (s3:ResourceAccount); kms:Decrypt on that account's keys in its region, only through S3 there
+ * (kms:ViaService). The previous environment's bucket and key are resources of another stack, often
+ * of another account: their names are not known at synth, and the hand-over event names the bucket.
+ * That account's bucket and key policies grant this account the same (lib/artifact-trigger.ts
+ * grantReadToAccount), so both sides must agree.
+ */
+function grantReadUpstream(role: iam.Role, upstream: UpstreamSource | undefined, model: string): void {
+  if (upstream === undefined) throw new Error('PipelineFunctions: the accept-handover function needs `upstream` (the previous environment)');
+  const stack = Stack.of(role);
+  const objects = `arn:${stack.partition}:s3:::*/models/${model}/*`;
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects], conditions: { StringEquals: { 's3:ResourceAccount': upstream.account } } }),
+  );
+  const keys = `arn:${stack.partition}:kms:${upstream.region}:${upstream.account}:key/*`;
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [keys], conditions: { StringEquals: { 'kms:ViaService': `s3.${upstream.region}.amazonaws.com` } } }),
+  );
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*/models/${model}/*]`,
+    "The previous environment's bucket is another stack's, usually in another account: its generated name is not known at synth (the hand-over event names it). s3:GetObject covers models/<model>/ objects only, of buckets owned by the previous environment's account only (condition s3:ResourceAccount), whose bucket policy grants this account the same prefix.",
+  );
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${nagValue(stack, upstream.region)}:${nagValue(stack, upstream.account)}:key/*]`,
+    "The previous environment's key is another stack's, usually in another account: its id is not known at synth. kms:Decrypt covers that account's keys in its region only, and only through S3 there (kms:ViaService), as S3 decrypts the artifact being read; that key's policy grants this account the same.",
+  );
+}
+
+/** A value as cdk-nag renders it in finding ids: a literal as is, a Ref as `<AWS::Region>` / `<LogicalId>`. */
+function nagValue(stack: Stack, value: string): string {
+  if (!Token.isUnresolved(value)) return value;
+  const resolved: unknown = stack.resolve(value);
+  if (typeof resolved === 'object' && resolved !== null && typeof (resolved as { Ref?: unknown }).Ref === 'string') return `<${(resolved as { Ref: string }).Ref}>`;
+  throw new Error(`PipelineFunctions: cannot render ${JSON.stringify(resolved)} as cdk-nag does`);
 }
 
 /** states:StopExecution on the executions of the one canary state machine. */
@@ -358,12 +484,89 @@ function grantRouter(role: iam.Role, router: RouterConfig, stack: Stack): void {
 /** Lambda's limit on a function's environment: 4 KB over every key and value, in bytes. */
 export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
 
-/** Checked at synth, in bytes: a deploy must not discover it. */
-function checkEnvironmentSize(handler: string, environment: Record<string, string>): void {
-  const bytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8'), 0);
+/**
+ * The longest each CloudFormation pseudo parameter resolves to, in bytes: account ids are 12 digits;
+ * the longest region code is 14 characters today (`ap-southeast-4`, `eusc-de-east-1`) and the
+ * longest partition 10 (`aws-us-gov`), each given room to grow.
+ */
+const PSEUDO_PARAMETER_MAX_BYTES: Readonly<Record<string, number>> = {
+  'AWS::AccountId': 12,
+  'AWS::Region': 20,
+  'AWS::Partition': 16,
+  'AWS::URLSuffix': 24,
+  'AWS::StackName': 128,
+  'AWS::StackId': 256,
+  'AWS::NoValue': 0,
+};
+
+/** An ARN of a service's resource whose own part is at most `resource` bytes. */
+const arnMaxBytes = (service: string, resource: number) => 'arn:'.length + 16 + service.length + 2 + 20 + 1 + 12 + 1 + resource;
+
+/** The longest a `Ref` of a resource of each type resolves to (its name, or for a topic its ARN), in bytes. */
+const REF_MAX_BYTES: Readonly<Record<string, number>> = {
+  'AWS::DynamoDB::Table': 255,
+  'AWS::S3::Bucket': 63,
+  'AWS::SNS::Topic': arnMaxBytes('sns', 256),
+  'AWS::SQS::Queue': 'https://sqs..amazonaws.com//'.length + 20 + 12 + 80 + 8,
+  'AWS::Lambda::Function': 64,
+  'AWS::StepFunctions::StateMachine': arnMaxBytes('states', 'stateMachine:'.length + 80),
+  'AWS::Events::EventBus': 256,
+};
+
+/** Any other attribute of a resource (an ARN, a generated name): an ARN's usual bound. */
+const OTHER_TOKEN_MAX_BYTES = 2048;
+
+/**
+ * The most bytes `value` can take once CloudFormation resolves its tokens: literals as they are,
+ * pseudo parameters and resource names at their longest (the values are known only at deploy).
+ */
+export function worstCaseBytes(stack: Stack, value: string): number {
+  if (!Token.isUnresolved(value)) return Buffer.byteLength(value, 'utf8');
+  const types = new Map<string, string>();
+  for (const c of stack.node.findAll()) if (c instanceof CfnResource) types.set(stack.resolve(c.logicalId) as string, c.cfnResourceType);
+  const bound = (v: unknown): number => {
+    if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
+    if (typeof v === 'number') return String(v).length;
+    const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+    if (typeof o['Ref'] === 'string') {
+      const ref = o['Ref'];
+      return PSEUDO_PARAMETER_MAX_BYTES[ref] ?? REF_MAX_BYTES[types.get(ref) ?? ''] ?? OTHER_TOKEN_MAX_BYTES;
+    }
+    if (Array.isArray(o['Fn::Join'])) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.reduce((n: number, p) => n + bound(p), 0) + Buffer.byteLength(sep, 'utf8') * Math.max(0, parts.length - 1);
+    }
+    return OTHER_TOKEN_MAX_BYTES;
+  };
+  // Each token of the string at its longest, the literals between them as they are.
+  let tokenBytes = 0;
+  const literals: unknown = Tokenization.reverseString(value)
+    .mapTokens({
+      mapToken: (t) => {
+        tokenBytes += bound(stack.resolve(t));
+        return '';
+      },
+    })
+    .join({ join: (l: unknown, r: unknown) => `${String(l)}${String(r)}` });
+  return Buffer.byteLength(String(literals ?? ''), 'utf8') + tokenBytes;
+}
+
+/**
+ * Checked at synth, in bytes, a token counted at the longest value it can resolve to
+ * ({@link worstCaseBytes}): a deploy must not discover it.
+ */
+function checkEnvironmentSize(scope: Construct, handler: string, environment: Record<string, string>): void {
+  const stack = Stack.of(scope);
+  const sizes = Object.entries(environment).map(([k, v]) => [k, Buffer.byteLength(k, 'utf8') + worstCaseBytes(stack, v)] as const);
+  const bytes = sizes.reduce((n, [, b]) => n + b, 0);
   if (bytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
+    const largest = [...sizes].sort((x, y) => y[1] - x[1])[0]![0];
+    const hint =
+      largest === ENV.environment
+        ? `shorten the environment's hooks (their names, ARNs and phases travel in ${ENV.environment}) or its endpoint name`
+        : 'shorten deployment.sagemaker.environment or the policy';
     throw new Error(
-      `PipelineFunctions: the ${handler} function's environment is ${bytes} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten deployment.sagemaker.environment or the policy`,
+      `PipelineFunctions: the ${handler} function's environment is ${bytes} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_MAX_BYTES}: ${hint} (CloudFormation values counted at their longest; the largest variable is ${largest})`,
     );
   }
 }

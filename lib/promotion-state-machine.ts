@@ -15,6 +15,16 @@
  * ValidateManifest, ReleaseLock, ReleaseLockAfterReject, ReleaseLockAfterFailure fail → PromotionFailed
  * ```
  *
+ * The environment chain adds, where the props ask for them (STATE_NAMES.promotionChain):
+ *
+ * ```
+ * beforeTrafficHooks: SmokePassed → BeforeTrafficHooks → BeforeTrafficHooksPassed ─yes─▶ RunCanary
+ *                                                        └─no──▶ MarkVerificationFailed → RejectRelease (removes the candidate)
+ *                     BeforeTrafficHooks fails → BeforeTrafficHooksFailed → RollbackOnCanaryFailure (as SmokeTest)
+ * handOverFunction:   Converge… → ReleaseLock → HandOver → Completed;  HandOver fails → HandOverFailed (Fail)
+ *                     RemoveAfterRollback… → ReleaseLockAfterRollback → Completed (a rolled-back release is never handed over)
+ * ```
+ *
  * The lock is released on every path that may hold it. A canary stopped by the alarm path fails
  * RunCanary; the rollback Lambda then answers `already_rolled_back` (the alarm path rolled back and
  * paged), and the execution ends as a *succeeded* rollback, so that the pipeline-health alarm on
@@ -30,7 +40,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { STATE_NAMES, type RollbackOutput } from '../core/contracts.js';
+import { STATE_NAMES, type RejectCause, type RollbackOutput } from '../core/contracts.js';
+import type { HookStage } from '../core/environments.js';
 import type { RejectionFollowUp } from '../core/lifecycle.js';
 import type { SmokeSample } from '../core/deployment.js';
 import { PhasesSchema, type Phase } from '../core/plan.js';
@@ -40,8 +51,10 @@ import { catchFailure, functionTimeout, lambdaStep, logicalIdOf, pipelineStateMa
 /** The Choices compare the core's own values (core/contracts.ts, core/lifecycle.ts): a literal they do not know fails tsc. */
 const outcome = (o: RollbackOutput['outcome']): string => o;
 const followUp = (f: RejectionFollowUp): string => f;
+const hookStage = (h: HookStage): string => h;
 
 const S = STATE_NAMES.promotion;
+const SC = STATE_NAMES.promotionChain;
 
 export interface PromotionStateMachineProps {
   readonly stateMachineName: string;
@@ -67,6 +80,28 @@ export interface PromotionStateMachineProps {
   readonly encryptionKey: kms.IKey;
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Runs the environment's verification hooks of a stage (core/app/run-hooks.ts); required when
+   * `beforeTrafficHooks` is true.
+   *
+   * @default - no hooks step
+   */
+  readonly runHooksFunction?: lambda.IFunction;
+  /**
+   * The environment has before-traffic hooks: BeforeTrafficHooks runs them after the smoke test and
+   * before RunCanary; a failed hook rejects the release (cause `verification_failed`, the candidate
+   * removed). Needs `runHooksFunction`.
+   *
+   * @default false
+   */
+  readonly beforeTrafficHooks?: boolean;
+  /**
+   * Hands a promoted release over to the next environment of the chain (core/app/hand-over.ts):
+   * HandOver runs after ReleaseLock on the promoted path only; its failure ends in HandOverFailed.
+   *
+   * @default - no hand-over (no chain, or the chain's last environment)
+   */
+  readonly handOverFunction?: lambda.IFunction;
 }
 
 export class PromotionStateMachine extends Construct {
@@ -85,10 +120,10 @@ export class PromotionStateMachine extends Construct {
     const reject = f.rejections(terminals, failure.releaseLockAfterFailure, serving.removal);
     const admission = f.admissionSteps(terminals.promotionFailed, failure);
     const runCanary = f.runCanary(phases, failure.rollbackOnFailure);
-    const releaseLock = f.releaseLock(S.releaseLock, terminals.promotionFailed);
-    releaseLock.next(terminals.completed);
-    const verifyArtifact = f.deployment(serving, failure.rollbackOnFailure, reject, runCanary);
-    f.afterCanary(runCanary, serving, releaseLock);
+    const releaseLocks = f.releaseLocks(terminals);
+    const beforeTraffic = f.beforeTrafficHooks(runCanary, reject, failure.rollbackOnFailure);
+    const verifyArtifact = f.deployment(serving, failure.rollbackOnFailure, reject, beforeTraffic);
+    f.afterCanary(runCanary, serving, releaseLocks);
     const definition = f.admission(admission, reject, verifyArtifact);
 
     this.stateMachine = pipelineStateMachine(this, {
@@ -106,6 +141,8 @@ export class PromotionStateMachine extends Construct {
         props.rollbackFunction,
         props.verifyArtifactFunction,
         props.servingFunction,
+        ...(props.beforeTrafficHooks === true ? [requireHooks(props)] : []),
+        ...(props.handOverFunction === undefined ? [] : [props.handOverFunction]),
       ],
     });
     acknowledgeRunCanary(this.stateMachine, props.canaryStateMachine);
@@ -119,7 +156,14 @@ function validateProps(props: PromotionStateMachineProps): readonly Phase[] {
   if (!Number.isInteger(props.maxLooksPerPhase) || props.maxLooksPerPhase < 1) {
     throw new Error(`PromotionStateMachine: maxLooksPerPhase must be a positive integer, got ${props.maxLooksPerPhase}`);
   }
+  if (props.beforeTrafficHooks === true) requireHooks(props);
   return phases.data;
+}
+
+/** The RunHooks function the before-traffic hooks need (a hook stage without it would be skipped silently). */
+function requireHooks(props: PromotionStateMachineProps): lambda.IFunction {
+  if (props.runHooksFunction === undefined) throw new Error('PromotionStateMachine: beforeTrafficHooks needs runHooksFunction');
+  return props.runHooksFunction;
 }
 
 /**
@@ -161,6 +205,13 @@ interface ServingFragments {
   readonly cleanupCatch: (task: sfn.TaskStateBase) => void;
 }
 
+/** The lock's release after the canary: the promoted release's (then the hand-over, if any) and the rolled-back one's. */
+interface ReleaseLocks {
+  readonly promoted: tasks.LambdaInvoke;
+  /** The promoted release's ReleaseLock itself when nothing follows it but Completed. */
+  readonly rolledBack: tasks.LambdaInvoke;
+}
+
 /** The admission's tasks (validate, lock, gates), before their choices. */
 interface AdmissionSteps {
   readonly validate: tasks.LambdaInvoke;
@@ -168,7 +219,6 @@ interface AdmissionSteps {
   readonly runGates: tasks.LambdaInvoke;
 }
 
-type RejectCause = 'invalid_manifest' | 'lock_busy' | 'gates_failed' | 'artifact_rejected' | 'deploy_failed' | 'smoke_failed';
 /** A Pass state building RejectInput (core/contracts.ts) at `$.rejection`, then RejectRelease. */
 type MarkRejection = (stateName: string, cause: RejectCause, extra: Record<string, string>) => sfn.Chain;
 
@@ -201,6 +251,36 @@ class PromotionFragments {
     });
     task.addCatch(promotionFailed, { errors: [sfn.Errors.ALL], resultPath: '$.unlockFailure' });
     return task;
+  }
+
+  /**
+   * ReleaseLock → Completed. With a hand-over: ReleaseLock → HandOver → Completed (a failed hand-over
+   * ends in HandOverFailed, the lock already released), and the rolled-back release gets a
+   * ReleaseLock of its own (ReleaseLockAfterRollback → Completed), so that it never reaches HandOver.
+   */
+  public releaseLocks(t: Terminals): ReleaseLocks {
+    const releaseLock = this.releaseLock(S.releaseLock, t.promotionFailed);
+    const fn = this.props.handOverFunction;
+    if (fn === undefined) {
+      releaseLock.next(t.completed);
+      return { promoted: releaseLock, rolledBack: releaseLock };
+    }
+    const handOver = lambdaStep(this.scope, SC.handOver, fn, {
+      payload: { 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model', 'version.$': '$.validation.version' },
+      resultPath: '$.handover',
+      functionTimeout: functionTimeout(fn),
+    });
+    const handOverFailed = new sfn.Fail(this.scope, SC.handOverFailed, {
+      stateName: SC.handOverFailed,
+      error: 'HandOverFailed',
+      cause:
+        'The release was promoted in this environment and the lock released, but it was not handed over to the next environment (HandOver failed after its retries). See the execution history and the audit ledger; the hand-over is idempotent, so handing the release over again sends it at most once.',
+    });
+    handOver.addCatch(handOverFailed, { errors: [sfn.Errors.ALL], resultPath: '$.handOverFailure' });
+    releaseLock.next(handOver).next(t.completed);
+    const releaseLockAfterRollback = this.releaseLock(SC.releaseLockAfterRollback, t.promotionFailed);
+    releaseLockAfterRollback.next(t.completed);
+    return { promoted: releaseLock, rolledBack: releaseLockAfterRollback };
   }
 
   /**
@@ -329,17 +409,38 @@ class PromotionFragments {
   }
 
   /** After the canary: converge on the promoted model or remove the candidate, then the lock. */
-  public afterCanary(runCanary: tasks.StepFunctionsStartExecution, serving: ServingFragments, releaseLock: tasks.LambdaInvoke): void {
-    const converge = serving.loop('Converge', serving.task('ConvergeStart', { action: 'start', goal: 'converged' }), releaseLock, serving.releaseLockAfterServingFailure, serving.cleanupCatch);
+  public afterCanary(runCanary: tasks.StepFunctionsStartExecution, serving: ServingFragments, locks: ReleaseLocks): void {
+    const converge = serving.loop('Converge', serving.task('ConvergeStart', { action: 'start', goal: 'converged' }), locks.promoted, serving.releaseLockAfterServingFailure, serving.cleanupCatch);
     runCanary.next(
       new sfn.Choice(this.scope, 'CanaryOutcome', { stateName: 'CanaryOutcome' })
         .when(sfn.Condition.stringEquals('$.canary.outcome', 'promoted'), converge)
-        .otherwise(serving.removal('RemoveAfterRollback', releaseLock)),
+        .otherwise(serving.removal('RemoveAfterRollback', locks.rolledBack)),
     );
   }
 
-  /** VerifyArtifact → DeployCandidate's loop → SmokeTest → `runCanary`; each check's failure a rejection. */
-  public deployment(serving: ServingFragments, rollbackOnFailure: tasks.LambdaInvoke, reject: MarkRejection, runCanary: sfn.IChainable): tasks.LambdaInvoke {
+  /**
+   * BeforeTrafficHooks → BeforeTrafficHooksPassed → `runCanary`; a failed hook rejects the release
+   * (verification_failed), a failed step rolls back as the smoke test's does. Without
+   * `beforeTrafficHooks`: `runCanary` itself.
+   */
+  public beforeTrafficHooks(runCanary: sfn.IChainable, reject: MarkRejection, rollbackOnFailure: tasks.LambdaInvoke): sfn.IChainable {
+    if (this.props.beforeTrafficHooks !== true) return runCanary;
+    const fn = requireHooks(this.props);
+    const hooks = lambdaStep(this.scope, SC.beforeTrafficHooks, fn, {
+      payload: { 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model', 'version.$': '$.validation.version', stage: hookStage('before_traffic') },
+      resultPath: '$.hooks',
+      functionTimeout: functionTimeout(fn),
+    });
+    catchFailure(this.scope, hooks, SC.beforeTrafficHooks, rollbackOnFailure);
+    return hooks.next(
+      new sfn.Choice(this.scope, SC.beforeTrafficHooksPassed, { stateName: SC.beforeTrafficHooksPassed })
+        .when(sfn.Condition.booleanEquals('$.hooks.passed', true), runCanary)
+        .otherwise(reject(SC.markVerificationFailed, 'verification_failed', { 'hooks.$': '$.hooks' })),
+    );
+  }
+
+  /** VerifyArtifact → DeployCandidate's loop → SmokeTest → `afterSmoke` (the hooks or RunCanary); each check's failure a rejection. */
+  public deployment(serving: ServingFragments, rollbackOnFailure: tasks.LambdaInvoke, reject: MarkRejection, afterSmoke: sfn.IChainable): tasks.LambdaInvoke {
     const verifyArtifact = lambdaStep(this.scope, S.verifyArtifact, this.props.verifyArtifactFunction, {
       payload: { 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model', 'version.$': '$.validation.version', 'artifact.$': '$.validation.manifest.artifact' },
       resultPath: '$.artifact',
@@ -357,7 +458,7 @@ class PromotionFragments {
     catchFailure(this.scope, smokeTest, S.smoke, rollbackOnFailure);
     smokeTest.next(
       new sfn.Choice(this.scope, S.smokePassed, { stateName: S.smokePassed })
-        .when(sfn.Condition.booleanEquals('$.smoke.passed', true), runCanary)
+        .when(sfn.Condition.booleanEquals('$.smoke.passed', true), afterSmoke)
         .otherwise(reject('MarkSmokeFailed', 'smoke_failed', { 'smoke.$': '$.smoke' })),
     );
     const deployLoop = serving.loop(S.deploy, deployCandidate, smokeTest, reject('MarkDeployFailed', 'deploy_failed', { 'serving.$': '$.serving' }), (task, step) =>

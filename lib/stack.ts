@@ -1,21 +1,30 @@
 /**
  * The release pipeline of one model: composes the constructs of lib/ and publishes the outputs the
  * CLI finds the stack by. No resource is defined here directly.
+ *
+ * Standalone (no `chain`), the pipeline is one environment. In the environment chain
+ * (core/environments.ts, lib/config.ts environmentPipelines) each environment is a stack of its
+ * own, usually in its own account, and adds what its place in the chain needs: the hooks step where
+ * it has hooks, the rollback drill where it drills; where a next environment exists, the hand-over
+ * step and read access for that account to its promoted artifacts; where a previous one exists, its
+ * hand-over bus (lib/handover-bus.ts) and the accept step.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { canaryTimeoutMinutes, promotionTimeoutMinutes } from '../core/budgets.js';
+import { canaryTimeoutMinutes, promotionTimeoutMinutes, type CanaryPlan } from '../core/budgets.js';
+import { handoverBusName, verificationMinutes, type EnvironmentSettings, type HookStage } from '../core/environments.js';
 import { stepsWith } from '../core/steps.js';
 import { ArtifactTrigger } from './artifact-trigger.js';
 import { AuditLedger } from './audit-ledger.js';
 import { CanaryStateMachine } from './canary-state-machine.js';
-import { resourceNames, type PipelineConfig } from './config.js';
+import { environmentSettings, resourceNames, type EnvironmentPipeline, type PipelineConfig } from './config.js';
+import { HandoverBus } from './handover-bus.js';
 import { IncidentTopics } from './incident-topics.js';
 import { PipelineAlarms } from './pipeline-alarms.js';
-import { PipelineFunctions } from './pipeline-functions.js';
+import { CHAIN_HANDLER_NAMES, HANDLER_NAMES, PipelineFunctions, type HandlerName, type UpstreamSource } from './pipeline-functions.js';
 import { PromotionStateMachine } from './promotion-state-machine.js';
 import { ReleaseDashboard } from './release-dashboard.js';
 import { servingSettingsOf, STACK_OUTPUT_KEYS } from '../core/runtime-config.js';
@@ -29,16 +38,52 @@ export function exportName(prefix: string, key: (typeof OUTPUT_KEYS)[keyof typeo
   return `${prefix}-${key}`;
 }
 
+/** Outputs of a stack in the environment chain (besides {@link OUTPUT_KEYS}). */
+export const CHAIN_OUTPUT_KEYS = {
+  /** The hand-over bus of an environment that has a previous one: where that one sends its promotions. */
+  handoverBus: 'HandoverBusArn',
+} as const;
+
 export interface BuilderBrainReleaseStackProps extends StackProps {
+  /** The pipeline's config; with `chain`, the whole chain's (every environment; `chain` is this stack's). */
   readonly config: PipelineConfig;
+  /**
+   * This stack's environment of the chain (lib/config.ts environmentPipelines): its own pipeline
+   * config and its neighbours.
+   *
+   * @default - a standalone pipeline (one environment: no hooks, no drill, no hand-over)
+   */
+  readonly chain?: EnvironmentPipeline;
+}
+
+/** The chain's steps an environment needs (lib/pipeline-functions.ts CHAIN_HANDLER_NAMES), in registry order. */
+export function chainSteps(chain: EnvironmentPipeline | null): HandlerName[] {
+  if (chain === null) return [];
+  const need: Record<(typeof CHAIN_HANDLER_NAMES)[number], boolean> = {
+    'run-hooks': chain.environment.hooks.length > 0,
+    drill: chain.environment.rollbackDrill,
+    'hand-over': chain.next !== null,
+    'accept-handover': chain.previous !== null,
+  };
+  return CHAIN_HANDLER_NAMES.filter((n) => need[n]);
 }
 
 export class BuilderBrainReleaseStack extends Stack {
+  /** This stack's own pipeline config (with `chain`, its environment's). */
   public readonly config: PipelineConfig;
+  /** This stack's environment of the chain; null for a standalone pipeline. */
+  public readonly chain: EnvironmentPipeline | null;
+  /** What the handlers are told of the chain (BB_ENVIRONMENT_JSON; tokens for this stack's account, region, partition). */
+  public readonly environmentSettings: EnvironmentSettings;
+  /** The hand-over bus, where a previous environment exists. */
+  public readonly handoverBus: HandoverBus | null = null;
 
   public constructor(scope: Construct, id: string, props: BuilderBrainReleaseStackProps) {
-    super(scope, id, { description: `BuilderBrain release pipeline for model ${props.config.modelName}`, ...props });
-    const config = (this.config = props.config);
+    super(scope, id, { description: stackDescription(props), ...props });
+    this.chain = props.chain ?? null;
+    if (this.chain !== null) checkChain(props.config, this.chain);
+    const config = (this.config = this.chain?.config ?? props.config);
+    this.environmentSettings = environmentSettings(this.chain, props.config, { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID, region: Aws.REGION });
     const key = this.pipelineKey();
     const ledger = new AuditLedger(this, 'AuditLedger', { encryptionKey: key });
     const topics = new IncidentTopics(this, 'Topics', {
@@ -48,9 +93,10 @@ export class BuilderBrainReleaseStack extends Stack {
       approvalSubscriptions: config.notifications.approvals,
       pipelineAlarmSubscriptions: config.notifications.pipelineAlarms,
     });
-    const fns = this.functions(key, ledger, topics);
+    const fns = this.functions(key, ledger, topics, props.config);
     const artifacts = this.artifacts(key, fns);
     const { canary, promotion } = this.stateMachines(key, fns);
+    this.handoverBus = this.receiveHandovers(key, fns);
     const triggers = new RollbackTriggers(this, 'RollbackTriggers', {
       prefix: config.prefix,
       model: config.modelName,
@@ -65,6 +111,17 @@ export class BuilderBrainReleaseStack extends Stack {
     this.outputs({ artifacts, ledger, topics, fns, dashboard, machines: { promotion: promotion.stateMachine, canary: canary.stateMachine } });
   }
 
+  /** The canary plan the machines' timeouts come from: the phases, the approvals, and this environment's hooks and drill. */
+  private get plan(): CanaryPlan {
+    const { config } = this;
+    return this.chain === null ? config : { ...config, verification: verificationMinutes(this.chain.environment, config.phases) };
+  }
+
+  /** Whether this environment has hooks of `stage`. */
+  private hasHooks(stage: HookStage): boolean {
+    return this.environmentSettings.hooks.some((h) => h.stage === stage);
+  }
+
   /** One customer key for the pipeline's data (artifacts, ledger, topics, queues, logs). */
   private pipelineKey(): kms.Key {
     return new kms.Key(this, 'Key', {
@@ -77,10 +134,13 @@ export class BuilderBrainReleaseStack extends Stack {
   }
 
   /** The step functions (core/steps.ts), configured from the pipeline config. */
-  private functions(key: kms.IKey, ledger: AuditLedger, topics: IncidentTopics): PipelineFunctions {
+  private functions(key: kms.IKey, ledger: AuditLedger, topics: IncidentTopics, pipeline: PipelineConfig): PipelineFunctions {
     const { config } = this;
     const names = resourceNames(config);
     return new PipelineFunctions(this, 'Functions', {
+      steps: [...HANDLER_NAMES, ...chainSteps(this.chain)],
+      environment: this.environmentSettings,
+      upstream: this.upstream(pipeline),
       model: config.modelName,
       router: config.router,
       gatePolicy: config.policy.gates,
@@ -106,8 +166,17 @@ export class BuilderBrainReleaseStack extends Stack {
       encryptionKey: key,
       noncurrentVersionExpiration: Duration.days(config.retention.artifactNoncurrentVersionDays),
     });
-    for (const name of stepsWith('readsArtifacts')) artifacts.grantReadManifests(fns.fn(name));
+    for (const name of stepsWith('readsArtifacts').filter((n) => fns.has(n))) artifacts.grantReadManifests(fns.fn(name));
+    // The accept step writes what it copied from the previous environment, and the release.json that starts the release.
+    for (const name of stepsWith('copiesUpstream').filter((n) => fns.has(n))) artifacts.grantWriteModel(fns.fn(name), config.modelName);
     fns.provideEnvironment('artifactBucket', artifacts.bucket.bucketName);
+    const next = this.chain?.next ?? null;
+    // The next environment copies what this one promoted. In a chain in one account (no account
+    // named, or the same one) its role's IAM policy suffices: the bucket policy need not name this
+    // very account, and the key policy already lets this account's IAM policies grant the key.
+    if (next !== null && next.account !== null && next.account !== (this.chain?.environment.account ?? null)) {
+      artifacts.grantReadToAccount(next.account, config.modelName);
+    }
     if (config.router.kind === 'sagemaker' && config.deployment.sagemaker !== undefined) {
       artifacts.grantReadToRole(config.deployment.sagemaker.executionRoleArn);
     }
@@ -126,7 +195,11 @@ export class BuilderBrainReleaseStack extends Stack {
       promoteFunction: fns.fn('promote'),
       rollbackFunction: fns.fn('rollback'),
       approvalTimeout: Duration.minutes(config.approvalTimeoutMinutes),
-      timeout: Duration.minutes(canaryTimeoutMinutes(config)),
+      runHooksFunction: fns.tryFn('run-hooks'),
+      duringPhaseHooks: this.hasHooks('during_phase'),
+      afterPhaseHooks: this.hasHooks('after_phase'),
+      drillFunction: fns.tryFn('drill'),
+      timeout: Duration.minutes(canaryTimeoutMinutes(this.plan)),
       encryptionKey: key,
       logRetention: this.logRetention,
     });
@@ -140,10 +213,13 @@ export class BuilderBrainReleaseStack extends Stack {
       verifyArtifactFunction: fns.fn('verify-artifact'),
       servingFunction: fns.fn('serving'),
       smokeSamples: config.deployment.smoke,
+      runHooksFunction: fns.tryFn('run-hooks'),
+      beforeTrafficHooks: this.hasHooks('before_traffic'),
+      handOverFunction: fns.tryFn('hand-over'),
       canaryStateMachine: canary.stateMachine,
       phases: config.phases,
       maxLooksPerPhase: config.maxLooksPerPhase,
-      timeout: Duration.minutes(promotionTimeoutMinutes(config, config.deployment)),
+      timeout: Duration.minutes(promotionTimeoutMinutes(this.plan, config.deployment)),
       encryptionKey: key,
       logRetention: this.logRetention,
     });
@@ -158,7 +234,10 @@ export class BuilderBrainReleaseStack extends Stack {
       topic: topics.pipelineAlarmsTopic,
       stateMachines: machines,
       functions: fns.functions,
-      deadLetterQueues: { intake: artifacts.deadLetterQueue },
+      deadLetterQueues: {
+        intake: artifacts.deadLetterQueue,
+        ...(this.handoverBus === null ? {} : { handover: this.handoverBus.deadLetterQueue }),
+      },
     });
     return new ReleaseDashboard(this, 'Dashboard', {
       dashboardName: resourceNames(config).dashboard,
@@ -184,10 +263,56 @@ export class BuilderBrainReleaseStack extends Stack {
     output(OUTPUT_KEYS.pipelineAlarmsTopic, r.topics.pipelineAlarmsTopic.topicArn, 'Pipeline-health alarms (unfiltered)');
     output(OUTPUT_KEYS.rollbackFunction, r.fns.fn('rollback').functionName, 'Rollback function (operators invoke it through the CLI)');
     output(OUTPUT_KEYS.dashboard, r.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (this.handoverBus !== null) {
+      new CfnOutput(this, CHAIN_OUTPUT_KEYS.handoverBus, {
+        value: this.handoverBus.bus.eventBusArn,
+        description: `Hand-over bus: ${this.chain?.previous?.name ?? 'the previous environment'} sends its promotions here`,
+        exportName: `${this.config.prefix}-${CHAIN_OUTPUT_KEYS.handoverBus}`,
+      });
+    }
+  }
+
+  /** The previous environment, whose promoted artifacts accept-handover copies: its account and region. */
+  private upstream(pipeline: PipelineConfig): UpstreamSource | undefined {
+    const previous = this.environmentSettings.previous;
+    if (this.chain === null || previous === null || previous.account === null) return undefined;
+    return { account: previous.account, region: pipeline.environments[this.chain.index - 1]?.region ?? this.region };
+  }
+
+  /** Where a previous environment exists: the hand-over bus, its rule and the accept step behind it. */
+  private receiveHandovers(key: kms.IKey, fns: PipelineFunctions): HandoverBus | null {
+    const previous = this.environmentSettings.previous;
+    if (this.chain === null || previous === null) return null;
+    return new HandoverBus(this, 'Handover', {
+      eventBusName: handoverBusName(this.config.prefix),
+      model: this.config.modelName,
+      environment: this.chain.environment.name,
+      // In a chain in one account, environmentSettings names this account (Aws.ACCOUNT_ID).
+      previous: { name: previous.name, account: previous.account ?? Aws.ACCOUNT_ID },
+      acceptFunction: fns.fn('accept-handover'),
+      encryptionKey: key,
+    });
   }
 
   private get logRetention(): logs.RetentionDays {
     return this.config.retention.logRetentionDays as logs.RetentionDays;
+  }
+}
+
+/** The standalone description is today's; an environment's names its place in the chain. */
+function stackDescription(props: BuilderBrainReleaseStackProps): string {
+  const base = `BuilderBrain release pipeline for model ${props.config.modelName}`;
+  const c = props.chain;
+  return c === undefined ? base : `${base}, environment ${c.environment.name} (${c.index + 1} of ${props.config.environments.length})`;
+}
+
+/** `chain` must be an environment of `config` (the whole chain's config, not the environment's own). */
+function checkChain(config: PipelineConfig, chain: EnvironmentPipeline): void {
+  const own = config.environments[chain.index];
+  if (own?.name !== chain.environment.name || chain.config.environments.length !== 1) {
+    throw new Error(
+      `BuilderBrainReleaseStack: chain ${chain.environment.name} is not environment ${chain.index} of the config (${config.environments.map((e) => e.name).join(', ')}): pass the pipeline's whole config with one of environmentPipelines(config)`,
+    );
   }
 }
 

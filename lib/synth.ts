@@ -8,7 +8,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { STATE_NAMES } from '../core/contracts.js';
 import { CANARY_START_STATE } from './canary-state-machine.js';
-import type { PipelineConfig } from './config.js';
+import { InvalidInputError } from '../core/errors.js';
+import { environmentPipelines, type PipelineConfig } from './config.js';
 import { STEP_NAMES } from '../core/steps.js';
 import { STEP_METADATA_KEY, type HandlerName } from './pipeline-functions.js';
 import { BuilderBrainReleaseStack } from './stack.js';
@@ -62,9 +63,52 @@ export function createApp(options: AppOptions = {}): App {
   return app;
 }
 
-/** Adds the pipeline stack for `config` to `app`. */
+/** Adds the pipeline stack for `config` to `app`: a standalone pipeline (one environment, no chain). */
 export function addReleaseStack(app: App, config: PipelineConfig): BuilderBrainReleaseStack {
   return new BuilderBrainReleaseStack(app, config.stackName, { config });
+}
+
+/** The context key naming the environments `cdk synth`/`deploy` builds (comma-separated; default: all). */
+export const ENVIRONMENTS_CONTEXT_KEY = 'builderbrainEnvironments';
+
+/**
+ * The environments a comma-separated list names, in chain order; every name must be one of the
+ * chain's. Undefined or empty: every environment.
+ *
+ * @example selectEnvironments(config, 'staging,production') // ['staging', 'production']
+ */
+export function selectEnvironments(config: PipelineConfig, names: unknown): string[] {
+  const all = config.environments.map((e) => e.name);
+  if (names === undefined || names === null || names === '') return all;
+  if (typeof names !== 'string') {
+    throw new InvalidInputError(`context "${ENVIRONMENTS_CONTEXT_KEY}"`, [{ path: '', message: `must be a comma-separated list of environment names (${all.join(', ')})` }]);
+  }
+  const wanted = names.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = wanted.filter((n) => !all.includes(n));
+  if (unknown.length > 0 || wanted.length === 0) {
+    throw new InvalidInputError(`context "${ENVIRONMENTS_CONTEXT_KEY}"`, [
+      { path: '', message: `${unknown.length > 0 ? `no environment named ${unknown.map((n) => `"${n}"`).join(', ')}` : 'names no environment'}: the chain's are ${all.join(', ')}` },
+    ]);
+  }
+  return all.filter((n) => wanted.includes(n));
+}
+
+/**
+ * Adds one stack per environment of the chain (lib/config.ts environmentPipelines) to `app`, or only
+ * those `only` names: each its own pipeline (stack name and prefix `-<name>` but the last's), in its
+ * account and region where the environment names them (`env`), environment-agnostic otherwise.
+ * Throws {@link InvalidInputError} naming the field when an environment's own pipeline is invalid.
+ *
+ * @example addEnvironmentStacks(app, config).map((s) => s.stackName) // ['BuilderBrainRelease-staging', 'BuilderBrainRelease-pre-production', 'BuilderBrainRelease']
+ */
+export function addEnvironmentStacks(app: App, config: PipelineConfig, only?: readonly string[]): BuilderBrainReleaseStack[] {
+  return environmentPipelines(config)
+    .filter((p) => only === undefined || only.includes(p.environment.name))
+    .map((chain) => {
+      const { account, region } = chain.environment;
+      const env = account === undefined && region === undefined ? undefined : { account, region };
+      return new BuilderBrainReleaseStack(app, chain.config.stackName, { config, chain, env });
+    });
 }
 
 /** A CloudFormation template as JSON. */
@@ -74,15 +118,26 @@ export interface CfnTemplate {
   readonly [key: string]: unknown;
 }
 
+export interface SynthesizeOptions extends Pick<AppOptions, 'bundling' | 'outdir'> {
+  /**
+   * The environment of the chain whose stack to synthesize (its own pipeline, its place in the
+   * chain). Absent: the standalone pipeline of `config`.
+   *
+   * @default - the standalone stack
+   */
+  readonly environment?: string;
+}
+
 /**
  * Synthesizes the stack in-process (bundling off by default, no validation plugins) and returns its
- * template.
+ * template: the standalone pipeline, or with `environment` that environment's stack of the chain.
  *
  * @example const template = synthesizeTemplate(parsePipelineConfig({}), { bundling: false });
+ * @example const staging = synthesizeTemplate(parsePipelineConfig({}), { environment: 'staging' });
  */
-export function synthesizeTemplate(config: PipelineConfig, options: Pick<AppOptions, 'bundling' | 'outdir'> = { bundling: false }): CfnTemplate {
+export function synthesizeTemplate(config: PipelineConfig, options: SynthesizeOptions = { bundling: false }): CfnTemplate {
   const app = createApp({ bundling: options.bundling ?? false, builtinValidation: false, outdir: options.outdir });
-  const stack = addReleaseStack(app, config);
+  const stack = options.environment === undefined ? addReleaseStack(app, config) : addEnvironmentStacks(app, config, selectEnvironments(config, options.environment))[0]!;
   return app.synth().getStackByName(stack.stackName).template as CfnTemplate;
 }
 

@@ -4,6 +4,8 @@
  * (time comes from a {@link ManualClock}), and every stored value is copied in and out, so a
  * caller cannot change the "database" by mutating what it got back.
  */
+import { HandoverRecordSchema, type HandoverRecord } from '../core/handover.js';
+import { handoverItem, handoverOf } from '../core/ledger-items.js';
 import { createHash } from 'node:crypto';
 import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
 import type { ArtifactFacts } from '../core/deployment.js';
@@ -179,6 +181,18 @@ export class MemoryLedger implements AuditLedger {
   public async deleteTaskToken(releaseId: string, phase: number): Promise<void> {
     this.tokens.delete(`${releaseId}#${phase}`);
   }
+  private readonly handovers = new Map<string, HandoverRecord>();
+
+  public async putHandover(record: HandoverRecord): Promise<void> {
+    // Through the DynamoDB item layout: the same validation, the same shrinking of a large trail, the same refusal.
+    this.handovers.set(`${record.model}@${record.version}`, handoverOf(handoverItem(HandoverRecordSchema.parse(record))));
+  }
+
+  public async getHandover(model: string, version: string): Promise<HandoverRecord | null> {
+    const r = this.handovers.get(`${model}@${version}`);
+    return r === undefined ? null : structuredClone(r);
+  }
+
 }
 
 /** One lock per model. */

@@ -36,6 +36,18 @@ export function describeStep(handler: StepName, result: unknown): StepProgress |
     }
     case 'rollback':
       return r['outcome'] === 'rolled_back' ? { kind: 'rollback', text: String(r['message'] ?? 'rolled back'), weight: 0 } : null;
+    case 'run-hooks': {
+      const results = (r['results'] as { hook?: string; passed?: boolean; message?: string }[] | undefined) ?? [];
+      if (results.length === 0) return null;
+      const failure = r['failure'] as { hook?: string; message?: string } | null | undefined;
+      return { kind: failure ? 'rollback' : 'step', text: failure ? `verification hook ${failure.hook} FAILED (${String(r['stage'])}): ${failure.message}` : `hooks passed (${String(r['stage'])}): ${results.map((x) => x.hook).join(', ')}` };
+    }
+    case 'drill':
+      return { kind: r['action'] === 'verify' && r['passed'] !== true ? 'rollback' : 'deploy', text: `rollback drill ${String(r['action'])}: ${String(r['message'])}` };
+    case 'hand-over':
+      return r['sent'] === true ? { kind: 'promoted', text: `handed over to ${String(r['to'])} (${String(r['bytes'])} bytes)` } : null;
+    case 'accept-handover':
+      return { kind: r['outcome'] === 'refused' ? 'rejected' : 'deploy', text: `hand-over ${String(r['outcome'])}${r['reason'] ? `: ${String(r['reason'])}` : ''}` };
     case 'execution-ended':
       return r['outcome'] === 'rolled_back_and_unlocked' ? { kind: 'rollback', text: String(r['message']), weight: 0 } : null;
     case 'promote':

@@ -20,7 +20,10 @@ import { parseManifestText } from '../core/manifest.js';
 import type { Notification } from '../core/ports.js';
 import { pickStepDeps, STEP_NAMES, type StepName, type StepPorts, type StepSettings } from '../core/steps.js';
 import { HANDLER_FACTORIES, type StepHandler } from '../lambdas/handlers.js';
-import type { PipelineConfig } from '../lib/config.js';
+import { environmentSettings, type PipelineConfig } from '../lib/config.js';
+import type { EnvironmentSettings } from '../core/environments.js';
+import type { HandoverBus, HookInvoker, UpstreamArtifacts } from '../core/ports.js';
+import { LOCAL_ACCOUNT, NO_NEXT_ENVIRONMENT, NO_PREVIOUS_ENVIRONMENT, PASSING_HOOKS } from './chain-ports.js';
 import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinitions } from '../lib/synth.js';
 import { ApprovalDesk, type ApprovalResponder as Responder } from './approvals.js';
 import type { SimulatedEndpoint } from './endpoint.js';
@@ -55,16 +58,36 @@ export interface RuntimeOptions {
   readonly ledger?: MemoryLedger;
   /** What serves traffic each minute: the scenario's simulated fleet by default, a recording in a replay (local/replay.ts). */
   readonly fleet?: FleetPort;
+  /**
+   * The environment of a chain this runtime plays (local/chain.ts): its definitions are the
+   * chain's stack for it (hooks, drill, hand-over states), its handlers are told its settings.
+   * Absent: a pipeline of its own, as `cdk synth` of one stack.
+   */
+  readonly chain?: { readonly config: PipelineConfig; readonly environment: string; readonly settings: EnvironmentSettings };
+  /** This pipeline's artifact bucket (default {@link ARTIFACT_BUCKET}), and its store (default: a fresh one). */
+  readonly bucket?: string;
+  readonly artifacts?: MemoryArtifactStore;
+  /** The team's verification hooks (default: every hook passes at once). */
+  readonly hooks?: HookInvoker;
+  /** The next environment's hand-over bus (default: none; a hand-over fails). */
+  readonly bus?: HandoverBus;
+  /** The previous environment's artifacts (default: none; an accepted hand-over cannot copy). */
+  readonly upstream?: UpstreamArtifacts;
+  /** Virtual time the runtime starts at (default SIMULATION_EPOCH). */
+  readonly startAt?: string;
 }
 
 const definitionsCache = new Map<string, MachineDefinitions>();
 
-/** The synthesized definitions for a config (synthesis takes seconds: cached per config). */
-export function definitionsFor(config: PipelineConfig): MachineDefinitions {
-  const key = JSON.stringify(config);
+/**
+ * The synthesized definitions for a config (synthesis takes seconds: cached per config), or for one
+ * environment of its chain.
+ */
+export function definitionsFor(config: PipelineConfig, environment?: string): MachineDefinitions {
+  const key = `${environment ?? ''}|${JSON.stringify(config)}`;
   let defs = definitionsCache.get(key);
   if (defs === undefined) {
-    defs = stateMachineDefinitions(synthesizeTemplate(config, { bundling: false }));
+    defs = stateMachineDefinitions(synthesizeTemplate(config, { bundling: false, ...(environment === undefined ? {} : { environment }) }));
     definitionsCache.set(key, defs);
   }
   return defs;
@@ -77,7 +100,7 @@ export class EmbeddedRuntime {
   public readonly ledger: MemoryLedger;
   public readonly lock = new MemoryLock();
   public readonly notifier = new MemoryNotifier();
-  public readonly artifacts = new MemoryArtifactStore();
+  public readonly artifacts: MemoryArtifactStore;
   public readonly executions: MemoryExecutions;
   public readonly definitions: MachineDefinitions;
   private readonly world: SimulatedWorld;
@@ -87,11 +110,13 @@ export class EmbeddedRuntime {
 
   public constructor(private readonly options: RuntimeOptions) {
     this.ledger = options.ledger ?? new MemoryLedger();
+    this.artifacts = options.artifacts ?? new MemoryArtifactStore();
     this.world = new SimulatedWorld({
       config: options.config,
       scenario: options.scenario,
       fleet: options.fleet,
       routerFailures: options.routerFailures,
+      startAt: options.startAt,
       alarms: {
         raised: (alarmName, rule) => this.progressLog.emit('alarm', `alarm ${alarmName} → ALARM (${rule.description})`),
         deliver: (event) => this.bridge.invoke('rollback', event),
@@ -104,7 +129,7 @@ export class EmbeddedRuntime {
       onAnswer: (answer) => this.approvals.receive(answer),
       onStop: (executionArn) => this.bridge.stopped(executionArn),
     });
-    this.definitions = definitionsFor(options.config);
+    this.definitions = options.chain === undefined ? definitionsFor(options.config) : definitionsFor(options.chain.config, options.chain.environment);
     this.approvals = new ApprovalDesk<EmbeddedRuntime>({
       world: this.world,
       progress: this.progressLog,
@@ -144,8 +169,12 @@ export class EmbeddedRuntime {
       gatePolicy: c.policy.gates,
       canaryPolicy: c.policy.canary,
       settings: this.world.servingSettings,
-      bucket: ARTIFACT_BUCKET,
+      bucket: this.bucket,
       warmup: { minutes: c.policy.canary.warmupMinutes, evaluationMinutes: c.alarms.evaluationPeriods },
+      environment: this.environment,
+      hooks: this.options.hooks ?? PASSING_HOOKS,
+      bus: this.options.bus ?? NO_NEXT_ENVIRONMENT,
+      upstream: this.options.upstream ?? NO_PREVIOUS_ENVIRONMENT,
     };
     const handler = <N extends StepName>(name: N): StepHandler => HANDLER_FACTORIES[name](pickStepDeps(name, ports));
     return Object.fromEntries(STEP_NAMES.map((name) => [name, handler(name)])) as Record<StepName, StepHandler>;
@@ -155,7 +184,23 @@ export class EmbeddedRuntime {
   private timeBefore(handler: StepName, payload: unknown, stopped: () => boolean): Promise<void> | undefined {
     if (handler === 'analyze-canary') return this.world.advanceToLook(payload, stopped);
     if (handler === 'serving') return this.world.advanceToServingCheck(payload, stopped);
+    if (handler === 'drill') return this.world.advanceToDrillVerdict(payload, this.environment.drillMinutes, stopped);
     return undefined;
+  }
+
+  /** This pipeline's artifact bucket. */
+  public get bucket(): string {
+    return this.options.bucket ?? ARTIFACT_BUCKET;
+  }
+
+  /** Where this pipeline stands in the chain (a pipeline of its own: a one-environment chain). */
+  public get environment(): EnvironmentSettings {
+    return this.options.chain?.settings ?? environmentSettings(null, this.options.config, LOCAL_ACCOUNT);
+  }
+
+  /** Virtual time the runtime started at (its minute 0). */
+  public get startedAt(): string {
+    return this.world.epoch;
   }
 
   public get clock(): ManualClock {
@@ -193,11 +238,16 @@ export class EmbeddedRuntime {
   public async upload(manifestText: string, options: { version: string; versionId: string; model?: string; deliveries?: number }): Promise<unknown[]> {
     const model = options.model ?? this.options.config.modelName;
     const key = `models/${model}/${options.version}/release.json`;
-    this.artifacts.put(ARTIFACT_BUCKET, key, manifestText, options.versionId);
+    this.artifacts.put(this.bucket, key, manifestText, options.versionId);
     this.putArtifactOf(manifestText);
-    const event = s3ObjectCreatedEvent(ARTIFACT_BUCKET, key, options.versionId, Buffer.byteLength(manifestText), this.clock.now());
+    return this.objectCreated(key, options.versionId, Buffer.byteLength(manifestText), options.deliveries);
+  }
+
+  /** Delivers the S3 "Object Created" event of an object already in the bucket (a hand-over's release.json) to the intake handler. */
+  public async objectCreated(key: string, versionId: string, size: number, deliveries = 1): Promise<unknown[]> {
+    const event = s3ObjectCreatedEvent(this.bucket, key, versionId, size, this.clock.now());
     const results: unknown[] = [];
-    for (let i = 0; i < (options.deliveries ?? 1); i++) results.push(await this.bridge.invoke('intake', event));
+    for (let i = 0; i < deliveries; i++) results.push(await this.bridge.invoke('intake', event));
     return results;
   }
 

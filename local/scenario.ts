@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
+import { EnvironmentNameSchema } from '../core/environments.js';
 import { ReleaseManifestSchema } from '../core/manifest.js';
 import type { ReleaseManifest } from '../core/manifest.js';
 import { parseJsonText, type Parsed } from '../core/validation.js';
@@ -201,6 +202,21 @@ export const ScenarioSchema = z.strictObject({
     .prefault({}),
   /** The fleet as it is (instances, warm-up, incidents, sticky users, noise, diurnal traffic, gaps): see {@link FleetSchema}. */
   fleet: FleetSchema.prefault({}),
+  /**
+   * Run the release through the environment chain (an extension of scenario.md; local/chain.ts):
+   * staging → pre-production → production by default, each environment on its own simulated
+   * endpoint and fleet, with simulated verification hooks.
+   */
+  chain: z
+    .strictObject({
+      /** The environments the candidate's events happen in (default: every one): a regression only production's traffic shows. */
+      regressionIn: z.array(EnvironmentNameSchema).min(1).optional(),
+      /** How each simulated hook answers, by hook name (default: passed). */
+      hooks: z.record(z.string(), z.enum(['pass', 'fail', 'timeout', 'error'])).default({}),
+      /** The artifact arrives altered when this environment copies it from the previous one: its digest check refuses the hand-over. */
+      corruptArtifactIn: EnvironmentNameSchema.optional(),
+    })
+    .optional(),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
@@ -283,6 +299,7 @@ const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPer
     ...(s.manifest ? { manifest: s.manifest } : {}),
     ...(s.deployment ? { deployment: s.deployment } : {}),
     ...(s.fleet ? { fleet: s.fleet } : {}),
+    ...(s.chain ? { chain: s.chain } : {}),
   });
 
 /** The built-in scenarios (scenario.md lists the required ones). */
@@ -407,6 +424,26 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
       diurnal: { amplitude: 0.3, periodMinutes: 1440, peakAtMinute: 120 },
       missingMinuteProbability: 0.02,
     },
+  }),
+  // The environment chain (issue 13): staging → pre-production (rollback drill) → production.
+  scenario({
+    name: 'chain',
+    description: 'a healthy candidate through the environment chain: staging (integration and compatibility hooks before traffic, 100% for 30 min) → pre-production (load-test driver during each phase, 50% → 100%, the rollback drill) → production (1% → 10% → 50% → 100%, approvals): promoted everywhere',
+    seed: 71,
+    chain: { hooks: {} },
+  }),
+  scenario({
+    name: 'chain-staging-hook-fails',
+    description: "staging's integration-test hook fails before any traffic: the release stops in staging (verification_failed, P3), never reaching pre-production",
+    seed: 73,
+    chain: { hooks: { 'integration-tests': 'fail' } },
+  }),
+  scenario({
+    name: 'chain-production-regression',
+    description: "a candidate that passes staging and pre-production, drill included, but whose error rate triples on production's traffic 20 minutes into the 10% phase: production alone rolls back",
+    seed: 79,
+    events: [{ whenWeight: 10, afterMinutes: 20, set: { errorRate: 0.012 } }],
+    chain: { regressionIn: ['production'], hooks: {} },
   }),
 ];
 

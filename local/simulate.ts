@@ -25,7 +25,7 @@ export interface SimulationSummary {
     readonly regressionStartedAtMinute: number | null;
     readonly detectionMinutes: number | null;
   } | null;
-  readonly incidents: readonly { readonly severity: string; readonly reason: string; readonly title: string }[];
+  readonly incidents: readonly { readonly severity: string; readonly reason: string; readonly title: string; readonly environment?: string }[];
   readonly finalTraffic: { readonly baseline: number; readonly candidate: number };
   readonly stateTransitions: number;
   readonly simulatedMinutes: number;
@@ -33,6 +33,8 @@ export interface SimulationSummary {
 }
 
 export interface SummaryAuditEvent {
+  /** In a chain's run: the environment whose ledger holds the event. */
+  readonly environment?: string;
   readonly at: string;
   readonly type: AuditEventType;
   readonly actor: string;
@@ -100,7 +102,8 @@ export const LOCAL_SMOKE_SAMPLE = {
 };
 
 const MINUTE_MS = 60_000;
-const minuteOf = (iso: string) => Math.round((new Date(iso).getTime() - new Date(SIMULATION_EPOCH).getTime()) / MINUTE_MS);
+/** Minutes from `epoch` (the runtime's start) to `iso`. */
+const minuteOf = (iso: string, epoch: string = SIMULATION_EPOCH) => Math.round((new Date(iso).getTime() - new Date(epoch).getTime()) / MINUTE_MS);
 
 /**
  * Runs one scenario to its outcome.
@@ -108,6 +111,8 @@ const minuteOf = (iso: string) => Math.round((new Date(iso).getTime() - new Date
  * @example const { summary } = await simulate({ scenario: BUILTIN_SCENARIOS[0], phaseMinutes: 60 });
  */
 export async function simulate(options: SimulateOptions): Promise<SimulationRun> {
+  // A chain scenario runs every environment (local/chain.ts; imported here only, so the modules do not cycle at load).
+  if (options.scenario.chain !== undefined) return (await import('./chain.js')).simulateChain(options);
   const config = simulationConfig(options);
   const runtime = new EmbeddedRuntime({
     config,
@@ -140,7 +145,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   return { summary, runtime, config, scenario: options.scenario, releaseId, others };
 }
 
-async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, releaseId: string | null, model: string, version: string): Promise<SimulationSummary> {
+/** The summary of one runtime's release (a chain summarizes each environment's with it). */
+export async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, releaseId: string | null, model: string, version: string): Promise<SimulationSummary> {
   const record = releaseId === null ? null : await runtime.ledger.getRelease(releaseId);
   const timeline = releaseId === null ? [] : await runtime.ledger.timeline(releaseId);
   // Written by this very run: whole, so read with the detail's own schema.
@@ -164,7 +170,7 @@ async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, releaseId
   let rollback: SimulationSummary['rollback'] = null;
   if (rollbackEvent !== undefined && outcome !== 'promoted') {
     const d = rollbackEvent.detail;
-    const atMinute = minuteOf(rollbackEvent.at);
+    const atMinute = minuteOf(rollbackEvent.at, runtime.startedAt);
     const started = runtime.fleet.regressionStartedAtMinute;
     rollback = {
       reason: String(rollbackEvent.type === 'rollback_failed' ? 'rollback_failed' : d.reason),
@@ -208,6 +214,18 @@ const chartPoint = (v: VariantMinute): VariantPoint => ({
   constraintViolationRate: rate(v.constraintViolations, v.requests),
 });
 
+/** A chain's run in the report's summary: one row per environment (its charts are the last environment's). */
+function chainReportRows(summary: SimulationSummary): [string, string][] {
+  const chain = (summary as SimulationSummary & { chain?: readonly { environment: string; outcome: string; phaseReached: number; hooks: readonly { passed: boolean }[]; drill: { passed: boolean } | null; startedAtMinute: number; endedAtMinute: number; handedOverTo: string | null }[] }).chain;
+  if (chain === undefined) return [];
+  return chain.map((e) => [
+    `environment ${e.environment}`,
+    e.outcome === 'not_reached'
+      ? 'not reached'
+      : `${e.outcome} at ${e.phaseReached}%, minutes ${e.startedAtMinute}–${e.endedAtMinute}; hooks ${e.hooks.filter((h) => h.passed).length}/${e.hooks.length} passed${e.drill === null ? '' : `; rollback drill ${e.drill.passed ? 'passed' : 'FAILED'}`}${e.handedOverTo === null ? '' : `; handed over to ${e.handedOverTo}`}`,
+  ]);
+}
+
 /** What the HTML report shows of a run. */
 export function reportInput(run: SimulationRun, wallSeconds: number | null): ReportInput {
   const { summary, runtime, config } = run;
@@ -234,6 +252,7 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
       ['simulated minutes', String(summary.simulatedMinutes)],
       ['state transitions', String(summary.stateTransitions)],
       ...(wallSeconds === null ? [] : ([['wall time', `${wallSeconds.toFixed(2)} s`]] as [string, string][])),
+      ...chainReportRows(summary),
     ],
     minutes: [...runtime.fleet.minutes.map((m) => ({ minute: m.minute, weight: m.weight, canary: chartPoint(m.datapoint.canary), baseline: chartPoint(m.datapoint.baseline) })),
       // Where the release ended: the traffic it left (after a rollback, 0% on the candidate).

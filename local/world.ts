@@ -55,10 +55,14 @@ export interface WorldOptions {
   /** Make the router fail these operations (e.g. restoreBaseline: the rollback itself fails). */
   readonly routerFailures?: readonly RouterOperation[];
   readonly alarms: AlarmHooks;
+  /** Virtual time the world starts at (default {@link SIMULATION_EPOCH}); a chain's next environment starts where the previous one ended. */
+  readonly startAt?: string;
 }
 
 export class SimulatedWorld {
-  public readonly clock = new ManualClock(SIMULATION_EPOCH);
+  public readonly clock: ManualClock;
+  /** Virtual time this world started at: minute 0. */
+  public readonly epoch: string;
   /** The simulated SageMaker endpoint: the pipeline's serving target and traffic router. */
   public readonly endpoint: SimulatedEndpoint;
   public readonly metrics = new MemoryMetricsSource();
@@ -71,6 +75,8 @@ export class SimulatedWorld {
   private readonly alarmStates = new Map<string, 'OK' | 'ALARM'>();
 
   public constructor(private readonly options: WorldOptions) {
+    this.epoch = options.startAt ?? SIMULATION_EPOCH;
+    this.clock = new ManualClock(this.epoch);
     this.servingSettings = localServingSettings(options.config);
     this.endpoint = this.createEndpoint();
     this.fleet = options.fleet ?? new SimulatedFleet(options.scenario);
@@ -98,7 +104,7 @@ export class SimulatedWorld {
 
   /** Minutes of virtual time since the simulation started. */
   public get minute(): number {
-    return Math.round((this.clock.now().getTime() - new Date(SIMULATION_EPOCH).getTime()) / MINUTE_MS);
+    return Math.round((this.clock.now().getTime() - new Date(this.epoch).getTime()) / MINUTE_MS);
   }
 
   /** The candidate's weight in the last minute served. */
@@ -128,6 +134,13 @@ export class SimulatedWorld {
     const p = payload as { action?: string; progress?: { nextCheckAt?: string } };
     if ((p.action !== 'apply' && p.action !== 'check') || p.progress?.nextCheckAt === undefined) return;
     await this.advanceTo(new Date(p.progress.nextCheckAt).getTime(), stopped);
+  }
+
+  /** The drill's Wait (SecondsPath `$.drill.waitSeconds`): the baseline serves alone for the drill minutes before the verdict. */
+  public async advanceToDrillVerdict(payload: unknown, drillMinutes: number | null, stopped: () => boolean): Promise<void> {
+    const p = payload as { action?: string; drill?: { startedAt?: string } };
+    if (p.action !== 'verify' || p.drill?.startedAt === undefined || drillMinutes === null) return;
+    await this.advanceTo(new Date(p.drill.startedAt).getTime() + drillMinutes * MINUTE_MS, stopped);
   }
 
   /**

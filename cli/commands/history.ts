@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
-import { statusColour, timelineTable } from '../release-view.js';
+import { chainStages, chainTable, statusColour, timelineTable } from '../release-view.js';
 
 export interface HistoryArgs extends TargetOptions {
   readonly json: boolean;
+  /** Only this environment's part of the timeline. */
+  readonly env?: string;
 }
 
 /** `builderbrain history <release-id>`: the audit timeline of one release, oldest first. Exit 1 when not found. */
@@ -15,12 +17,19 @@ export async function historyCommand(io: CliIO, backend: OperatorBackend, releas
     io.stderr(`${s.red('error:')} release ${releaseId} is not in the audit ledger of ${backend.where}. \`builderbrain status${targetFlags(args)}\` lists the releases in flight.\n`);
     return OPS_EXIT.notFound;
   }
+  const handover = record === null ? null : await backend.ledger.getHandover(record.model, record.version);
+  const here = handover?.to ?? null;
+  // The environments before this one: their stages, as the hand-over carried them (one timeline).
+  const upstream = (record === null ? [] : chainStages(record, events, handover, args.env)).filter((t) => here === null || t.environment !== here);
+  const own = args.env === undefined || args.env === here ? events : [];
   if (args.json) {
-    io.stdout(`${JSON.stringify({ releaseId, release: record, events }, null, 2)}\n`);
+    const chained = handover !== null || args.env !== undefined;
+    io.stdout(`${JSON.stringify(chained ? { releaseId, release: record, upstream, events: own } : { releaseId, release: record, events: own }, null, 2)}\n`);
     return OPS_EXIT.ok;
   }
   const about = record === null ? '' : ` — ${record.model} ${record.version}, ${statusColour(s, record.status)}`;
-  io.stdout(`${s.bold(`History of ${releaseId}`)}${about} (${backend.where})\n\n${timelineTable(events, s)}`);
+  const before = upstream.length === 0 || handover === null ? '' : `${s.bold('Before this environment')} (from the hand-over of ${handover.from.environment}, account ${handover.from.account}):\n${chainTable(upstream, s)}\n`;
+  io.stdout(`${s.bold(`History of ${releaseId}`)}${about} (${backend.where}${here === null ? '' : `, environment ${here}`})\n\n${before}${own.length === 0 ? '' : timelineTable(own, s)}`);
   return OPS_EXIT.ok;
 }
 
@@ -30,7 +39,8 @@ export function registerHistory(program: Command, ctx: CommandContext): void {
       .command('history')
       .description('the audit timeline of one release (who did what, when, at which phase and weight)')
       .argument('<release-id>', 'the release')
-      .option('--json', 'print the record and every audit event as JSON', false),
+      .option('--json', 'print the record and every audit event as JSON', false)
+      .option('--env <name>', 'only that environment\'s part of the timeline (the stages before this one come from the hand-over)'),
   )
     .addHelpText(
       'after',

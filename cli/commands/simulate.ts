@@ -1,3 +1,4 @@
+import type { ChainRun } from '../../local/chain.js';
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { approvalNotWaiting } from '../../core/lifecycle.js';
@@ -130,7 +131,26 @@ function summaryTable(io: SimulateIO, summary: SimulationSummary, description: s
     ['state transitions', String(summary.stateTransitions)],
     ['simulated time', `${summary.simulatedMinutes} min in ${wall.toFixed(1)} s of wall time`],
   ];
-  return `\n${formatTable(['', ''], rows.map(([k, v]) => [s.bold(k), v])).split('\n').slice(1).join('\n')}\n`;
+  const table = `\n${formatTable(['', ''], rows.map(([k, v]) => [s.bold(k), v])).split('\n').slice(1).join('\n')}\n`;
+  const chain = (summary as Partial<ChainRun['summary']>).chain;
+  return chain === undefined ? table : `${table}\n${s.bold('Environments')}\n${chainRows(chain)}`;
+}
+
+/** One row per environment of a chain's run: where the release went and what each environment proved. */
+function chainRows(chain: ChainRun['summary']['chain']): string {
+  return formatTable(
+    ['ENVIRONMENT', 'ACCOUNT', 'OUTCOME', 'PHASE', 'HOOKS', 'DRILL', 'MINUTES', 'THEN'],
+    chain.map((e) => [
+      e.environment,
+      e.account,
+      e.outcome,
+      e.outcome === 'not_reached' ? '—' : `${e.phaseReached}%`,
+      e.hooks.length === 0 ? '—' : `${e.hooks.filter((h) => h.passed).length}/${e.hooks.length} passed`,
+      e.drill === null ? '—' : e.drill.passed ? 'passed' : 'FAILED',
+      e.outcome === 'not_reached' ? '—' : `${e.startedAtMinute}–${e.endedAtMinute}`,
+      e.handedOverTo !== null ? `handed over to ${e.handedOverTo}` : e.rollback !== null ? `${e.rollback.reason} (${e.rollback.severity})` : e.handover?.accepted === false ? `hand-over refused: ${e.handover.message}` : '—',
+    ]),
+  );
 }
 
 /** `builderbrain simulate`: a whole release run locally through the deployed state machine definitions. */

@@ -3,10 +3,12 @@ import { approvalNotWaiting } from '../../core/lifecycle.js';
 import type { ReleaseRecord } from '../../core/ports.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
-import { IN_FLIGHT, nextSteps, releaseDetail, releasesTable } from '../release-view.js';
+import { chainStages, chainTable, IN_FLIGHT, nextSteps, releaseDetail, releasesTable } from '../release-view.js';
 
 export interface StatusArgs extends TargetOptions {
   readonly json: boolean;
+  /** Only this environment's stage of the chain. */
+  readonly env?: string;
 }
 
 /**
@@ -22,7 +24,15 @@ export async function statusCommand(io: CliIO, backend: OperatorBackend, release
       io.stderr(`${s.red('error:')} release ${releaseId} is not in the audit ledger of ${backend.where}. \`builderbrain status${flags}\` lists the releases in flight.\n`);
       return OPS_EXIT.notFound;
     }
-    io.stdout(args.json ? `${JSON.stringify({ release: record }, null, 2)}\n` : releaseDetail(record, s, flags));
+    const [events, handover] = await Promise.all([backend.ledger.timeline(releaseId), backend.ledger.getHandover(record.model, record.version)]);
+    const chain = chainStages(record, events, handover, args.env);
+    if (args.json) {
+      // `chain` when the release came through the chain (or --env asks for it): the record alone otherwise, as before.
+      io.stdout(`${JSON.stringify(handover !== null || args.env !== undefined ? { release: record, chain } : { release: record }, null, 2)}\n`);
+      return OPS_EXIT.ok;
+    }
+    io.stdout(args.env === undefined ? releaseDetail(record, s, flags) : '');
+    if (handover !== null || args.env !== undefined) io.stdout(`\n${s.bold('Across the environments')}${args.env === undefined ? '' : ` (${args.env})`}:\n${chain.length === 0 ? `no stage in ${args.env}\n` : chainTable(chain, s)}`);
     return OPS_EXIT.ok;
   }
   // From the ledger's index of active releases: however many releases ended since, none in flight is missed.
@@ -47,7 +57,8 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
       .command('status')
       .description('releases in flight on a deployed stack (phase, weight, last verdict), or one release')
       .argument('[release-id]', 'a release (default: every release in flight)')
-      .option('--json', 'print the release records as JSON', false),
+      .option('--json', 'print the release records as JSON', false)
+      .option('--env <name>', 'with a release: only that environment\'s stage of the chain (staging, pre-production, production)'),
   )
     .addHelpText(
       'after',

@@ -79,4 +79,18 @@ export const eventIds = {
   smokeTest: () => 'smoke_test',
   /** The one page of a hold of this kind in this phase. */
   hold: (phase: number, reason: string) => `hold:${phase}:${reason}`,
+  /** A hook's answer at a stage (and phase): a retried step records it again under the same id. */
+  hook: (stage: string, phase: number | null, name: string) => `hook:${stage}:${phase ?? '-'}:${name}`,
+  drill: (action: string) => `drill:${action}`,
+  handedOver: () => 'handed_over',
+  handover: (from: string, releaseId: string) => `handover:${from}:${releaseId}`,
 } as const;
+
+/**
+ * The ledger key under which an environment records the hand-overs it received of a version
+ * (accepted or refused), before any release of it exists there: `handover-<model>-<version>`,
+ * made safe and bounded like a release id.
+ */
+export function handoverLedgerId(model: string, version: string): string {
+  return `handover-${model}-${version}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, MAX_RELEASE_ID_LENGTH);
+}

@@ -111,6 +111,24 @@ function incidentFor(input: RejectInput): Incident {
         },
       };
     }
+    case 'verification_failed': {
+      const hooks = input.hooks;
+      if (hooks?.failure == null) throw new InvalidInputError('RejectRelease input', [{ path: 'hooks.failure', message: 'required when cause is verification_failed' }]);
+      const name = `${displayName(ctx.model)} ${ctx.version}`;
+      const message = `${hooks.failure.hook}: ${hooks.failure.message}`;
+      return {
+        severity: 'P3',
+        title: `[P3] ${name} rejected: verification hook ${hooks.failure.hook} failed before traffic`,
+        text: [
+          `${name} was rejected because the verification hook ${hooks.failure.hook} (before_traffic) failed; the candidate served no user traffic and is removed.`,
+          `Hook: ${hooks.failure.message}`,
+          ...hooks.results.map((r) => `${r.passed ? '✓' : '✗'} ${r.hook}: ${r.message} (${r.durationMs} ms)`),
+          '',
+          `Release: ${ctx.releaseId}`,
+        ].join('\n'),
+        detail: { cause: input.cause, severity: 'P3', message },
+      };
+    }
   }
 }
 

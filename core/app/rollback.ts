@@ -52,6 +52,10 @@ export function triggerActor(trigger: RollbackTrigger): string {
       return 'approval-timeout';
     case 'task_failure':
       return `step:${trigger.step}`;
+    case 'verification_failed':
+      return `hook:${trigger.hook}`;
+    case 'drill_failed':
+      return 'step:RollbackDrill';
     case 'rollback_failed':
       return 'step:Rollback';
   }

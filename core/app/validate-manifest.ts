@@ -7,12 +7,16 @@ import type { FieldIssue } from '../errors.js';
 import { fitJsonString } from '../ledger-items.js';
 import { MAX_MANIFEST_BYTES, parseManifestText, type ReleaseManifest } from '../manifest.js';
 import type { ArtifactStore, AuditLedger, Clock, ReleaseRecord } from '../ports.js';
+import type { EnvironmentSettings } from '../environments.js';
+import { upstreamIssue } from '../handover.js';
 import { eventIds, parseManifestKey, sha256Hex } from './ids.js';
 
 export interface ValidateManifestDeps {
   readonly artifacts: ArtifactStore;
   readonly ledger: AuditLedger;
   readonly clock: Clock;
+  /** Where the pipeline stands in the environment chain; absent: a pipeline of its own (any upload starts a release). */
+  readonly environment?: EnvironmentSettings;
 }
 
 const ACTOR = 'step:ValidateManifest';
@@ -63,6 +67,14 @@ function checkUploadPath(manifest: ReleaseManifest | null, fromKey: ReturnType<t
   if (manifest.version !== fromKey.version) issues.push({ path: 'version', message: `${manifest.version} does not match the upload path ${uploadedAt}` });
 }
 
+/** After the first environment, only a version the previous one promoted (and handed over with this digest) may start. */
+async function checkUpstream(manifest: ReleaseManifest | null, deps: ValidateManifestDeps, issues: FieldIssue[]): Promise<void> {
+  const env = deps.environment;
+  if (manifest === null || env === undefined || env.previous === null) return;
+  const issue = upstreamIssue(env, manifest, await deps.ledger.getHandover(manifest.model, manifest.version));
+  if (issue !== null) issues.push({ path: 'handover', message: issue });
+}
+
 async function checkManifest(source: PromotionInput['source'], fromKey: ReturnType<typeof parseManifestKey>, deps: ValidateManifestDeps): Promise<ManifestCheck> {
   const issues: FieldIssue[] = [];
   if (fromKey === null) issues.push({ path: '', message: `upload key ${source.key} is not models/<model>/<version>/release.json` });
@@ -74,6 +86,7 @@ async function checkManifest(source: PromotionInput['source'], fromKey: ReturnTy
   const manifestSha256 = object.tooLarge ? '' : sha256Hex(object.text);
   const manifest = parseUploaded(object, issues);
   checkUploadPath(manifest, fromKey, issues);
+  await checkUpstream(manifest, deps, issues);
   return { manifest, manifestSha256, size: object.size, issues };
 }
 

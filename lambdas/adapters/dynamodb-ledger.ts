@@ -10,6 +10,7 @@
  * | event counter | `STATE#<id>` | `SEQ` | `seq`: the last sequence number given to an event of the release |
  * | approval task token | `STATE#<id>` | `TOKEN#<phase>` | `token` |
  * | release lock | `LOCK#<model>` | `LOCK` | `holder`, `acquiredAt` |
+ * | accepted hand-over | `HANDOVER#<model>#<version>` | `HANDOVER` | the HandoverRecord fields, the trail as JSON text (`trailJson`) |
  *
  * Indexes: `gsi1` (`gsi1pk`, `gsi1sk`): every release, newest first; `active` (`activepk`,
  * `gsi1sk`, sparse): the releases not yet ended — `status` lists them however many ended since.
@@ -36,6 +37,8 @@ import {
   eventItem,
   eventOf,
   fitRecordPatch,
+  handoverItem,
+  handoverOf,
   LEDGER_TABLE,
   ledgerKeys,
   readRecord,
@@ -44,6 +47,7 @@ import {
   sortTimelineItems,
 } from '../../core/ledger-items.js';
 import { isTerminal } from '../../core/lifecycle.js';
+import type { HandoverRecord } from '../../core/handover.js';
 import type {
   AuditEvent,
   AuditLedger,
@@ -354,6 +358,30 @@ export class DynamoLedger implements AuditLedger {
     } catch (err) {
       this.fail('DeleteItem', err);
     }
+  }
+
+  /**
+   * Puts the hand-over's item (overwriting an earlier one of the same version: the latest accepted
+   * hand-over is what admits the release). Validated and measured before the call: a trail too large
+   * even with its messages shortened is refused naming its size (core/ledger-items.ts handoverItem).
+   */
+  public async putHandover(record: HandoverRecord): Promise<void> {
+    const item = handoverItem(record);
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    } catch (err) {
+      this.fail('PutItem', err);
+    }
+  }
+
+  public async getHandover(model: string, version: string): Promise<HandoverRecord | null> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      item = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.handover(model, version), ConsistentRead: true }))).Item;
+    } catch (err) {
+      this.fail('GetItem', err);
+    }
+    return item === undefined ? null : handoverOf(item);
   }
 }
 

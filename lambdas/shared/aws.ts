@@ -4,6 +4,7 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -25,6 +26,10 @@ export const sfnClient = (): SFNClient => new SFNClient(SDK_CLIENT_CONFIG);
 export const snsClient = (): SNSClient => new SNSClient(SDK_CLIENT_CONFIG);
 export const s3Client = (): S3Client => new S3Client(SDK_CLIENT_CONFIG);
 export const cloudWatchClient = (): CloudWatchClient => new CloudWatchClient(SDK_CLIENT_CONFIG);
+/** Lambda, for invoking the environment's verification hooks (lambdas/adapters/lambda-hook-invoker.ts). */
+export const lambdaClient = (): LambdaClient => new LambdaClient(SDK_CLIENT_CONFIG);
+/** EventBridge, for the hand-over to the next environment's bus (lambdas/adapters/eventbridge-bus.ts). */
+export const eventBridgeClient = (): EventBridgeClient => new EventBridgeClient(SDK_CLIENT_CONFIG);
 
 /** The traffic router the deployment chose (BB_ROUTER_JSON), with its client. */
 export function createRouter(config: RouterConfig): TrafficRouter {

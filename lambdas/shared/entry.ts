@@ -2,14 +2,16 @@
  * A Lambda entry (lambdas/<name>/index.ts) from its step's registry entry (core/steps.ts): at module scope,
  * once per container, the environment the registry lists for the step is parsed (a missing or bad
  * variable fails the cold start by name), Powertools is created with the step's name, the entry's
- * `wire` builds the adapters from that environment, and the handler is wrapped by {@link lambdaEntry}.
+ * `wire` builds the adapters from that environment, the settings read as they are from one variable
+ * ({@link MAPPED_SETTINGS}: the environment chain's `environment`) are added, and the handler is
+ * wrapped by {@link lambdaEntry}.
  *
  * Each entry imports only its own step's entry, handler and adapters: a bundle holds one use case.
  */
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { ENV, RuntimeEnvSchema } from '../../core/runtime-config.js';
-import type { EnvKey, StepDepsOf, StepSpec } from '../../core/steps.js';
+import type { EnvKey, StepDepsOf, StepSetting, StepSettings, StepSpec } from '../../core/steps.js';
 import { lambdaEntry, parseEnv, powertools } from './runtime.js';
 import type { Observability } from './ports.js';
 
@@ -30,6 +32,32 @@ export function stepEnvSchema<S extends StepSpec>(step: S): z.ZodType<StepEnv<S>
 }
 
 /**
+ * The settings {@link stepEntry} maps itself, each from the variable (ENV key) it is read from as it
+ * is: a step that lists the setting is given it without its entry's `wire` naming it.
+ */
+export const MAPPED_SETTINGS = { environment: 'environment' } as const satisfies Partial<Record<StepSetting, EnvKey>>;
+type MappedSetting = keyof typeof MAPPED_SETTINGS;
+
+/** What an entry's `wire` builds: the step's deps, less the settings {@link stepEntry} maps (it may still give them). */
+export type WiredDeps<S extends StepSpec> = Omit<StepDepsOf<S>, MappedSetting> & Partial<Pick<StepSettings, MappedSetting>>;
+
+/**
+ * The {@link MAPPED_SETTINGS} a step lists, from its parsed environment. Throws when the step lists
+ * such a setting but not its variable (a registry entry inconsistent with itself).
+ */
+export function mappedSettings(step: StepSpec, env: Readonly<Record<string, unknown>>): Partial<StepSettings> {
+  const settings: readonly string[] = step.settings;
+  const keys: readonly string[] = step.env;
+  const out: Record<string, unknown> = {};
+  for (const [setting, key] of Object.entries(MAPPED_SETTINGS)) {
+    if (!settings.includes(setting)) continue;
+    if (!keys.includes(key)) throw new Error(`step ${step.name} reads the setting ${setting} but does not list ${ENV[key]} (env key ${key}) in core/steps.ts`);
+    out[setting] = env[key];
+  }
+  return out as Partial<StepSettings>;
+}
+
+/**
  * @example
  * export const handler = stepEntry(STEP_RUN_GATES, createHandler, (env) => ({
  *   ledger: new DynamoLedger(documentClient(), env.tableName), clock: systemClock, gatePolicy: env.gatePolicy,
@@ -38,9 +66,10 @@ export function stepEnvSchema<S extends StepSpec>(step: S): z.ZodType<StepEnv<S>
 export function stepEntry<S extends StepSpec, R>(
   step: S,
   createHandler: (deps: StepDepsOf<S> & Observability) => (event: unknown) => Promise<R>,
-  wire: (env: StepEnv<S>) => StepDepsOf<S>,
+  wire: (env: StepEnv<S>) => WiredDeps<S>,
 ): (event: unknown, context: Context) => Promise<R> {
   const env = parseEnv(stepEnvSchema(step));
   const pt = powertools(step.logName);
-  return lambdaEntry(pt, createHandler({ ...wire(env), log: pt.log, telemetry: pt.telemetry }));
+  const deps = { ...mappedSettings(step, env), ...wire(env) } as StepDepsOf<S>;
+  return lambdaEntry(pt, createHandler({ ...deps, log: pt.log, telemetry: pt.telemetry }));
 }

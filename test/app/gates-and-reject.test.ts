@@ -220,6 +220,7 @@ describe('rejectRelease after the gates: the artifact, the deployment, the smoke
       artifact_rejected: 'release_lock',
       deploy_failed: 'remove_candidate',
       smoke_failed: 'remove_candidate',
+      verification_failed: 'remove_candidate',
     });
   });
 });

@@ -74,6 +74,23 @@ const CASES: readonly [AuditEvent, string, string][] = [
     '1 smoke request(s) passed',
   ],
   [{ ...base, eventId: 'hold:1:fleet_wide', type: 'hold', detail: { reason: 'fleet_wide', minutes: [3, 4], message: 'fleet-wide incident', severity: 'P1' } }, 'fleet_wide', 'fleet_wide'],
+  [
+    { ...base, eventId: 'hook:before_traffic:-:integration', type: 'hook', actor: 'hook:integration', detail: { hook: 'integration', functionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:it', stage: 'before_traffic', passed: false, message: '3 of 42 failed', metrics: { failures: 3 }, durationMs: 1500 } },
+    'hook integration (before_traffic): FAILED — 3 of 42 failed',
+    'hook integration (before_traffic): FAILED — 3 of 42 failed',
+  ],
+  [{ ...base, eventId: 'drill:verify', type: 'drill', weight: 100, detail: { action: 'verify', passed: true, message: 'the baseline served alone' } }, 'rollback drill verify: passed — the baseline served alone', 'rollback drill verify: passed — the baseline served alone'],
+  [{ ...base, eventId: 'drill:rollback', type: 'drill', weight: 0, detail: { action: 'rollback', passed: true, message: 'to 0%' } }, 'rollback drill rollback: to 0%', 'rollback drill rollback: to 0%'],
+  [
+    { ...base, eventId: 'handed_over', type: 'handed_over', detail: { to: 'production', eventBusArn: 'arn:aws:events:eu-west-1:333333333333:event-bus/bb-handover', bytes: 2869, sha256: SHA } },
+    `handed over to production (artifact SHA-256 ${SHA.slice(0, 12)}…)`,
+    `handed over to production (artifact SHA-256 ${SHA.slice(0, 12)}…)`,
+  ],
+  [
+    { ...base, eventId: 'handover:staging:r-0', type: 'handover', actor: 'staging:111111111111', detail: { accepted: false, from: 'staging', account: '111111111111', sha256: null, message: 'sent from account 111111111111' } },
+    'hand-over from staging (account 111111111111) REFUSED: sent from account 111111111111',
+    'hand-over from staging (account 111111111111) REFUSED: sent from account 111111111111',
+  ],
 ];
 
 describe('describeEvent', () => {

@@ -77,6 +77,7 @@ describe('the lifecycle table', () => {
       artifact_rejected: 'release_lock',
       deploy_failed: 'remove_candidate',
       smoke_failed: 'remove_candidate',
+      verification_failed: 'remove_candidate',
     });
     for (const cause of REJECT_CAUSES) expect(afterRejection(cause)).toBe(AFTER_REJECTION[cause]);
   });

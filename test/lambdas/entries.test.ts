@@ -25,6 +25,16 @@ const ENV_VARS = {
   BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:bb-promotion',
   BB_ARTIFACT_BUCKET: 'bb-artifacts',
   BB_ALARM_WARMUP_JSON: JSON.stringify({ minutes: 5, evaluationMinutes: 5 }),
+  BB_ENVIRONMENT_JSON: JSON.stringify({
+    name: 'pre-production',
+    index: 1,
+    of: 3,
+    previous: { name: 'staging', account: '111111111111' },
+    next: { name: 'production', eventBusArn: 'arn:aws:events:eu-west-1:333333333333:event-bus/bb-production-handover' },
+    endpoint: 'bb-endpoint',
+    hooks: [{ name: 'integration tests', functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bb-it', stage: 'before_traffic', timeoutSeconds: 60 }],
+    drillMinutes: 5,
+  }),
   BB_SERVING_JSON: JSON.stringify({
     plan: {
       kind: 'sagemaker',
@@ -71,6 +81,10 @@ const ENTRIES: Record<string, () => Promise<Entry>> = {
   'promote': () => import('../../lambdas/promote/index.js'),
   'rollback': () => import('../../lambdas/rollback/index.js'),
   'execution-ended': () => import('../../lambdas/execution-ended/index.js'),
+  'run-hooks': () => import('../../lambdas/run-hooks/index.js'),
+  'drill': () => import('../../lambdas/drill/index.js'),
+  'hand-over': () => import('../../lambdas/hand-over/index.js'),
+  'accept-handover': () => import('../../lambdas/accept-handover/index.js'),
 };
 
 /** Each entry, a bad event for it, and the field its error must name. */
@@ -89,6 +103,10 @@ const CASES: [name: string, field: string, event: unknown][] = [
   ['promote', 'version', { releaseId: 'r-1', model: 'builderbrain', phase: null }],
   ['rollback', 'stopExecution', { releaseId: 'r-1', model: 'builderbrain', trigger: { kind: 'verdict', verdict: {} } }],
   ['execution-ended', 'detail.name', { 'detail-type': 'Step Functions Execution Status Change', source: 'aws.states', detail: { executionArn: 'x', stateMachineArn: 'y', status: 'ABORTED' } }],
+  ['run-hooks', 'stage', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', stage: 'whenever' }],
+  ['drill', 'drill', { action: 'verify', releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', phase: { index: 1, weight: 100 } }],
+  ['hand-over', 'version', { releaseId: 'r-1', model: 'builderbrain' }],
+  ['accept-handover', 'account', { source: 'builderbrain.release', 'detail-type': 'BuilderBrain Release Promoted', detail: {} }],
 ];
 
 beforeEach(() => {
@@ -131,5 +149,13 @@ describe('Lambda entries', () => {
     vi.resetModules();
     vi.stubEnv('BB_ARTIFACT_BUCKET', undefined as unknown as string);
     await expect(ENTRIES['verify-artifact']!()).rejects.toThrow(/invalid Lambda environment: BB_ARTIFACT_BUCKET/);
+  });
+
+  it('the chain entries (and validate-manifest) need BB_ENVIRONMENT_JSON', async () => {
+    for (const name of ['validate-manifest', 'run-hooks', 'drill', 'hand-over', 'accept-handover']) {
+      vi.resetModules();
+      vi.stubEnv('BB_ENVIRONMENT_JSON', undefined as unknown as string);
+      await expect(ENTRIES[name]!(), name).rejects.toThrow(/invalid Lambda environment: BB_ENVIRONMENT_JSON/);
+    }
   });
 });

@@ -5,11 +5,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { STEP_NAMES, STEP_RUN_GATES, STEPS, pickStepDeps, stepsWith, type EnvKey, type StepName, type StepSpec } from '../../core/steps.js';
+import { STANDALONE_ENVIRONMENT } from '../../core/environments.js';
+import { STEP_NAMES, STEP_RUN_GATES, STEP_RUN_HOOKS, STEP_VALIDATE_MANIFEST, STEPS, pickStepDeps, stepsWith, type EnvKey, type StepName, type StepSpec } from '../../core/steps.js';
 import { HANDLER_FACTORIES } from '../../lambdas/handlers.js';
-import { stepEnvSchema } from '../../lambdas/shared/entry.js';
+import { mappedSettings, stepEntry, stepEnvSchema } from '../../lambdas/shared/entry.js';
 import { defineStep, Skip, withSchema } from '../../lambdas/shared/step.js';
 
 /** The variables a step's ports, settings and permissions are configured by. */
@@ -25,7 +26,15 @@ function envNeeded(spec: StepSpec): Set<EnvKey> {
     if (spec.permissions.publishes?.includes('approvals')) needs.add('approvalTopicArn');
   }
   if (spec.permissions.startsPromotion === true) needs.add('promotionStateMachineArn');
-  const fromSetting = { model: 'model', gatePolicy: 'gatePolicy', canaryPolicy: 'canaryPolicy', settings: 'serving', bucket: 'artifactBucket', warmup: 'alarmWarmup' } as const;
+  const fromSetting = {
+    model: 'model',
+    gatePolicy: 'gatePolicy',
+    canaryPolicy: 'canaryPolicy',
+    settings: 'serving',
+    bucket: 'artifactBucket',
+    warmup: 'alarmWarmup',
+    environment: 'environment',
+  } as const;
   for (const s of spec.settings) needs.add(fromSetting[s]);
   return needs;
 }
@@ -57,19 +66,30 @@ describe('the step registry', () => {
       expect(ports.includes('router')).toBe(spec.permissions.routesTraffic === true);
       expect(ports.includes('target')).toBe(spec.permissions.deploysModels === true);
       expect(ports.includes('metrics')).toBe(spec.permissions.readsMetrics === true);
+      expect(ports.includes('hooks'), name).toBe(spec.permissions.invokesHooks === true);
+      expect(ports.includes('bus'), name).toBe(spec.permissions.sendsHandover === true);
+      expect(ports.includes('upstream'), name).toBe(spec.permissions.copiesUpstream === true);
     }
   });
 
   it('picks exactly the listed ports and settings', () => {
-    const all = Object.fromEntries(['ledger', 'lock', 'clock', 'notifier', 'router', 'executions', 'artifacts', 'metrics', 'target', 'model', 'gatePolicy', 'canaryPolicy', 'settings', 'bucket', 'warmup'].map((k) => [k, `<${k}>`]));
+    const all = Object.fromEntries(
+      ['ledger', 'lock', 'clock', 'notifier', 'router', 'executions', 'artifacts', 'metrics', 'target', 'hooks', 'bus', 'upstream', 'model', 'gatePolicy', 'canaryPolicy', 'settings', 'bucket', 'warmup', 'environment'].map((k) => [k, `<${k}>`]),
+    );
     expect(pickStepDeps('run-gates', all as never)).toEqual({ ledger: '<ledger>', clock: '<clock>', gatePolicy: '<gatePolicy>' });
     expect(Object.keys(pickStepDeps('rollback', all as never)).sort()).toEqual(['clock', 'executions', 'ledger', 'lock', 'model', 'notifier', 'router', 'warmup']);
+    expect(pickStepDeps('run-hooks', all as never)).toEqual({ hooks: '<hooks>', ledger: '<ledger>', clock: '<clock>', environment: '<environment>' });
+    expect(Object.keys(pickStepDeps('accept-handover', all as never)).sort()).toEqual(['bucket', 'clock', 'environment', 'ledger', 'model', 'notifier', 'upstream']);
   });
 
   it('lists the steps by permission, in registry order', () => {
-    expect(stepsWith('readsArtifacts')).toEqual(['validate-manifest', 'verify-artifact']);
+    expect(stepsWith('readsArtifacts')).toEqual(['validate-manifest', 'verify-artifact', 'hand-over']);
     expect(stepsWith('stopsCanary')).toEqual(['rollback', 'execution-ended']);
-    expect(stepsWith('publishes')).toEqual(['reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended']);
+    expect(stepsWith('publishes')).toEqual(['reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended', 'accept-handover']);
+    expect(stepsWith('invokesHooks')).toEqual(['run-hooks']);
+    expect(stepsWith('sendsHandover')).toEqual(['hand-over']);
+    expect(stepsWith('copiesUpstream')).toEqual(['accept-handover']);
+    expect(stepsWith('routesTraffic')).toContain('drill');
   });
 });
 
@@ -80,6 +100,52 @@ describe('a step entry environment (lambdas/shared/entry.ts)', () => {
     const r = schema.safeParse({ BB_GATE_POLICY_JSON: '{}' });
     expect(r.success).toBe(false);
     expect(JSON.stringify(r.error?.issues.map((i) => i.path))).toContain('BB_TABLE_NAME');
+  });
+
+  it('parses BB_ENVIRONMENT_JSON into `environment`; a bad one is named', () => {
+    const schema = stepEnvSchema(STEP_RUN_HOOKS);
+    const environment = { ...STANDALONE_ENVIRONMENT, name: 'staging', of: 3, next: { name: 'pre-production', eventBusArn: 'arn:aws:events:eu-west-1:222222222222:event-bus/bb-handover' } };
+    expect(schema.parse({ BB_TABLE_NAME: 'bb-ledger', BB_ENVIRONMENT_JSON: JSON.stringify(environment) })).toEqual({ tableName: 'bb-ledger', environment });
+    const r = schema.safeParse({ BB_TABLE_NAME: 'bb-ledger', BB_ENVIRONMENT_JSON: JSON.stringify({ ...environment, name: 'Staging!' }) });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues.map((i) => i.path))).toContain('BB_ENVIRONMENT_JSON');
+  });
+
+  it('maps the `environment` setting from its variable for every step that lists it, and only those', () => {
+    const env = { tableName: 'bb-ledger', environment: STANDALONE_ENVIRONMENT };
+    expect(mappedSettings(STEP_VALIDATE_MANIFEST, env)).toEqual({ environment: STANDALONE_ENVIRONMENT });
+    expect(mappedSettings(STEP_RUN_GATES, env)).toEqual({});
+    for (const name of STEP_NAMES) {
+      const spec: StepSpec = STEPS[name];
+      const listed = (spec.settings as readonly string[]).includes('environment');
+      expect(Object.keys(mappedSettings(spec, env)), name).toEqual(listed ? ['environment'] : []);
+    }
+    // A registry entry that lists the setting but not its variable is refused by name.
+    expect(() => mappedSettings({ ...STEP_RUN_HOOKS, env: ['tableName'] }, env)).toThrow(/run-hooks .*BB_ENVIRONMENT_JSON/);
+  });
+
+  describe('stepEntry', () => {
+    afterEach(() => vi.unstubAllEnvs());
+
+    it("gives the handler the environment parsed from BB_ENVIRONMENT_JSON, which the entry's wire did not name", () => {
+      const environment = { ...STANDALONE_ENVIRONMENT, name: 'pre-production', index: 1, of: 3, previous: { name: 'staging', account: '111111111111' } };
+      vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+      vi.stubEnv('BB_TABLE_NAME', 'bb-ledger');
+      vi.stubEnv('BB_ENVIRONMENT_JSON', JSON.stringify(environment));
+      const seen: Record<string, unknown>[] = [];
+      const fake = { fake: true } as never;
+      stepEntry(
+        STEP_RUN_HOOKS,
+        (deps) => {
+          seen.push(deps as unknown as Record<string, unknown>);
+          return async () => 'ok';
+        },
+        (env) => ({ hooks: fake, ledger: fake, clock: { now: () => new Date(env.tableName.length) } }),
+      );
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!['environment']).toEqual(environment);
+      expect(Object.keys(seen[0]!).sort()).toEqual(['clock', 'environment', 'hooks', 'ledger', 'log', 'telemetry']);
+    });
   });
 });
 

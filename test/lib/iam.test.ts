@@ -1,12 +1,14 @@
 /**
  * Least privilege, checked on the template: every statement of every AWS::IAM::Policy names specific
  * resources, except the actions for which AWS offers no resource-level permissions; no action
- * wildcards; and each handler's role carries exactly the actions its adapters call.
+ * wildcards; and each handler's role carries exactly the actions its adapters call — on the
+ * standalone stack, and on the environment chain's stacks for the chain's own steps.
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sageMakerNamePrefix, sageMakerNames } from '../../core/deployment.js';
-import { HANDLER_NAMES, type HandlerName } from '../../lib/pipeline-functions.js';
+import { CHAIN_HANDLER_NAMES, HANDLER_NAMES, type HandlerName } from '../../lib/pipeline-functions.js';
+import { ACCOUNTS, chainEnvironments, HOOKS, REGION, synthChain, type SynthesizedChain } from './chain-fixture.js';
 import {
   acknowledgedOn,
   constructOf,
@@ -139,6 +141,13 @@ describe('each handler gets exactly what its adapters call', () => {
     promote: [...rw, ...router, ...publish],
     rollback: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'), ...router, ...publish, 'states:StopExecution', 'sqs:SendMessage'],
     'execution-ended': [...ddb('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'), ...router, ...publish, 'states:StopExecution', 'sqs:SendMessage'],
+    // The chain's steps (their functions exist only in the environments that need them: below).
+    'run-hooks': [...ddb('PutItem', 'UpdateItem'), 'lambda:InvokeFunction'],
+    drill: [...ddb('PutItem', 'UpdateItem'), ...router, 'cloudwatch:GetMetricData'],
+    // Every ledger user appends (UpdateItem: the release's event counter).
+    'hand-over': [...ddb('GetItem', 'PutItem', 'UpdateItem', 'Query'), 's3:GetObject', 's3:GetObjectVersion', 'events:PutEvents'],
+    // Reads the previous account's artifact (s3, kms:Decrypt), writes its own bucket (multipart: kms:GenerateDataKey), pages a refusal, parks failures.
+    'accept-handover': [...ddb('GetItem', 'PutItem', 'UpdateItem'), ...publish, 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 'sqs:SendMessage'],
   };
 
   it.each(HANDLER_NAMES)('%s', (name) => {
@@ -146,6 +155,18 @@ describe('each handler gets exactly what its adapters call', () => {
     const policy = policies.find((p) => p.roles.length === 1 && new RegExp(`^Functions${pascal}Role[0-9A-F]{8}$`).test(p.roles[0]!));
     expect(policy).toBeDefined();
     const actions = new Set(policy!.statements.flatMap((st) => list(st.Action)));
+    expect([...actions].sort()).toEqual([...new Set([...common, ...expected[name]])].sort());
+  });
+
+  it('the standalone stack has none of the chain\'s functions', () => {
+    for (const name of CHAIN_HANDLER_NAMES) {
+      const pascal = name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
+      expect(policies.filter((p) => p.roles[0]!.startsWith(`Functions${pascal}Role`)), name).toEqual([]);
+    }
+  });
+
+  it.each(CHAIN_HANDLER_NAMES)('%s (pre-production of the chain, which has all four)', (name) => {
+    const actions = new Set(handlerStatements(chainStack('pre-production'), name).flatMap((st) => list(st.Action)));
     expect([...actions].sort()).toEqual([...new Set([...common, ...expected[name]])].sort());
   });
 
@@ -159,6 +180,63 @@ describe('each handler gets exactly what its adapters call', () => {
     expect(topicOf('rollback')).toEqual([expect.stringContaining('IncidentTopic')]);
     expect(topicOf('request-approval')).toEqual([expect.stringContaining('ApprovalsTopic')]);
     expect(topicOf('promote')).toEqual([expect.stringContaining('ApprovalsTopic')]);
+  });
+});
+
+let chain: SynthesizedChain;
+const chainStack = (env: keyof typeof ACCOUNTS) => {
+  chain ??= synthChain({ environments: chainEnvironments({ 'pre-production': { hooks: [...HOOKS] } }) });
+  return chain.stacks[env]!.json;
+};
+
+describe('the chain\'s steps: each grant on exactly its resources', () => {
+  it('run-hooks: lambda:InvokeFunction on the configured hook ARNs, as configured (an alias qualifier included)', () => {
+    expect(grants(handlerStatements(chainStack('pre-production'), 'run-hooks'))['lambda:InvokeFunction']).toEqual(HOOKS.map((h) => h.functionArn).sort());
+  });
+
+  it('hand-over: events:PutEvents on the next environment\'s bus alone; Query on the table\'s RELEASE# partitions only (a release\'s timeline), no index', () => {
+    const statements = handlerStatements(chainStack('pre-production'), 'hand-over');
+    const g = grants(statements);
+    expect(g['events:PutEvents']).toEqual([`arn:<AWS::Partition>:events:${REGION}:${ACCOUNTS.production}:event-bus/builderbrain-handover`]);
+    const query = statements.filter((st) => list(st.Action).includes('dynamodb:Query'));
+    expect(query).toHaveLength(1);
+    expect(nagText(query[0]!.Resource)).toMatch(/^<AuditLedgerTable[0-9A-F]{8}\.Arn>$/);
+    expect(query[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RELEASE#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
+  });
+
+  it('no other handler of any environment may query the ledger', () => {
+    for (const env of Object.keys(ACCOUNTS) as (keyof typeof ACCOUNTS)[]) {
+      const queriers = resourcesOf(chainStack(env), 'AWS::IAM::Policy').filter(([id, p]) => id.startsWith('Functions') && JSON.stringify(p.Properties).includes('dynamodb:Query'));
+      expect(queriers.map(([id]) => id.replace(/RoleDefaultPolicy.*$/, '')), env).toEqual(env === 'production' ? [] : ['FunctionsHandOver']);
+    }
+  });
+
+  it('drill: the router and metric reads, like start-phase and analyze-canary', () => {
+    const g = grants(handlerStatements(chainStack('pre-production'), 'drill'));
+    expect(g['sagemaker:UpdateEndpointWeightsAndCapacities']).toEqual([`arn:aws:sagemaker:${REGION}:${ACCOUNTS['pre-production']}:endpoint/builderbrain`]);
+    expect(g['cloudwatch:GetMetricData']).toEqual(['*']);
+  });
+
+  it('every statement of every chain stack: Allow, no NotAction/NotResource, no action wildcard; "*" only where AWS allows nothing else', () => {
+    for (const env of Object.keys(ACCOUNTS) as (keyof typeof ACCOUNTS)[]) {
+      for (const [id, p] of resourcesOf(chainStack(env), 'AWS::IAM::Policy')) {
+        for (const st of p.Properties!['PolicyDocument'].Statement as Statement[]) {
+          expect(st.Effect, id).toBe('Allow');
+          expect(st.NotAction ?? st.NotResource, id).toBeUndefined();
+          for (const a of list(st.Action)) expect(a, `${env} ${id}: ${a}`).not.toContain('*');
+          if (list(st.Resource).includes('*')) for (const a of list(st.Action)) expect(RESOURCE_STAR_ONLY.has(a), `${env} ${id}: ${a} on "*"`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('wildcards only at the end of an ARN and acknowledged, but for accept-handover\'s read of the previous account\'s buckets (names unknown at synth)', () => {
+    for (const env of ['staging', 'pre-production', 'production'] as const) {
+      const problems = wildcardProblems({ stack: chain.stacks[env]!.stack, json: chainStack(env) } as Synthesized);
+      // Any bucket (its generated name is another stack's, often another account's), models/builderbrain/ only, and only buckets of the previous account (s3:ResourceAccount).
+      const expectedProblems = env === 'staging' ? [] : [expect.stringMatching(/^FunctionsAcceptHandoverRoleDefaultPolicy[0-9A-F]{8}: arn:aws:s3:::\*\/models\/builderbrain\/\* has a wildcard before its end$/)];
+      expect(problems, env).toEqual(expectedProblems);
+    }
   });
 });
 

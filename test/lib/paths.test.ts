@@ -223,6 +223,7 @@ const THEN: Record<RejectCause, 'remove_candidate' | 'release_lock' | 'done'> = 
   artifact_rejected: 'release_lock',
   deploy_failed: 'remove_candidate',
   smoke_failed: 'remove_candidate',
+  verification_failed: 'remove_candidate',
 };
 
 const lockStub = (action: 'acquire' | 'release'): Handler => async (i) => {

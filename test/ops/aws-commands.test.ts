@@ -14,6 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { clientConfig } from '../../cli/aws.js';
 import type { ReleaseRecord } from '../../core/ports.js';
+import { handoverItem } from '../../core/ledger-items.js';
 import { keys } from '../../lambdas/adapters/dynamodb-ledger.js';
 import { RELEASE_ID, STACK_LINE, awsError, cli, event, noCredentials, waitingRecord, type Captured } from './helpers.js';
 
@@ -60,6 +61,9 @@ const recordItem = (r: ReleaseRecord) => ({ ...r, ...keys.release(r.releaseId), 
 function ledgerHolds(record: ReleaseRecord | null, token: string | null = record?.status === 'awaiting_approval' ? TOKEN : null): void {
   ddb.on(GetCommand, { Key: keys.release(RELEASE_ID) }).resolves(record === null ? {} : { Item: recordItem(record) });
   ddb.on(GetCommand, { Key: keys.token(RELEASE_ID, 1) }).resolves(token === null ? {} : { Item: { ...keys.token(RELEASE_ID, 1), token } });
+  // A release uploaded to this environment itself: no hand-over record, no events asked for here.
+  ddb.on(GetCommand, { Key: keys.handover('builderbrain', '2.1.0') }).resolves({});
+  ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `RELEASE#${RELEASE_ID}`, ':prefix': 'EVENT#' } }).resolves({ Items: [] });
 }
 
 const writes = () => [...ddb.commandCalls(PutCommand), ...ddb.commandCalls(UpdateCommand), ...ddb.commandCalls(DeleteCommand)];
@@ -136,6 +140,40 @@ describe('status', () => {
     const j = await ops(['status', RELEASE_ID, '--json']);
     expect(JSON.parse(j.stdout)).toEqual({ release: waitingRecord });
     expect(JSON.parse(j.stdout).release.deployment.candidate.model).toBe('builderbrain--2-1-0-1a2b3c4d-m');
+  });
+
+  it('a release that came through the chain: the stages before this environment from its hand-over record, --env narrowing', async () => {
+    ledgerHolds(waitingRecord);
+    const stage = (environment: string, account: string) => ({
+      environment,
+      account,
+      releaseId: `builderbrain-2_1_0-${environment.slice(0, 4)}0000`,
+      outcome: 'promoted' as const,
+      startedAt: '2026-01-04T09:00:00.000Z',
+      endedAt: '2026-01-04T10:00:00.000Z',
+      phases: [100],
+      approvals: [],
+      hooks: [{ hook: 'integration-tests', stage: 'before_traffic', phase: null, passed: true, message: 'ok' }],
+      drill: environment === 'pre-production' ? { passed: true, message: 'the baseline served alone' } : null,
+    });
+    const record = {
+      model: 'builderbrain',
+      version: '2.1.0',
+      sha256: 'a'.repeat(64),
+      from: { environment: 'pre-production', account: '222222222222', releaseId: 'builderbrain-2_1_0-pre-0000' },
+      to: 'production',
+      acceptedAt: '2026-01-04T11:00:00.000Z',
+      trail: [stage('staging', '111111111111'), stage('pre-production', '222222222222')],
+    };
+    ddb.on(GetCommand, { Key: keys.handover('builderbrain', '2.1.0') }).resolves({ Item: handoverItem(record) });
+    const r = await ops(['status', RELEASE_ID]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Across the environments/);
+    expect(r.stdout).toMatch(/staging\s+promoted\s+builderbrain-2_1_0-stag0000\s+100%\s+1\/1 passed/);
+    expect(r.stdout).toMatch(/pre-production\s+promoted.*passed/);
+    expect(r.stdout).toMatch(/production\s+in_progress\s+builderbrain-2_1_0-1a2b3c4d/);
+    const j = await ops(['status', RELEASE_ID, '--json', '--env', 'pre-production']);
+    expect((JSON.parse(j.stdout) as { chain: { environment: string }[] }).chain.map((c) => c.environment)).toEqual(['pre-production']);
   });
 
   it('--json of a record written before deployments were recorded shows deployment null', async () => {

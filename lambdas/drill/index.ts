@@ -1,0 +1,14 @@
+import { STEP_DRILL } from '../../core/steps.js';
+import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
+import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
+import { cloudWatchClient, createRouter, documentClient, systemClock } from '../shared/aws.js';
+import { stepEntry } from '../shared/entry.js';
+import { createHandler } from './handler.js';
+
+// The router and metrics exactly as start-phase and analyze-canary build them; `environment` is mapped by stepEntry.
+export const handler = stepEntry(STEP_DRILL, createHandler, (env) => ({
+  router: createRouter(env.router),
+  metrics: new CloudWatchMetricsSource(cloudWatchClient(), env.metricsNamespace),
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  clock: systemClock,
+}));
