@@ -17,7 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowAccountDecryptViaS3, allowServiceEnvelope, grantKeyUse } from './kms.js';
 import { acknowledge, acknowledgeGuard } from './nag.js';
-import { QueueDestination } from './queue-destination.js';
+import { eventPathDeadLetterQueue, QueueDestination } from './queue-destination.js';
 import { logicalIdOf } from './sfn-tasks.js';
 
 export interface ArtifactTriggerProps {
@@ -178,22 +178,7 @@ export class ArtifactTrigger extends Construct {
 
   /** The intake path's dead-letter queue (EventBridge target and Lambda async destination). */
   private createDeadLetterQueue(removalPolicy: RemovalPolicy): sqs.Queue {
-    const queue = new sqs.Queue(this, 'IntakeDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    acknowledge(queue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the intake path; its depth is alarmed on instead.');
-    acknowledgeGuard(
-      queue,
-      'sqs_dlq_check',
-      'This queue is itself the dead-letter queue of the intake path (EventBridge target and Lambda async destination, not an SQS source queue); its depth pages the pipeline-alarms topic.',
-    );
-    // EventBridge encrypts what it parks in the queue with the queue's key.
-    allowServiceEnvelope(this.encryptionKey, 'events.amazonaws.com');
-    return queue;
+    return eventPathDeadLetterQueue(this, 'IntakeDeadLetterQueue', { encryptionKey: this.encryptionKey, removalPolicy, path: 'intake' });
   }
 
   /** The rule matching an uploaded manifest, targeting the intake function; failures park in the dead-letter queue. */

@@ -28,7 +28,7 @@ import { Construct } from 'constructs';
 import { HANDOVER_DETAIL_TYPE, HANDOVER_SOURCE } from '../core/environments.js';
 import { allowServiceEnvelope } from './kms.js';
 import { acknowledge, acknowledgeGuard } from './nag.js';
-import { QueueDestination } from './queue-destination.js';
+import { eventPathDeadLetterQueue, QueueDestination } from './queue-destination.js';
 
 export interface HandoverBusProps {
   /** The bus's name (core/environments.ts handoverBusName: `<prefix>-handover`). */
@@ -105,21 +105,10 @@ export class HandoverBus extends Construct {
   }
 
   private createDeadLetterQueue(props: HandoverBusProps): sqs.Queue {
-    const queue = new sqs.Queue(this, 'HandoverDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    return eventPathDeadLetterQueue(this, 'HandoverDeadLetterQueue', {
+      encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      path: 'hand-over',
     });
-    acknowledge(queue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the hand-over path; its depth pages the pipeline-alarms topic.');
-    acknowledgeGuard(
-      queue,
-      'sqs_dlq_check',
-      'This queue is itself the dead-letter queue of the hand-over path (EventBridge target and Lambda async destination, not an SQS source queue); its depth pages the pipeline-alarms topic.',
-    );
-    // EventBridge encrypts what it parks in the queue with the queue's key.
-    allowServiceEnvelope(props.encryptionKey, 'events.amazonaws.com');
-    return queue;
   }
 }

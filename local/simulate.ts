@@ -222,7 +222,7 @@ function chainReportRows(summary: SimulationSummary): [string, string][] {
     `environment ${e.environment}`,
     e.outcome === 'not_reached'
       ? 'not reached'
-      : `${e.outcome} at ${e.phaseReached}%, minutes ${e.startedAtMinute}–${e.endedAtMinute}; hooks ${e.hooks.filter((h) => h.passed).length}/${e.hooks.length} passed${e.drill === null ? '' : `; rollback drill ${e.drill.passed ? 'passed' : 'FAILED'}`}${e.handedOverTo === null ? '' : `; handed over to ${e.handedOverTo}`}`,
+      : `${e.outcome} at ${e.phaseReached}%, minutes ${e.startedAtMinute}–${e.endedAtMinute}; ${e.hooks.length === 0 ? 'no hooks' : `hooks ${e.hooks.filter((h) => h.passed).length}/${e.hooks.length} passed`}${e.drill === null ? '' : `; rollback drill ${e.drill.passed ? 'passed' : 'FAILED'}`}${e.handedOverTo === null ? '' : `; handed over to ${e.handedOverTo}`}`,
   ]);
 }
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { handoverLedgerId } from '../../core/app/ids.js';
 import { simulateChain, type ChainRun } from '../../local/chain.js';
 import { BUILTIN_SCENARIOS, ScenarioSchema, type Scenario } from '../../local/scenario.js';
-import { simulate } from '../../local/simulate.js';
+import { reportInput, simulate } from '../../local/simulate.js';
 
 const builtin = (name: string): Scenario => BUILTIN_SCENARIOS.find((s) => s.name === name)!;
 const runs = new Map<string, Promise<ChainRun>>();
@@ -75,6 +75,15 @@ describe('the default chain: staging → pre-production → production', () => {
     expect(verified.text).toContain('builderbrain-artifacts-local-production/models/builderbrain/2.1.0/');
     const accepted = await prod.ledger.timeline(handoverLedgerId('builderbrain', '2.1.0'));
     expect(accepted.map((e) => e.type === 'handover' && e.detail.accepted)).toEqual([true]);
+  });
+
+  it('the report shows the chain: one row per environment', async () => {
+    const rows = reportInput(await run('chain'), null).summaryRows;
+    expect(rows.filter(([k]) => k.startsWith('environment '))).toEqual([
+      ['environment staging', expect.stringMatching(/^promoted at 100%, minutes 0–\d+; hooks 2\/2 passed; handed over to pre-production$/)],
+      ['environment pre-production', expect.stringMatching(/^promoted at 100%, .*hooks 4\/4 passed; rollback drill passed; handed over to production$/)],
+      ['environment production', expect.stringMatching(/^promoted at 100%, .*; no hooks$/)],
+    ]);
   });
 
   it('is deterministic: byte-identical summaries', async () => {

@@ -2,81 +2,42 @@
  * The DynamoDB ledger's hand-over records (DynamoLedger.putHandover / getHandover, item layout
  * core/ledger-items.ts handoverItem) against dynalite, on a table made from the CDK construct's own
  * definition: round trip, missing → null, overwrite, the item's key, and the size limit in UTF-8
- * bytes (dynalite counts UTF-16 units, so the client here refuses, as DynamoDB would, a PutItem over
- * 400 KB in UTF-8 bytes: test/lambdas/dynamo-size.ts).
+ * bytes (dynalite counts UTF-16 units, so the client of test/lambdas/dynalite-table.ts refuses, as
+ * DynamoDB would, a PutItem over 400 KB in UTF-8 bytes: test/lambdas/dynamo-size.ts).
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
+import { GetItemCommand, PutItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STANDALONE_ENVIRONMENT } from '../../core/environments.js';
 import { upstreamIssue, type HandoverRecord, type TrailEntry } from '../../core/handover.js';
 import { LEDGER_ITEM_BUDGET_BYTES, LEDGER_PREFIXES, ledgerKeys } from '../../core/ledger-items.js';
 import { DynamoLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
-import { AuditLedger as AuditLedgerConstruct } from '../../lib/audit-ledger.js';
 import { DYNAMODB_ITEM_LIMIT, dynamoItemBytes } from './dynamo-size.js';
+import { startDynalite, type DynaliteLedgerTables } from './dynalite-table.js';
 
-function tableDefinition(name: string): CreateTableCommandInput {
-  const stack = new Stack(new App(), 'LedgerOnly');
-  new AuditLedgerConstruct(stack, 'Ledger');
-  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, any> }[];
-  const p = table!.Properties;
-  return {
-    TableName: name,
-    KeySchema: p['KeySchema'],
-    AttributeDefinitions: p['AttributeDefinitions'],
-    GlobalSecondaryIndexes: (p['GlobalSecondaryIndexes'] as Record<string, unknown>[]).map((g) => ({ IndexName: g['IndexName'], KeySchema: g['KeySchema'], Projection: g['Projection'] })) as never,
-    BillingMode: 'PAY_PER_REQUEST',
-  };
-}
-
-let server: Server;
+let dynamo: DynaliteLedgerTables;
 let raw: DynamoDBClient;
 let doc: DynamoDBDocumentClient;
-let template: CreateTableCommandInput;
 let table = '';
 let tables = 0;
-/** The partition key of every write the client sent. */
+/** The partition key of every PutItem the client sent. */
 let writes: string[] = [];
 
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-  raw.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers: Record<string, string>; body?: string | Uint8Array };
-      const op = (request.headers['x-amz-target'] ?? '').replace('DynamoDB_20120810.', '');
-      if (op === 'PutItem' && request.body !== undefined) {
-        const text = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body);
-        const item = (JSON.parse(text) as { Item: Record<string, AttributeValue> }).Item;
-        writes.push(item['pk']?.S ?? '');
-        if (dynamoItemBytes(item, true) > DYNAMODB_ITEM_LIMIT) {
-          throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
-        }
-      }
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'dynamodbByteLimit' },
-  );
-  doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  template = tableDefinition('x');
+  dynamo = await startDynalite((op, pk) => {
+    if (op === 'PutItem') writes.push(pk);
+  });
+  ({ raw, doc } = dynamo);
 });
 
 afterAll(async () => {
-  raw?.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await dynamo?.close();
 });
 
 beforeEach(async () => {
   table = `handover-${++tables}`;
   writes = [];
-  await raw.send(new CreateTableCommand({ ...template, TableName: table }));
+  await dynamo.createTable(table);
 });
 
 afterEach(async () => {

@@ -4,27 +4,13 @@
  * definition: conditional writes, pagination, concurrency, the event sequence, the index of active
  * releases, and the item size limit.
  *
- * Dynalite checks item sizes in UTF-16 units; DynamoDB counts UTF-8 bytes. So the client here also
- * refuses, as DynamoDB would, any PutItem whose item is over 400 KB in UTF-8 bytes (counted from
- * the request actually sent, test/lambdas/dynamo-size.ts), and every item stored is measured after
- * each test. Every key written is also checked against the partitions IAM lets the roles write
- * (lib/audit-ledger.ts LEDGER_WRITE_PARTITIONS).
+ * The server, the clients and the table are test/lambdas/dynalite-table.ts's: the client refuses, as
+ * DynamoDB would, any PutItem whose item is over 400 KB in UTF-8 bytes (dynalite counts UTF-16
+ * units), and every item stored is measured after each test. Every key written is also checked
+ * against the partitions IAM lets the roles write (lib/audit-ledger.ts LEDGER_WRITE_PARTITIONS).
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  ScanCommand,
-  type AttributeValue,
-  type CreateTableCommandInput,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
+import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { historyCommand } from '../../cli/commands/history.js';
 import { statusCommand } from '../../cli/commands/status.js';
@@ -34,30 +20,15 @@ import { ReleaseNotFoundError } from '../../core/app/errors.js';
 import type { AuditEvent, AuditLedger, StoredAuditEvent } from '../../core/ports.js';
 import { looseEvent, type LooseEvent } from '../support/events.js';
 import { DynamoLedger, DynamoLock } from '../../lambdas/adapters/dynamodb-ledger.js';
-import { AuditLedger as AuditLedgerConstruct, LEDGER_WRITE_PARTITIONS } from '../../lib/audit-ledger.js';
+import { LEDGER_WRITE_PARTITIONS } from '../../lib/audit-ledger.js';
 import { MemoryLedger } from '../../local/memory.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 import { DYNAMODB_ITEM_LIMIT, dynamoItemBytes, wellFormed } from './dynamo-size.js';
+import { startDynalite, type DynaliteLedgerTables } from './dynalite-table.js';
 
-/** The table as the CDK construct defines it (keys, attribute definitions, both indexes). */
-function tableDefinition(name: string): CreateTableCommandInput {
-  const stack = new Stack(new App(), 'LedgerOnly');
-  new AuditLedgerConstruct(stack, 'Ledger');
-  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, any> }[];
-  const p = table!.Properties;
-  return {
-    TableName: name,
-    KeySchema: p['KeySchema'],
-    AttributeDefinitions: p['AttributeDefinitions'],
-    GlobalSecondaryIndexes: (p['GlobalSecondaryIndexes'] as Record<string, unknown>[]).map((g) => ({ IndexName: g['IndexName'], KeySchema: g['KeySchema'], Projection: g['Projection'] })) as never,
-    BillingMode: 'PAY_PER_REQUEST',
-  };
-}
-
-let server: Server;
+let dynamo: DynaliteLedgerTables;
 let raw: DynamoDBClient;
 let doc: DynamoDBDocumentClient;
-let definition: (name: string) => CreateTableCommandInput;
 /** What the client sent: operation and key of every write. */
 let writes: { op: string; pk: string }[] = [];
 /** When set, every Query asks for pages of this many items (exercises LastEvaluatedKey). */
@@ -68,29 +39,9 @@ let tables = 0;
 const matches = (pattern: string, value: string) => (pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern);
 
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
   // DynamoDB's limit in UTF-8 bytes, on the request as sent; and the keys written, for the IAM check.
-  raw.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as { headers: Record<string, string>; body?: string | Uint8Array };
-      const op = (request.headers['x-amz-target'] ?? '').replace('DynamoDB_20120810.', '');
-      if (['PutItem', 'UpdateItem', 'DeleteItem'].includes(op) && request.body !== undefined) {
-        const text = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body);
-        const body = JSON.parse(text) as { Item?: Record<string, AttributeValue>; Key?: Record<string, AttributeValue> };
-        const pk = (body.Item ?? body.Key)?.['pk']?.S ?? '';
-        writes.push({ op, pk });
-        if (op === 'PutItem' && body.Item !== undefined && dynamoItemBytes(body.Item, true) > DYNAMODB_ITEM_LIMIT) {
-          throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
-        }
-      }
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'dynamodbByteLimit' },
-  );
-  doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  dynamo = await startDynalite((op, pk) => writes.push({ op, pk }));
+  ({ raw, doc } = dynamo);
   doc.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as { Limit?: number };
@@ -99,26 +50,17 @@ beforeAll(async () => {
     },
     { step: 'initialize', name: 'pageSize' },
   );
-  const template = tableDefinition('x');
-  definition = (name) => ({ ...template, TableName: name });
 });
 
 afterAll(async () => {
-  raw?.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await dynamo?.close();
 });
 
 beforeEach(async () => {
   table = `ledger-${++tables}`;
   writes = [];
   pageSize = undefined;
-  await raw.send(new CreateTableCommand(definition(table)));
-  for (let i = 0; i < 100; i++) {
-    const t = await raw.send(new DescribeTableCommand({ TableName: table }));
-    if (t.Table?.TableStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`table ${table} did not become ACTIVE`);
+  await dynamo.createTable(table);
 });
 
 afterEach(async () => {

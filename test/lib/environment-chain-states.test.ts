@@ -3,66 +3,35 @@
  * hooks and the hand-over of the promotion machine, the during- and after-phase hooks and the
  * rollback drill of the canary machine. Both machines are built in a stack of their own with every
  * chain prop set, and run on the local ASL interpreter the embedded runtime uses
- * (aws-local-stepfunctions), as test/lib/paths.test.ts runs the pipeline's: every task is a stub
- * keyed by state name that parses its payload with the contract schema of core/contracts.ts, so
- * that the definitions build exactly what the handlers parse.
+ * (aws-local-stepfunctions; test/lib/path-harness.ts), as test/lib/paths.test.ts runs the
+ * pipeline's: every task is a stub keyed by state name that parses its payload with the contract
+ * schema of core/contracts.ts, so that the definitions build exactly what the handlers parse.
  */
 import asl from 'amazon-states-language-service';
 import aslValidator from 'asl-validator';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { afterRejection } from '../../core/app/reject-release.js';
 import {
-  AnalyzeInputSchema,
-  ApprovalRequestSchema,
-  CanaryInputSchema,
-  DrillInputSchema,
-  DrillOutputSchema,
-  GatesInputSchema,
-  HandOverInputSchema,
-  HandOverOutputSchema,
-  HooksInputSchema,
-  HooksOutputSchema,
-  LockInputSchema,
-  PromoteInputSchema,
-  RejectInputSchema,
-  RejectOutputSchema,
-  RollbackInputSchema,
-  RollbackOutputSchema,
-  ServingInputSchema,
-  ServingProgressSchema,
-  SmokeOutputSchema,
-  STATE_NAMES,
-  StartPhaseInputSchema,
-  ValidateInputSchema,
-  ValidateOutputSchema,
-  VerifyArtifactInputSchema,
-  VerifyArtifactOutputSchema,
-  type DrillOutput,
-  type HooksOutput,
-  type PhaseState,
-  type ServingProgress,
+  ApprovalRequestSchema, CanaryInputSchema, DrillInputSchema, DrillOutputSchema, GatesInputSchema, HandOverInputSchema,
+  HandOverOutputSchema, HooksInputSchema, HooksOutputSchema, LockInputSchema, PromoteInputSchema, RejectInputSchema,
+  RejectOutputSchema, RollbackInputSchema, RollbackOutputSchema, ServingInputSchema, ServingProgressSchema, SmokeOutputSchema,
+  STATE_NAMES, StartPhaseInputSchema, ValidateInputSchema, VerifyArtifactInputSchema, type DrillOutput, type HooksOutput,
 } from '../../core/contracts.js';
-import { DeploymentSchema, type DeploymentGoal } from '../../core/deployment.js';
 import type { HookStage } from '../../core/environments.js';
 import { CanaryStateMachine, type CanaryStateMachineProps } from '../../lib/canary-state-machine.js';
 import { STEP_METADATA_KEY, type HandlerName } from '../../lib/pipeline-functions.js';
 import { PromotionStateMachine, type PromotionStateMachineProps } from '../../lib/promotion-state-machine.js';
 import { LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS } from '../../lib/sfn-tasks.js';
-import { createApp, stateMachineDefinitions, type AslDefinition, type CfnTemplate, type MachineDefinitions } from '../../lib/synth.js';
+import { createApp, stateMachineDefinitions, type CfnTemplate, type MachineDefinitions } from '../../lib/synth.js';
+import { analyzer, callOf, canaryInput, DEPLOYED, gate, loop, named, past, pathRunner, phaseState, progress, promotionInput, releaseId, states, stripParent, taskNames, twoPhases, validation, verified, type Handler } from './path-harness.js';
 
 const P = STATE_NAMES.promotion;
 const PC = STATE_NAMES.promotionChain;
 const C = STATE_NAMES.canary;
 const CC = STATE_NAMES.canaryChain;
-
-const twoPhases = [
-  { weight: 10, monitorMinutes: 2, requiresApproval: true },
-  { weight: 100, monitorMinutes: 2, requiresApproval: false },
-];
 
 type ChainProps = {
   readonly promotion?: Partial<Pick<PromotionStateMachineProps, 'beforeTrafficHooks'>> & { readonly runHooks?: boolean; readonly handOver?: boolean };
@@ -133,60 +102,7 @@ beforeAll(() => {
 });
 
 // ---- the interpreter ----------------------------------------------------------------------------
-type Handler = (input: any) => Promise<unknown>;
-interface Call {
-  state: string;
-  input: any;
-  output: unknown;
-}
-
-const machines = new Map<unknown, StateMachine>();
-function machineFor(definition: unknown): StateMachine {
-  let sm = machines.get(definition);
-  if (sm === undefined) {
-    // A copy: the interpreter normalizes the definition it is given (it adds QueryLanguage to every state).
-    sm = new StateMachine(structuredClone(definition) as never, { validationOptions: { checkArn: true, checkPaths: true } });
-    machines.set(definition, sm);
-  }
-  return sm;
-}
-
-/** Runs a definition; returns its output or its failure, and the tasks' received payloads in order. */
-async function run(definition: AslDefinition, input: unknown, handlers: Record<string, Handler>) {
-  const calls: Call[] = [];
-  const wrapped = Object.fromEntries(
-    Object.entries(handlers).map(([state, h]) => [
-      state,
-      async (i: unknown) => {
-        const call: Call = { state, input: i, output: undefined };
-        calls.push(call);
-        call.output = await h(i);
-        return call.output;
-      },
-    ]),
-  );
-  const states = definition.States;
-  const noRetryPause = Object.fromEntries(Object.keys(states).filter((n) => states[n]!['Retry'] !== undefined).map((n) => [n, 0]));
-  const execution = machineFor(definition).run(input as never, {
-    overrides: { taskResourceLocalHandlers: wrapped as never, waitTimeOverrides: { [C.wait]: 0, [CC.waitForDrill]: 0 }, retryIntervalOverrides: noRetryPause },
-    context: { Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:chain-canary:rel-1' }, Task: { Token: 'token-123' } },
-  });
-  try {
-    return { output: (await execution.result) as any, error: null, calls };
-  } catch (err) {
-    const cause = (err as Error).cause as Error | undefined;
-    return { output: null, error: { name: cause?.name ?? (err as Error).name, message: cause?.message ?? (err as Error).message }, calls };
-  }
-}
-
-const named = (name: string, message: string) => Object.assign(new Error(message), { name });
-const states = (r: { calls: Call[] }) => r.calls.map((c) => c.state);
-const callOf = (r: { calls: Call[] }, state: string) => {
-  const found = r.calls.filter((c) => c.state === state);
-  expect(found, state).toHaveLength(1);
-  return found[0]!;
-};
-const taskNames = (def: AslDefinition) => Object.entries(def.States).filter(([, st]) => st['Type'] === 'Task').map(([n]) => n).sort();
+const run = pathRunner({ stateMachineName: 'chain-canary', noWait: [C.wait, CC.waitForDrill] });
 
 // ---- the hooks' and the drill's answers (parsed by the contract) --------------------------------
 const hooksAnswer = (stage: HookStage, passed: boolean): HooksOutput =>
@@ -228,42 +144,6 @@ const drillStub = (verdict = true): Handler => async (i) => {
 };
 
 // ---- promotion ----------------------------------------------------------------------------------
-const promotionInput = {
-  releaseId: 'builderbrain-2_1_0-abcdef12',
-  source: { bucket: 'artifacts', key: 'models/builderbrain/2.1.0/release.json', versionId: 'v1', etag: null },
-  receivedAt: '2025-01-01T00:00:00.000Z',
-};
-const releaseId = promotionInput.releaseId;
-const manifest = {
-  model: 'builderbrain',
-  version: '2.1.0',
-  previousVersion: '2.0.3',
-  releaseType: 'minor',
-  artifact: { uri: 's3://artifacts/models/builderbrain/2.1.0/model.tar.gz', sha256: 'a'.repeat(64) },
-  shadowEvaluation: {
-    riskEnergy: { candidate: 0.41, baseline: 0.43 },
-    performance: { candidate: 0.812, baseline: 0.82 },
-    constraintSatisfaction: 0.97,
-    tests: { passed: 10, failed: 0 },
-  },
-  changelog: {},
-  migrationGuide: null,
-  owner: 'ml-platform',
-};
-const validation = ValidateOutputSchema.parse({ valid: true, model: 'builderbrain', version: '2.1.0', manifest, manifestSha256: 'b'.repeat(64), issues: [], serving: null });
-const deployment = DeploymentSchema.parse({
-  target: 'sagemaker',
-  resource: 'builderbrain',
-  releaseId,
-  version: '2.1.0',
-  artifact: manifest.artifact,
-  baseline: { slot: 'baseline', model: 'builderbrain-2-0-3-11111111-m', config: 'builderbrain-2-0-3-11111111-s', instanceType: 'ml.g5.xlarge', instanceCount: 1, alone: true },
-  candidate: { slot: 'canary', model: 'builderbrain--2-1-0-22222222-m', version: '2.1.0', instanceType: 'ml.g5.xlarge', instanceCount: 1 },
-  configs: { candidate: 'builderbrain--2-1-0-22222222-c', converged: 'builderbrain--2-1-0-22222222-s', restore: 'builderbrain--2-1-0-22222222-r' },
-});
-const past = () => new Date(Date.now() - 1000).toISOString();
-const progress = (goal: DeploymentGoal, next: ServingProgress['next']): ServingProgress =>
-  ServingProgressSchema.parse({ goal, deployment, next, message: `${goal}: ${next}`, failureReason: null, startedAt: null, notBefore: null, nextCheckAt: past(), checks: 0 });
 /** Every serving loop runs start (or deploy) → apply → check → done. */
 const servingStub: Handler = async (i) => {
   const input = ServingInputSchema.parse(i);
@@ -281,17 +161,8 @@ const servingStub: Handler = async (i) => {
       return SmokeOutputSchema.parse({ passed: true, summary: 'ok', results: [] });
   }
 };
-const loop = (p: string, first = `${p}Start`) => [first, `${p}Apply`, `${p}Check`];
-const SMOKED = [P.validate, P.acquireLock, P.gates, P.verifyArtifact, ...loop(P.deploy, P.deploy), P.smoke];
-
-/** RunCanary's input carries the parent execution id (associateWithParent) besides CanaryInput. */
-function canaryInputOf(input: Record<string, unknown>) {
-  const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parent, ...rest } = input;
-  expect(parent).toMatch(/^arn:/);
-  return CanaryInputSchema.parse(rest);
-}
 const canaryEnds = (outcome: 'promoted' | 'rolled_back'): Handler => async (i) => {
-  canaryInputOf(i.Input);
+  CanaryInputSchema.parse(stripParent(i.Input));
   return { Output: { outcome, releaseId: i.Input.releaseId, version: '2.1.0' }, ExecutionArn: 'arn:canary-exec' };
 };
 
@@ -309,12 +180,9 @@ function promotionHandlers(over: Record<string, Handler> = {}, d: MachineDefinit
   }
   return {
     ...handlers,
-    [P.validate]: async (i) => (ValidateInputSchema.parse(i), validation),
-    [P.gates]: async (i) => (GatesInputSchema.parse(i), { passed: true, checks: [] }),
-    [P.verifyArtifact]: async (i) => (
-      VerifyArtifactInputSchema.parse(i),
-      VerifyArtifactOutputSchema.parse({ ok: true, reason: null, message: 'ok', sha256: 'a'.repeat(64), digestSource: 'checksum', size: 1024, versionId: 'v7' })
-    ),
+    [P.validate]: async (i) => (ValidateInputSchema.parse(i), validation(true)),
+    [P.gates]: async (i) => (GatesInputSchema.parse(i), gate(true)),
+    [P.verifyArtifact]: async (i) => (VerifyArtifactInputSchema.parse(i), verified(true)),
     [PC.beforeTrafficHooks]: hooksStub('before_traffic'),
     [P.runCanary]: canaryEnds('promoted'),
     [P.reject]: async (i) => {
@@ -354,7 +222,7 @@ describe('promotion machine: the environment chain', () => {
   it('before-traffic hooks passed: RunCanary; promoted: converge, ReleaseLock, then HandOver', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers());
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...SMOKED, PC.beforeTrafficHooks, P.runCanary, ...loop('Converge'), P.releaseLock, PC.handOver]);
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.runCanary, ...loop('Converge'), P.releaseLock, PC.handOver]);
     expect(HooksInputSchema.parse(callOf(r, PC.beforeTrafficHooks).input)).toEqual({ releaseId, model: 'builderbrain', version: '2.1.0', stage: 'before_traffic' });
     expect(r.output).toEqual({ outcome: 'promoted', releaseId, canaryExecutionArn: 'arn:canary-exec' });
   });
@@ -362,15 +230,15 @@ describe('promotion machine: the environment chain', () => {
   it('a before-traffic hook failed: rejected (verification_failed, with the hooks\' answer), the candidate removed, the lock released; no canary, no hand-over', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [PC.beforeTrafficHooks]: hooksStub('before_traffic', () => false) }));
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...SMOKED, PC.beforeTrafficHooks, P.reject, ...loop('RemoveAfterReject'), P.rejectedReleaseLock]);
-    expect(RejectInputSchema.parse(callOf(r, P.reject).input)).toEqual({ releaseId, cause: 'verification_failed', validation, hooks: hooksAnswer('before_traffic', false) });
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.reject, ...loop('RemoveAfterReject'), P.rejectedReleaseLock]);
+    expect(RejectInputSchema.parse(callOf(r, P.reject).input)).toEqual({ releaseId, cause: 'verification_failed', validation: validation(true), hooks: hooksAnswer('before_traffic', false) });
     expect(afterRejection('verification_failed')).toBe('remove_candidate');
     expect(r.output).toEqual({ outcome: 'rejected', cause: 'verification_failed', then: 'remove_candidate' });
   });
 
   it('a crashing BeforeTrafficHooks: rollback naming the step, the candidate removed, the lock released, the execution fails', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [PC.beforeTrafficHooks]: async () => Promise.reject(named('Boom', 'crashed')) }));
-    expect(states(r)).toEqual([...SMOKED, PC.beforeTrafficHooks, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
     expect(RollbackInputSchema.parse(callOf(r, P.rollbackOnFailure).input)).toEqual({
       releaseId,
       model: 'builderbrain',
@@ -383,7 +251,7 @@ describe('promotion machine: the environment chain', () => {
   it('canary rolled back: the candidate removed, ReleaseLockAfterRollback, and never a hand-over', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [P.runCanary]: canaryEnds('rolled_back') }));
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...SMOKED, PC.beforeTrafficHooks, P.runCanary, ...loop('RemoveAfterRollback'), PC.releaseLockAfterRollback]);
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.runCanary, ...loop('RemoveAfterRollback'), PC.releaseLockAfterRollback]);
     expect(LockInputSchema.parse(callOf(r, PC.releaseLockAfterRollback).input)).toEqual({ action: 'release', releaseId, model: 'builderbrain' });
     expect(states(r)).not.toContain(PC.handOver);
     expect(r.output).toEqual({ outcome: 'rolled_back', releaseId, canaryExecutionArn: 'arn:canary-exec' });
@@ -423,35 +291,6 @@ describe('promotion machine: the environment chain', () => {
 });
 
 // ---- canary -------------------------------------------------------------------------------------
-const canaryInput = { releaseId, model: 'builderbrain', version: '2.1.0', phases: twoPhases, maxLooksPerPhase: 120 };
-
-function phaseState(index: number): PhaseState {
-  const p = twoPhases[index]!;
-  return {
-    noDataLooks: 0,
-    index,
-    weight: p.weight,
-    monitorMinutes: p.monitorMinutes,
-    requiresApproval: p.requiresApproval,
-    lookEveryMinutes: 1,
-    lookEverySeconds: 60,
-    looks: 2,
-    iteration: 0,
-    startedAt: '2025-01-01T00:00:00.000Z',
-    isLast: index === twoPhases.length - 1,
-    nextIndex: index + 1,
-    action: null,
-    verdict: null,
-  };
-}
-const passVerdict = { verdict: 'pass', reason: null, severity: null, immediate: false, summary: 'pass', evidence: [], sample: { minutes: 2, canaryRequests: 100, baselineRequests: 900 } };
-
-/** Analysis: `continue` until the phase's last look, then `endAction`. */
-const analyzer = (endAction: (phase: PhaseState) => PhaseState['action']): Handler => async (i) => {
-  const { phase } = AnalyzeInputSchema.parse(i);
-  const iteration = phase.iteration + 1;
-  return { ...phase, iteration, action: iteration < phase.looks ? 'continue' : endAction(phase), verdict: passVerdict };
-};
 const canaryRollback: Handler = async (i) => {
   const r = RollbackInputSchema.parse(i);
   expect(r.stopExecution).toBe(false);
@@ -662,7 +501,7 @@ describe('the chain props', () => {
     const d = build({ promotion: { handOver: true } });
     const r = await run(d.promotion.definition, promotionInput, promotionHandlers({}, d));
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...SMOKED, P.runCanary, ...loop('Converge'), P.releaseLock, PC.handOver]);
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...loop('Converge'), P.releaseLock, PC.handOver]);
   });
 
   it('a hook stage without runHooksFunction is a build error, not a skipped verification', () => {
