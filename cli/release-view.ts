@@ -24,8 +24,10 @@ const phaseLabel = (phase: number | null | undefined): string => (phase === null
 export function statusColour(style: Style, status: ReleaseStatus): string {
   switch (status) {
     case 'promoted':
+    case 'released':
       return style.green(status);
     case 'awaiting_approval':
+    case 'baking':
     case 'rolling_back':
       return style.yellow(status);
     case 'rolled_back':
@@ -81,6 +83,7 @@ export function releaseDetail(r: ReleaseRecord, style: Style, flags = ''): strin
     ],
     ['outcome', r.outcome === null ? '—' : `${r.outcome.status}${r.outcome.reason ? ` (${r.outcome.reason}${r.outcome.severity ? `, ${r.outcome.severity}` : ''})` : ''} at ${r.outcome.at}`],
     ['deployment', deploymentText(r)],
+    ...postReleaseRows(r),
     ['received', r.receivedAt],
     ['updated', r.updatedAt],
     ['execution', r.canaryExecutionArn ?? '—'],
@@ -92,6 +95,20 @@ export function releaseDetail(r: ReleaseRecord, style: Style, flags = ''): strin
     .map(([k, v]) => v.split('\n').map((line, i) => `${i === 0 ? style.bold(k.padEnd(width)) : ' '.repeat(width)}  ${line}`).join('\n'))
     .join('\n')
     .concat('\n');
+}
+
+/** The bake's progress, the recovery check, and where the release notes of the version are. */
+function postReleaseRows(r: ReleaseRecord): [string, string][] {
+  const rows: [string, string][] = [];
+  const b = r.bake;
+  if (b != null) {
+    const against = b.reference === null ? 'no reference window yet' : `against the previous version a ${b.reference} before`;
+    const state = r.status === 'baking' ? `baking: ${b.watchedMinutes}/${b.plannedMinutes} min (${Math.round((100 * b.watchedMinutes) / Math.max(1, b.plannedMinutes))}%), until ${b.endsAt}` : r.status === 'released' ? `ended clean after ${b.plannedMinutes} min: released` : `stopped after ${b.watchedMinutes}/${b.plannedMinutes} min`;
+    rows.push(['bake', `${state}; ${against}${b.lastVerdict === null ? '' : `\nlast look ${b.lastVerdict.at}: ${oneLine(`${b.lastVerdict.verdict}: ${b.lastVerdict.summary}`, 150)}`}`]);
+  }
+  if (r.recovery != null) rows.push(['recovery', `${r.recovery.recovered ? 'verified healthy' : 'NOT RECOVERED (P0 paged)'} at ${r.recovery.at}: ${oneLine(r.recovery.message, 160)}`]);
+  rows.push(['release notes', `s3://${r.source.bucket}/${r.source.key} → aws s3 cp s3://${r.source.bucket}/${r.source.key} release.json && builderbrain notes release.json`]);
+  return rows;
 }
 
 /** The table of `builderbrain history`: one row per audit event, oldest first. */

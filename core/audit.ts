@@ -128,6 +128,23 @@ export const AUDIT_DETAILS = {
   drill: z.object({ action: z.enum(['rollback', 'verify', 'restore']), passed: z.boolean(), message: z.string() }),
   /** The promotion handed over to the next environment (its bus, the event's size). */
   handed_over: z.object({ to: z.string(), eventBusArn: z.string(), bytes: z.number(), sha256: z.string() }),
+  /** The bake after 100%: started, a look, released (ended clean) or regressed (rolled back to the previous version). */
+  bake: z.object({
+    state: z.enum(['started', 'look', 'released', 'regressed']),
+    watchedMinutes: z.number(),
+    plannedMinutes: z.number(),
+    reference: z.enum(['day', 'week']).nullable(),
+    verdict: z.enum(VERDICT_KINDS).nullable(),
+    summary: z.string(),
+  }),
+  /** After a rollback: whether the restored version is healthy again; `recovered` false paged P0. */
+  recovery: z.object({
+    recovered: z.boolean(),
+    message: z.string(),
+    rolledBackAt: z.string().nullable(),
+    before: z.object({ errorRate: z.number().nullable(), p99: z.number().nullable(), minutes: z.number() }),
+    after: z.object({ errorRate: z.number().nullable(), p99: z.number().nullable(), minutes: z.number() }),
+  }),
   /** A hand-over the environment received: accepted (artifact copied, digest checked) or refused, and why. */
   handover: z.object({ accepted: z.boolean(), from: z.string(), account: z.string(), sha256: z.string().nullable(), message: z.string(), trail: z.array(TrailEntrySchema).optional() }),
 };
@@ -176,6 +193,8 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   event('drill'),
   event('handed_over'),
   event('handover'),
+  event('bake'),
+  event('recovery'),
 ]);
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditEventOf<T extends AuditEventType> = Extract<AuditEvent, { type: T }>;
@@ -219,6 +238,8 @@ export const StoredAuditEventSchema = z.discriminatedUnion('type', [
   storedEvent('drill'),
   storedEvent('handed_over'),
   storedEvent('handover'),
+  storedEvent('bake'),
+  storedEvent('recovery'),
 ]);
 export type StoredAuditEvent = z.infer<typeof StoredAuditEventSchema>;
 export type StoredAuditEventOf<T extends AuditEventType> = Extract<StoredAuditEvent, { type: T }>;
@@ -319,6 +340,10 @@ function commonText(e: Exclude<StoredAuditEvent, { type: 'received' | 'validated
       return `rollback drill ${text(e.detail.action)}: ${e.detail.action === 'verify' ? (e.detail.passed ? 'passed — ' : 'FAILED — ') : ''}${text(e.detail.message)}`;
     case 'handed_over':
       return `handed over to ${text(e.detail.to)} (artifact SHA-256 ${text(e.detail.sha256).slice(0, 12)}…)`;
+    case 'bake':
+      return `bake ${text(e.detail.state)} (${text(e.detail.watchedMinutes)}/${text(e.detail.plannedMinutes)} min${e.detail.reference ? `, against the previous version a ${text(e.detail.reference)} before` : ''}): ${text(e.detail.summary)}`;
+    case 'recovery':
+      return `${e.detail.recovered ? 'recovered' : 'NOT RECOVERED'}: ${text(e.detail.message)}`;
     case 'handover':
       return `hand-over from ${text(e.detail.from)} (account ${text(e.detail.account)}) ${e.detail.accepted ? 'accepted' : 'REFUSED'}: ${text(e.detail.message)}`;
   }

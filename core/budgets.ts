@@ -3,6 +3,7 @@
  * execution may run, and whether its plan fits Step Functions' history limit. Pure: lib/config.ts
  * checks the budgets, lib/stack.ts sets the machines' timeouts from them.
  */
+import type { BakePolicy, RecoveryPolicy } from './bake.js';
 import { estimateHistoryEvents, type Phase } from './plan.js';
 
 /** Step Functions Standard keeps at most 25,000 events per execution. */
@@ -14,6 +15,14 @@ export const HISTORY_BUDGET_EVENTS = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_BUDG
 
 /** History events of one check of a serving loop: Wait (2), Task (5), Choice (2). */
 export const SERVING_EVENTS_PER_CHECK = 9;
+
+/** History events of one look of the bake: WaitForBakeLook (2), WatchBake (5), BakeDecision (2), as a canary look. */
+export const BAKE_EVENTS_PER_LOOK = 9;
+/**
+ * History events of the bake and the recovery check besides the looks: StartBake and its Choice (7);
+ * on a rollback, RollbackOnBake and BakeRolledBack (7), PlanRecovery, its Wait and VerifyRecovery (12).
+ */
+export const BAKE_FIXED_EVENTS = 7 + 7 + 12;
 
 /** Slack of a canary execution's timeout for retries: an hour, plus ten minutes a phase. */
 const CANARY_SLACK_MINUTES = 60;
@@ -27,6 +36,17 @@ export interface CanaryPlan {
   /** An environment's verification (core/environments.ts verificationMinutes): its hooks' timeouts and its drill. */
   readonly verification?: VerificationMinutes;
 }
+
+/** What the promotion waits for after the canary: the bake, and the recovery check after a rollback (core/bake.ts). */
+export interface AfterCanaryPlan {
+  /** @default - no bake */
+  readonly bake?: Pick<BakePolicy, 'minutes'>;
+  /** @default - no recovery check */
+  readonly recovery?: Pick<RecoveryPolicy, 'minutes' | 'settleMinutes'>;
+}
+
+/** A promotion's plan: the canary's, and what follows it. */
+export type PromotionPlan = CanaryPlan & AfterCanaryPlan;
 
 /** The longest an environment's verification can add: hook timeouts (before traffic; in each phase) and the drill. */
 export interface VerificationMinutes {
@@ -64,10 +84,20 @@ export function canaryTimeoutMinutes(plan: CanaryPlan): number {
 
 /**
  * Upper bound on one promotion execution's duration: the canary, plus deploying, converging (after
- * the bake period) or removing, each within the deployment's timeout, plus slack.
+ * the bake period) or removing, each within the deployment's timeout, the bake at 100% (a regression
+ * found at its last look still rolls back) and the recovery check's wait after that rollback
+ * (`settleMinutes + minutes`), plus slack.
+ *
+ * @example promotionTimeoutMinutes({ ...plan, bake: { minutes: 1440 }, recovery: { minutes: 15, settleMinutes: 2 } }, deployment) - promotionTimeoutMinutes(plan, deployment) // 1457
  */
-export function promotionTimeoutMinutes(plan: CanaryPlan, deployment: ServingTiming): number {
-  return canaryTimeoutMinutes(plan) + (plan.verification?.beforeTraffic ?? 0) + 3 * deployment.timeoutMinutes + deployment.bakeMinutes + PROMOTION_SLACK_MINUTES;
+export function promotionTimeoutMinutes(plan: PromotionPlan, deployment: ServingTiming): number {
+  const serving = 3 * deployment.timeoutMinutes + deployment.bakeMinutes;
+  return canaryTimeoutMinutes(plan) + (plan.verification?.beforeTraffic ?? 0) + serving + afterCanaryMinutes(plan) + PROMOTION_SLACK_MINUTES;
+}
+
+/** The bake's minutes and the recovery check's wait (core/app/recovery.ts: the rollback's time plus settle and recovery minutes). */
+export function afterCanaryMinutes(plan: AfterCanaryPlan): number {
+  return (plan.bake?.minutes ?? 0) + (plan.recovery === undefined ? 0 : plan.recovery.settleMinutes + plan.recovery.minutes);
 }
 
 /**
@@ -80,17 +110,41 @@ export function servingHistoryEvents(deployment: Pick<ServingTiming, 'timeoutMin
 }
 
 /**
- * The budgets a config exceeds: the serving loops' history (`deployment.pollSeconds`) and the
- * canary plan's (`maxLooksPerPhase`). Empty when both fit.
+ * History events of a promotion execution's bake: a look every `lookEveryMinutes` for `minutes`
+ * (one more when the last is cut short), plus StartBake and, on a regression, the rollback and the
+ * recovery check ({@link BAKE_FIXED_EVENTS}).
+ *
+ * @example bakeHistoryEvents({ minutes: 1440, lookEveryMinutes: 10 }) // 144 × 9 + 26 = 1322
  */
-export function historyBudgetIssues(config: { readonly phases: readonly Phase[]; readonly maxLooksPerPhase: number; readonly deployment: ServingTiming }): BudgetIssue[] {
+export function bakeHistoryEvents(bake: Pick<BakePolicy, 'minutes' | 'lookEveryMinutes'>): number {
+  return BAKE_FIXED_EVENTS + BAKE_EVENTS_PER_LOOK * Math.ceil(bake.minutes / bake.lookEveryMinutes);
+}
+
+/**
+ * The budgets a config exceeds: the promotion's history, its serving loops (`deployment.pollSeconds`)
+ * and then its bake's looks on top (`bake.lookEveryMinutes`); the canary plan's (`maxLooksPerPhase`).
+ * Empty when all fit. Without `bake`, the promotion has no bake to count.
+ */
+export function historyBudgetIssues(config: {
+  readonly phases: readonly Phase[];
+  readonly maxLooksPerPhase: number;
+  readonly deployment: ServingTiming;
+  readonly bake?: Pick<BakePolicy, 'minutes' | 'lookEveryMinutes'>;
+}): BudgetIssue[] {
   const issues: BudgetIssue[] = [];
-  const { deployment } = config;
+  const { deployment, bake } = config;
   const servingEvents = servingHistoryEvents(deployment);
   if (servingEvents > HISTORY_BUDGET_EVENTS) {
     issues.push({
       path: ['deployment', 'pollSeconds'],
       message: `checking every ${deployment.pollSeconds} s for up to ${deployment.timeoutMinutes} min needs up to ${servingEvents} history events, over the budget of ${HISTORY_BUDGET_EVENTS}: poll less often or lower deployment.timeoutMinutes`,
+    });
+  } else if (bake !== undefined && servingEvents + bakeHistoryEvents(bake) > HISTORY_BUDGET_EVENTS) {
+    // The promotion's one execution runs both: the bake gets what the serving loops leave.
+    const bakeEvents = bakeHistoryEvents(bake);
+    issues.push({
+      path: ['bake', 'lookEveryMinutes'],
+      message: `looking every ${bake.lookEveryMinutes} min during a ${bake.minutes}-minute bake needs up to ${bakeEvents} history events, which with the serving loops' ${servingEvents} is over the promotion's budget of ${HISTORY_BUDGET_EVENTS}: look less often or shorten bake.minutes`,
     });
   }
   const events = estimateHistoryEvents(config.phases, config.maxLooksPerPhase);

@@ -312,6 +312,41 @@ export const HandOverInputSchema = z.strictObject({ releaseId: ReleaseIdSchema, 
 export const HandOverOutputSchema = z.strictObject({ sent: z.boolean(), to: z.string().nullable(), bytes: z.number().int().min(0) });
 export type HandOverOutput = z.infer<typeof HandOverOutputSchema>;
 
+// ---- Bake (post-release validation) and recovery (after a rollback) -----------------------------
+/** The bake loop's state, carried in `$.bake` between the promotion machine's bake states. */
+export const BakeStateSchema = z.strictObject({
+  startedAt: z.iso.datetime(),
+  endsAt: z.iso.datetime(),
+  minutes: z.number().int().min(0),
+  lookEverySeconds: z.number().int().min(60),
+  iteration: z.number().int().min(0),
+  /** continue: wait and look again; rollback: a regression against the previous version; released: the bake ended clean. */
+  action: z.enum(['continue', 'rollback', 'released']),
+  verdict: CanaryVerdictSchema.nullable(),
+  reference: z.enum(['day', 'week']).nullable(),
+});
+export type BakeState = z.infer<typeof BakeStateSchema>;
+export const BakeInputSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('start'), releaseId: ReleaseIdSchema, model: z.string(), version: z.string() }),
+  z.strictObject({ action: z.literal('watch'), releaseId: ReleaseIdSchema, model: z.string(), version: z.string(), bake: BakeStateSchema }),
+]);
+export type BakeInput = z.infer<typeof BakeInputSchema>;
+
+export const RecoveryInputSchema = z.discriminatedUnion('action', [
+  /** When to judge: the rollback's time plus the settle and recovery minutes. */
+  z.strictObject({ action: z.literal('plan'), releaseId: ReleaseIdSchema, model: z.string() }),
+  z.strictObject({ action: z.literal('verify'), releaseId: ReleaseIdSchema, model: z.string(), recovery: z.object({ rolledBackAt: z.iso.datetime().nullable(), checkAt: z.iso.datetime() }) }),
+]);
+export type RecoveryInput = z.infer<typeof RecoveryInputSchema>;
+export const RecoveryOutputSchema = z.strictObject({
+  rolledBackAt: z.iso.datetime().nullable(),
+  checkAt: z.iso.datetime(),
+  /** null until verified (plan), and when nothing was rolled back to check. */
+  recovered: z.boolean().nullable(),
+  message: z.string(),
+});
+export type RecoveryOutput = z.infer<typeof RecoveryOutputSchema>;
+
 /** The metrics window an analysis reads (also the embedded runtime's metric store format). */
 export const MetricsWindowSchema = z.array(MinuteDatapointSchema);
 
@@ -337,6 +372,41 @@ export const STATE_NAMES = {
     releaseLock: 'ReleaseLock',
     releaseLockAfterFailure: 'ReleaseLockAfterFailure',
     rejectedReleaseLock: 'ReleaseLockAfterReject',
+    /** After RollbackOnCanaryFailure: a release already promoted (or released) keeps its version; any other is removed. */
+    afterFailureRollback: 'AfterFailureRollback',
+    /** After RemoveAfterFailure: the recovery check of the alarm path (already rolled back) or of the failure path. */
+    wasAlreadyRolledBack: 'WasAlreadyRolledBack',
+  },
+  /**
+   * The bake after the canary promoted (lib/promotion-state-machine.ts), in every promotion machine:
+   * StartBake, then looks (WaitForBakeLook → WatchBake) until BakeDecision sees `released` (→ the
+   * converge loop) or `rollback` (RollbackOnBake → BakeRolledBack → the removal after a rollback).
+   */
+  promotionBake: {
+    startBake: 'StartBake',
+    bakeDecision: 'BakeDecision',
+    waitForBakeLook: 'WaitForBakeLook',
+    watchBake: 'WatchBake',
+    rollbackOnBake: 'RollbackOnBake',
+    bakeRolledBack: 'BakeRolledBack',
+    unknownBakeAction: 'UnknownBakeAction',
+  },
+  /**
+   * The recovery check after each rollback of the promotion machine, one set of states per path,
+   * each before the lock is released: after the removal that follows the canary's (or the bake's)
+   * rollback, after the removal on the alarm path (RollbackOnCanaryFailure answered
+   * `already_rolled_back`), and after the removal on the task-failure path.
+   */
+  promotionRecovery: {
+    planRecovery: 'PlanRecovery',
+    waitForRecovery: 'WaitForRecovery',
+    verifyRecovery: 'VerifyRecovery',
+    planRecoveryAfterAlarm: 'PlanRecoveryAfterAlarm',
+    waitForRecoveryAfterAlarm: 'WaitForRecoveryAfterAlarm',
+    verifyRecoveryAfterAlarm: 'VerifyRecoveryAfterAlarm',
+    planRecoveryAfterFailure: 'PlanRecoveryAfterFailure',
+    waitForRecoveryAfterFailure: 'WaitForRecoveryAfterFailure',
+    verifyRecoveryAfterFailure: 'VerifyRecoveryAfterFailure',
   },
   canary: {
     startPhase: 'StartPhase',

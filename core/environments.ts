@@ -37,6 +37,8 @@ export const EnvironmentSchema = z.strictObject({
   /** Overrides of the pipeline's `notifications` (this environment's on-call and approvers). */
   notifications: z.record(z.string(), z.unknown()).optional(),
   approvalTimeoutMinutes: z.number().int().min(5).max(7 * 24 * 60).optional(),
+  /** Its bake after 100% (default: the pipeline's `bake.minutes` in the last environment, none before). */
+  bakeMinutes: z.number().int().min(0).max(14 * 24 * 60).optional(),
   hooks: z.array(HookSchema).max(10).default([]),
   /**
    * Before the last phase may promote, roll the candidate back on purpose, verify the baseline

@@ -18,6 +18,10 @@ export const RELEASE_STATUSES = [
   'rolling_back',
   'rejected',
   'promoted',
+  /** At 100% and watched against the previous version (core/bake.ts), which stays warm. */
+  'baking',
+  /** The bake ended clean (or there was none to run): the version serves, the previous one is removed. */
+  'released',
   'rolled_back',
 ] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
@@ -53,7 +57,11 @@ export const STATUS_RULES: { readonly [S in ReleaseStatus]: StatusRule } = {
   awaiting_approval: { active: true, ended: false, keepsLock: false, offers: ['approve', 'reject'] },
   rolling_back: { active: false, ended: false, keepsLock: true, offers: ['rollback'] },
   rejected: { active: false, ended: true, keepsLock: false, offers: [] },
-  promoted: { active: false, ended: true, keepsLock: false, offers: [] },
+  // At 100%, the canary done: StartBake follows at once (to `baking`, or to `released` with no bake).
+  promoted: { active: true, ended: false, keepsLock: false, offers: [] },
+  // The bake: still the pipeline's, and still rollback-able at once (the previous version is warm).
+  baking: { active: true, ended: false, keepsLock: false, offers: ['rollback'] },
+  released: { active: false, ended: true, keepsLock: false, offers: [] },
   rolled_back: { active: false, ended: true, keepsLock: false, offers: [] },
 };
 
@@ -61,7 +69,7 @@ const statusesWhere = (rule: (r: StatusRule) => boolean): readonly ReleaseStatus
 
 /** Driven forward by the pipeline: received … awaiting_approval. */
 export const ACTIVE_STATUSES: readonly ReleaseStatus[] = statusesWhere((r) => r.active);
-/** Ended: rejected, promoted, rolled back. */
+/** Ended: rejected, released, rolled back. */
 export const TERMINAL_STATUSES: readonly ReleaseStatus[] = statusesWhere((r) => r.ended);
 /** Not ended: traffic may not be on the baseline alone yet (`rolling_back` included). */
 export const IN_FLIGHT_STATUSES: readonly ReleaseStatus[] = statusesWhere((r) => !r.ended);
@@ -91,6 +99,10 @@ export const MOVES = {
   approve: { from: ['awaiting_approval'], to: 'canary' },
   /** Promote: the candidate becomes the baseline. */
   promote: { from: ['canary', 'awaiting_approval'], to: 'promoted' },
+  /** StartBake: the promoted version is watched against the previous one. */
+  startBake: { from: ['promoted'], to: 'baking' },
+  /** The bake ended clean. */
+  release: { from: ['promoted', 'baking'], to: 'released' },
   /** The rollback starts: from any active status. */
   startRollback: { from: ACTIVE_STATUSES, to: 'rolling_back' },
   /** The rollback restored the baseline. */
@@ -170,6 +182,14 @@ export function settledRollback(record: ReleaseRecord, concurrently = false): Ro
         reason: null,
         severity: null,
         message: `release ${releaseId} was already promoted${when}: it is the baseline now; nothing changed (to go back, release the previous version again)`,
+      };
+    case 'released':
+      return {
+        outcome: 'already_promoted',
+        releaseId,
+        reason: null,
+        severity: null,
+        message: `release ${releaseId} was released${when} after its bake: it serves alone now, the previous version is gone; nothing changed (to go back, release the previous version again)`,
       };
     case 'rejected':
       return { outcome: 'no_release_in_flight', releaseId, reason: null, severity: null, message: `release ${releaseId} was rejected before any traffic moved; nothing to roll back` };

@@ -39,6 +39,20 @@ export const ReleaseRecordSchema = z.object({
   deployment: DeploymentSchema.nullable().optional(),
   /** When the current phase's traffic shift happened (StartPhase); the alarm path's warm-up counts from it. */
   phaseStartedAt: z.string().nullable().optional(),
+  /** The bake after 100% (core/bake.ts): since when, until when, how far, against which reference, the last look. */
+  bake: z
+    .object({
+      startedAt: z.string(),
+      endsAt: z.string(),
+      watchedMinutes: z.number(),
+      plannedMinutes: z.number(),
+      reference: z.enum(['day', 'week']).nullable(),
+      lastVerdict: z.object({ verdict: z.enum(VERDICT_KINDS), summary: z.string(), at: z.string() }).nullable(),
+    })
+    .nullable()
+    .optional(),
+  /** After a rollback: whether the restored version is healthy again (core/bake.ts judgeRecovery). */
+  recovery: z.object({ recovered: z.boolean(), message: z.string(), at: z.string() }).nullable().optional(),
 });
 export type ReleaseRecord = z.infer<typeof ReleaseRecordSchema>;
 

@@ -44,10 +44,12 @@ export const RollbackTriggerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('verification_failed'), stage: z.enum(['during_phase', 'after_phase']), hook: z.string(), message: z.string() }),
   /** The rollback drill failed: the candidate is already at 0%; the release stops. */
   z.strictObject({ kind: z.literal('drill_failed'), message: z.string() }),
+  /** The bake found the released version worse than the previous one (core/bake.ts): back to the previous, warm, at once. */
+  z.strictObject({ kind: z.literal('bake_regression'), verdict: CanaryVerdictSchema }),
 ]);
 export type RequestedTrigger = z.infer<typeof RollbackTriggerSchema>;
 export type TriggerKind = RequestedTrigger['kind'];
-export const TRIGGER_KINDS = ['verdict', 'alarm', 'manual', 'approval_timeout', 'task_failure', 'verification_failed', 'drill_failed'] as const satisfies readonly TriggerKind[];
+export const TRIGGER_KINDS = ['verdict', 'alarm', 'manual', 'approval_timeout', 'task_failure', 'verification_failed', 'drill_failed', 'bake_regression'] as const satisfies readonly TriggerKind[];
 
 /** Every source of a rollback decision: a requested one, or the rollback itself failing (the P0 page). */
 export type RollbackTrigger = RequestedTrigger | { readonly kind: 'rollback_failed'; readonly error: string };
@@ -171,6 +173,20 @@ export function decideRollback(trigger: RollbackTrigger, ctx: ReleaseContext): R
       return immediate('verification_failed', severity, `[${severity}] ${name} rolled back: verification hook ${trigger.hook} failed ${w.where}`, [
         `The verification hook ${trigger.hook} (${trigger.stage}) failed ${w.where}, so ${name} was rolled back to the baseline.`,
         `Hook: ${trigger.message}`,
+        ...w.footer,
+      ]);
+    }
+    case 'bake_regression': {
+      const v = trigger.verdict;
+      // P1 at least: the version serves everyone; a safety finding stays P0.
+      const severity: Severity = v.severity === 'P0' ? 'P0' : 'P1';
+      const reason = v.reason ?? 'performance_degradation';
+      return immediate(reason, severity, `[${severity}] ${name} rolled back during its bake: ${reason}`, [
+        `${name} served 100% and was being watched against the previous version (its bake); it regressed, so traffic went back to the previous version, kept warm for this.`,
+        v.summary,
+        '',
+        `Evidence over ${v.sample.minutes} minute(s):`,
+        ...evidenceLines(v.evidence),
         ...w.footer,
       ]);
     }

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { ModelNameSchema } from './manifest.js';
 import { CanaryPolicySchema, GatePolicySchema } from './policy.js';
 import { LambdaServingSchema, SageMakerServingSchema } from './deployment.js';
+import { BakePolicySchema, RecoveryPolicySchema } from './bake.js';
 import { EnvironmentSettingsSchema } from './environment-settings.js';
 import { RouterConfigSchema, type RouterConfig } from './router-config.js';
 
@@ -68,6 +69,8 @@ export const ENV = {
   serving: 'BB_SERVING_JSON',
   alarmWarmup: 'BB_ALARM_WARMUP_JSON',
   environment: 'BB_ENVIRONMENT_JSON',
+  bake: 'BB_BAKE_JSON',
+  recovery: 'BB_RECOVERY_JSON',
 } as const;
 
 /** The alarm path's warm-up (core/rollback.ts alarmDuringWarmup): the canary policy's warm-up and the alarms' evaluation periods. */
@@ -99,6 +102,8 @@ export const RuntimeEnvSchema = z.object({
   [ENV.serving]: json(ServingSettingsSchema),
   [ENV.alarmWarmup]: json(AlarmWarmupSchema),
   [ENV.environment]: json(EnvironmentSettingsSchema),
+  [ENV.bake]: json(BakePolicySchema),
+  [ENV.recovery]: json(RecoveryPolicySchema),
 });
 
 /** Metric contract of the serving fleet (README "Metric contract"). */

@@ -15,6 +15,7 @@
  * `lambdas/<name>/handler.ts` (its input schema and use case), `lambdas/<name>/index.ts` (its AWS
  * adapters), and one line in lambdas/handlers.ts; then its Task in a state machine of lib/.
  */
+import type { BakePolicy, RecoveryPolicy } from './bake.js';
 import type { EnvironmentSettings } from './environment-settings.js';
 import type { AuditLedger, ArtifactStore, Clock, Executions, HandoverBus, HookInvoker, MetricsSource, Notifier, ReleaseLock, ServingTarget, TrafficRouter, UpstreamArtifacts } from './ports.js';
 import type { CanaryPolicy, GatePolicy } from './policy.js';
@@ -53,6 +54,10 @@ export interface StepSettings {
   readonly warmup: { readonly minutes: number; readonly evaluationMinutes: number };
   /** Where this pipeline stands in the environment chain (BB_ENVIRONMENT_JSON, core/environments.ts). */
   readonly environment: EnvironmentSettings;
+  /** The bake after 100% (BB_BAKE_JSON, core/bake.ts). */
+  readonly bake: BakePolicy;
+  /** The recovery check after a rollback (BB_RECOVERY_JSON, core/bake.ts). */
+  readonly recovery: RecoveryPolicy;
 }
 
 export type StepPort = keyof StepPorts;
@@ -77,6 +82,8 @@ export interface StepPermissions {
   readonly readsMetrics?: boolean;
   /** The traffic router's endpoint or function. */
   readonly routesTraffic?: boolean;
+  /** Reads the router's split only (DescribeEndpoint, GetAlias): never changes it. */
+  readonly readsTraffic?: boolean;
   /** states:StartExecution on the promotion machine (a duplicate's ARN is derived, never described). */
   readonly startsPromotion?: boolean;
   /** states:StopExecution on the canary machine's executions. */
@@ -334,6 +341,31 @@ export const STEP_ACCEPT_HANDOVER = {
   permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], copiesUpstream: true, publishes: ['incident'] },
 } as const satisfies StepSpec;
 
+export const STEP_BAKE = {
+  name: 'bake',
+  description: 'The bake after 100%: the released version against the previous one a day (or week) before; released, or rolled back',
+  logName: 'Bake',
+  // The clean end tells the approvers (info notifications go to the approvals topic).
+  ports: ['metrics', 'ledger', 'notifier', 'clock'],
+  settings: ['bake', 'canaryPolicy'],
+  env: ['tableName', 'metricsNamespace', 'bake', 'canaryPolicy', 'approvalTopicArn'],
+  memoryMb: 1024,
+  timeoutSeconds: 60,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], readsMetrics: true, publishes: ['approvals'] },
+} as const satisfies StepSpec;
+
+export const STEP_RECOVERY = {
+  name: 'recovery',
+  description: 'After a rollback: whether the restored version is healthy again; P0 when not',
+  logName: 'VerifyRecovery',
+  ports: ['metrics', 'router', 'ledger', 'notifier', 'clock'],
+  settings: ['recovery'],
+  env: ['tableName', 'metricsNamespace', 'router', 'recovery', 'incidentTopicArn'],
+  memoryMb: 512,
+  timeoutSeconds: 60,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsMetrics: true, readsTraffic: true, publishes: ['incident'] },
+} as const satisfies StepSpec;
+
 /** The steps, by name, in the order the functions are created. */
 export const STEPS = {
   intake: STEP_INTAKE,
@@ -349,6 +381,8 @@ export const STEPS = {
   promote: STEP_PROMOTE,
   rollback: STEP_ROLLBACK,
   'execution-ended': STEP_EXECUTION_ENDED,
+  bake: STEP_BAKE,
+  recovery: STEP_RECOVERY,
   'run-hooks': STEP_RUN_HOOKS,
   drill: STEP_DRILL,
   'hand-over': STEP_HAND_OVER,

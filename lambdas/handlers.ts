@@ -7,11 +7,13 @@
 import type { StepDeps, StepName } from '../core/steps.js';
 import { createHandler as acceptHandover } from './accept-handover/handler.js';
 import { createHandler as analyzeCanary } from './analyze-canary/handler.js';
+import { createHandler as bake } from './bake/handler.js';
 import { createHandler as drill } from './drill/handler.js';
 import { createHandler as handOver } from './hand-over/handler.js';
 import { createHandler as executionEnded } from './execution-ended/handler.js';
 import { createHandler as intake } from './intake/handler.js';
 import { createHandler as promote } from './promote/handler.js';
+import { createHandler as recovery } from './recovery/handler.js';
 import { createHandler as rejectRelease } from './reject-release/handler.js';
 import { createHandler as releaseLock } from './release-lock/handler.js';
 import { createHandler as requestApproval } from './request-approval/handler.js';
@@ -43,6 +45,8 @@ export const HANDLER_FACTORIES: HandlerFactories = {
   promote,
   rollback,
   'execution-ended': executionEnded,
+  bake,
+  recovery,
   'run-hooks': runHooks,
   drill,
   'hand-over': handOver,

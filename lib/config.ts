@@ -15,6 +15,7 @@ import { historyBudgetIssues } from '../core/budgets.js';
 import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, PhasesSchema } from '../core/plan.js';
 import { PolicySchema } from '../core/policy.js';
 import { DEFAULT_METRICS_NAMESPACE, RouterConfigSchema, type RouterConfig } from '../core/runtime-config.js';
+import { BakePolicySchema, RecoveryPolicySchema } from '../core/bake.js';
 import { DEFAULT_ENVIRONMENTS, EnvironmentsSchema, handoverBusName, type Environment, type EnvironmentSettings } from '../core/environments.js';
 import { SEVERITIES } from '../core/severity.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -143,6 +144,10 @@ export const PipelineConfigSchema = z
      * default. Each environment is a stack of its own (`cdk deploy` into its account); the last one
      * keeps the pipeline's own stack name and prefix, the others add `-<name>`.
      */
+    /** The bake after 100% (core/bake.ts): watched against the previous version before it is released. */
+    bake: BakePolicySchema.prefault({}),
+    /** The recovery check after every rollback (core/bake.ts). */
+    recovery: RecoveryPolicySchema.prefault({}),
     environments: EnvironmentsSchema.default(DEFAULT_ENVIRONMENTS.map((e) => EnvironmentsSchema.element.parse(e))),
   })
   .superRefine((c, ctx) => {
@@ -317,6 +322,8 @@ export function environmentPipelines(config: PipelineConfig): EnvironmentPipelin
       approvalTimeoutMinutes: environment.approvalTimeoutMinutes ?? config.approvalTimeoutMinutes,
       deployment: deepMerge(config.deployment, environment.deployment ?? {}),
       notifications: deepMerge(config.notifications, environment.notifications ?? {}),
+      // Only the last environment bakes by default: the earlier ones hand over as soon as they promoted.
+      bake: { ...config.bake, minutes: environment.bakeMinutes ?? (last ? config.bake.minutes : 0) },
       environments: [environment],
     };
     let own: PipelineConfig;

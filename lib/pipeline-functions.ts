@@ -20,6 +20,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { BakePolicy, RecoveryPolicy } from '../core/bake.js';
 import type { EnvironmentSettings } from '../core/environments.js';
 import type { CanaryPolicy, GatePolicy } from '../core/policy.js';
 import { sageMakerNamePrefix } from '../core/deployment.js';
@@ -86,6 +87,10 @@ export interface PipelineFunctionsProps {
   readonly alarmWarmup?: { readonly minutes: number; readonly evaluationMinutes: number };
   /** How candidates are deployed (BB_SERVING_JSON of the serving function). */
   readonly serving: ServingSettingsConfig;
+  /** The environment's bake after 100% (BB_BAKE_JSON of the bake function; core/bake.ts). */
+  readonly bake: BakePolicy;
+  /** The recovery check after every rollback (BB_RECOVERY_JSON of the recovery function; core/bake.ts). */
+  readonly recovery: RecoveryPolicy;
   /**
    * Where this pipeline stands in the environment chain (BB_ENVIRONMENT_JSON of the steps that read
    * it; CloudFormation tokens allowed, resolved at deploy); its hooks and next bus are what run-hooks
@@ -325,6 +330,8 @@ function environmentValues(props: PipelineFunctionsProps, stackName: string, pro
     promotionStateMachineArn: promotionArn,
     stackName,
     serving: JSON.stringify(props.serving),
+    bake: JSON.stringify(props.bake),
+    recovery: JSON.stringify(props.recovery),
     alarmWarmup: JSON.stringify(props.alarmWarmup ?? { minutes: 0, evaluationMinutes: 1 }),
     // Tokens (the chain's accounts, the next bus's ARN) inside the string resolve to an Fn::Join.
     environment: JSON.stringify(props.environment),
@@ -360,6 +367,7 @@ function grantPermissions(role: iam.Role, permissions: StepPermissions, ctx: Fun
       : 'Resource "*" only for the X-Ray actions xray:PutTraceSegments/PutTelemetryRecords that active tracing adds; X-Ray supports no resource-level permissions.',
   );
   if (permissions.routesTraffic === true) grantRouter(role, props.router, stack);
+  else if (permissions.readsTraffic === true) grantRouter(role, props.router, stack, 'read');
   if (permissions.deploysModels === true) grantServing(role, props.serving, stack);
   if (permissions.startsPromotion === true) {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [ctx.promotionArn] }));
@@ -456,12 +464,13 @@ function acknowledgeFunction(fn: nodejs.NodejsFunction): void {
  * The router's calls (lambdas/adapters/*-router.ts; no handler reads the current split): SageMaker
  * variant weights on one endpoint, or the aliases of one function.
  */
-function grantRouter(role: iam.Role, router: RouterConfig, stack: Stack): void {
+function grantRouter(role: iam.Role, router: RouterConfig, stack: Stack, access: 'route' | 'read' = 'route'): void {
+  const read = access === 'read';
   if (router.kind === 'sagemaker') {
     // SageMaker ARNs carry the endpoint name in lower case.
     const endpointArn = stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: router.endpointName.toLowerCase() });
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'], resources: [endpointArn] }),
+      new iam.PolicyStatement({ actions: read ? ['sagemaker:DescribeEndpoint'] : ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'], resources: [endpointArn] }),
     );
   } else {
     const functionArn = stack.formatArn({
@@ -471,7 +480,7 @@ function grantRouter(role: iam.Role, router: RouterConfig, stack: Stack): void {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: [functionArn, `${functionArn}:*`] }),
+      new iam.PolicyStatement({ actions: read ? ['lambda:GetAlias'] : ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: [functionArn, `${functionArn}:*`] }),
     );
     acknowledge(
       role,

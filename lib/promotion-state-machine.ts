@@ -5,15 +5,38 @@
  * ValidateManifest → IsManifestValid ─no─▶ MarkInvalidManifest ─┐
  *   → AcquireLock → LockAcquired ─no─▶ MarkLockBusy ────────────┤
  *   → RunGates → GatesPassed ─no─▶ MarkGatesFailed ─────────────┤
- *   → RunCanary (.sync:2) → ReleaseLock → Completed (Succeed)    ▼
- *                                         RejectRelease → WasLockTaken ─gates_failed─▶ ReleaseLockAfterReject → Rejected (Succeed)
- *                                                                       └─otherwise──▶ Rejected (Succeed)
- * RunGates / RunCanary fail → <Step>Failed → RollbackOnCanaryFailure (stopExecution) → ReleaseLockAfterFailure
- * AcquireLock / RejectRelease / the rollback fail → ReleaseLockAfterFailure
- * ReleaseLockAfterFailure → RolledBackByAlarm? ─already_rolled_back─▶ RolledBackByAlarm → RolledBack (Succeed)
- *                                              └─otherwise──────────▶ PromotionFailed (Fail)
+ *   → VerifyArtifact → DeployCandidate… → SmokeTest ────────────┤ (each check's failure)
+ *   → RunCanary (.sync:2) → CanaryOutcome                       ▼
+ *                                         RejectRelease → AfterRejection ─remove_candidate─▶ RemoveAfterReject… → ReleaseLockAfterReject → Rejected (Succeed)
+ *                                                                         ├─release_lock─────▶ ReleaseLockAfterReject
+ *                                                                         └─otherwise────────▶ Rejected (Succeed)
+ * CanaryOutcome ─promoted─▶ StartBake → BakeDecision ─continue─▶ WaitForBakeLook → WatchBake → BakeDecision
+ *                                                     ├─released─▶ Converge… → ReleaseLock → Completed (Succeed)
+ *                                                     ├─rollback─▶ RollbackOnBake → BakeRolledBack → RemoveAfterRollback…
+ *                                                     └─otherwise▶ UnknownBakeAction → RollbackOnCanaryFailure
+ *               └─rolled_back─▶ RemoveAfterRollback… → PlanRecovery → WaitForRecovery → VerifyRecovery → ReleaseLock → Completed
+ *
+ * RunGates … RunCanary, StartBake, WatchBake fail → <Step>Failed → RollbackOnCanaryFailure (stopExecution) → AfterFailureRollback
+ * AfterFailureRollback ─already_promoted─▶ ReleaseLockAfterFailure (a promoted or released version is never removed)
+ *                      └─otherwise───────▶ RemoveAfterFailure… → WasAlreadyRolledBack
+ * WasAlreadyRolledBack ─already_rolled_back─▶ PlanRecoveryAfterAlarm → WaitForRecoveryAfterAlarm → VerifyRecoveryAfterAlarm ─┐
+ *                      └─otherwise──────────▶ PlanRecoveryAfterFailure → WaitForRecoveryAfterFailure → VerifyRecoveryAfterFailure ┤
+ *                                                                                                                   ReleaseLockAfterFailure ◀┘
+ * AcquireLock / RejectRelease (after RemoveAfterRejectFailure…) / a rollback fail → ReleaseLockAfterFailure
+ * ReleaseLockAfterFailure → WasRolledBackByAlarm ─already_rolled_back─▶ RolledBackByAlarm → RolledBack (Succeed)
+ *                                                └─otherwise──────────▶ PromotionFailed (Fail)
+ * A converge or removal that fails → ReleaseLockAfterServingFailure → ServingFailed (Fail)
  * ValidateManifest, ReleaseLock, ReleaseLockAfterReject, ReleaseLockAfterFailure fail → PromotionFailed
  * ```
+ *
+ * The bake (core/app/bake.ts) watches the released version at 100% against the previous one, kept
+ * warm; the core plans its looks (`$.bake.lookEverySeconds`) and decides each one (`$.bake.action`):
+ * a bake of 0 minutes answers `released` at once. Every rollback is followed by the recovery check
+ * (core/app/recovery.ts) once its removal is done and before the lock is released: PlanRecovery
+ * says when (`$.recovery.checkAt`: the rollback's time plus the settle and recovery minutes),
+ * VerifyRecovery judges (and pages P0 itself when the restored version is not healthy). A recovery
+ * task that fails after its retries is recorded at `$.recoveryError` and the path goes on: the
+ * check never keeps the lock.
  *
  * The environment chain adds, where the props ask for them (STATE_NAMES.promotionChain):
  *
@@ -22,7 +45,7 @@
  *                                                        └─no──▶ MarkVerificationFailed → RejectRelease (removes the candidate)
  *                     BeforeTrafficHooks fails → BeforeTrafficHooksFailed → RollbackOnCanaryFailure (as SmokeTest)
  * handOverFunction:   Converge… → ReleaseLock → HandOver → Completed;  HandOver fails → HandOverFailed (Fail)
- *                     RemoveAfterRollback… → ReleaseLockAfterRollback → Completed (a rolled-back release is never handed over)
+ *                     RemoveAfterRollback… → PlanRecovery… → ReleaseLockAfterRollback → Completed (a rolled-back release is never handed over)
  * ```
  *
  * The lock is released on every path that may hold it. A canary stopped by the alarm path fails
@@ -31,7 +54,7 @@
  * failed executions fires only for real pipeline failures.
  *
  * Input: core/contracts.ts PromotionInput. Output: `{ outcome, ... }` (promoted / rolled_back /
- * rejected).
+ * rejected; a release rolled back during its bake ends `rolled_back`).
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -40,11 +63,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { STATE_NAMES, type RejectCause, type RollbackOutput } from '../core/contracts.js';
+import { STATE_NAMES, type BakeInput, type BakeState, type RecoveryInput, type RejectCause, type RollbackOutput } from '../core/contracts.js';
 import type { HookStage } from '../core/environments.js';
 import type { RejectionFollowUp } from '../core/lifecycle.js';
 import type { SmokeSample } from '../core/deployment.js';
 import { PhasesSchema, type Phase } from '../core/plan.js';
+import type { TriggerKind } from '../core/rollback.js';
 import { acknowledge } from './nag.js';
 import { catchFailure, functionTimeout, lambdaStep, logicalIdOf, pipelineStateMachine } from './sfn-tasks.js';
 
@@ -52,9 +76,26 @@ import { catchFailure, functionTimeout, lambdaStep, logicalIdOf, pipelineStateMa
 const outcome = (o: RollbackOutput['outcome']): string => o;
 const followUp = (f: RejectionFollowUp): string => f;
 const hookStage = (h: HookStage): string => h;
+const bakeAction = (a: BakeState['action']): string => a;
+const bakeStep = (a: BakeInput['action']): string => a;
+const recoveryStep = (a: RecoveryInput['action']): string => a;
+const triggerKind = (k: TriggerKind): string => k;
 
 const S = STATE_NAMES.promotion;
 const SC = STATE_NAMES.promotionChain;
+const SB = STATE_NAMES.promotionBake;
+const SR = STATE_NAMES.promotionRecovery;
+
+/** The rollback paths, each with a recovery check of its own (STATE_NAMES.promotionRecovery). */
+type RecoveryPath = 'rollback' | 'alarm' | 'failure';
+const RECOVERY_STATES: Readonly<Record<RecoveryPath, { readonly plan: string; readonly wait: string; readonly verify: string }>> = {
+  // The canary's rollback, or the bake's (RemoveAfterRollback).
+  rollback: { plan: SR.planRecovery, wait: SR.waitForRecovery, verify: SR.verifyRecovery },
+  // The alarm path rolled back (RollbackOnCanaryFailure answered already_rolled_back, then RemoveAfterFailure).
+  alarm: { plan: SR.planRecoveryAfterAlarm, wait: SR.waitForRecoveryAfterAlarm, verify: SR.verifyRecoveryAfterAlarm },
+  // A step failed and RollbackOnCanaryFailure rolled back (then RemoveAfterFailure).
+  failure: { plan: SR.planRecoveryAfterFailure, wait: SR.waitForRecoveryAfterFailure, verify: SR.verifyRecoveryAfterFailure },
+};
 
 export interface PromotionStateMachineProps {
   readonly stateMachineName: string;
@@ -74,7 +115,11 @@ export interface PromotionStateMachineProps {
   /** Canary phases, passed to every canary execution as static JSON. */
   readonly phases: readonly Phase[];
   readonly maxLooksPerPhase: number;
-  /** Upper bound on one execution (the canary's timeout plus the promotion's own steps). */
+  /** The bake after the canary promoted: StartBake and WatchBake (core/app/bake.ts). */
+  readonly bakeFunction: lambda.IFunction;
+  /** The recovery check after every rollback: PlanRecovery and VerifyRecovery (core/app/recovery.ts). */
+  readonly recoveryFunction: lambda.IFunction;
+  /** Upper bound on one execution (the canary's timeout plus the promotion's own steps, the bake and the recovery check: core/budgets.ts). */
   readonly timeout: Duration;
   /** Encrypts the execution log group. */
   readonly encryptionKey: kms.IKey;
@@ -116,20 +161,20 @@ export class PromotionStateMachine extends Construct {
     const terminals = f.terminals();
     const failure = f.failurePath(terminals);
     const serving = f.serving(terminals.promotionFailed);
-    failure.rollbackOnFailure.next(serving.removal('RemoveAfterFailure', failure.releaseLockAfterFailure));
+    f.afterFailureRollback(failure, serving.removal('RemoveAfterFailure', f.recoveryAfterFailure(failure.releaseLockAfterFailure)));
     const reject = f.rejections(terminals, failure.releaseLockAfterFailure, serving.removal);
     const admission = f.admissionSteps(terminals.promotionFailed, failure);
     const runCanary = f.runCanary(phases, failure.rollbackOnFailure);
     const releaseLocks = f.releaseLocks(terminals);
     const beforeTraffic = f.beforeTrafficHooks(runCanary, reject, failure.rollbackOnFailure);
     const verifyArtifact = f.deployment(serving, failure.rollbackOnFailure, reject, beforeTraffic);
-    f.afterCanary(runCanary, serving, releaseLocks);
+    f.afterCanary(runCanary, serving, releaseLocks, failure);
     const definition = f.admission(admission, reject, verifyArtifact);
 
     this.stateMachine = pipelineStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definition,
-      comment: 'BuilderBrain promotion: validate, lock, gates, verify the artifact, deploy, smoke test, canary, converge or remove, release the lock',
+      comment: 'BuilderBrain promotion: validate, lock, gates, verify the artifact, deploy, smoke test, canary, bake, converge or remove (then check the recovery), release the lock',
       timeout: props.timeout,
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
@@ -141,6 +186,8 @@ export class PromotionStateMachine extends Construct {
         props.rollbackFunction,
         props.verifyArtifactFunction,
         props.servingFunction,
+        props.bakeFunction,
+        props.recoveryFunction,
         ...(props.beforeTrafficHooks === true ? [requireHooks(props)] : []),
         ...(props.handOverFunction === undefined ? [] : [props.handOverFunction]),
       ],
@@ -296,10 +343,7 @@ class PromotionFragments {
     }).next(t.rolledBack);
     releaseLockAfterFailure.next(
       new sfn.Choice(this.scope, 'WasRolledBackByAlarm', { stateName: 'WasRolledBackByAlarm' })
-        .when(
-          sfn.Condition.and(sfn.Condition.isPresent('$.rollback.outcome'), sfn.Condition.stringEquals('$.rollback.outcome', outcome('already_rolled_back'))),
-          rolledBackByAlarm,
-        )
+        .when(rollbackOutcomeIs('already_rolled_back'), rolledBackByAlarm)
         .otherwise(t.promotionFailed),
     );
     const rollbackOnFailure = lambdaStep(this.scope, S.rollbackOnFailure, this.props.rollbackFunction, {
@@ -408,13 +452,131 @@ class PromotionFragments {
     return runCanary;
   }
 
-  /** After the canary: converge on the promoted model or remove the candidate, then the lock. */
-  public afterCanary(runCanary: tasks.StepFunctionsStartExecution, serving: ServingFragments, locks: ReleaseLocks): void {
+  /**
+   * After the canary: a promoted release bakes, then converges on the released model (or, on a
+   * regression, is rolled back); a rolled-back one has the candidate removed and its recovery
+   * checked; then the lock.
+   */
+  public afterCanary(runCanary: tasks.StepFunctionsStartExecution, serving: ServingFragments, locks: ReleaseLocks, failure: FailurePath): void {
     const converge = serving.loop('Converge', serving.task('ConvergeStart', { action: 'start', goal: 'converged' }), locks.promoted, serving.releaseLockAfterServingFailure, serving.cleanupCatch);
+    const removal = serving.removal('RemoveAfterRollback', this.recovery('rollback', locks.rolledBack));
     runCanary.next(
       new sfn.Choice(this.scope, 'CanaryOutcome', { stateName: 'CanaryOutcome' })
-        .when(sfn.Condition.stringEquals('$.canary.outcome', 'promoted'), converge)
-        .otherwise(serving.removal('RemoveAfterRollback', locks.rolledBack)),
+        .when(sfn.Condition.stringEquals('$.canary.outcome', 'promoted'), this.bake(converge, removal, failure))
+        .otherwise(removal),
+    );
+  }
+
+  /**
+   * StartBake → BakeDecision, which dispatches on the core's `$.bake.action`: `continue` waits
+   * `$.bake.lookEverySeconds` and looks again (WatchBake), `released` goes on to `released` (the
+   * converge loop), `rollback` rolls back to the previous version (RollbackOnBake, trigger
+   * bake_regression), then `rolledBack` (the removal after a rollback). A failing StartBake or
+   * WatchBake rolls back as any step's failure does; so does an action BakeDecision does not know.
+   */
+  public bake(released: sfn.IChainable, rolledBack: sfn.IChainable, failure: FailurePath): tasks.LambdaInvoke {
+    const fn = this.props.bakeFunction;
+    const release = { 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model', 'version.$': '$.validation.version' };
+    const task = (stateName: string, payload: Record<string, unknown>) => {
+      const t = lambdaStep(this.scope, stateName, fn, { payload, resultPath: '$.bake', functionTimeout: functionTimeout(fn) });
+      catchFailure(this.scope, t, stateName, failure.rollbackOnFailure);
+      return t;
+    };
+    const startBake = task(SB.startBake, { action: bakeStep('start'), ...release });
+    const watchBake = task(SB.watchBake, { action: bakeStep('watch'), ...release, 'bake.$': '$.bake' });
+    const waitForLook = new sfn.Wait(this.scope, SB.waitForBakeLook, { stateName: SB.waitForBakeLook, time: sfn.WaitTime.secondsPath('$.bake.lookEverySeconds') });
+    waitForLook.next(watchBake);
+    const unknownAction = new sfn.Pass(this.scope, SB.unknownBakeAction, {
+      stateName: SB.unknownBakeAction,
+      result: sfn.Result.fromObject({ step: SB.bakeDecision, Error: 'UnknownBakeAction', Cause: 'StartBake or WatchBake returned an action BakeDecision does not know' }),
+      resultPath: '$.failure',
+    }).next(failure.rollbackOnFailure);
+    const decision = new sfn.Choice(this.scope, SB.bakeDecision, { stateName: SB.bakeDecision })
+      .when(sfn.Condition.stringEquals('$.bake.action', bakeAction('continue')), waitForLook)
+      .when(sfn.Condition.stringEquals('$.bake.action', bakeAction('rollback')), this.rollbackOnBake(rolledBack, failure))
+      .when(sfn.Condition.stringEquals('$.bake.action', bakeAction('released')), released)
+      .otherwise(unknownAction);
+    startBake.next(decision);
+    watchBake.next(decision);
+    return startBake;
+  }
+
+  /**
+   * RollbackOnBake: back to the previous version, kept warm (trigger bake_regression, the verdict
+   * that found the regression), then BakeRolledBack (the execution's outcome becomes `rolled_back`)
+   * and `rolledBack`. When it fails the rollback Lambda has paged P0 itself (the release stays
+   * rolling_back, which keeps the lock): the lock's release is tried, and the promotion fails.
+   */
+  private rollbackOnBake(rolledBack: sfn.IChainable, failure: FailurePath): tasks.LambdaInvoke {
+    const fn = this.props.rollbackFunction;
+    const rollback = lambdaStep(this.scope, SB.rollbackOnBake, fn, {
+      payload: {
+        'releaseId.$': '$.releaseId',
+        'model.$': '$.validation.model',
+        trigger: { kind: triggerKind('bake_regression'), 'verdict.$': '$.bake.verdict' },
+        stopExecution: false,
+      },
+      resultPath: '$.rollback',
+      functionTimeout: functionTimeout(fn),
+    });
+    rollback.addCatch(failure.releaseLockAfterFailure, { errors: [sfn.Errors.ALL], resultPath: '$.rollbackFailure' });
+    const rolledBackOutcome = new sfn.Pass(this.scope, SB.bakeRolledBack, {
+      stateName: SB.bakeRolledBack,
+      result: sfn.Result.fromString(outcome('rolled_back')),
+      resultPath: '$.canary.outcome',
+    });
+    rollback.next(rolledBackOutcome).next(rolledBack);
+    return rollback;
+  }
+
+  /**
+   * The recovery check of one rollback path, before `next` (the lock's release): PlanRecovery (when
+   * to judge, at `$.recovery`) → WaitForRecovery (until `$.recovery.checkAt`) → VerifyRecovery →
+   * `next`, each named for its path. A recovery task that fails after its retries goes on to `next`
+   * (its error at `$.recoveryError`): the check never keeps the lock nor stops the path.
+   */
+  public recovery(path: RecoveryPath, next: sfn.IChainable): tasks.LambdaInvoke {
+    const fn = this.props.recoveryFunction;
+    const names = RECOVERY_STATES[path];
+    const task = (stateName: string, payload: Record<string, unknown>) => {
+      const t = lambdaStep(this.scope, stateName, fn, {
+        payload: { ...payload, 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model' },
+        resultPath: '$.recovery',
+        functionTimeout: functionTimeout(fn),
+      });
+      t.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.recoveryError' });
+      return t;
+    };
+    const plan = task(names.plan, { action: recoveryStep('plan') });
+    const verify = task(names.verify, { action: recoveryStep('verify'), recovery: { 'rolledBackAt.$': '$.recovery.rolledBackAt', 'checkAt.$': '$.recovery.checkAt' } });
+    const wait = new sfn.Wait(this.scope, names.wait, { stateName: names.wait, time: sfn.WaitTime.timestampPath('$.recovery.checkAt') });
+    plan.next(wait).next(verify).next(next);
+    return plan;
+  }
+
+  /**
+   * After RemoveAfterFailure, before ReleaseLockAfterFailure: the recovery check, named for who
+   * rolled back: the alarm path (RollbackOnCanaryFailure answered already_rolled_back) or the
+   * failure path's own rollback. One check per rollback: the alarm path's is made here, with the
+   * lock still held, not again after RolledBackByAlarm.
+   */
+  public recoveryAfterFailure(releaseLockAfterFailure: tasks.LambdaInvoke): sfn.Choice {
+    return new sfn.Choice(this.scope, S.wasAlreadyRolledBack, { stateName: S.wasAlreadyRolledBack })
+      .when(rollbackOutcomeIs('already_rolled_back'), this.recovery('alarm', releaseLockAfterFailure))
+      .otherwise(this.recovery('failure', releaseLockAfterFailure));
+  }
+
+  /**
+   * After RollbackOnCanaryFailure: the candidate is removed (`removal`), unless the release was
+   * already promoted or released (a step of the bake failed before it could roll back, or after the
+   * bake ended clean): that version serves everything now, and removing it would undo the promotion
+   * behind the ledger's back. Then only the lock is released, and the promotion fails.
+   */
+  public afterFailureRollback(failure: FailurePath, removal: sfn.IChainable): void {
+    failure.rollbackOnFailure.next(
+      new sfn.Choice(this.scope, S.afterFailureRollback, { stateName: S.afterFailureRollback })
+        .when(rollbackOutcomeIs('already_promoted'), failure.releaseLockAfterFailure)
+        .otherwise(removal),
     );
   }
 
@@ -518,3 +680,6 @@ class PromotionFragments {
 }
 
 const lockPayload = (action: 'acquire' | 'release') => ({ action, 'releaseId.$': '$.releaseId', 'model.$': '$.validation.model' });
+
+/** The rollback's answer at `$.rollback` is `o` (absent: it is not). */
+const rollbackOutcomeIs = (o: RollbackOutput['outcome']) => sfn.Condition.and(sfn.Condition.isPresent('$.rollback.outcome'), sfn.Condition.stringEquals('$.rollback.outcome', outcome(o)));

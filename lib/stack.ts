@@ -14,7 +14,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { canaryTimeoutMinutes, promotionTimeoutMinutes, type CanaryPlan } from '../core/budgets.js';
+import { canaryTimeoutMinutes, promotionTimeoutMinutes, type PromotionPlan } from '../core/budgets.js';
 import { handoverBusName, verificationMinutes, type EnvironmentSettings, type HookStage } from '../core/environments.js';
 import { stepsWith } from '../core/steps.js';
 import { ArtifactTrigger } from './artifact-trigger.js';
@@ -111,8 +111,11 @@ export class BuilderBrainReleaseStack extends Stack {
     this.outputs({ artifacts, ledger, topics, fns, dashboard, machines: { promotion: promotion.stateMachine, canary: canary.stateMachine } });
   }
 
-  /** The canary plan the machines' timeouts come from: the phases, the approvals, and this environment's hooks and drill. */
-  private get plan(): CanaryPlan {
+  /**
+   * The plan the machines' timeouts come from: the phases, the approvals, this environment's hooks
+   * and drill, its bake and the recovery check.
+   */
+  private get plan(): PromotionPlan {
     const { config } = this;
     return this.chain === null ? config : { ...config, verification: verificationMinutes(this.chain.environment, config.phases) };
   }
@@ -147,6 +150,9 @@ export class BuilderBrainReleaseStack extends Stack {
       canaryPolicy: config.policy.canary,
       metricsNamespace: config.metricsNamespace,
       serving: servingSettingsOf(config.router, config.deployment),
+      // The environment's own bake (lib/config.ts environmentPipelines: only the last bakes by default).
+      bake: config.bake,
+      recovery: config.recovery,
       alarmWarmup: { minutes: config.policy.canary.warmupMinutes, evaluationMinutes: config.alarms.evaluationPeriods },
       ledger,
       topics,
@@ -183,7 +189,7 @@ export class BuilderBrainReleaseStack extends Stack {
     return artifacts;
   }
 
-  /** The canary machine, and the promotion machine that runs it; their timeouts from core/budgets.ts. */
+  /** The canary machine, and the promotion machine that runs it and bakes; their timeouts from core/budgets.ts. */
   private stateMachines(key: kms.IKey, fns: PipelineFunctions): { canary: CanaryStateMachine; promotion: PromotionStateMachine } {
     const { config } = this;
     const names = resourceNames(config);
@@ -212,6 +218,8 @@ export class BuilderBrainReleaseStack extends Stack {
       rollbackFunction: fns.fn('rollback'),
       verifyArtifactFunction: fns.fn('verify-artifact'),
       servingFunction: fns.fn('serving'),
+      bakeFunction: fns.fn('bake'),
+      recoveryFunction: fns.fn('recovery'),
       smokeSamples: config.deployment.smoke,
       runHooksFunction: fns.tryFn('run-hooks'),
       beforeTrafficHooks: this.hasHooks('before_traffic'),

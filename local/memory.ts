@@ -417,6 +417,11 @@ const MINUTE = 60_000;
 export class MemoryMetricsSource implements MetricsSource {
   private readonly byModel = new Map<string, Map<number, StoredMinute>>();
 
+  /** Whether the minute containing `at` has a datapoint. */
+  public has(model: string, at: Date): boolean {
+    return this.byModel.get(model)?.has(Math.floor(at.getTime() / MINUTE) * MINUTE) ?? false;
+  }
+
   /** Records (or replaces) the minute containing `at`. */
   public put(model: string, at: Date, minute: { canary: VariantMinute; baseline: VariantMinute }, emitted: EmittedMinute | null = null): void {
     const t = Math.floor(at.getTime() / MINUTE) * MINUTE;

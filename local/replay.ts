@@ -73,6 +73,9 @@ export function replayConfig(options: { manifest?: ReleaseManifest; policy?: Pol
 
 function replayConfigInput(options: { manifest?: ReleaseManifest; policy?: Policy }): PipelineConfigInput {
   return {
+    // A recording holds the canary phases only (replay.md): nothing is recorded after a rollback, so
+    // the recovery of the restored version cannot be judged from it (it would read as not serving).
+    recovery: { minutes: 0 },
     ...(options.manifest === undefined ? {} : { modelName: options.manifest.model }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
   };

@@ -172,6 +172,8 @@ export class EmbeddedRuntime {
       bucket: this.bucket,
       warmup: { minutes: c.policy.canary.warmupMinutes, evaluationMinutes: c.alarms.evaluationPeriods },
       environment: this.environment,
+      bake: c.bake,
+      recovery: c.recovery,
       hooks: this.options.hooks ?? PASSING_HOOKS,
       bus: this.options.bus ?? NO_NEXT_ENVIRONMENT,
       upstream: this.options.upstream ?? NO_PREVIOUS_ENVIRONMENT,
@@ -185,6 +187,8 @@ export class EmbeddedRuntime {
     if (handler === 'analyze-canary') return this.world.advanceToLook(payload, stopped);
     if (handler === 'serving') return this.world.advanceToServingCheck(payload, stopped);
     if (handler === 'drill') return this.world.advanceToDrillVerdict(payload, this.environment.drillMinutes, stopped);
+    if (handler === 'bake') return this.world.advanceToBakeLook(payload, stopped);
+    if (handler === 'recovery') return this.world.advanceToRecoveryCheck(payload, stopped);
     return undefined;
   }
 

@@ -207,6 +207,11 @@ export const ScenarioSchema = z.strictObject({
    * staging → pre-production → production by default, each environment on its own simulated
    * endpoint and fleet, with simulated verification hooks.
    */
+  /**
+   * The post-release bake (an extension of scenario.md; core/bake.ts): simulations run none unless
+   * the scenario (or the config) asks, since the default is a whole day.
+   */
+  bake: z.strictObject({ minutes: z.number().int().min(0).max(14 * 24 * 60), lookEveryMinutes: z.number().int().min(1).max(60).optional() }).optional(),
   chain: z
     .strictObject({
       /** The environments the candidate's events happen in (default: every one): a regression only production's traffic shows. */
@@ -300,6 +305,7 @@ const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPer
     ...(s.deployment ? { deployment: s.deployment } : {}),
     ...(s.fleet ? { fleet: s.fleet } : {}),
     ...(s.chain ? { chain: s.chain } : {}),
+    ...(s.bake ? { bake: s.bake } : {}),
   });
 
 /** The built-in scenarios (scenario.md lists the required ones). */
@@ -424,6 +430,21 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
       diurnal: { amplitude: 0.3, periodMinutes: 1440, peakAtMinute: 120 },
       missingMinuteProbability: 0.02,
     },
+  }),
+  // After promotion (issue 14): the bake, and the recovery check after a rollback.
+  scenario({
+    name: 'bake-regression',
+    description: 'promoted through the canary, then its error rate triples 30 minutes into a 4-hour bake at 100%: rolled back to the previous version, kept warm for this (P1), whose recovery is verified',
+    seed: 83,
+    events: [{ whenWeight: 100, afterMinutes: 90, set: { errorRate: 0.012 } }],
+    bake: { minutes: 240 },
+  }),
+  scenario({
+    name: 'recovery-fails',
+    description: 'the error spike at 10% is rolled back, but a fleet-wide incident then keeps the restored version failing (errors ×6 for two hours): the recovery check escalates P0, "rollback did not restore health"',
+    seed: 89,
+    events: [{ whenWeight: 10, afterMinutes: 20, set: { errorRate: 0.012 } }],
+    fleet: { incidents: [{ whenWeight: 10, afterMinutes: 25, minutes: 120, multiply: { errorRate: 6 } }] },
   }),
   // The environment chain (issue 13): staging → pre-production (rollback drill) → production.
   scenario({

@@ -3,7 +3,8 @@
  * in the shape of scenario.md ("Summary").
  */
 import type { VariantMinute } from '../core/analysis.js';
-import { AUDIT_DETAILS, describeEvent, type AuditEventType } from '../core/audit.js';
+import { AUDIT_DETAILS, describeEvent, type AuditEventType, type StoredAuditEvent } from '../core/audit.js';
+import type { ReleaseRecord } from '../core/release-record.js';
 import { parsePipelineConfig, type PipelineConfig, type PipelineConfigInput } from '../lib/config.js';
 import type { ReportInput, TraceMarker, VariantPoint } from './report.js';
 import { EmbeddedRuntime, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
@@ -30,6 +31,10 @@ export interface SimulationSummary {
   readonly stateTransitions: number;
   readonly simulatedMinutes: number;
   readonly audit: readonly SummaryAuditEvent[];
+  /** The post-release bake, when one ran (an extension of scenario.md's summary). */
+  readonly bake?: { readonly minutes: number; readonly watchedMinutes: number; readonly reference: string | null; readonly outcome: 'released' | 'regressed' | 'baking' };
+  /** After a rollback: whether the restored version was verified healthy again (an extension). */
+  readonly recovery?: { readonly recovered: boolean; readonly message: string };
 }
 
 export interface SummaryAuditEvent {
@@ -74,10 +79,13 @@ export interface SimulationRun {
 }
 
 /** The pipeline config a simulation runs with: the defaults, the scenario's phase length, overrides. */
-export function simulationConfig(options: Pick<SimulateOptions, 'phaseMinutes' | 'config'>): PipelineConfig {
+export function simulationConfig(options: Pick<SimulateOptions, 'phaseMinutes' | 'config'> & { readonly scenario?: Pick<Scenario, 'bake'> }): PipelineConfig {
   const input = options.config ?? {};
   // The smoke request a simulation sends when the config names none: what a team would configure.
-  const withSmoke = { ...input, deployment: { smoke: [LOCAL_SMOKE_SAMPLE], bakeMinutes: 30, ...(input.deployment ?? {}) } };
+  // The post-release bake runs when the scenario asks for one (24 simulated hours would dwarf the
+  // release itself): `bake` of the scenario, else of the config, else none.
+  const bake = { minutes: options.scenario?.bake?.minutes ?? 0, ...(options.scenario?.bake ?? {}), ...(input.bake ?? {}) };
+  const withSmoke = { ...input, bake, deployment: { smoke: [LOCAL_SMOKE_SAMPLE], bakeMinutes: 30, ...(input.deployment ?? {}) } };
   const base = parsePipelineConfig(withSmoke);
   if (options.phaseMinutes === undefined) return base;
   return parsePipelineConfig({
@@ -159,7 +167,7 @@ export async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, re
   const rollbackFailed = timeline.some((e) => e.type === 'rollback_failed') && status !== 'rolled_back';
   const outcome: SimulationSummary['outcome'] = rollbackFailed
     ? 'rollback_failed'
-    : status === 'promoted'
+    : status === 'promoted' || status === 'released' || status === 'baking'
       ? 'promoted'
       : status === 'rolled_back' || status === 'rolling_back'
         ? 'rolled_back'
@@ -200,7 +208,20 @@ export async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, re
       ...(e.weight === undefined ? {} : { weight: e.weight }),
       text: describeEvent(e, 'summary'),
     })),
+    ...postRelease(record, timeline),
   };
+}
+
+/** The summary's bake and recovery, when the release had them. */
+function postRelease(record: ReleaseRecord | null, timeline: readonly StoredAuditEvent[]): Pick<SimulationSummary, 'bake' | 'recovery'> {
+  const out: { bake?: SimulationSummary['bake']; recovery?: SimulationSummary['recovery'] } = {};
+  const b = record?.bake;
+  if (b != null) {
+    const regressed = timeline.some((e) => e.type === 'bake' && e.detail.state === 'regressed');
+    out.bake = { minutes: b.plannedMinutes, watchedMinutes: b.watchedMinutes, reference: b.reference, outcome: regressed ? 'regressed' : record?.status === 'released' ? 'released' : 'baking' };
+  }
+  if (record?.recovery != null) out.recovery = { recovered: record.recovery.recovered, message: record.recovery.message };
+  return out;
 }
 
 const rate = (x: number, n: number) => (n > 0 ? x / n : null);

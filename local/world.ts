@@ -144,6 +144,43 @@ export class SimulatedWorld {
   }
 
   /**
+   * A bake look (the Wait's SecondsPath `$.bake.lookEverySeconds`): to the look's due time. The
+   * first look also backfills the reference windows (the previous version a day and a week before),
+   * which a simulation that starts at its epoch has not served ({@link backfillReference}).
+   */
+  public async advanceToBakeLook(payload: unknown, stopped: () => boolean): Promise<void> {
+    const p = payload as { action?: string; bake?: { startedAt?: string; endsAt?: string; iteration?: number; lookEverySeconds?: number } };
+    if (p.action !== 'watch' || p.bake?.startedAt === undefined || p.bake.iteration === undefined || p.bake.lookEverySeconds === undefined) return;
+    const start = new Date(p.bake.startedAt).getTime();
+    if (p.bake.iteration === 0 && p.bake.endsAt !== undefined) this.backfillReference(start, new Date(p.bake.endsAt).getTime());
+    await this.advanceTo(start + (p.bake.iteration + 1) * p.bake.lookEverySeconds * 1000, stopped);
+  }
+
+  /** The recovery check (TimestampPath `$.recovery.checkAt`): the recovery window after the rollback. */
+  public async advanceToRecoveryCheck(payload: unknown, stopped: () => boolean): Promise<void> {
+    const p = payload as { action?: string; recovery?: { checkAt?: string } };
+    if (p.action !== 'verify' || p.recovery?.checkAt === undefined) return;
+    await this.advanceTo(new Date(p.recovery.checkAt).getTime(), stopped);
+  }
+
+  /**
+   * The previous version's own minutes a day and a week before the bake window [from, to), where
+   * the metric store has none: the scenario's baseline on a fleet of its own (same seed, no
+   * candidate), as it served then. What a real CloudWatch would answer from the days before.
+   */
+  public backfillReference(from: number, to: number): void {
+    const model = this.options.config.modelName;
+    for (const offset of [24 * 60, 7 * 24 * 60]) {
+      const reference = new SimulatedFleet({ ...this.options.scenario, candidate: { ...this.options.scenario.baseline, events: [] } });
+      for (let t = from - offset * MINUTE_MS; t < to - offset * MINUTE_MS; t += MINUTE_MS) {
+        if (this.metrics.has(model, new Date(t))) continue;
+        const m = reference.step(Math.round((t - new Date(this.epoch).getTime()) / MINUTE_MS), 0);
+        if (hasData(m.emitted)) this.metrics.put(model, new Date(t), m.datapoint, m.emitted);
+      }
+    }
+  }
+
+  /**
    * One minute of traffic: what the fleet emitted, as CloudWatch computes it, into the metric store
    * (a minute without data stays a gap), then the alarms' evaluation (missing data not breaching).
    */

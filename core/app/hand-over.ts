@@ -35,7 +35,7 @@ export function trailEntry(record: ReleaseRecord, timeline: readonly StoredAudit
   const verified = timeline.find((e) => e.type === 'drill' && e.detail.action === 'verify');
   const drill = verified?.type === 'drill' ? { passed: verified.detail.passed === true, message: verified.detail.message ?? '' } : null;
   const status = record.status;
-  const outcome: TrailEntry['outcome'] = status === 'promoted' ? 'promoted' : status === 'rolled_back' ? 'rolled_back' : status === 'rejected' ? 'rejected' : 'in_progress';
+  const outcome: TrailEntry['outcome'] = status === 'promoted' || status === 'released' ? 'promoted' : status === 'rolled_back' ? 'rolled_back' : status === 'rejected' ? 'rejected' : 'in_progress';
   return { environment: env.name, account, releaseId: record.releaseId, outcome, startedAt: record.receivedAt, endedAt: record.outcome?.at ?? null, phases, approvals, hooks, drill };
 }
 
@@ -46,8 +46,9 @@ export async function handOver(input: { releaseId: string; model: string; versio
   const env = deps.environment;
   if (env.next === null) return { sent: false, to: null, bytes: 0 };
   const record = await deps.ledger.getRelease(input.releaseId);
-  if (record === null || record.status !== 'promoted') {
-    throw new Error(`release ${input.releaseId} is ${record?.status ?? 'unknown'}, not promoted: nothing to hand over to ${env.next.name}`);
+  // Released after its bake (or at once, with none); `promoted` for a record written before the bake existed.
+  if (record === null || (record.status !== 'released' && record.status !== 'promoted')) {
+    throw new Error(`release ${input.releaseId} is ${record?.status ?? 'unknown'}, not released: nothing to hand over to ${env.next.name}`);
   }
   const timeline = await deps.ledger.timeline(input.releaseId);
   const previous = timeline.find((e) => e.type === 'handed_over');

@@ -83,6 +83,9 @@ export const eventIds = {
   hook: (stage: string, phase: number | null, name: string) => `hook:${stage}:${phase ?? '-'}:${name}`,
   drill: (action: string) => `drill:${action}`,
   handedOver: () => 'handed_over',
+  /** A bake step: started, the look of iteration n, released or regressed. */
+  bake: (state: string, iteration: number) => `bake:${state}:${String(iteration).padStart(5, '0')}`,
+  recovery: () => 'recovery',
   handover: (from: string, releaseId: string) => `handover:${from}:${releaseId}`,
 } as const;
 

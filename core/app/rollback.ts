@@ -56,6 +56,8 @@ export function triggerActor(trigger: RollbackTrigger): string {
       return `hook:${trigger.hook}`;
     case 'drill_failed':
       return 'step:RollbackDrill';
+    case 'bake_regression':
+      return 'step:WatchBake';
     case 'rollback_failed':
       return 'step:Rollback';
   }
@@ -124,7 +126,7 @@ export async function rollback(input: RollbackInput, deps: RollbackDeps): Promis
     await reportRollbackFailure(record, input, decision, err, deps);
   }
   if (input.stopExecution && record.canaryExecutionArn !== null) await deps.executions.stop(record.canaryExecutionArn, decision.title);
-  const published = await publishOnce(record, decision, deps);
+  const published = await publishOnce(record, { ...decision, text: communicated(decision, input.trigger) }, deps);
   // The outcome is the one people were paged with: ours if we published, else the first attempt's.
   const first = record.outcome?.status === 'rolling_back' ? record.outcome : null;
   const { reason, severity } = published || first === null ? decision : first;
@@ -164,6 +166,19 @@ async function startRollback(
     if (raced !== null) return { settled: raced };
   }
   return { record: moved.record ?? record };
+}
+
+/**
+ * The incident's text as on-call reads it (RELEASE.md §4.2 "communication"): what happened (the
+ * decision's text), who decided, and what state the endpoint is in now.
+ */
+export function communicated(decision: RollbackDecision, trigger: RollbackTrigger): string {
+  return [
+    decision.text,
+    '',
+    `Decided by: ${triggerActor(trigger)}.`,
+    'Endpoint now: 100% of traffic on the previous version (the baseline); the candidate gets none and is being removed; the restored version\'s health is verified after the recovery window (a P0 follows if it is not healthy).',
+  ].join('\n');
 }
 
 /** Publishes the release's one incident if nobody has (the ledger's claim); true when this call published it. */

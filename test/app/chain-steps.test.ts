@@ -161,10 +161,10 @@ describe('hand-over: the sender', () => {
     expect(bus.sent).toHaveLength(1);
   });
 
-  it('refuses to hand over a release that is not promoted', async () => {
+  it('refuses to hand over a release that is not released', async () => {
     const w = world();
     const { releaseId } = await releaseInCanary(w);
-    await expect(handOver({ releaseId, model: MODEL, version: '2.1.0' }, { ...w, bus: new LocalHandoverBus(), environment: PRE })).rejects.toThrow(/not promoted/);
+    await expect(handOver({ releaseId, model: MODEL, version: '2.1.0' }, { ...w, bus: new LocalHandoverBus(), environment: PRE })).rejects.toThrow(/not released/);
   });
 
   it('checks the event size in bytes before the call', () => {

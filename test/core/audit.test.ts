@@ -82,6 +82,16 @@ const CASES: readonly [AuditEvent, string, string][] = [
   [{ ...base, eventId: 'drill:verify', type: 'drill', weight: 100, detail: { action: 'verify', passed: true, message: 'the baseline served alone' } }, 'rollback drill verify: passed — the baseline served alone', 'rollback drill verify: passed — the baseline served alone'],
   [{ ...base, eventId: 'drill:rollback', type: 'drill', weight: 0, detail: { action: 'rollback', passed: true, message: 'to 0%' } }, 'rollback drill rollback: to 0%', 'rollback drill rollback: to 0%'],
   [
+    { ...base, eventId: 'bake:look:00003', type: 'bake', weight: 100, detail: { state: 'look', watchedMinutes: 30, plannedMinutes: 1440, reference: 'day', verdict: 'pass', summary: 'no rule breached' } },
+    'bake look (30/1440 min, against the previous version a day before): no rule breached',
+    'bake look (30/1440 min, against the previous version a day before): no rule breached',
+  ],
+  [
+    { ...base, eventId: 'recovery', type: 'recovery', weight: 0, detail: { recovered: false, message: 'error rate 2.00%, over 0.90%', rolledBackAt: '2026-01-05T10:00:00.000Z', before: { errorRate: 0.004, p99: 650, minutes: 60 }, after: { errorRate: 0.02, p99: 700, minutes: 13 } } },
+    'NOT RECOVERED: error rate 2.00%, over 0.90%',
+    'NOT RECOVERED: error rate 2.00%, over 0.90%',
+  ],
+  [
     { ...base, eventId: 'handed_over', type: 'handed_over', detail: { to: 'production', eventBusArn: 'arn:aws:events:eu-west-1:333333333333:event-bus/bb-handover', bytes: 2869, sha256: SHA } },
     `handed over to production (artifact SHA-256 ${SHA.slice(0, 12)}…)`,
     `handed over to production (artifact SHA-256 ${SHA.slice(0, 12)}…)`,

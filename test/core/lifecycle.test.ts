@@ -30,7 +30,10 @@ describe('the lifecycle table', () => {
     ['awaiting_approval', true, true, false, false, ['approve', 'reject']],
     ['rolling_back', false, true, false, true, ['rollback']],
     ['rejected', false, false, true, false, []],
-    ['promoted', false, false, true, false, []],
+    // At 100%, the bake about to start: a rollback is answered already_promoted until it has.
+    ['promoted', true, true, false, false, []],
+    ['baking', true, true, false, false, ['rollback']],
+    ['released', false, false, true, false, []],
     ['rolled_back', false, false, true, false, []],
   ] as const)('%s: active %s, in flight %s, ended %s, keeps the lock %s, offers %j', (status, active, inFlight, ended, lock, offers) => {
     expect(ACTIVE_STATUSES.includes(status)).toBe(active);
@@ -46,10 +49,10 @@ describe('the lifecycle table', () => {
     for (const s of RELEASE_STATUSES) expect([ACTIVE_STATUSES.includes(s), s === 'rolling_back', TERMINAL_STATUSES.includes(s)].filter(Boolean)).toHaveLength(1);
   });
 
-  it('no move starts from an ended status; only reject, promote and the end of a rollback end a release', () => {
+  it('no move starts from an ended status; only reject, release and the end of a rollback end a release', () => {
     for (const [name, move] of Object.entries(MOVES)) {
       for (const from of move.from) expect(isTerminal(from), `${name} from ${from}`).toBe(false);
-      expect(isTerminal(move.to), name).toBe(['reject', 'promote', 'finishRollback'].includes(name));
+      expect(isTerminal(move.to), name).toBe(['reject', 'release', 'finishRollback'].includes(name));
     }
     expect(MOVES.startRollback.from).toEqual(ACTIVE_STATUSES);
   });

@@ -27,7 +27,9 @@ describe('simulate --json', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(ANSI);
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(doc)).toEqual(SUMMARY_KEYS);
+    // The documented keys in order, then this project's extensions (a rollback's recovery check).
+    expect(Object.keys(doc)).toEqual([...SUMMARY_KEYS, 'recovery']);
+    expect(doc['recovery']).toMatchObject({ recovered: true });
     expect(doc['scenario']).toBe('error-spike-at-10pct');
     expect(doc['outcome']).toBe('rolled_back');
     expect(Object.keys(doc['release'] as object)).toEqual(['model', 'version']);

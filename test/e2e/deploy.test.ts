@@ -94,8 +94,8 @@ describe('two releases in a row', () => {
     await runtime.settle();
     const releases = await runtime.ledger.listReleases(10);
     expect(releases.map((r) => [r.version, r.status])).toEqual([
-      ['2.2.0', 'promoted'],
-      ['2.1.0', 'promoted'],
+      ['2.2.0', 'released'],
+      ['2.1.0', 'released'],
     ]);
     const [r2, r1] = releases;
     // the second's baseline is what the first left serving

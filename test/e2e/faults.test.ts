@@ -240,8 +240,8 @@ describe('a regression while a phase waits for manual approval', () => {
     expect(asked[0]).toBe(0);
     expect(asked.length).toBeGreaterThanOrEqual(5);
     const types = summary.audit.map((e) => e.type);
-    // then the candidate variant is removed (applied, done) before the lock goes
-    expect(types.slice(types.indexOf('approval_requested'))).toEqual(['approval_requested', 'rollback', 'serving', 'serving', 'lock_released']);
+    // then the candidate variant is removed (applied, done) and the recovery checked before the lock goes
+    expect(types.slice(types.indexOf('approval_requested'))).toEqual(['approval_requested', 'rollback', 'serving', 'serving', 'recovery', 'lock_released']);
     expect(types).not.toContain('approved');
     expect(minuteOf(summary.audit.find((e) => e.type === 'approval_requested')!.at)).toBe(DEPLOY + 60);
     // the canary execution waiting on its task token was stopped

@@ -16,6 +16,8 @@ const PHASE_MINUTES = 60;
 const PROVISION = 6;
 /** The simulation's bake period before converging (local/simulate.ts simulationConfig). */
 const BAKE = 30;
+/** After a rollback the restored version's recovery is checked: its settle and recovery minutes (the simulation's defaults, 2 + 15). */
+const RECOVERY = 17;
 const GATE_CHECKS = ['safety', 'performance', 'constraints', 'tests', 'version', 'compatibility'];
 
 interface Expected {
@@ -169,12 +171,14 @@ const medianOf = (e: Emitted, pick: (m: FleetMinute) => boolean, v: Variant, fie
 
 /** The chain scenarios: test/e2e/chain.test.ts has their expectations (one release through three environments). */
 const CHAIN = BUILTIN_SCENARIOS.filter((s) => s.chain !== undefined).map((s) => s.name);
-const NAMES = BUILTIN_SCENARIOS.map((s) => s.name).filter((n) => !(n in STRESSED) && !CHAIN.includes(n));
+/** After promotion: test/e2e/post-release.test.ts has their expectations (a bake, a recovery that fails). */
+const POST_RELEASE = ['bake-regression', 'recovery-fails'];
+const NAMES = BUILTIN_SCENARIOS.map((s) => s.name).filter((n) => !(n in STRESSED) && !CHAIN.includes(n) && !POST_RELEASE.includes(n));
 
 describe('built-in scenarios', () => {
   it('the expectations cover every built-in scenario, and only those', () => {
     expect(Object.keys(EXPECTED).sort()).toEqual([...NAMES].sort());
-    expect([...Object.keys(EXPECTED), ...Object.keys(STRESSED), ...CHAIN].sort()).toEqual(BUILTIN_SCENARIOS.map((s) => s.name).sort());
+    expect([...Object.keys(EXPECTED), ...Object.keys(STRESSED), ...CHAIN, ...POST_RELEASE].sort()).toEqual(BUILTIN_SCENARIOS.map((s) => s.name).sort());
     expect(CHAIN.sort()).toEqual(['chain', 'chain-production-regression', 'chain-staging-hook-fails']);
     // scenario.md: at least these kinds of scenario ship with the project
     expect(NAMES.length).toBeGreaterThanOrEqual(7);
@@ -203,7 +207,8 @@ describe('built-in scenarios', () => {
         // scenario.md: detectionMinutes = atMinute − regressionStartedAtMinute; the release stops there,
         // and the candidate variant is removed (its instances released) while the lock is held.
         expect(got.detectionMinutes).toBe(got.atMinute - got.regressionStartedAtMinute!);
-        expect(summary.simulatedMinutes).toBe(got.atMinute + PROVISION);
+        // …then the restored version's recovery is checked before the lock goes.
+        expect(summary.simulatedMinutes).toBe(got.atMinute + Math.max(PROVISION, RECOVERY));
       }
       const phases = expected.weights ?? WEIGHTS;
       // promoted: the bake period, then the endpoint converges on the new model alone
@@ -285,6 +290,8 @@ describe('built-in scenarios', () => {
         });
         // then the endpoint converges on the candidate alone, or the candidate is removed: applied, done
         expectedRuns.push([expected.outcome === 'promoted' ? 'promoted' : 'rollback', 1], ['serving', 2]);
+        // after a rollback, the recovery check of the restored version
+        if (expected.outcome !== 'promoted') expectedRuns.push(['recovery', 1]);
       }
       expectedRuns.push(['lock_released', 1]);
       expect(runsOf(audit)).toEqual(expectedRuns);

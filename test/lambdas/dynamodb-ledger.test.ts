@@ -32,6 +32,8 @@ const record: ReleaseRecord = {
   lastVerdict: null,
   deployment: null,
   phaseStartedAt: null,
+  bake: null,
+  recovery: null,
   approvers: [],
   outcome: null,
   incidentPublished: false,

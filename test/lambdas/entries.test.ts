@@ -25,6 +25,8 @@ const ENV_VARS = {
   BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:bb-promotion',
   BB_ARTIFACT_BUCKET: 'bb-artifacts',
   BB_ALARM_WARMUP_JSON: JSON.stringify({ minutes: 5, evaluationMinutes: 5 }),
+  BB_BAKE_JSON: JSON.stringify({ minutes: 1440, lookEveryMinutes: 10, reference: 'day' }),
+  BB_RECOVERY_JSON: JSON.stringify({ minutes: 15, settleMinutes: 2, errorRateRatio: 1.5, latencyRatio: 1.25 }),
   BB_ENVIRONMENT_JSON: JSON.stringify({
     name: 'pre-production',
     index: 1,
@@ -81,6 +83,8 @@ const ENTRIES: Record<string, () => Promise<Entry>> = {
   'promote': () => import('../../lambdas/promote/index.js'),
   'rollback': () => import('../../lambdas/rollback/index.js'),
   'execution-ended': () => import('../../lambdas/execution-ended/index.js'),
+  'bake': () => import('../../lambdas/bake/index.js'),
+  'recovery': () => import('../../lambdas/recovery/index.js'),
   'run-hooks': () => import('../../lambdas/run-hooks/index.js'),
   'drill': () => import('../../lambdas/drill/index.js'),
   'hand-over': () => import('../../lambdas/hand-over/index.js'),
@@ -103,6 +107,10 @@ const CASES: [name: string, field: string, event: unknown][] = [
   ['promote', 'version', { releaseId: 'r-1', model: 'builderbrain', phase: null }],
   ['rollback', 'stopExecution', { releaseId: 'r-1', model: 'builderbrain', trigger: { kind: 'verdict', verdict: {} } }],
   ['execution-ended', 'detail.name', { 'detail-type': 'Step Functions Execution Status Change', source: 'aws.states', detail: { executionArn: 'x', stateMachineArn: 'y', status: 'ABORTED' } }],
+  ['bake', 'action', { action: 'look', releaseId: 'r-1', model: 'builderbrain', version: '2.1.0' }],
+  ['bake', 'bake', { action: 'watch', releaseId: 'r-1', model: 'builderbrain', version: '2.1.0' }],
+  ['recovery', 'model', { action: 'plan', releaseId: 'r-1' }],
+  ['recovery', 'recovery.checkAt', { action: 'verify', releaseId: 'r-1', model: 'builderbrain', recovery: { rolledBackAt: null } }],
   ['run-hooks', 'stage', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', stage: 'whenever' }],
   ['drill', 'drill', { action: 'verify', releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', phase: { index: 1, weight: 100 } }],
   ['hand-over', 'version', { releaseId: 'r-1', model: 'builderbrain' }],
@@ -149,6 +157,21 @@ describe('Lambda entries', () => {
     vi.resetModules();
     vi.stubEnv('BB_ARTIFACT_BUCKET', undefined as unknown as string);
     await expect(ENTRIES['verify-artifact']!()).rejects.toThrow(/invalid Lambda environment: BB_ARTIFACT_BUCKET/);
+  });
+
+  it('the bake entry needs BB_BAKE_JSON (and the canary policy), the recovery entry BB_RECOVERY_JSON; a bad policy is named', async () => {
+    for (const [name, variable] of [['bake', 'BB_BAKE_JSON'], ['bake', 'BB_CANARY_POLICY_JSON'], ['recovery', 'BB_RECOVERY_JSON']] as const) {
+      vi.resetModules();
+      vi.stubEnv(variable, undefined as unknown as string);
+      await expect(ENTRIES[name]!(), `${name} ${variable}`).rejects.toThrow(new RegExp(`invalid Lambda environment: ${variable}`));
+      vi.stubEnv(variable, ENV_VARS[variable]);
+    }
+    vi.resetModules();
+    vi.stubEnv('BB_BAKE_JSON', JSON.stringify({ minutes: 60, lookEveryMinutes: 0 }));
+    await expect(ENTRIES.bake!()).rejects.toThrow(/BB_BAKE_JSON/);
+    vi.resetModules();
+    vi.stubEnv('BB_RECOVERY_JSON', JSON.stringify({ errorRateRatio: 1 }));
+    await expect(ENTRIES.recovery!()).rejects.toThrow(/BB_RECOVERY_JSON/);
   });
 
   it('the chain entries (and validate-manifest) need BB_ENVIRONMENT_JSON', async () => {

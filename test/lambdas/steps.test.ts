@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { STANDALONE_ENVIRONMENT } from '../../core/environments.js';
-import { STEP_NAMES, STEP_RUN_GATES, STEP_RUN_HOOKS, STEP_VALIDATE_MANIFEST, STEPS, pickStepDeps, stepsWith, type EnvKey, type StepName, type StepSpec } from '../../core/steps.js';
+import { BakePolicySchema, RecoveryPolicySchema } from '../../core/bake.js';
+import { STEP_BAKE, STEP_NAMES, STEP_RECOVERY, STEP_RUN_GATES, STEP_RUN_HOOKS, STEP_VALIDATE_MANIFEST, STEPS, pickStepDeps, stepsWith, type EnvKey, type StepName, type StepSpec } from '../../core/steps.js';
 import { HANDLER_FACTORIES } from '../../lambdas/handlers.js';
 import { mappedSettings, stepEntry, stepEnvSchema } from '../../lambdas/shared/entry.js';
 import { defineStep, Skip, withSchema } from '../../lambdas/shared/step.js';
@@ -34,6 +35,8 @@ function envNeeded(spec: StepSpec): Set<EnvKey> {
     bucket: 'artifactBucket',
     warmup: 'alarmWarmup',
     environment: 'environment',
+    bake: 'bake',
+    recovery: 'recovery',
   } as const;
   for (const s of spec.settings) needs.add(fromSetting[s]);
   return needs;
@@ -63,7 +66,9 @@ describe('the step registry', () => {
       const ports: readonly string[] = spec.ports;
       expect(ports.includes('notifier')).toBe((spec.permissions.publishes ?? []).length > 0);
       expect(ports.includes('executions')).toBe(spec.permissions.startsPromotion === true || spec.permissions.stopsCanary === true);
-      expect(ports.includes('router')).toBe(spec.permissions.routesTraffic === true);
+      expect(ports.includes('router'), name).toBe(spec.permissions.routesTraffic === true || spec.permissions.readsTraffic === true);
+      // Reading the split is never more than reading it.
+      expect(spec.permissions.routesTraffic === true && spec.permissions.readsTraffic === true, name).toBe(false);
       expect(ports.includes('target')).toBe(spec.permissions.deploysModels === true);
       expect(ports.includes('metrics')).toBe(spec.permissions.readsMetrics === true);
       expect(ports.includes('hooks'), name).toBe(spec.permissions.invokesHooks === true);
@@ -74,18 +79,21 @@ describe('the step registry', () => {
 
   it('picks exactly the listed ports and settings', () => {
     const all = Object.fromEntries(
-      ['ledger', 'lock', 'clock', 'notifier', 'router', 'executions', 'artifacts', 'metrics', 'target', 'hooks', 'bus', 'upstream', 'model', 'gatePolicy', 'canaryPolicy', 'settings', 'bucket', 'warmup', 'environment'].map((k) => [k, `<${k}>`]),
+      ['ledger', 'lock', 'clock', 'notifier', 'router', 'executions', 'artifacts', 'metrics', 'target', 'hooks', 'bus', 'upstream', 'model', 'gatePolicy', 'canaryPolicy', 'settings', 'bucket', 'warmup', 'environment', 'bake', 'recovery'].map((k) => [k, `<${k}>`]),
     );
     expect(pickStepDeps('run-gates', all as never)).toEqual({ ledger: '<ledger>', clock: '<clock>', gatePolicy: '<gatePolicy>' });
     expect(Object.keys(pickStepDeps('rollback', all as never)).sort()).toEqual(['clock', 'executions', 'ledger', 'lock', 'model', 'notifier', 'router', 'warmup']);
     expect(pickStepDeps('run-hooks', all as never)).toEqual({ hooks: '<hooks>', ledger: '<ledger>', clock: '<clock>', environment: '<environment>' });
     expect(Object.keys(pickStepDeps('accept-handover', all as never)).sort()).toEqual(['bucket', 'clock', 'environment', 'ledger', 'model', 'notifier', 'upstream']);
+    expect(pickStepDeps('bake', all as never)).toEqual({ metrics: '<metrics>', ledger: '<ledger>', notifier: '<notifier>', clock: '<clock>', bake: '<bake>', canaryPolicy: '<canaryPolicy>' });
+    expect(pickStepDeps('recovery', all as never)).toEqual({ metrics: '<metrics>', router: '<router>', ledger: '<ledger>', notifier: '<notifier>', clock: '<clock>', recovery: '<recovery>' });
   });
 
   it('lists the steps by permission, in registry order', () => {
     expect(stepsWith('readsArtifacts')).toEqual(['validate-manifest', 'verify-artifact', 'hand-over']);
     expect(stepsWith('stopsCanary')).toEqual(['rollback', 'execution-ended']);
-    expect(stepsWith('publishes')).toEqual(['reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended', 'accept-handover']);
+    expect(stepsWith('publishes')).toEqual(['reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended', 'bake', 'recovery', 'accept-handover']);
+    expect(stepsWith('readsMetrics')).toEqual(['analyze-canary', 'bake', 'recovery', 'drill']);
     expect(stepsWith('invokesHooks')).toEqual(['run-hooks']);
     expect(stepsWith('sendsHandover')).toEqual(['hand-over']);
     expect(stepsWith('copiesUpstream')).toEqual(['accept-handover']);
@@ -111,14 +119,18 @@ describe('a step entry environment (lambdas/shared/entry.ts)', () => {
     expect(JSON.stringify(r.error?.issues.map((i) => i.path))).toContain('BB_ENVIRONMENT_JSON');
   });
 
-  it('maps the `environment` setting from its variable for every step that lists it, and only those', () => {
-    const env = { tableName: 'bb-ledger', environment: STANDALONE_ENVIRONMENT };
+  it('maps the `environment`, `bake` and `recovery` settings from their variables for every step that lists them, and only those', () => {
+    const bake = BakePolicySchema.parse({ minutes: 60 });
+    const recovery = RecoveryPolicySchema.parse({});
+    const env = { tableName: 'bb-ledger', environment: STANDALONE_ENVIRONMENT, bake, recovery };
     expect(mappedSettings(STEP_VALIDATE_MANIFEST, env)).toEqual({ environment: STANDALONE_ENVIRONMENT });
     expect(mappedSettings(STEP_RUN_GATES, env)).toEqual({});
+    expect(mappedSettings(STEP_BAKE, env)).toEqual({ bake });
+    expect(mappedSettings(STEP_RECOVERY, env)).toEqual({ recovery });
     for (const name of STEP_NAMES) {
       const spec: StepSpec = STEPS[name];
-      const listed = (spec.settings as readonly string[]).includes('environment');
-      expect(Object.keys(mappedSettings(spec, env)), name).toEqual(listed ? ['environment'] : []);
+      const listed = (['environment', 'bake', 'recovery'] as const).filter((setting) => (spec.settings as readonly string[]).includes(setting));
+      expect(Object.keys(mappedSettings(spec, env)), name).toEqual(listed);
     }
     // A registry entry that lists the setting but not its variable is refused by name.
     expect(() => mappedSettings({ ...STEP_RUN_HOOKS, env: ['tableName'] }, env)).toThrow(/run-hooks .*BB_ENVIRONMENT_JSON/);

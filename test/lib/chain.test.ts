@@ -151,6 +151,38 @@ describe('BB_ENVIRONMENT_JSON', () => {
   });
 });
 
+describe('BB_BAKE_JSON and BB_RECOVERY_JSON', () => {
+  const variable = (t: CfnTemplate, handler: HandlerName, key: string): unknown => {
+    const value = (t.Resources[functionId(t, handler)]!.Properties!['Environment'] as { Variables: Record<string, unknown> }).Variables[key];
+    return JSON.parse(value as string);
+  };
+
+  it('each environment\'s bake function bakes as its own config says: the last for a day, the ones before not at all', () => {
+    expect(ENV_NAMES.map((e) => variable(json(e), 'bake', ENV.bake))).toEqual([
+      { minutes: 0, lookEveryMinutes: 10, reference: 'day' },
+      { minutes: 0, lookEveryMinutes: 10, reference: 'day' },
+      { minutes: 1440, lookEveryMinutes: 10, reference: 'day' },
+    ]);
+    for (const e of ENV_NAMES) expect(variable(json(e), 'recovery', ENV.recovery), e).toEqual({ minutes: 15, settleMinutes: 2, errorRateRatio: 1.5, latencyRatio: 1.25 });
+  });
+
+  it('an environment\'s bakeMinutes overrides its default; the promotion\'s timeout makes room for each environment\'s own bake', () => {
+    const c = synthChain({ environments: chainEnvironments({ 'pre-production': { hooks: [...HOOKS] }, staging: { bakeMinutes: 30 }, production: { bakeMinutes: 0 } }) });
+    expect(variable(c.stacks.staging!.json, 'bake', ENV.bake)).toMatchObject({ minutes: 30 });
+    expect(variable(c.stacks.production!.json, 'bake', ENV.bake)).toMatchObject({ minutes: 0 });
+    const timeout = (t: CfnTemplate) => stateMachineDefinitions(t).promotion.definition['TimeoutSeconds'] as number;
+    expect(timeout(c.stacks.staging!.json) - timeout(json('staging'))).toBe(30 * 60);
+    expect(timeout(c.stacks['pre-production']!.json) - timeout(json('pre-production'))).toBe(0);
+    expect(timeout(c.stacks.production!.json) - timeout(json('production'))).toBe(-1440 * 60);
+  });
+
+  it('the standalone stack bakes as the pipeline config says', () => {
+    const t = synthesizeTemplate(parsePipelineConfig({ bake: { minutes: 120, lookEveryMinutes: 5, reference: 'week' }, recovery: { minutes: 30 } }));
+    expect(variable(t, 'bake', ENV.bake)).toEqual({ minutes: 120, lookEveryMinutes: 5, reference: 'week' });
+    expect(variable(t, 'recovery', ENV.recovery)).toEqual({ minutes: 30, settleMinutes: 2, errorRateRatio: 1.5, latencyRatio: 1.25 });
+  });
+});
+
 describe('the receiving end: the hand-over bus', () => {
   it('staging (the first environment) has no bus, no rule on one, no accept function, no bus output', () => {
     expect(resourcesOf(json('staging'), 'AWS::Events::EventBus')).toEqual([]);

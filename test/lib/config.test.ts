@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_POLICY } from '../../core/alarms.js';
+import { BAKE_EVENTS_PER_LOOK, BAKE_FIXED_EVENTS, bakeHistoryEvents, HISTORY_BUDGET_EVENTS, historyBudgetIssues, servingHistoryEvents } from '../../core/budgets.js';
 import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, estimateHistoryEvents } from '../../core/plan.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import { LAMBDA_ENVIRONMENT_MAX_BYTES } from '../../lib/pipeline-functions.js';
@@ -115,6 +116,39 @@ describe('a bad config names the field path', () => {
 });
 
 describe('history bound', () => {
+  it('the bake counts 9 events a look (Wait 2, Task 5, Choice 2) on top of the serving loops, against the promotion\'s budget', () => {
+    expect(BAKE_EVENTS_PER_LOOK).toBe(9);
+    // defaults: a 24-hour bake looked at every 10 minutes: 144 looks.
+    expect(bakeHistoryEvents(DEFAULT_PIPELINE_CONFIG.bake)).toBe(144 * 9 + BAKE_FIXED_EVENTS);
+    expect(servingHistoryEvents(DEFAULT_PIPELINE_CONFIG.deployment) + bakeHistoryEvents(DEFAULT_PIPELINE_CONFIG.bake)).toBeLessThan(HISTORY_BUDGET_EVENTS);
+    expect(historyBudgetIssues(DEFAULT_PIPELINE_CONFIG)).toEqual([]);
+    // A part of a look is a look.
+    expect(bakeHistoryEvents({ minutes: 25, lookEveryMinutes: 10 })).toBe(3 * 9 + BAKE_FIXED_EVENTS);
+    expect(bakeHistoryEvents({ minutes: 0, lookEveryMinutes: 10 })).toBe(BAKE_FIXED_EVENTS);
+  });
+
+  it('refuses a bake whose looks would take the promotion past its history budget, naming bake.lookEveryMinutes', () => {
+    // A week looked at every 2 minutes: 5,040 looks.
+    const message = failure(() => parsePipelineConfig({ bake: { minutes: 7 * 1440, lookEveryMinutes: 2 } }));
+    expect(message).toContain('bake.lookEveryMinutes: looking every 2 min during a 10080-minute bake needs up to');
+    expect(message).toContain(`over the promotion's budget of ${HISTORY_BUDGET_EVENTS}`);
+    // The same week looked at hourly fits.
+    expect(() => parsePipelineConfig({ bake: { minutes: 7 * 1440, lookEveryMinutes: 60 } })).not.toThrow();
+    // Serving loops already over the budget are named alone (their fix comes first).
+    const issues = historyBudgetIssues({ ...DEFAULT_PIPELINE_CONFIG, deployment: { ...DEFAULT_PIPELINE_CONFIG.deployment, pollSeconds: 5, timeoutMinutes: 240 } });
+    expect(issues.map((i) => i.path.join('.'))).toEqual(['deployment.pollSeconds']);
+    // Without a bake, nothing is counted for it.
+    const c = DEFAULT_PIPELINE_CONFIG;
+    expect(historyBudgetIssues({ phases: c.phases, maxLooksPerPhase: c.maxLooksPerPhase, deployment: c.deployment, bake: { minutes: 7 * 1440, lookEveryMinutes: 2 } })).toHaveLength(1);
+    expect(historyBudgetIssues({ phases: c.phases, maxLooksPerPhase: c.maxLooksPerPhase, deployment: c.deployment })).toEqual([]);
+  });
+
+  it('a longer bake needs rarer looks: three days every 10 minutes is over the budget, every 30 minutes fits', () => {
+    // 432 looks × 9 + 26 + the serving loops' 2,196 = 6,110; 144 looks: 3,518.
+    expect(() => parsePipelineConfig({ bake: { minutes: 3 * 1440, lookEveryMinutes: 10 } })).toThrow(/bake\.lookEveryMinutes/);
+    expect(() => parsePipelineConfig({ bake: { minutes: 3 * 1440, lookEveryMinutes: 30 } })).not.toThrow();
+  });
+
   it('four 24-hour phases stay far below 25,000 events', () => {
     const phases = [1, 10, 50, 100].map((weight) => ({ weight, monitorMinutes: 1440, requiresApproval: weight < 100 }));
     const events = estimateHistoryEvents(phases, DEFAULT_MAX_LOOKS_PER_PHASE);
@@ -176,9 +210,14 @@ describe('derived timeouts', () => {
     expect(canaryTimeoutMinutes(DEFAULT_PIPELINE_CONFIG)).toBe(4 * 60 + 4 * 1440 + 60 + 40);
   });
 
-  it('bound a promotion execution by the canary, three serving loops, the bake period and two hours (core/budgets.ts)', () => {
+  it('bound a promotion execution by the canary, three serving loops, the bake period, the bake, the recovery wait and two hours (core/budgets.ts)', () => {
     const c = DEFAULT_PIPELINE_CONFIG;
-    expect(promotionTimeoutMinutes(c, c.deployment)).toBe(canaryTimeoutMinutes(c) + 3 * 60 + 60 + 120);
+    expect(c.bake).toEqual({ minutes: 1440, lookEveryMinutes: 10, reference: 'day' });
+    expect(c.recovery).toMatchObject({ minutes: 15, settleMinutes: 2 });
+    expect(promotionTimeoutMinutes(c, c.deployment)).toBe(canaryTimeoutMinutes(c) + 3 * 60 + 60 + 1440 + (2 + 15) + 120);
+    // Without a bake or a recovery check (an earlier environment of the chain bakes 0 minutes), only the canary and the serving loops.
+    const none = parsePipelineConfig({ bake: { minutes: 0 }, recovery: { minutes: 0, settleMinutes: 0 } });
+    expect(promotionTimeoutMinutes(none, none.deployment)).toBe(canaryTimeoutMinutes(c) + 3 * 60 + 60 + 120);
   });
 });
 
@@ -250,7 +289,9 @@ describe('deployment', () => {
     expect(() => parsePipelineConfig({})).not.toThrow();
     const text = failure(() => parsePipelineConfig({ deployment: { pollSeconds: 5, timeoutMinutes: 240 } }));
     expect(text).toContain('deployment.pollSeconds: checking every 5 s for up to 240 min needs up to');
-    expect(() => parsePipelineConfig({ deployment: { pollSeconds: 60, timeoutMinutes: 240 } })).not.toThrow();
+    // Every minute for 240 minutes fits alone (2 × 242 × 9 = 4,356 events); the default bake's 1,322 on top do not, named as such.
+    expect(failure(() => parsePipelineConfig({ deployment: { pollSeconds: 60, timeoutMinutes: 240 } }))).toContain('bake.lookEveryMinutes: ');
+    expect(() => parsePipelineConfig({ deployment: { pollSeconds: 60, timeoutMinutes: 240 }, bake: { lookEveryMinutes: 60 } })).not.toThrow();
   });
 
   it('deployabilityIssues: a SageMaker router needs deployment.sagemaker; a Lambda router does not', () => {

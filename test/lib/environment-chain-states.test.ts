@@ -26,12 +26,16 @@ import { STEP_METADATA_KEY, type HandlerName } from '../../lib/pipeline-function
 import { PromotionStateMachine, type PromotionStateMachineProps } from '../../lib/promotion-state-machine.js';
 import { LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS } from '../../lib/sfn-tasks.js';
 import { createApp, stateMachineDefinitions, type CfnTemplate, type MachineDefinitions } from '../../lib/synth.js';
-import { analyzer, callOf, canaryInput, DEPLOYED, gate, loop, named, past, pathRunner, phaseState, progress, promotionInput, releaseId, states, stripParent, taskNames, twoPhases, validation, verified, type Handler } from './path-harness.js';
+import {
+  analyzer, baker, callOf, canaryInput, DEPLOYED, gate, loop, named, past, pathRunner, phaseState, progress, PROMOTION_NO_WAIT, promotionInput, RECOVERY, recoveryHandlers, releaseId,
+  rollbackAnswers, states, stripParent, taskNames, twoPhases, validation, verified, type Handler,
+} from './path-harness.js';
 
 const P = STATE_NAMES.promotion;
 const PC = STATE_NAMES.promotionChain;
 const C = STATE_NAMES.canary;
 const CC = STATE_NAMES.canaryChain;
+const SB = STATE_NAMES.promotionBake;
 
 type ChainProps = {
   readonly promotion?: Partial<Pick<PromotionStateMachineProps, 'beforeTrafficHooks'>> & { readonly runHooks?: boolean; readonly handOver?: boolean };
@@ -83,6 +87,8 @@ function build(chain: ChainProps): MachineDefinitions {
     rollbackFunction: fn('rollback'),
     verifyArtifactFunction: fn('verify-artifact'),
     servingFunction: fn('serving'),
+    bakeFunction: fn('bake'),
+    recoveryFunction: fn('recovery'),
     smokeSamples: [],
     canaryStateMachine: canary.stateMachine,
     phases: twoPhases,
@@ -102,7 +108,7 @@ beforeAll(() => {
 });
 
 // ---- the interpreter ----------------------------------------------------------------------------
-const run = pathRunner({ stateMachineName: 'chain-canary', noWait: [C.wait, CC.waitForDrill] });
+const run = pathRunner({ stateMachineName: 'chain-canary', noWait: [C.wait, CC.waitForDrill, ...PROMOTION_NO_WAIT] });
 
 // ---- the hooks' and the drill's answers (parsed by the contract) --------------------------------
 const hooksAnswer = (stage: HookStage, passed: boolean): HooksOutput =>
@@ -198,6 +204,11 @@ function promotionHandlers(over: Record<string, Handler> = {}, d: MachineDefinit
       expect(HandOverInputSchema.parse(i)).toEqual({ releaseId, model: 'builderbrain', version: '2.1.0' });
       return HandOverOutputSchema.parse({ sent: true, to: 'production', bytes: 4096 });
     },
+    // An environment before the last bakes 0 minutes by default (lib/config.ts environmentPipelines): released at once.
+    [SB.startBake]: baker(0),
+    [SB.watchBake]: baker(0),
+    [SB.rollbackOnBake]: rollbackAnswers(false),
+    ...recoveryHandlers(),
     ...over,
   };
 }
@@ -222,7 +233,7 @@ describe('promotion machine: the environment chain', () => {
   it('before-traffic hooks passed: RunCanary; promoted: converge, ReleaseLock, then HandOver', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers());
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.runCanary, ...loop('Converge'), P.releaseLock, PC.handOver]);
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.runCanary, SB.startBake, ...loop('Converge'), P.releaseLock, PC.handOver]);
     expect(HooksInputSchema.parse(callOf(r, PC.beforeTrafficHooks).input)).toEqual({ releaseId, model: 'builderbrain', version: '2.1.0', stage: 'before_traffic' });
     expect(r.output).toEqual({ outcome: 'promoted', releaseId, canaryExecutionArn: 'arn:canary-exec' });
   });
@@ -238,7 +249,7 @@ describe('promotion machine: the environment chain', () => {
 
   it('a crashing BeforeTrafficHooks: rollback naming the step, the candidate removed, the lock released, the execution fails', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [PC.beforeTrafficHooks]: async () => Promise.reject(named('Boom', 'crashed')) }));
-    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), ...RECOVERY('AfterFailure'), P.releaseLockAfterFailure]);
     expect(RollbackInputSchema.parse(callOf(r, P.rollbackOnFailure).input)).toEqual({
       releaseId,
       model: 'builderbrain',
@@ -248,10 +259,10 @@ describe('promotion machine: the environment chain', () => {
     expect(r.error!.name).toBe('PromotionFailed');
   });
 
-  it('canary rolled back: the candidate removed, ReleaseLockAfterRollback, and never a hand-over', async () => {
+  it('canary rolled back: the candidate removed, the recovery checked, ReleaseLockAfterRollback, and never a hand-over', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [P.runCanary]: canaryEnds('rolled_back') }));
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.runCanary, ...loop('RemoveAfterRollback'), PC.releaseLockAfterRollback]);
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.runCanary, ...loop('RemoveAfterRollback'), ...RECOVERY(''), PC.releaseLockAfterRollback]);
     expect(LockInputSchema.parse(callOf(r, PC.releaseLockAfterRollback).input)).toEqual({ action: 'release', releaseId, model: 'builderbrain' });
     expect(states(r)).not.toContain(PC.handOver);
     expect(r.output).toEqual({ outcome: 'rolled_back', releaseId, canaryExecutionArn: 'arn:canary-exec' });
@@ -262,7 +273,19 @@ describe('promotion machine: the environment chain', () => {
     const into = Object.entries(st).filter(([, s]) => s['Next'] === PC.handOver || JSON.stringify(s['Choices'] ?? []).includes(`"${PC.handOver}"`) || s['Default'] === PC.handOver);
     expect(into.map(([n]) => n)).toEqual([P.releaseLock]);
     expect(st['ConvergeProgress']!['Choices']).toContainEqual({ Variable: '$.serving.next', StringEquals: 'done', Next: P.releaseLock });
-    expect(st['RemoveAfterRollbackProgress']!['Choices']).toContainEqual({ Variable: '$.serving.next', StringEquals: 'done', Next: PC.releaseLockAfterRollback });
+    expect(st['RemoveAfterRollbackProgress']!['Choices']).toContainEqual({ Variable: '$.serving.next', StringEquals: 'done', Next: 'PlanRecovery' });
+    expect(st['VerifyRecovery']).toMatchObject({ Next: PC.releaseLockAfterRollback, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recoveryError', Next: PC.releaseLockAfterRollback }] });
+    // The bake's states lead to the converge loop or the removal, never straight to the lock or the hand-over.
+    expect(st[SB.bakeDecision]!['Choices']).toContainEqual({ Variable: '$.bake.action', StringEquals: 'released', Next: 'ConvergeStart' });
+    expect(st[SB.bakeRolledBack]).toMatchObject({ Next: 'RemoveAfterRollbackStart' });
+  });
+
+  it('a regression during the bake: rolled back, the candidate removed, the recovery checked, ReleaseLockAfterRollback, never a hand-over', async () => {
+    const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [SB.startBake]: baker(2, 'rollback'), [SB.watchBake]: baker(2, 'rollback') }));
+    expect(r.error).toBeNull();
+    expect(states(r)).toEqual([...DEPLOYED, PC.beforeTrafficHooks, P.runCanary, SB.startBake, SB.watchBake, SB.watchBake, SB.rollbackOnBake, ...loop('RemoveAfterRollback'), ...RECOVERY(''), PC.releaseLockAfterRollback]);
+    expect(states(r)).not.toContain(PC.handOver);
+    expect(r.output).toEqual({ outcome: 'rolled_back', releaseId, canaryExecutionArn: 'arn:canary-exec' });
   });
 
   it('a HandOver that keeps failing: retried, then HandOverFailed (the lock already released)', async () => {
@@ -501,7 +524,7 @@ describe('the chain props', () => {
     const d = build({ promotion: { handOver: true } });
     const r = await run(d.promotion.definition, promotionInput, promotionHandlers({}, d));
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...loop('Converge'), P.releaseLock, PC.handOver]);
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, SB.startBake, ...loop('Converge'), P.releaseLock, PC.handOver]);
   });
 
   it('a hook stage without runHooksFunction is a build error, not a skipped verification', () => {

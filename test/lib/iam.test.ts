@@ -100,10 +100,11 @@ describe('every IAM policy statement', () => {
     expect([...starActions].sort()).toEqual([...RESOURCE_STAR_ONLY].sort());
   });
 
-  it('no handler may query the ledger or its index (only the CLI lists releases)', () => {
+  it('no handler may query the ledger\'s index (only the CLI lists releases); only recovery reads a release\'s timeline', () => {
     for (const p of policies.filter((x) => x.roles[0]!.startsWith('Functions'))) {
-      expect(JSON.stringify(p.statements), p.id).not.toContain('dynamodb:Query');
       expect(JSON.stringify(p.statements), p.id).not.toContain('/index/');
+      if (p.roles[0]!.startsWith('FunctionsRecoveryRole')) continue;
+      expect(JSON.stringify(p.statements), p.id).not.toContain('dynamodb:Query');
     }
   });
 });
@@ -141,6 +142,10 @@ describe('each handler gets exactly what its adapters call', () => {
     promote: [...rw, ...router, ...publish],
     rollback: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'), ...router, ...publish, 'states:StopExecution', 'sqs:SendMessage'],
     'execution-ended': [...ddb('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'), ...router, ...publish, 'states:StopExecution', 'sqs:SendMessage'],
+    // The bake reads the metrics (the release's and the previous version's a day or a week before), tells the approvers of the clean end.
+    bake: [...rw, 'cloudwatch:GetMetricData', ...publish],
+    // The recovery check reads the release's timeline (Query), the metrics and the router's split, pages P0 when not recovered.
+    recovery: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'Query'), 'cloudwatch:GetMetricData', 'sagemaker:DescribeEndpoint', ...publish],
     // The chain's steps (their functions exist only in the environments that need them: below).
     'run-hooks': [...ddb('PutItem', 'UpdateItem'), 'lambda:InvokeFunction'],
     drill: [...ddb('PutItem', 'UpdateItem'), ...router, 'cloudwatch:GetMetricData'],
@@ -180,6 +185,15 @@ describe('each handler gets exactly what its adapters call', () => {
     expect(topicOf('rollback')).toEqual([expect.stringContaining('IncidentTopic')]);
     expect(topicOf('request-approval')).toEqual([expect.stringContaining('ApprovalsTopic')]);
     expect(topicOf('promote')).toEqual([expect.stringContaining('ApprovalsTopic')]);
+    expect(topicOf('bake')).toEqual([expect.stringContaining('ApprovalsTopic')]);
+    expect(topicOf('recovery')).toEqual([expect.stringContaining('IncidentTopic')]);
+  });
+
+  it('recovery: Query on the table\'s RELEASE# partitions only (a release\'s timeline), no index', () => {
+    const query = handlerStatements(s.json, 'recovery').filter((st) => list(st.Action).includes('dynamodb:Query'));
+    expect(query).toHaveLength(1);
+    expect(nagText(query[0]!.Resource)).toMatch(/^<AuditLedgerTable[0-9A-F]{8}\.Arn>$/);
+    expect(query[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RELEASE#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
   });
 });
 
@@ -204,10 +218,10 @@ describe('the chain\'s steps: each grant on exactly its resources', () => {
     expect(query[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RELEASE#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
   });
 
-  it('no other handler of any environment may query the ledger', () => {
+  it('no other handler of any environment may query the ledger (but the recovery check every environment has)', () => {
     for (const env of Object.keys(ACCOUNTS) as (keyof typeof ACCOUNTS)[]) {
       const queriers = resourcesOf(chainStack(env), 'AWS::IAM::Policy').filter(([id, p]) => id.startsWith('Functions') && JSON.stringify(p.Properties).includes('dynamodb:Query'));
-      expect(queriers.map(([id]) => id.replace(/RoleDefaultPolicy.*$/, '')), env).toEqual(env === 'production' ? [] : ['FunctionsHandOver']);
+      expect(queriers.map(([id]) => id.replace(/RoleDefaultPolicy.*$/, '')).sort(), env).toEqual(env === 'production' ? ['FunctionsRecovery'] : ['FunctionsHandOver', 'FunctionsRecovery']);
     }
   });
 
@@ -246,7 +260,7 @@ describe('state machine roles', () => {
     const canary = policies.find((p) => p.roles[0]!.startsWith('CanaryRole'))!;
     const invoked = (p: typeof promotion) =>
       [...new Set(p.statements.filter((st) => list(st.Action).includes('lambda:InvokeFunction')).flatMap((st) => list(st.Resource)).map((r) => JSON.stringify(r).match(/Functions([A-Za-z]+?)[0-9A-F]{8}/)![1]))].sort();
-    expect(invoked(promotion)).toEqual(['RejectRelease', 'ReleaseLock', 'Rollback', 'RunGates', 'Serving', 'ValidateManifest', 'VerifyArtifact']);
+    expect(invoked(promotion)).toEqual(['Bake', 'Recovery', 'RejectRelease', 'ReleaseLock', 'Rollback', 'RunGates', 'Serving', 'ValidateManifest', 'VerifyArtifact']);
     expect(invoked(canary)).toEqual(['AnalyzeCanary', 'Promote', 'RequestApproval', 'Rollback', 'StartPhase']);
     const start = promotion.statements.find((st) => list(st.Action).includes('states:StartExecution'))!;
     expect(start.Resource).toEqual({ Ref: expect.stringMatching(/^Canary[0-9A-F]{8}$/) });
@@ -262,8 +276,10 @@ describe('the Lambda-alias router', () => {
 
   it('grants GetAlias/UpdateAlias on the routed function and its aliases only', () => {
     const routers = resourcesOf(alias.json, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties).includes('lambda:UpdateAlias'));
-    // The three router handlers, and the serving handler (below), nothing else.
+    // The router handlers and the serving handler (below), nothing else: recovery only reads the split.
     expect(routers.map(([id]) => id.replace(/RoleDefaultPolicy.*$/, '')).sort()).toEqual(['FunctionsExecutionEnded', 'FunctionsPromote', 'FunctionsRollback', 'FunctionsServing', 'FunctionsStartPhase']);
+    const reader = handlerStatements(alias.json, 'recovery').find((x) => list(x.Action).includes('lambda:GetAlias'))!;
+    expect(list(reader.Action)).toEqual(['lambda:GetAlias']);
     for (const name of ['start-phase', 'promote', 'rollback'] as const) {
       const statements = handlerStatements(alias.json, name);
       const st = statements.find((x) => list(x.Action).includes('lambda:UpdateAlias'))!;

@@ -9,11 +9,20 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { expect } from 'vitest';
 import {
   AnalyzeInputSchema,
+  BakeInputSchema,
+  BakeStateSchema,
+  RecoveryInputSchema,
+  RecoveryOutputSchema,
+  RollbackInputSchema,
+  RollbackOutputSchema,
   ServingProgressSchema,
   STATE_NAMES,
   ValidateOutputSchema,
   VerifyArtifactOutputSchema,
+  type BakeState,
   type PhaseState,
+  type RecoveryInput,
+  type RollbackInput,
   type ServingProgress,
 } from '../../core/contracts.js';
 import { DeploymentSchema, type DeploymentGoal } from '../../core/deployment.js';
@@ -215,3 +224,62 @@ export function analyzer(endAction: (phase: PhaseState) => PhaseState['action'])
     return { ...phase, iteration, action, verdict: verdict('pass') };
   };
 }
+
+// ---- bake and recovery (the promotion machine's, after the canary) -------------------------------
+const SB = STATE_NAMES.promotionBake;
+const SR = STATE_NAMES.promotionRecovery;
+/** The promotion's Wait states that do not wait in a path test: the bake's looks (the recovery waits until `$.recovery.checkAt`, in the past). */
+export const PROMOTION_NO_WAIT = [SB.waitForBakeLook] as const;
+
+export const BAKE_STARTED_AT = '2025-01-02T00:00:00.000Z';
+/** The bake's state as StartBake opens it (core/app/bake.ts): a day, a look every 10 minutes. */
+export const bakeState = (over: Partial<BakeState> = {}): BakeState =>
+  BakeStateSchema.parse({ startedAt: BAKE_STARTED_AT, endsAt: '2025-01-03T00:00:00.000Z', minutes: 1440, lookEverySeconds: 600, iteration: 0, action: 'continue', verdict: null, reference: null, ...over });
+
+/**
+ * The bake handler's stub: parses BakeInput (StartBake and WatchBake of this release); `start` opens
+ * the bake (`released` at once when `looks` is 0: no bake), each `watch` is a look that carries the
+ * state it was given; look number `looks` ends the bake with `end` (a failing verdict for `rollback`).
+ */
+export function baker(looks: number, end: 'released' | 'rollback' = 'released'): Handler {
+  return async (i) => {
+    const input = BakeInputSchema.parse(i);
+    expect(input).toMatchObject({ releaseId, model: 'builderbrain', version: '2.1.0' });
+    if (input.action === 'start') return bakeState(looks === 0 ? { minutes: 0, endsAt: BAKE_STARTED_AT, action: 'released' } : {});
+    const iteration = input.bake.iteration + 1;
+    const last = iteration >= looks;
+    const action = last ? end : 'continue';
+    return BakeStateSchema.parse({ ...input.bake, iteration, action, verdict: verdict(action === 'rollback' ? 'fail' : 'pass'), reference: 'day' });
+  };
+}
+
+/** The rollback handler's stub: parses RollbackInput, checks `stopExecution`, answers `outcome`. */
+export const rollbackAnswers = (stopExecution: boolean, outcome: 'rolled_back' | 'already_rolled_back' | 'already_promoted' = 'rolled_back', seen: RollbackInput[] = []): Handler => async (i) => {
+  const r = RollbackInputSchema.parse(i);
+  seen.push(r);
+  expect(r.stopExecution).toBe(stopExecution);
+  return RollbackOutputSchema.parse({ outcome, releaseId: r.releaseId, reason: r.trigger.kind, severity: 'P1', message: outcome });
+};
+
+/** When the stubbed rollback happened (a recovery window already over: the Wait does not wait). */
+export const ROLLED_BACK_AT = '2025-01-01T06:00:00.000Z';
+/**
+ * The recovery handler's stub: parses RecoveryInput (this release); `plan` answers a check due a
+ * second ago, `verify` answers `recovered` for the window it was given. `seen` collects the inputs.
+ */
+export function recoverer(recovered = true, seen: RecoveryInput[] = []): Handler {
+  return async (i) => {
+    const input = RecoveryInputSchema.parse(i);
+    seen.push(input);
+    expect(input).toMatchObject({ releaseId, model: 'builderbrain' });
+    if (input.action === 'plan') return RecoveryOutputSchema.parse({ rolledBackAt: ROLLED_BACK_AT, checkAt: past(), recovered: null, message: 'recovery checked a second ago' });
+    return RecoveryOutputSchema.parse({ ...input.recovery, recovered, message: recovered ? 'the restored version is healthy again' : 'the restored version is not healthy again' });
+  };
+}
+
+/** Every recovery task of the promotion machine (each path's PlanRecovery and VerifyRecovery), stubbed alike. */
+export const recoveryHandlers = (h: Handler = recoverer()): Record<string, Handler> =>
+  Object.fromEntries(Object.entries(SR).filter(([k]) => !k.startsWith('waitFor')).map(([, state]) => [state, h]));
+
+/** The recovery check's tasks on a path: '' (after RemoveAfterRollback), 'AfterAlarm', 'AfterFailure'. */
+export const RECOVERY = (suffix: '' | 'AfterAlarm' | 'AfterFailure') => [`PlanRecovery${suffix}`, `VerifyRecovery${suffix}`];

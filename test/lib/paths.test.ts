@@ -31,10 +31,14 @@ import type { DeploymentGoal } from '../../core/deployment.js';
 import { DEFAULT_PHASES } from '../../core/plan.js';
 import { parsePipelineConfig } from '../../lib/config.js';
 import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinitions } from '../../lib/synth.js';
-import { analyzer, callOf, canaryInput, DEPLOYED, deployment, gate, loop, manifest, named, past, pathRunner, phaseState, progress, promotionInput, releaseId, states, stripParent, validation, verdict, verified, type Handler } from './path-harness.js';
+import {
+  analyzer, baker, callOf, canaryInput, DEPLOYED, deployment, gate, loop, manifest, named, past, pathRunner, phaseState, progress, PROMOTION_NO_WAIT, promotionInput, RECOVERY,
+  recoveryHandlers, releaseId, rollbackAnswers, states, stripParent, validation, verdict, verified, type Handler,
+} from './path-harness.js';
 
 const P = STATE_NAMES.promotion;
 const C = STATE_NAMES.canary;
+const SB = STATE_NAMES.promotionBake;
 
 /** The config the definitions are built from: one smoke sample, which the SmokeTest task must carry. */
 const config = parsePipelineConfig({
@@ -46,7 +50,7 @@ beforeAll(() => {
   defs = stateMachineDefinitions(synthesizeTemplate(config, { bundling: false }));
 });
 
-const run = pathRunner({ stateMachineName: 'builderbrain-canary', noWait: [C.wait] });
+const run = pathRunner({ stateMachineName: 'builderbrain-canary', noWait: [C.wait, ...PROMOTION_NO_WAIT] });
 
 // ---- promotion --------------------------------------------------------------------------------
 /** The serving loops: task-name prefix → the goal it drives the target to. */
@@ -145,6 +149,11 @@ function promotionHandlers(over: Partial<Record<string, Handler>> = {}): Record<
       return RejectOutputSchema.parse({ outcome: 'rejected', cause, then: THEN[cause] });
     },
     [P.rollbackOnFailure]: rollbackStub(),
+    // A one-look bake (test/lib/bake-states.test.ts runs the bake's paths).
+    [SB.startBake]: baker(1),
+    [SB.watchBake]: baker(1),
+    [SB.rollbackOnBake]: rollbackAnswers(false),
+    ...recoveryHandlers(),
   });
   return { ...handlers, ...over } as Record<string, Handler>;
 }
@@ -159,10 +168,10 @@ describe('promotion state machine paths', () => {
     for (const cause of REJECT_CAUSES) expect(afterRejection(cause), cause).toBe(THEN[cause]);
   });
 
-  it('happy path: verify, deploy loop, smoke test, canary (.sync), converge loop, release the lock', async () => {
+  it('happy path: verify, deploy loop, smoke test, canary (.sync), bake, converge loop, release the lock', async () => {
     const r = await run(defs.promotion.definition, promotionInput, promotionHandlers());
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...loop('Converge'), P.releaseLock]);
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, SB.startBake, SB.watchBake, ...loop('Converge'), P.releaseLock]);
     expect(r.output).toEqual({ outcome: 'promoted', releaseId, canaryExecutionArn: 'arn:canary-exec' });
     const canaryInput = stripParent(callOf(r, P.runCanary).input.Input);
     expect(canaryInput).toEqual({ releaseId, model: 'builderbrain', version: '2.1.0', phases: DEFAULT_PHASES, maxLooksPerPhase: 120 });
@@ -209,7 +218,7 @@ describe('promotion state machine paths', () => {
     expect(states(r)).toEqual([
       P.validate, P.acquireLock, P.gates, P.verifyArtifact,
       P.deploy, `${P.deploy}Apply`, `${P.deploy}Check`, `${P.deploy}Check`, `${P.deploy}Check`,
-      P.smoke, P.runCanary,
+      P.smoke, P.runCanary, SB.startBake, SB.watchBake,
       'ConvergeStart', 'ConvergeApply', 'ConvergeApply', 'ConvergeCheck',
       P.releaseLock,
     ]);
@@ -307,7 +316,7 @@ describe('promotion state machine paths', () => {
     expect(r.output).toEqual({ outcome: 'rejected', cause: 'smoke_failed', then: 'remove_candidate' });
   });
 
-  it('canary rolled back: the candidate removed, then the lock released; the execution succeeds as a rollback', async () => {
+  it('canary rolled back: the candidate removed, the recovery checked, then the lock released; the execution succeeds as a rollback', async () => {
     const r = await run(
       defs.promotion.definition,
       promotionInput,
@@ -316,7 +325,7 @@ describe('promotion state machine paths', () => {
       }),
     );
     expect(r.error).toBeNull();
-    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...loop('RemoveAfterRollback'), P.releaseLock]);
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, ...loop('RemoveAfterRollback'), ...RECOVERY(''), P.releaseLock]);
     expect(callOf(r, 'RemoveAfterRollbackStart').input).toEqual({ action: 'start', releaseId, goal: 'candidate_removed' });
     expect(r.output).toEqual({ outcome: 'rolled_back', releaseId, canaryExecutionArn: 'arn:canary-exec' });
   });
@@ -359,13 +368,13 @@ describe('promotion state machine paths', () => {
     expect(r.error!.name).toBe('ServingFailed');
   });
 
-  it('canary failure: rollback (stopExecution, step named), the candidate removed, lock released, execution fails', async () => {
+  it('canary failure: rollback (stopExecution, step named), the candidate removed, the recovery checked, lock released, execution fails', async () => {
     const r = await run(
       defs.promotion.definition,
       promotionInput,
       promotionHandlers({ [P.runCanary]: async () => Promise.reject(named('States.TaskFailed', 'canary failed')) }),
     );
-    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
+    expect(states(r)).toEqual([...DEPLOYED, P.runCanary, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), ...RECOVERY('AfterFailure'), P.releaseLockAfterFailure]);
     expect(RollbackInputSchema.parse(callOf(r, P.rollbackOnFailure).input)).toEqual({
       releaseId,
       model: 'builderbrain',
@@ -379,14 +388,14 @@ describe('promotion state machine paths', () => {
     'a crashing %s: rollback naming the step, the candidate removed, lock released, execution fails',
     async (state) => {
       const r = await run(defs.promotion.definition, promotionInput, promotionHandlers({ [state]: async () => Promise.reject(named('Boom', 'crashed')) }));
-      expect(states(r).slice(states(r).indexOf(state))).toEqual([state, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
+      expect(states(r).slice(states(r).indexOf(state))).toEqual([state, P.rollbackOnFailure, ...loop('RemoveAfterFailure'), ...RECOVERY('AfterFailure'), P.releaseLockAfterFailure]);
       expect(RollbackInputSchema.parse(callOf(r, P.rollbackOnFailure).input).trigger).toEqual({ kind: 'task_failure', step: state, error: 'Boom' });
       expect(r.calls.map((c) => c.state)).not.toContain(P.runCanary);
       expect(r.error!.name).toBe('PromotionFailed');
     },
   );
 
-  it('canary stopped by the alarm path: already rolled back, the candidate removed, lock released, execution succeeds as a rollback', async () => {
+  it('canary stopped by the alarm path: already rolled back, the candidate removed, the recovery checked (the alarm path\'s), lock released, execution succeeds as a rollback', async () => {
     const r = await run(
       defs.promotion.definition,
       promotionInput,
@@ -395,7 +404,7 @@ describe('promotion state machine paths', () => {
         [P.rollbackOnFailure]: rollbackStub('already_rolled_back'),
       }),
     );
-    expect(states(r).slice(-5)).toEqual([P.rollbackOnFailure, ...loop('RemoveAfterFailure'), P.releaseLockAfterFailure]);
+    expect(states(r).slice(-7)).toEqual([P.rollbackOnFailure, ...loop('RemoveAfterFailure'), ...RECOVERY('AfterAlarm'), P.releaseLockAfterFailure]);
     expect(r.error).toBeNull();
     expect(r.output).toMatchObject({ outcome: 'rolled_back', releaseId, rollback: { outcome: 'already_rolled_back' } });
   });

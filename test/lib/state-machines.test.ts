@@ -40,8 +40,10 @@ function allStates(def: AslDefinition): [string, Record<string, unknown>][] {
 }
 
 describe('state names (the contract with the embedded runtime)', () => {
-  it('the promotion machine has every STATE_NAMES.promotion state', () => {
-    for (const name of Object.values(STATE_NAMES.promotion)) expect(defs.promotion.definition.States).toHaveProperty([name]);
+  it('the promotion machine has every STATE_NAMES.promotion, promotionBake and promotionRecovery state', () => {
+    for (const name of Object.values({ ...STATE_NAMES.promotion, ...STATE_NAMES.promotionBake, ...STATE_NAMES.promotionRecovery })) {
+      expect(defs.promotion.definition.States).toHaveProperty([name]);
+    }
   });
   it('the canary machine has every STATE_NAMES.canary state', () => {
     for (const name of Object.values(STATE_NAMES.canary)) expect(defs.canary.definition.States).toHaveProperty([name]);
@@ -66,6 +68,15 @@ describe('state names (the contract with the embedded runtime)', () => {
       ReleaseLockAfterFailure: 'release-lock',
       ReleaseLockAfterServingFailure: 'release-lock',
       RollbackOnCanaryFailure: 'rollback',
+      StartBake: 'bake',
+      WatchBake: 'bake',
+      RollbackOnBake: 'rollback',
+      PlanRecovery: 'recovery',
+      VerifyRecovery: 'recovery',
+      PlanRecoveryAfterAlarm: 'recovery',
+      VerifyRecoveryAfterAlarm: 'recovery',
+      PlanRecoveryAfterFailure: 'recovery',
+      VerifyRecoveryAfterFailure: 'recovery',
     });
     expect(defs.canary.handlerForTask).toEqual({
       StartPhase: 'start-phase',
@@ -195,12 +206,12 @@ describe('promotion: key states, exactly', () => {
     });
     expect(defs.promotion.definition.States['CanaryOutcome']).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.canary.outcome', StringEquals: 'promoted', Next: 'ConvergeStart' }],
+      Choices: [{ Variable: '$.canary.outcome', StringEquals: 'promoted', Next: 'StartBake' }],
       Default: 'RemoveAfterRollbackStart',
     });
   });
 
-  it('RollbackOnCanaryFailure stops the canary, removes the candidate, and always reaches the lock release', () => {
+  it('RollbackOnCanaryFailure stops the canary, removes the candidate (never a promoted one), checks the recovery, and always reaches the lock release', () => {
     expect(defs.promotion.definition.States['RollbackOnCanaryFailure']).toMatchObject({
       Resource: fnArn('rollback'),
       Parameters: {
@@ -211,12 +222,34 @@ describe('promotion: key states, exactly', () => {
       },
       ResultPath: '$.rollback',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackFailure', Next: 'ReleaseLockAfterFailure' }],
-      Next: 'RemoveAfterFailureStart',
+      Next: 'AfterFailureRollback',
+    });
+    const outcomeIs = (outcome: string, next: string) => ({
+      And: [
+        { Variable: '$.rollback.outcome', IsPresent: true },
+        { Variable: '$.rollback.outcome', StringEquals: outcome },
+      ],
+      Next: next,
+    });
+    // A release already promoted (a step of its bake failed) or released keeps its version: only the lock is released.
+    expect(defs.promotion.definition.States['AfterFailureRollback']).toEqual({
+      Type: 'Choice',
+      Choices: [outcomeIs('already_promoted', 'ReleaseLockAfterFailure')],
+      Default: 'RemoveAfterFailureStart',
     });
     expect(defs.promotion.definition.States['RemoveAfterFailureProgress']).toMatchObject({
-      Choices: expect.arrayContaining([{ Variable: '$.serving.next', StringEquals: 'done', Next: 'ReleaseLockAfterFailure' }]),
+      Choices: expect.arrayContaining([{ Variable: '$.serving.next', StringEquals: 'done', Next: 'WasAlreadyRolledBack' }]),
       Default: 'ReleaseLockAfterServingFailure',
     });
+    // One recovery check per rollback, named for who rolled back, before the lock is released.
+    expect(defs.promotion.definition.States['WasAlreadyRolledBack']).toEqual({
+      Type: 'Choice',
+      Choices: [outcomeIs('already_rolled_back', 'PlanRecoveryAfterAlarm')],
+      Default: 'PlanRecoveryAfterFailure',
+    });
+    expect(defs.promotion.definition.States['VerifyRecoveryAfterAlarm']).toMatchObject({ Next: 'ReleaseLockAfterFailure' });
+    expect(defs.promotion.definition.States['VerifyRecoveryAfterFailure']).toMatchObject({ Next: 'ReleaseLockAfterFailure' });
+    expect(defs.promotion.definition.States['RolledBackByAlarm']).toMatchObject({ Next: 'RolledBack' });
     expect(defs.promotion.definition.States['WasRolledBackByAlarm']).toEqual({
       Type: 'Choice',
       Choices: [
@@ -326,9 +359,9 @@ describe('promotion: verify, deploy, smoke test, converge or remove, exactly', (
     // loop, first task, goal of the start task, where `done` goes, where `failed` goes
     ['DeployCandidate', 'DeployCandidate', null, 'SmokeTest', 'MarkDeployFailed'],
     ['Converge', 'ConvergeStart', 'converged', 'ReleaseLock', 'ReleaseLockAfterServingFailure'],
-    ['RemoveAfterRollback', 'RemoveAfterRollbackStart', 'candidate_removed', 'ReleaseLock', 'ReleaseLockAfterServingFailure'],
+    ['RemoveAfterRollback', 'RemoveAfterRollbackStart', 'candidate_removed', 'PlanRecovery', 'ReleaseLockAfterServingFailure'],
     ['RemoveAfterReject', 'RemoveAfterRejectStart', 'candidate_removed', 'ReleaseLockAfterReject', 'ReleaseLockAfterServingFailure'],
-    ['RemoveAfterFailure', 'RemoveAfterFailureStart', 'candidate_removed', 'ReleaseLockAfterFailure', 'ReleaseLockAfterServingFailure'],
+    ['RemoveAfterFailure', 'RemoveAfterFailureStart', 'candidate_removed', 'WasAlreadyRolledBack', 'ReleaseLockAfterServingFailure'],
   ] as const)('%s loop: apply / check at $.serving.nextCheckAt until done or failed', (p, first, goal, onDone, onFailed) => {
     const katch = (step: string) => (p === 'DeployCandidate' ? toRollback(step) : toServingFailure);
     if (goal !== null) {
@@ -514,18 +547,27 @@ describe('StateMachine resources', () => {
     expect(lg['KmsKeyId']).toBeDefined();
   });
 
-  it('the canary timeout covers every phase and an approval per phase; the promotion adds deploy, converge or remove, the bake period and two hours', () => {
+  it('the canary timeout covers every phase and an approval per phase; the promotion adds deploy, converge or remove, the bake period, the bake, the recovery wait and two hours', () => {
     const canaryMinutes = 4 * 60 + 4 * 1440 + 60 + 40;
     expect(defs.canary.definition['TimeoutSeconds']).toBe(canaryMinutes * 60);
-    // deployment.timeoutMinutes 60 (three loops at most: deploy, then converge or remove), bakeMinutes 60.
-    expect(defs.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 3 * 60 + 60 + 120) * 60);
+    // deployment.timeoutMinutes 60 (three loops at most: deploy, then converge or remove), bakeMinutes 60;
+    // bake.minutes 1440; the recovery check 2 + 15 minutes after a rollback.
+    expect(defs.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 3 * 60 + 60 + 1440 + (2 + 15) + 120) * 60);
   });
 
-  it('the promotion timeout follows the deployment settings', () => {
-    const x = synth({ deployment: { timeoutMinutes: 30, bakeMinutes: 0 }, phases: [{ weight: 100, monitorMinutes: 30, requiresApproval: false }], approvalTimeoutMinutes: 60 });
+  it('the promotion timeout follows the deployment, bake and recovery settings', () => {
+    const x = synth({
+      deployment: { timeoutMinutes: 30, bakeMinutes: 0 },
+      phases: [{ weight: 100, monitorMinutes: 30, requiresApproval: false }],
+      approvalTimeoutMinutes: 60,
+      bake: { minutes: 120 },
+      recovery: { minutes: 10, settleMinutes: 5 },
+    });
     const d = stateMachineDefinitions(x.json);
     const canaryMinutes = 30 + 60 + 60 + 10;
     expect(d.canary.definition['TimeoutSeconds']).toBe(canaryMinutes * 60);
-    expect(d.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 3 * 30 + 0 + 120) * 60);
+    expect(d.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 3 * 30 + 0 + 120 + (5 + 10) + 120) * 60);
+    const none = stateMachineDefinitions(synth({ bake: { minutes: 0 }, recovery: { minutes: 0, settleMinutes: 0 } }).json);
+    expect(none.promotion.definition['TimeoutSeconds']).toBe((4 * 60 + 4 * 1440 + 60 + 40 + 3 * 60 + 60 + 120) * 60);
   });
 });

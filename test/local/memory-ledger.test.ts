@@ -85,7 +85,7 @@ describe('MemoryLedger: releases in flight come from an index of active releases
     await ledger.transition('a', ['received'], 'rolling_back');
     expect((await ledger.listActiveReleases()).map((r) => r.releaseId)).toEqual(['b', 'a']);
     await ledger.transition('a', ['rolling_back'], 'rolled_back');
-    await ledger.transition('b', ['received'], 'promoted');
+    await ledger.transition('b', ['received'], 'released');
     expect(await ledger.listActiveReleases()).toEqual([]);
   });
 

@@ -50,7 +50,9 @@ describe('a recorded simulation replays to the same outcome', () => {
     // the same deployment steps (the simulated endpoint), the same looks and verdicts (the release
     // id, and so the names of its SageMaker resources, differ: it comes from the upload)
     const steps = (audit: typeof s.audit) => audit.map((e) => `${e.type} ${e.text}`.replace(/--2-1-0-[0-9a-f]{8}-/g, '--2-1-0-<release>-'));
-    expect(steps(summary.audit)).toEqual(steps(s.audit));
+    // …but for the recovery check after a rollback, which needs the minutes after it (a recording has the phases only)
+    expect(steps(summary.audit)).toEqual(steps(s.audit.filter((e) => e.type !== 'recovery')));
+    expect(summary.audit.some((e) => e.type === 'recovery')).toBe(false);
   });
 });
 

@@ -112,7 +112,7 @@ describe('stack outputs and clients', () => {
 
 describe('status', () => {
   it('lists the releases in flight: phase, weight, last verdict, and how to answer a waiting approval', async () => {
-    const promoted = { ...waitingRecord, releaseId: 'builderbrain-2_0_9-00000000', status: 'promoted' as const, version: '2.0.9' };
+    const promoted = { ...waitingRecord, releaseId: 'builderbrain-2_0_9-00000000', status: 'released' as const, version: '2.0.9' };
     ddb.on(QueryCommand, { IndexName: 'active' }).resolves({ Items: [recordItem(waitingRecord), recordItem(promoted)] });
     const r = await ops(['status']);
     expect(r.code).toBe(0);
@@ -138,7 +138,8 @@ describe('status', () => {
     expect(r.stdout).toMatch(/approvals\s+phase 1 approved by arn:aws:sts::123456789012:assumed-role\/ReleaseApprover\/alice/);
     expect(r.stdout).toMatch(/next\s+builderbrain approve/);
     const j = await ops(['status', RELEASE_ID, '--json']);
-    expect(JSON.parse(j.stdout)).toEqual({ release: waitingRecord });
+    // A record from before the bake and the recovery check reads them as null.
+    expect(JSON.parse(j.stdout)).toEqual({ release: { ...waitingRecord, bake: null, recovery: null } });
     expect(JSON.parse(j.stdout).release.deployment.candidate.model).toBe('builderbrain--2-1-0-1a2b3c4d-m');
   });
 
@@ -180,7 +181,7 @@ describe('status', () => {
     const { deployment: _d, ...older } = waitingRecord;
     ledgerHolds(older as ReleaseRecord);
     const j = await ops(['status', RELEASE_ID, '--json']);
-    expect(JSON.parse(j.stdout)).toEqual({ release: { ...waitingRecord, deployment: null } });
+    expect(JSON.parse(j.stdout)).toEqual({ release: { ...waitingRecord, deployment: null, bake: null, recovery: null } });
   });
 
   it('a release that is not in the ledger: exit 1', async () => {

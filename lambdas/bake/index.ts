@@ -1,0 +1,17 @@
+import { STEP_BAKE } from '../../core/steps.js';
+import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
+import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
+import { SnsNotifier } from '../adapters/sns-notifier.js';
+import { cloudWatchClient, documentClient, snsClient, systemClock } from '../shared/aws.js';
+import { stepEntry } from '../shared/entry.js';
+import { createHandler } from './handler.js';
+
+export const handler = stepEntry(STEP_BAKE, createHandler, (env) => ({
+  metrics: new CloudWatchMetricsSource(cloudWatchClient(), env.metricsNamespace),
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  clock: systemClock,
+  bake: env.bake,
+  canaryPolicy: env.canaryPolicy,
+  // The clean end is an info notification: the approvals topic.
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env.approvalTopicArn }),
+}));

@@ -1,0 +1,16 @@
+import { STEP_RECOVERY } from '../../core/steps.js';
+import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
+import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
+import { SnsNotifier } from '../adapters/sns-notifier.js';
+import { cloudWatchClient, createRouter, documentClient, snsClient, systemClock } from '../shared/aws.js';
+import { stepEntry } from '../shared/entry.js';
+import { createHandler } from './handler.js';
+
+export const handler = stepEntry(STEP_RECOVERY, createHandler, (env) => ({
+  metrics: new CloudWatchMetricsSource(cloudWatchClient(), env.metricsNamespace),
+  router: createRouter(env.router),
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  clock: systemClock,
+  recovery: env.recovery,
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
+}));
