@@ -7,6 +7,8 @@
  * The AWS SDK is loaded only when a command acts on a deployed stack (dynamic imports below), so
  * the other commands do not pay for it at start-up.
  */
+import { requestRollback } from '../core/app/request-rollback.js';
+import { candidateLines, parseReleaseRef, resolveReleaseRef } from '../core/release-ref.js';
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import * as z from 'zod';
@@ -66,6 +68,28 @@ export function targetFlags(opts: TargetOptions): string {
   return opts.stateDir === DEFAULT_STATE_DIR ? ' --local' : ` --local --state-dir ${opts.stateDir}`;
 }
 
+/**
+ * The release an operator named — an id, `<model>@<version>`, or a model (its current release) —
+ * resolved on the backend's ledger (core/release-ref.ts); null (and the candidates on stderr) when
+ * it names none or several.
+ */
+export async function resolveRelease(io: CliIO, backend: OperatorBackend, text: string): Promise<string | null> {
+  const ref = parseReleaseRef(text);
+  if (ref === null) return null;
+  if (ref.kind === 'id') return ref.id;
+  const resolved = resolveReleaseRef(ref, await backend.ledger.listReleases(200));
+  if (resolved.ok) return resolved.releaseId;
+  io.stderr(`${styleFor(io).red('error:')} ${resolved.message}${resolved.candidates.length === 0 ? '' : `:\n${candidateLines(resolved.candidates).join('\n')}`}\n`);
+  return null;
+}
+
+/** True for what names a release (an id, `<model>@<version>`, a model); false (and a message on stderr) otherwise. */
+export function checkReleaseRef(io: CliIO, text: string): boolean {
+  if (parseReleaseRef(text) !== null) return true;
+  io.stderr(`${styleFor(io).red('error:')} '${text}' names no release: give a release id (builderbrain-2_1_0-1a2b3c4d), <model>@<version> (builderbrain@2.1.0) or a model name (its current release).\n`);
+  return false;
+}
+
 /** True for a release id as the pipeline makes them; false (and a message on stderr) otherwise. */
 export function checkReleaseId(io: CliIO, id: string): boolean {
   if (ReleaseIdSchema.safeParse(id).success) return true;
@@ -94,8 +118,25 @@ export interface OperatorBackend {
   /** Answers the approval the release waits for; NothingWaitingError / ReleaseNotFoundError change nothing. */
   answer(releaseId: string, answer: OperatorAnswer): Promise<{ readonly result: AnswerResult; readonly identity: string }>;
   /** The operator rollback: the rollback handler with a manual trigger. */
-  rollback(releaseId: string, reason: string): Promise<{ readonly output: RollbackOutput; readonly identity: string }>;
+  rollback(releaseId: string, reason: string, options?: RollbackOptions): Promise<{ readonly output: RollbackOutput; readonly identity: string }>;
+  /** Records a planned rollback of a released version, for a second identity to approve (core/app/request-rollback.ts). */
+  requestRollback(releaseId: string, reason: string, to: string | null): Promise<{ readonly requestedBy: string; readonly at: string }>;
 }
+
+/** How an operator's rollback is asked for: as an emergency, or approving another identity's request. */
+export interface RollbackOptions {
+  readonly emergency?: boolean;
+  readonly requestedBy?: string;
+}
+
+/** The manual trigger of an operator's rollback. */
+const manualTrigger = (actor: string, note: string, options: RollbackOptions = {}): RollbackInput['trigger'] => ({
+  kind: 'manual',
+  actor,
+  note,
+  ...(options.emergency === true ? { emergency: true } : {}),
+  ...(options.requestedBy === undefined ? {} : { requestedBy: options.requestedBy }),
+});
 
 /** A pipeline step run for the command (the rollback function, the local simulation) failed with `errorType`. */
 export class StepFailedError extends Error {
@@ -147,10 +188,13 @@ export async function awsBackend(clients: AwsClients, ctx: TargetContext): Promi
       const result = await answerApproval(releaseId, { ...answer, identity: who }, { ledger, executions, clock: wallClock });
       return { result, identity: who };
     },
-    async rollback(releaseId, reason) {
+    async requestRollback(releaseId, reason, to) {
+      return requestRollback({ releaseId, identity: await identity(), reason, to }, { ledger, clock: wallClock });
+    },
+    async rollback(releaseId, reason, options) {
       const who = await identity();
       const fn = outputs.RollbackFunctionName;
-      const input: RollbackInput = { releaseId, model: outputs.ModelName, trigger: { kind: 'manual', actor: who, note: reason }, stopExecution: true };
+      const input: RollbackInput = { releaseId, model: outputs.ModelName, trigger: manualTrigger(who, reason, options), stopExecution: true };
       const out = await call('Lambda.Invoke', `function ${fn}`, () =>
         clients.lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: encoder.encode(JSON.stringify(input)) })),
       );
@@ -212,13 +256,17 @@ export async function localBackend(dir: string, wait: WaitOptions = {}): Promise
       const value = await send(answer.decision === 'approved' ? { action: 'approve', releaseId, identity } : { action: 'reject', releaseId, identity, reason: answer.reason });
       return { result: AnswerResultSchema.parse(value), identity };
     },
-    async rollback(releaseId, reason) {
+    async requestRollback(releaseId, reason, to) {
+      const value = await send({ action: 'request_rollback', releaseId, identity, reason, to });
+      return z.object({ requestedBy: z.string(), at: z.string() }).parse(value);
+    },
+    async rollback(releaseId, reason, options = {}) {
       const record = await ledger.getRelease(releaseId);
       if (record === null) throw new ReleaseNotFoundError(releaseId);
       // A release that has ended is answered from its record alone, as the rollback use case answers it.
       const settled = settledRollback(record);
       if (settled !== null) return { output: settled, identity };
-      const value = await send({ action: 'rollback', releaseId, identity, reason });
+      const value = await send({ action: 'rollback', releaseId, identity, reason, ...options });
       return { output: RollbackOutputSchema.parse(value), identity };
     },
   };

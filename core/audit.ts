@@ -128,6 +128,8 @@ export const AUDIT_DETAILS = {
   drill: z.object({ action: z.enum(['rollback', 'verify', 'restore']), passed: z.boolean(), message: z.string() }),
   /** The promotion handed over to the next environment (its bus, the event's size). */
   handed_over: z.object({ to: z.string(), eventBusArn: z.string(), bytes: z.number(), sha256: z.string() }),
+  /** A planned rollback of a released version, asked for by one identity (the actor); another must approve it. */
+  rollback_requested: z.object({ reason: z.string(), to: z.string().nullable() }),
   /** The bake after 100%: started, a look, released (ended clean) or regressed (rolled back to the previous version). */
   bake: z.object({
     state: z.enum(['started', 'look', 'released', 'regressed']),
@@ -193,6 +195,7 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   event('drill'),
   event('handed_over'),
   event('handover'),
+  event('rollback_requested'),
   event('bake'),
   event('recovery'),
 ]);
@@ -238,6 +241,7 @@ export const StoredAuditEventSchema = z.discriminatedUnion('type', [
   storedEvent('drill'),
   storedEvent('handed_over'),
   storedEvent('handover'),
+  storedEvent('rollback_requested'),
   storedEvent('bake'),
   storedEvent('recovery'),
 ]);
@@ -340,6 +344,8 @@ function commonText(e: Exclude<StoredAuditEvent, { type: 'received' | 'validated
       return `rollback drill ${text(e.detail.action)}: ${e.detail.action === 'verify' ? (e.detail.passed ? 'passed — ' : 'FAILED — ') : ''}${text(e.detail.message)}`;
     case 'handed_over':
       return `handed over to ${text(e.detail.to)} (artifact SHA-256 ${text(e.detail.sha256).slice(0, 12)}…)`;
+    case 'rollback_requested':
+      return `rollback${e.detail.to ? ` to ${text(e.detail.to)}` : ''} requested by ${e.actor}, waiting for a second identity: ${text(e.detail.reason)}`;
     case 'bake':
       return `bake ${text(e.detail.state)} (${text(e.detail.watchedMinutes)}/${text(e.detail.plannedMinutes)} min${e.detail.reference ? `, against the previous version a ${text(e.detail.reference)} before` : ''}): ${text(e.detail.summary)}`;
     case 'recovery':

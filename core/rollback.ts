@@ -36,7 +36,15 @@ export const RollbackTriggerSchema = z.discriminatedUnion('kind', [
     watches: z.enum(REASON_CODES).nullable(),
     detail: z.string(),
   }),
-  z.strictObject({ kind: z.literal('manual'), actor: z.string(), note: z.string() }),
+  z.strictObject({
+    kind: z.literal('manual'),
+    actor: z.string(),
+    note: z.string(),
+    /** An emergency (security, data or privacy breach, compliance): P0 and immediate, no second identity needed. */
+    emergency: z.boolean().optional(),
+    /** A planned rollback of a released version: who asked for it (the second identity, `actor`, approved it). */
+    requestedBy: z.string().optional(),
+  }),
   /** Nobody answered a phase's approval in time: a rollback on the operators' behalf (policy.md §2). */
   z.strictObject({ kind: z.literal('approval_timeout'), minutes: z.number().int().min(1) }),
   z.strictObject({ kind: z.literal('task_failure'), step: z.string(), error: z.string() }),
@@ -155,7 +163,18 @@ export function decideRollback(trigger: RollbackTrigger, ctx: ReleaseContext): R
     case 'alarm':
       return alarmDecision(trigger, w);
     case 'manual':
-      return immediate('manual', 'P2', `[P2] ${name} rolled back by ${trigger.actor} ${w.where}`, [`${trigger.actor} rolled ${name} back ${w.where}: ${trigger.note}`, ...w.footer]);
+      if (trigger.emergency === true) {
+        return immediate('manual', 'P0', `[P0] ${name}: EMERGENCY rollback by ${trigger.actor} ${w.where}`, [
+          `${trigger.actor} rolled ${name} back as an emergency ${w.where}: ${trigger.note}`,
+          'Emergency rollbacks (security, data or privacy breach, compliance) are immediate and need no second approval; review it afterwards.',
+          ...w.footer,
+        ]);
+      }
+      return immediate('manual', 'P2', `[P2] ${name} rolled back by ${trigger.actor} ${w.where}`, [
+        `${trigger.actor} rolled ${name} back ${w.where}: ${trigger.note}`,
+        ...(trigger.requestedBy === undefined ? [] : [`Planned rollback of a released version: requested by ${trigger.requestedBy}, approved by ${trigger.actor}.`]),
+        ...w.footer,
+      ]);
     case 'approval_timeout':
       // Nobody approved: the pipeline decides for the operators, as a manual rollback would.
       return immediate('manual', 'P2', `[P2] ${name} rolled back: approval timed out ${w.where}`, [
@@ -283,4 +302,19 @@ export function decidePhaseEnd(verdict: CanaryVerdict, requiresApproval: boolean
   // Too little evidence, or a hold (a fleet-wide incident, no metrics) still on at the phase's end: a person decides.
   if (verdict.verdict === 'inconclusive' || verdict.verdict === 'hold') return 'await_approval';
   return requiresApproval ? 'await_approval' : 'advance';
+}
+
+/**
+ * A planned (not emergency) rollback of a released version — one serving everyone, in its bake —
+ * needs two people (RELEASE.md §4.2: assessment → approval → execution): the one who asked
+ * (`requestedBy`) and another who approved and runs it (`actor`). Null when the trigger may run;
+ * otherwise why not. An emergency, and any rollback during the canary, needs one.
+ *
+ * @example secondIdentityIssue('baking', { kind: 'manual', actor: 'bob', note: 'x', requestedBy: 'alice' }) // null
+ */
+export function secondIdentityIssue(status: string, trigger: RequestedTrigger): string | null {
+  if (trigger.kind !== 'manual' || trigger.emergency === true || status !== 'baking') return null;
+  if (trigger.requestedBy === undefined) return 'a planned rollback of a released version needs a second identity: it is requested by one person and approved by another (or, for security, a breach or compliance, run it as an emergency)';
+  if (trigger.requestedBy === trigger.actor) return `${trigger.actor} requested this rollback and cannot also approve it: a second identity must`;
+  return null;
 }

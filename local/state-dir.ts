@@ -16,6 +16,7 @@
  * temporary name and renamed, so a reader never sees half a file; a request is claimed by renaming
  * it, so it is applied at most once even if the command gives up waiting at the same moment.
  */
+import { requestRollback } from '../core/app/request-rollback.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -260,13 +261,25 @@ const RequestIdSchema = z.string().regex(/^[0-9]{13}-[0-9a-f]{8}$/);
 export const AnswerRequestSchema = z.discriminatedUnion('action', [
   z.strictObject({ id: RequestIdSchema, action: z.literal('approve'), releaseId: ReleaseIdSchema, identity: z.string().min(1), requestedAt: z.string() }),
   z.strictObject({ id: RequestIdSchema, action: z.literal('reject'), releaseId: ReleaseIdSchema, identity: z.string().min(1), reason: z.string().min(1), requestedAt: z.string() }),
-  z.strictObject({ id: RequestIdSchema, action: z.literal('rollback'), releaseId: ReleaseIdSchema, identity: z.string().min(1), reason: z.string().min(1), requestedAt: z.string() }),
+  z.strictObject({
+    id: RequestIdSchema,
+    action: z.literal('rollback'),
+    releaseId: ReleaseIdSchema,
+    identity: z.string().min(1),
+    reason: z.string().min(1),
+    emergency: z.boolean().optional(),
+    requestedBy: z.string().min(1).optional(),
+    requestedAt: z.string(),
+  }),
+  z.strictObject({ id: RequestIdSchema, action: z.literal('request_rollback'), releaseId: ReleaseIdSchema, identity: z.string().min(1), reason: z.string().min(1), to: z.string().nullable(), requestedAt: z.string() }),
 ]);
 export type AnswerRequest = z.infer<typeof AnswerRequestSchema>;
 /** What a command asks for; the id and time are added when it is written. */
 export type AnswerRequestInput =
   | { readonly action: 'approve'; readonly releaseId: string; readonly identity: string }
-  | { readonly action: 'reject' | 'rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string };
+  | { readonly action: 'reject'; readonly releaseId: string; readonly identity: string; readonly reason: string }
+  | { readonly action: 'rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly emergency?: boolean; readonly requestedBy?: string }
+  | { readonly action: 'request_rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly to: string | null };
 
 export const RequestResultSchema = z.discriminatedUnion('ok', [
   z.strictObject({ id: z.string(), ok: z.literal(true), value: z.unknown() }),
@@ -409,11 +422,19 @@ export async function applyRequest(request: AnswerRequest, pipeline: LocalPipeli
         const value = await pipeline.rollback({
           releaseId: request.releaseId,
           model: record.model,
-          trigger: { kind: 'manual', actor: request.identity, note: request.reason },
+          trigger: {
+            kind: 'manual',
+            actor: request.identity,
+            note: request.reason,
+            ...(request.emergency === true ? { emergency: true } : {}),
+            ...(request.requestedBy === undefined ? {} : { requestedBy: request.requestedBy }),
+          },
           stopExecution: true,
         });
         return { id: request.id, ok: true, value };
       }
+      case 'request_rollback':
+        return { id: request.id, ok: true, value: await requestRollback({ releaseId: request.releaseId, identity: request.identity, reason: request.reason, to: request.to }, pipeline) };
     }
   } catch (err) {
     return { id: request.id, ok: false, error: errorOf(err) };

@@ -1,30 +1,87 @@
 import type { Command } from 'commander';
+import { pendingRollbackRequest } from '../../core/app/request-rollback.js';
+import { previousRelease } from '../../core/release-ref.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
-import { addTargetOptions, checkReason, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
+import { addTargetOptions, checkReason, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type RollbackOptions, type TargetOptions } from '../ops.js';
 
 export interface RollbackArgs extends TargetOptions {
-  readonly reason: string;
+  readonly reason?: string;
   readonly json: boolean;
+  /** Security, a data or privacy breach, compliance: P0, at once, one identity. */
+  readonly emergency?: boolean;
+  /** The version to go back to: checked against what served before. */
+  readonly to?: string;
+  /** Approve (and run) another identity's requested rollback of a released version. */
+  readonly approve?: boolean;
 }
 
 /**
- * `builderbrain rollback <release-id> --reason "…"`: the operator rollback, through the same
- * rollback function as the alarms (trigger manual: P2, the canary execution stopped). Idempotent:
- * a release already rolled back says so (exit 0). A promoted release cannot be rolled back (exit 1:
- * release the previous version again); a failed rollback is exit 1.
+ * `builderbrain rollback <release | model@version | model> --reason "…" [--emergency] [--to <version>]`:
+ * the operator rollback, through the same rollback function as the alarms. A release in its canary
+ * rolls back at once (P2; P0 with --emergency). A released version in its bake (its previous version
+ * still warm) rolls back at once as an emergency; a planned rollback of it needs two people: the
+ * first asks (recorded), a second identity runs it with --approve. `--to` must be what served before
+ * (the lineage). Idempotent; a release that ended cannot be rolled back (exit 1: release the
+ * previous version again).
  */
-export async function rollbackCommand(io: CliIO, backend: OperatorBackend, releaseId: string, args: RollbackArgs): Promise<number> {
-  const { output, identity } = await backend.rollback(releaseId, args.reason);
+export async function rollbackCommand(io: CliIO, backend: OperatorBackend, ref: string, args: RollbackArgs): Promise<number> {
+  const s = styleFor(io);
+  const releaseId = await resolveRelease(io, backend, ref);
+  if (releaseId === null) return OPS_EXIT.invalid;
+  const record = await backend.ledger.getRelease(releaseId);
+  if (record !== null && args.to !== undefined) {
+    const before = previousRelease(record, await backend.ledger.listReleases(200));
+    if (before === null || before.version !== args.to) {
+      const served = before === null ? 'no earlier release of it is in the ledger' : `it replaced ${before.version} (release ${before.releaseId})`;
+      io.stderr(`${s.red('error:')} --to ${args.to}: ${record.model} ${record.version} goes back to what served before it, and ${served}. Omit --to, or give that version.\n`);
+      return OPS_EXIT.invalid;
+    }
+  }
+  const planned = record?.status === 'baking' && args.emergency !== true;
+  if (planned && args.approve !== true) return request(io, backend, releaseId, ref, args);
+  let options: RollbackOptions = { emergency: args.emergency === true };
+  let reason = args.reason ?? '';
+  if (args.approve === true) {
+    const pending = pendingRollbackRequest(await backend.ledger.timeline(releaseId));
+    if (pending === null) {
+      io.stderr(`${s.red('error:')} no rollback of ${releaseId} is waiting for approval; nothing was changed. Ask for one with \`builderbrain rollback ${ref} --reason "…"${targetFlags(args)}\`.\n`);
+      return OPS_EXIT.nothingWaiting;
+    }
+    options = { requestedBy: pending.by };
+    reason = pending.reason;
+  }
+  return run(io, backend, releaseId, reason, options, args);
+}
+
+/** The first identity's request of a planned rollback of a released version. */
+async function request(io: CliIO, backend: OperatorBackend, releaseId: string, ref: string, args: RollbackArgs): Promise<number> {
+  const { requestedBy, at } = await backend.requestRollback(releaseId, args.reason ?? '', args.to ?? null);
+  if (args.json) {
+    io.stdout(`${JSON.stringify({ outcome: 'requested', releaseId, requestedBy, at, to: args.to ?? null }, null, 2)}\n`);
+    return OPS_EXIT.ok;
+  }
+  io.stdout(
+    `Requested a planned rollback of ${releaseId} (a released version, in its bake) as ${requestedBy}; nothing moved yet.\n` +
+      `A second identity approves and runs it with:\n  builderbrain rollback ${ref} --approve${targetFlags(args)}\n` +
+      `(For security, a data or privacy breach or compliance: --emergency rolls back at once, P0.)\n`,
+  );
+  return OPS_EXIT.ok;
+}
+
+async function run(io: CliIO, backend: OperatorBackend, releaseId: string, reason: string, options: RollbackOptions, args: RollbackArgs): Promise<number> {
+  const s = styleFor(io);
+  const { output, identity } = await backend.rollback(releaseId, reason, options);
   const exit = output.outcome === 'already_promoted' ? OPS_EXIT.failed : OPS_EXIT.ok;
   if (args.json) {
-    io.stdout(`${JSON.stringify({ ...output, identity }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ...output, identity, ...(options.requestedBy === undefined ? {} : { requestedBy: options.requestedBy }) }, null, 2)}\n`);
     return exit;
   }
-  const s = styleFor(io);
   const history = `History: builderbrain history ${releaseId}${targetFlags(args)}`;
   switch (output.outcome) {
     case 'rolled_back':
-      io.stdout(`${s.red('Rolled back')} ${releaseId}: ${output.message}\nIncident: ${output.reason ?? 'manual'} ${output.severity ?? ''}, by ${identity}.\n${history}\n`);
+      io.stdout(
+        `${s.red('Rolled back')} ${releaseId}: ${output.message}\nIncident: ${output.reason ?? 'manual'} ${output.severity ?? ''}, by ${identity}${options.requestedBy === undefined ? '' : ` (requested by ${options.requestedBy})`}.\n${history}\n`,
+      );
       break;
     case 'already_promoted':
       io.stderr(`${s.red('error:')} ${output.message}\n`);
@@ -39,20 +96,26 @@ export function registerRollback(program: Command, ctx: CommandContext): void {
   addTargetOptions(
     program
       .command('rollback')
-      .description('roll a release back now: traffic 100% to the baseline, canary stopped, P2 incident')
-      .argument('<release-id>', 'the release to roll back')
-      .requiredOption('--reason <text>', 'why (recorded in the audit ledger and the incident)')
-      .option('--json', 'print the rollback function\'s answer as JSON', false),
+      .description('roll a release back: now (canary, or --emergency), or — a released version in its bake — asked by one identity, approved by another')
+      .argument('<release>', 'a release id, <model>@<version>, or a model (its current release)')
+      .option('--reason <text>', 'why (recorded in the audit ledger and the incident); required unless --approve')
+      .option('--emergency', 'security, a data or privacy breach, compliance: P0, at once, no second approval', false)
+      .option('--to <version>', 'the version to go back to: must be the one that served before (checked)')
+      .option('--approve', "approve and run another identity's requested rollback of a released version", false)
+      .option('--json', "print the rollback function's answer as JSON", false),
   )
     .addHelpText(
       'after',
-      exitCodesHelp('0 rolled back, or already rolled back (says so) · 1 the rollback failed, the release was promoted, not found, or AWS failed · 2 invalid arguments', [
+      exitCodesHelp('0 rolled back, already rolled back, or requested · 1 the rollback failed, nothing waiting to approve, the release ended, not found, or AWS failed · 2 invalid arguments', [
         'builderbrain rollback builderbrain-2_1_0-1a2b3c4d --reason "customer reports of wrong answers"',
-        'builderbrain rollback builderbrain-2_1_0-1a2b3c4d --reason "drill" --local',
+        'builderbrain rollback builderbrain@2.1.0 --to 2.0.9 --reason "PII in answers" --emergency',
+        'builderbrain rollback builderbrain@2.1.0 --reason "plans too long since 2.1.0"      # then a colleague: … --approve',
+        'builderbrain rollback builderbrain --reason "drill" --local',
       ]),
     )
-    .action(async (releaseId: string, opts: RollbackArgs) => {
-      if (!checkReleaseId(ctx.io, releaseId) || !checkReason(ctx.io, opts.reason)) return ctx.setExitCode(OPS_EXIT.invalid);
-      ctx.setExitCode(await runOperation(ctx, opts, releaseId, (backend) => rollbackCommand(ctx.io, backend, releaseId, opts)));
+    .action(async (ref: string, opts: RollbackArgs) => {
+      if (!checkReleaseRef(ctx.io, ref)) return ctx.setExitCode(OPS_EXIT.invalid);
+      if (opts.approve !== true && !checkReason(ctx.io, opts.reason ?? '')) return ctx.setExitCode(OPS_EXIT.invalid);
+      ctx.setExitCode(await runOperation(ctx, opts, ref, (backend) => rollbackCommand(ctx.io, backend, ref, opts)));
     });
 }

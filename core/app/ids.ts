@@ -86,6 +86,7 @@ export const eventIds = {
   /** A bake step: started, the look of iteration n, released or regressed. */
   bake: (state: string, iteration: number) => `bake:${state}:${String(iteration).padStart(5, '0')}`,
   recovery: () => 'recovery',
+  rollbackRequested: (at: string) => `rollback_requested:${at}`,
   handover: (from: string, releaseId: string) => `handover:${from}:${releaseId}`,
 } as const;
 

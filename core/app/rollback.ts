@@ -17,7 +17,7 @@ import type { RollbackInput, RollbackOutput } from '../contracts.js';
 import { InvalidInputError } from '../errors.js';
 import { MOVES, moveRelease, settledRollback } from '../lifecycle.js';
 import type { AuditLedger, Clock, Executions, Notifier, ReleaseLock, ReleaseRecord, TrafficRouter } from '../ports.js';
-import { alarmDuringWarmup, decideRollback, type ReleaseContext, type RollbackDecision, type RollbackTrigger } from '../rollback.js';
+import { alarmDuringWarmup, decideRollback, secondIdentityIssue, type ReleaseContext, type RollbackDecision, type RollbackTrigger } from '../rollback.js';
 import { alarmWatches } from '../runtime-config.js';
 import type { Severity } from '../severity.js';
 import type { AlarmStateChangeEvent } from './events.js';
@@ -108,6 +108,8 @@ export async function rollback(input: RollbackInput, deps: RollbackDeps): Promis
   if (found === null) throw new ReleaseNotFoundError(releaseId);
   const early = settledRollback(found) ?? warmUpAnswer(input, found, deps);
   if (early !== null) return early;
+  const twoPeople = secondIdentityIssue(found.status, input.trigger);
+  if (twoPeople !== null) throw new InvalidInputError('rollback trigger', [{ path: 'trigger.requestedBy', message: twoPeople }]);
   const ctx = contextOf(found);
   const decision = decideRollback(input.trigger, ctx);
   if (!decision.rollback) {

@@ -87,6 +87,11 @@ const CASES: readonly [AuditEvent, string, string][] = [
     'bake look (30/1440 min, against the previous version a day before): no rule breached',
   ],
   [
+    { ...base, eventId: 'rollback_requested:2026-01-05T10:00:00.000Z', type: 'rollback_requested', actor: 'alice', detail: { reason: 'plans too long', to: '2.0.9' } },
+    'rollback to 2.0.9 requested by alice, waiting for a second identity: plans too long',
+    'rollback to 2.0.9 requested by alice, waiting for a second identity: plans too long',
+  ],
+  [
     { ...base, eventId: 'recovery', type: 'recovery', weight: 0, detail: { recovered: false, message: 'error rate 2.00%, over 0.90%', rolledBackAt: '2026-01-05T10:00:00.000Z', before: { errorRate: 0.004, p99: 650, minutes: 60 }, after: { errorRate: 0.02, p99: 700, minutes: 13 } } },
     'NOT RECOVERED: error rate 2.00%, over 0.90%',
     'NOT RECOVERED: error rate 2.00%, over 0.90%',

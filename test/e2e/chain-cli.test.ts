@@ -20,6 +20,7 @@ async function productionBackend() {
     ledger: prod.ledger,
     answer: async () => Promise.reject(new Error('not used')),
     rollback: async () => Promise.reject(new Error('not used')),
+    requestRollback: async () => Promise.reject(new Error('not used')),
   };
   return { backend, releaseId, run };
 }

@@ -33,33 +33,7 @@ import { afterRejection } from '../../core/app/reject-release.js';
 import { parsePipelineConfig } from '../../lib/config.js';
 import { LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS } from '../../lib/sfn-tasks.js';
 import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinitions } from '../../lib/synth.js';
-import {
-  baker,
-  bakeState,
-  callOf,
-  DEPLOYED,
-  gate,
-  loop,
-  named,
-  past,
-  pathRunner,
-  progress,
-  PROMOTION_NO_WAIT,
-  promotionInput,
-  RECOVERY,
-  recoverer,
-  recoveryHandlers,
-  releaseId,
-  rollbackAnswers,
-  ROLLED_BACK_AT,
-  states,
-  stripParent,
-  taskNames,
-  validation,
-  verdict,
-  verified,
-  type Handler,
-} from './path-harness.js';
+import { baker, bakeState, callOf, DEPLOYED, gate, loop, named, past, pathRunner, progress, PROMOTION_NO_WAIT, promotionInput, RECOVERY, recoverer, recoveryHandlers, releaseId, rollbackAnswers, ROLLED_BACK_AT, states, stripParent, taskNames, validation, verdict, verified, type Handler, servingStub, canaryEnds } from './path-harness.js';
 
 const P = STATE_NAMES.promotion;
 const SB = STATE_NAMES.promotionBake;
@@ -75,27 +49,6 @@ const fnArn = (handler: string) => Object.entries(defs.functionArns).find(([, h]
 const run = pathRunner({ stateMachineName: 'builderbrain-canary', noWait: PROMOTION_NO_WAIT });
 
 // ---- the stubs ------------------------------------------------------------------------------------
-/** Every serving loop runs start (or deploy) → apply → check → done. */
-const servingStub: Handler = async (i) => {
-  const input = ServingInputSchema.parse(i);
-  expect(input.releaseId).toBe(releaseId);
-  switch (input.action) {
-    case 'deploy':
-      return progress('candidate_deployed', 'apply');
-    case 'start':
-      return progress(input.goal, 'apply');
-    case 'apply':
-      return ServingProgressSchema.parse({ ...input.progress, next: 'check', nextCheckAt: past() });
-    case 'check':
-      return ServingProgressSchema.parse({ ...input.progress, next: 'done', nextCheckAt: past() });
-    case 'smoke':
-      return SmokeOutputSchema.parse({ passed: true, summary: 'ok', results: [] });
-  }
-};
-const canaryEnds = (outcome: 'promoted' | 'rolled_back'): Handler => async (i) => {
-  CanaryInputSchema.parse(stripParent(i.Input));
-  return { Output: { outcome, releaseId: i.Input.releaseId, version: '2.1.0' }, ExecutionArn: 'arn:canary-exec' };
-};
 const crash = (name = 'AwsCallError', message = 'boom'): Handler => async () => Promise.reject(named(name, message));
 
 /** The promotion's stubs: a canary that promotes, a three-look bake that ends clean, recovered rollbacks. */

@@ -26,10 +26,7 @@ import { STEP_METADATA_KEY, type HandlerName } from '../../lib/pipeline-function
 import { PromotionStateMachine, type PromotionStateMachineProps } from '../../lib/promotion-state-machine.js';
 import { LAMBDA_RETRY, LAMBDA_TRANSIENT_ERRORS } from '../../lib/sfn-tasks.js';
 import { createApp, stateMachineDefinitions, type CfnTemplate, type MachineDefinitions } from '../../lib/synth.js';
-import {
-  analyzer, baker, callOf, canaryInput, DEPLOYED, gate, loop, named, past, pathRunner, phaseState, progress, PROMOTION_NO_WAIT, promotionInput, RECOVERY, recoveryHandlers, releaseId,
-  rollbackAnswers, states, stripParent, taskNames, twoPhases, validation, verified, type Handler,
-} from './path-harness.js';
+import { analyzer, baker, callOf, canaryInput, DEPLOYED, gate, loop, named, past, pathRunner, phaseState, progress, PROMOTION_NO_WAIT, promotionInput, RECOVERY, recoveryHandlers, releaseId, rollbackAnswers, states, stripParent, taskNames, twoPhases, validation, verified, type Handler, servingStub, canaryEnds } from './path-harness.js';
 
 const P = STATE_NAMES.promotion;
 const PC = STATE_NAMES.promotionChain;
@@ -150,27 +147,6 @@ const drillStub = (verdict = true): Handler => async (i) => {
 };
 
 // ---- promotion ----------------------------------------------------------------------------------
-/** Every serving loop runs start (or deploy) → apply → check → done. */
-const servingStub: Handler = async (i) => {
-  const input = ServingInputSchema.parse(i);
-  expect(input.releaseId).toBe(releaseId);
-  switch (input.action) {
-    case 'deploy':
-      return progress('candidate_deployed', 'apply');
-    case 'start':
-      return progress(input.goal, 'apply');
-    case 'apply':
-      return ServingProgressSchema.parse({ ...input.progress, next: 'check', nextCheckAt: past() });
-    case 'check':
-      return ServingProgressSchema.parse({ ...input.progress, next: 'done', nextCheckAt: past() });
-    case 'smoke':
-      return SmokeOutputSchema.parse({ passed: true, summary: 'ok', results: [] });
-  }
-};
-const canaryEnds = (outcome: 'promoted' | 'rolled_back'): Handler => async (i) => {
-  CanaryInputSchema.parse(stripParent(i.Input));
-  return { Output: { outcome, releaseId: i.Input.releaseId, version: '2.1.0' }, ExecutionArn: 'arn:canary-exec' };
-};
 
 function promotionHandlers(over: Record<string, Handler> = {}, d: MachineDefinitions = defs): Record<string, Handler> {
   const handlers: Record<string, Handler> = {};

@@ -9,6 +9,9 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { expect } from 'vitest';
 import {
   AnalyzeInputSchema,
+  CanaryInputSchema,
+  ServingInputSchema,
+  SmokeOutputSchema,
   BakeInputSchema,
   BakeStateSchema,
   RecoveryInputSchema,
@@ -283,3 +286,26 @@ export const recoveryHandlers = (h: Handler = recoverer()): Record<string, Handl
 
 /** The recovery check's tasks on a path: '' (after RemoveAfterRollback), 'AfterAlarm', 'AfterFailure'. */
 export const RECOVERY = (suffix: '' | 'AfterAlarm' | 'AfterFailure') => [`PlanRecovery${suffix}`, `VerifyRecovery${suffix}`];
+
+/** Every serving loop runs start (or deploy) → apply → check → done. */
+export const servingStub: Handler = async (i) => {
+  const input = ServingInputSchema.parse(i);
+  expect(input.releaseId).toBe(releaseId);
+  switch (input.action) {
+    case 'deploy':
+      return progress('candidate_deployed', 'apply');
+    case 'start':
+      return progress(input.goal, 'apply');
+    case 'apply':
+      return ServingProgressSchema.parse({ ...input.progress, next: 'check', nextCheckAt: past() });
+    case 'check':
+      return ServingProgressSchema.parse({ ...input.progress, next: 'done', nextCheckAt: past() });
+    case 'smoke':
+      return SmokeOutputSchema.parse({ passed: true, summary: 'ok', results: [] });
+  }
+};
+/** The canary execution's end, as RunCanary (.sync:2) reports it. */
+export const canaryEnds = (outcome: 'promoted' | 'rolled_back'): Handler => async (i) => {
+  CanaryInputSchema.parse(stripParent(i.Input));
+  return { Output: { outcome, releaseId: i.Input.releaseId, version: '2.1.0' }, ExecutionArn: 'arn:canary-exec' };
+};

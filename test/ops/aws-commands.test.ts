@@ -86,6 +86,8 @@ beforeEach(() => {
   ddb.on(DeleteCommand).resolves({});
   ddb.on(UpdateCommand).resolves({ Attributes: recordItem({ ...waitingRecord, status: 'canary' }) });
   ddb.on(UpdateCommand, { Key: keys.sequence(RELEASE_ID) }).resolves({ Attributes: { seq: 1 } });
+  // What a test does not put in the ledger is not there (the rollback command reads the record first).
+  ddb.on(GetCommand).resolves({});
 });
 
 afterEach(() => {
@@ -363,6 +365,34 @@ describe('rollback', () => {
       trigger: { kind: 'manual', actor: ARN, note: 'customer reports' },
       stopExecution: true,
     });
+  });
+
+  it('<model>@<version> --emergency: the release resolved from the ledger, the trigger an emergency (P0 at once)', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ ...waitingRecord, status: 'baking' })] });
+    ledgerHolds({ ...waitingRecord, status: 'baking' });
+    lambda.on(InvokeCommand).resolves(answer({ outcome: 'rolled_back', releaseId: RELEASE_ID, reason: 'manual', severity: 'P0', message: `[P0] BuilderBrain 2.1.0: EMERGENCY rollback by ${ARN}. Traffic is 100% on the baseline.` }));
+    const r = await ops(['rollback', 'builderbrain@2.1.0', '--reason', 'PII in answers', '--emergency']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Incident: manual P0');
+    const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    expect(JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array))).toEqual({
+      releaseId: RELEASE_ID,
+      model: 'builderbrain',
+      trigger: { kind: 'manual', actor: ARN, note: 'PII in answers', emergency: true },
+      stopExecution: true,
+    });
+  });
+
+  it('a planned rollback of a released version in its bake is recorded for a second identity, nothing invoked', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ ...waitingRecord, status: 'baking' })] });
+    ledgerHolds({ ...waitingRecord, status: 'baking' });
+    const r = await ops(['rollback', 'builderbrain@2.1.0', '--reason', 'plans too long']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Requested a planned rollback of builderbrain-2_1_0-1a2b3c4d .* as arn:aws:sts/);
+    expect(lambda.commandCalls(InvokeCommand)).toEqual([]);
+    const put = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>).find((i) => i['type'] === 'rollback_requested');
+    expect(put).toMatchObject({ actor: ARN });
+    expect(JSON.parse(String(put!['detailJson']))).toEqual({ reason: 'plans too long', to: null });
   });
 
   it('already rolled back: says so, exit 0', async () => {
