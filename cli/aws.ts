@@ -8,6 +8,7 @@
  * files, IMDS/ECS); `--profile` sets the client's `profile`, which selects both the credentials and
  * the region of that profile in the shared config files, as the AWS CLI does.
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -83,6 +84,10 @@ export class AwsClients {
 
   public get lambda(): LambdaClient {
     return this.once('lambda', () => new LambdaClient(this.config));
+  }
+
+  public get s3(): S3Client {
+    return this.once('s3', () => new S3Client(this.config));
   }
 
   /** The region the clients use; throws the SDK's "Region is missing" when none is configured. */

@@ -7,7 +7,8 @@
  * The AWS SDK is loaded only when a command acts on a deployed stack (dynamic imports below), so
  * the other commands do not pay for it at start-up.
  */
-import { requestRollback } from '../core/app/request-rollback.js';
+import { prepareRollbackRelease, requestRollback } from '../core/app/request-rollback.js';
+import { releaseIdFor } from '../core/app/ids.js';
 import { candidateLines, parseReleaseRef, resolveReleaseRef } from '../core/release-ref.js';
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
@@ -121,6 +122,12 @@ export interface OperatorBackend {
   rollback(releaseId: string, reason: string, options?: RollbackOptions): Promise<{ readonly output: RollbackOutput; readonly identity: string }>;
   /** Records a planned rollback of a released version, for a second identity to approve (core/app/request-rollback.ts). */
   requestRollback(releaseId: string, reason: string, to: string | null): Promise<{ readonly requestedBy: string; readonly at: string }>;
+  /**
+   * Starts a rollback release: the previous version's manifest with `rollback`, uploaded again at its
+   * key (core/app/request-rollback.ts prepareRollbackRelease). The caller is who decided: the
+   * emergency's requester, or the planned rollback's approver (`requestedBy` then names the requester).
+   */
+  rollbackRelease(previousReleaseId: string, rollback: { of: string; reason: string; emergency: boolean; requestedBy: string | null }): Promise<{ readonly releaseId: string | null; readonly identity: string }>;
 }
 
 /** How an operator's rollback is asked for: as an emergency, or approving another identity's request. */
@@ -191,6 +198,17 @@ export async function awsBackend(clients: AwsClients, ctx: TargetContext): Promi
     async requestRollback(releaseId, reason, to) {
       return requestRollback({ releaseId, identity: await identity(), reason, to }, { ledger, clock: wallClock });
     },
+    async rollbackRelease(previousReleaseId, rollback) {
+      const who = await identity();
+      const [{ S3ArtifactStore }, { PutObjectCommand }] = await Promise.all([import('../lambdas/adapters/s3-artifacts.js'), import('@aws-sdk/client-s3')]);
+      const decided = rollback.requestedBy === null ? { requestedBy: who, approvedBy: null } : { requestedBy: rollback.requestedBy, approvedBy: who };
+      const prepared = await prepareRollbackRelease({ previousReleaseId, of: rollback.of, reason: rollback.reason, emergency: rollback.emergency, ...decided }, { ledger, artifacts: new S3ArtifactStore(clients.s3) });
+      const put = await call('S3.PutObject', `s3://${prepared.bucket}/${prepared.key}`, () =>
+        clients.s3.send(new PutObjectCommand({ Bucket: prepared.bucket, Key: prepared.key, Body: prepared.text, ContentType: 'application/json' })),
+      );
+      const releaseId = put.VersionId === undefined && put.ETag === undefined ? null : releaseIdFor({ bucket: prepared.bucket, key: prepared.key, versionId: put.VersionId ?? null, etag: put.ETag ?? null });
+      return { releaseId, identity: who };
+    },
     async rollback(releaseId, reason, options) {
       const who = await identity();
       const fn = outputs.RollbackFunctionName;
@@ -255,6 +273,11 @@ export async function localBackend(dir: string, wait: WaitOptions = {}): Promise
       waitingPhase(releaseId, await ledger.getRelease(releaseId));
       const value = await send(answer.decision === 'approved' ? { action: 'approve', releaseId, identity } : { action: 'reject', releaseId, identity, reason: answer.reason });
       return { result: AnswerResultSchema.parse(value), identity };
+    },
+    async rollbackRelease(previousReleaseId, rollback) {
+      const decided = rollback.requestedBy === null ? { requestedBy: identity, approvedBy: null } : { requestedBy: rollback.requestedBy, approvedBy: identity };
+      const value = await send({ action: 'rollback_release', previousReleaseId, identity, of: rollback.of, reason: rollback.reason, emergency: rollback.emergency, ...decided });
+      return { releaseId: z.object({ releaseId: z.string().nullable() }).parse(value).releaseId, identity };
     },
     async requestRollback(releaseId, reason, to) {
       const value = await send({ action: 'request_rollback', releaseId, identity, reason, to });

@@ -130,6 +130,8 @@ export const AUDIT_DETAILS = {
   handed_over: z.object({ to: z.string(), eventBusArn: z.string(), bytes: z.number(), sha256: z.string() }),
   /** A planned rollback of a released version, asked for by one identity (the actor); another must approve it. */
   rollback_requested: z.object({ reason: z.string(), to: z.string().nullable() }),
+  /** This release brings back a version after a released one was rolled back (the manifest's `rollback`). */
+  rollback_release: z.object({ of: z.string(), reason: z.string(), emergency: z.boolean(), requestedBy: z.string(), approvedBy: z.string().nullable() }),
   /** The bake after 100%: started, a look, released (ended clean) or regressed (rolled back to the previous version). */
   bake: z.object({
     state: z.enum(['started', 'look', 'released', 'regressed']),
@@ -196,6 +198,7 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   event('handed_over'),
   event('handover'),
   event('rollback_requested'),
+  event('rollback_release'),
   event('bake'),
   event('recovery'),
 ]);
@@ -242,6 +245,7 @@ export const StoredAuditEventSchema = z.discriminatedUnion('type', [
   storedEvent('handed_over'),
   storedEvent('handover'),
   storedEvent('rollback_requested'),
+  storedEvent('rollback_release'),
   storedEvent('bake'),
   storedEvent('recovery'),
 ]);
@@ -344,6 +348,8 @@ function commonText(e: Exclude<StoredAuditEvent, { type: 'received' | 'validated
       return `rollback drill ${text(e.detail.action)}: ${e.detail.action === 'verify' ? (e.detail.passed ? 'passed — ' : 'FAILED — ') : ''}${text(e.detail.message)}`;
     case 'handed_over':
       return `handed over to ${text(e.detail.to)} (artifact SHA-256 ${text(e.detail.sha256).slice(0, 12)}…)`;
+    case 'rollback_release':
+      return `${e.detail.emergency ? 'EMERGENCY ' : ''}rollback release: brings back this version after the released ${text(e.detail.of)} (requested by ${text(e.detail.requestedBy)}${e.detail.approvedBy ? `, approved by ${text(e.detail.approvedBy)}` : ''}): ${text(e.detail.reason)}`;
     case 'rollback_requested':
       return `rollback${e.detail.to ? ` to ${text(e.detail.to)}` : ''} requested by ${e.actor}, waiting for a second identity: ${text(e.detail.reason)}`;
     case 'bake':

@@ -38,7 +38,8 @@ export const PromotionInputSchema = z.strictObject({
 export type PromotionInput = z.infer<typeof PromotionInputSchema>;
 
 // ---- ValidateManifest --------------------------------------------------------------------------
-export const ValidateInputSchema = PromotionInputSchema;
+/** ValidateManifest: the promotion's input, and the configured phase plan (static in the machine) the release's plan comes from. */
+export const ValidateInputSchema = PromotionInputSchema.extend({ phases: z.array(PhaseSchema).min(1).optional() });
 export const ValidateOutputSchema = z.strictObject({
   valid: z.boolean(),
   model: z.string(),
@@ -48,6 +49,11 @@ export const ValidateOutputSchema = z.strictObject({
   issues: z.array(z.strictObject({ path: z.string(), message: z.string() })),
   /** The manifest's `serving` request (null when absent), at a path that always exists for the state machine. */
   serving: ServingRequestSchema.nullable(),
+  /**
+   * The phases this release runs (core/manifest.ts releasePlan: the configured plan, or one 100%
+   * phase for an emergency rollback release); null when the manifest is invalid or no plan was given.
+   */
+  plan: z.array(PhaseSchema).nullable().default(null),
 });
 export type ValidateOutput = z.infer<typeof ValidateOutputSchema>;
 

@@ -70,6 +70,16 @@ export const ReleaseManifestSchema = z
     serving: ServingRequestSchema.optional().describe(
       "Optional sizing of the candidate's SageMaker variant (instanceType, instanceCount), within the limits the pipeline config allows",
     ),
+    rollback: z
+      .strictObject({
+        of: semverString.describe('The released version this release rolls back'),
+        reason: z.string().trim().min(1).max(500),
+        emergency: z.boolean().describe('Security, a data or privacy breach, compliance: one 100% phase at once, P0'),
+        requestedBy: z.string().min(1),
+        approvedBy: z.string().min(1).nullable().describe('The second identity of a planned rollback; null for an emergency'),
+      })
+      .optional()
+      .describe('Written by `builderbrain rollback` when a released version is rolled back: this release brings back the version that served before it'),
   })
   .describe('BuilderBrain release manifest (release.json)');
 
@@ -86,4 +96,18 @@ export function manifestJsonSchema(): Record<string, unknown> {
     $id: 'https://builderbrain.dev/schema/release-manifest.schema.json',
     ...z.toJSONSchema(ReleaseManifestSchema, { target: 'draft-2020-12', io: 'input' }),
   };
+}
+
+/** The phase plan of a rollback release in an emergency: the restored version at 100% at once, watched for 15 minutes. */
+export const EMERGENCY_ROLLBACK_PLAN = [{ weight: 100, monitorMinutes: 15, requiresApproval: false }] as const;
+
+/**
+ * The phases a release runs: the configured plan, or — a rollback release in an emergency — one
+ * 100% phase at once (the version it restores served everyone before; the emergency is the version
+ * it replaces). A planned rollback runs the configured plan, with its approvals.
+ *
+ * @example releasePlan(manifest, config.phases)
+ */
+export function releasePlan<P extends { weight: number; monitorMinutes: number; requiresApproval: boolean }>(manifest: Pick<ReleaseManifest, 'rollback'>, configured: readonly P[]): { weight: number; monitorMinutes: number; requiresApproval: boolean }[] {
+  return manifest.rollback?.emergency === true ? EMERGENCY_ROLLBACK_PLAN.map((p) => ({ ...p })) : configured.map((p) => ({ weight: p.weight, monitorMinutes: p.monitorMinutes, requiresApproval: p.requiresApproval }));
 }

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { CanaryVerdictSchema, type CanaryVerdict, type RuleEvidence } from './analysis.js';
 import type { GateResult } from './gates.js';
+import type { ReleaseManifest } from './manifest.js';
 import { displayName } from './notes.js';
 import type { MonitorAction } from './plan.js';
 import { canaryAlarmSuffix } from './runtime-config.js';
@@ -315,6 +316,22 @@ export function decidePhaseEnd(verdict: CanaryVerdict, requiresApproval: boolean
 export function secondIdentityIssue(status: string, trigger: RequestedTrigger): string | null {
   if (trigger.kind !== 'manual' || trigger.emergency === true || status !== 'baking') return null;
   if (trigger.requestedBy === undefined) return 'a planned rollback of a released version needs a second identity: it is requested by one person and approved by another (or, for security, a breach or compliance, run it as an emergency)';
-  if (trigger.requestedBy === trigger.actor) return `${trigger.actor} requested this rollback and cannot also approve it: a second identity must`;
-  return null;
+  return twoPeopleIssue(trigger.requestedBy, trigger.actor);
+}
+
+/** Why `approvedBy` may not approve what `requestedBy` asked for; null when two people did. */
+export function twoPeopleIssue(requestedBy: string, approvedBy: string): string | null {
+  return requestedBy === approvedBy ? `${approvedBy} requested this rollback and cannot also approve it: a second identity must` : null;
+}
+
+/**
+ * The release.json of a rollback release: the manifest of the version that served before, as it
+ * was released (its artifact and digest unchanged), with `rollback` saying what it rolls back, why,
+ * and who decided. Uploaded again at its own key, it goes through the whole pipeline: the artifact
+ * verified, the model deployed and smoke-tested, its traffic moved by its plan (core/manifest.ts
+ * releasePlan: one 100% phase in an emergency).
+ */
+export function rollbackManifest(previous: ReleaseManifest, rollback: NonNullable<ReleaseManifest['rollback']>): ReleaseManifest {
+  const { rollback: _earlier, ...rest } = previous;
+  return { ...rest, rollback };
 }

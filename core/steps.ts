@@ -144,13 +144,14 @@ export const STEP_VALIDATE_MANIFEST = {
   name: 'validate-manifest',
   description: 'Reads and validates the uploaded manifest; records the release',
   logName: 'ValidateManifest',
-  ports: ['artifacts', 'ledger', 'clock'],
+  // An emergency rollback release pages P0 as soon as it is seen.
+  ports: ['artifacts', 'ledger', 'clock', 'notifier'],
   // A receiving environment admits only versions its previous environment handed over (core/handover.ts upstreamIssue).
   settings: ['environment'],
-  env: ['tableName', 'environment'],
+  env: ['tableName', 'environment', 'incidentTopicArn'],
   memoryMb: 512,
   timeoutSeconds: 30,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], readsArtifacts: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], readsArtifacts: true, publishes: ['incident'] },
 } as const satisfies StepSpec;
 
 export const STEP_RELEASE_LOCK = {

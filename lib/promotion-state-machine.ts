@@ -434,7 +434,8 @@ class PromotionFragments {
         releaseId: sfn.JsonPath.stringAt('$.releaseId'),
         model: sfn.JsonPath.stringAt('$.validation.model'),
         version: sfn.JsonPath.stringAt('$.validation.version'),
-        phases,
+        // The release's plan (ValidateManifest, from the configured `phases`); the configured plan bounds it.
+        phases: sfn.JsonPath.listAt('$.validation.plan'),
         maxLooksPerPhase: props.maxLooksPerPhase,
       }),
       associateWithParent: true,
@@ -637,7 +638,8 @@ class PromotionFragments {
   /** ValidateManifest, AcquireLock and RunGates, with their catches. */
   public admissionSteps(promotionFailed: sfn.Fail, failure: FailurePath): AdmissionSteps {
     const validate = lambdaStep(this.scope, S.validate, this.props.validateManifestFunction, {
-      payload: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt' },
+      // The configured plan, static: the core answers the release's own (an emergency rollback runs one 100% phase).
+      payload: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt', phases: this.props.phases.map((p) => ({ ...p })) },
       resultPath: '$.validation',
       functionTimeout: functionTimeout(this.props.validateManifestFunction),
     });

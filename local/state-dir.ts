@@ -16,7 +16,7 @@
  * temporary name and renamed, so a reader never sees half a file; a request is claimed by renaming
  * it, so it is applied at most once even if the command gives up waiting at the same moment.
  */
-import { requestRollback } from '../core/app/request-rollback.js';
+import { prepareRollbackRelease, requestRollback } from '../core/app/request-rollback.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import { answerApproval } from '../core/app/answer-approval.js';
 import { ReleaseNotFoundError } from '../core/app/errors.js';
 import { ReleaseIdSchema, type RollbackInput } from '../core/contracts.js';
 import { StoredAuditEventSchema } from '../core/audit.js';
-import type { AuditEvent, AuditLedger, Clock, Executions, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
+import type { ArtifactStore, AuditEvent, AuditLedger, Clock, Executions, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
 import { ReleaseRecordSchema } from '../core/release-record.js';
 import { MemoryLedger } from './memory.js';
 import type { ApprovalResponder } from './runtime.js';
@@ -271,6 +271,18 @@ export const AnswerRequestSchema = z.discriminatedUnion('action', [
     requestedBy: z.string().min(1).optional(),
     requestedAt: z.string(),
   }),
+  z.strictObject({
+    id: RequestIdSchema,
+    action: z.literal('rollback_release'),
+    previousReleaseId: ReleaseIdSchema,
+    identity: z.string().min(1),
+    of: z.string().min(1),
+    reason: z.string().min(1),
+    emergency: z.boolean(),
+    requestedBy: z.string().min(1),
+    approvedBy: z.string().min(1).nullable(),
+    requestedAt: z.string(),
+  }),
   z.strictObject({ id: RequestIdSchema, action: z.literal('request_rollback'), releaseId: ReleaseIdSchema, identity: z.string().min(1), reason: z.string().min(1), to: z.string().nullable(), requestedAt: z.string() }),
 ]);
 export type AnswerRequest = z.infer<typeof AnswerRequestSchema>;
@@ -279,7 +291,17 @@ export type AnswerRequestInput =
   | { readonly action: 'approve'; readonly releaseId: string; readonly identity: string }
   | { readonly action: 'reject'; readonly releaseId: string; readonly identity: string; readonly reason: string }
   | { readonly action: 'rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly emergency?: boolean; readonly requestedBy?: string }
-  | { readonly action: 'request_rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly to: string | null };
+  | { readonly action: 'request_rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly to: string | null }
+  | {
+      readonly action: 'rollback_release';
+      readonly previousReleaseId: string;
+      readonly identity: string;
+      readonly of: string;
+      readonly reason: string;
+      readonly emergency: boolean;
+      readonly requestedBy: string;
+      readonly approvedBy: string | null;
+    };
 
 export const RequestResultSchema = z.discriminatedUnion('ok', [
   z.strictObject({ id: z.string(), ok: z.literal(true), value: z.unknown() }),
@@ -397,6 +419,10 @@ export interface LocalPipeline {
   readonly clock: Clock;
   /** Invokes the rollback handler (as the alarm path does). */
   rollback(input: RollbackInput): Promise<unknown>;
+  /** Where manifests are read from (a rollback release reads the previous version's). */
+  readonly artifacts: ArtifactStore;
+  /** Uploads a release.json, as a team (or `builderbrain rollback`) does; the intake's answers. */
+  upload(manifestText: string, options: { version: string; versionId: string }): Promise<unknown[]>;
 }
 
 const errorOf = (err: unknown) => ({
@@ -432,6 +458,11 @@ export async function applyRequest(request: AnswerRequest, pipeline: LocalPipeli
           stopExecution: true,
         });
         return { id: request.id, ok: true, value };
+      }
+      case 'rollback_release': {
+        const prepared = await prepareRollbackRelease(request, pipeline);
+        const started = (await pipeline.upload(prepared.text, { version: prepared.version, versionId: `rollback-${request.id}` })) as { releaseId?: string }[];
+        return { id: request.id, ok: true, value: { releaseId: started.find((r) => r.releaseId !== undefined)?.releaseId ?? null } };
       }
       case 'request_rollback':
         return { id: request.id, ok: true, value: await requestRollback({ releaseId: request.releaseId, identity: request.identity, reason: request.reason, to: request.to }, pipeline) };

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { pendingRollbackRequest } from '../../core/app/request-rollback.js';
+import type { ReleaseRecord } from '../../core/ports.js';
 import { previousRelease } from '../../core/release-ref.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReason, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type RollbackOptions, type TargetOptions } from '../ops.js';
@@ -37,6 +38,8 @@ export async function rollbackCommand(io: CliIO, backend: OperatorBackend, ref: 
       return OPS_EXIT.invalid;
     }
   }
+  // Released and converged: the previous version is gone from the endpoint, so it is released again.
+  if (record?.status === 'released') return rollbackRelease(io, backend, record, ref, args);
   const planned = record?.status === 'baking' && args.emergency !== true;
   if (planned && args.approve !== true) return request(io, backend, releaseId, ref, args);
   let options: RollbackOptions = { emergency: args.emergency === true };
@@ -53,6 +56,45 @@ export async function rollbackCommand(io: CliIO, backend: OperatorBackend, ref: 
   return run(io, backend, releaseId, reason, options, args);
 }
 
+/**
+ * A released version whose previous version is gone: the previous one is released again through
+ * the pipeline (its artifact verified, deployed, smoke-tested, its traffic moved: one 100% phase in
+ * an emergency, the configured plan otherwise). An emergency goes at once; a planned one is asked
+ * by one identity and started by a second.
+ */
+async function rollbackRelease(io: CliIO, backend: OperatorBackend, record: ReleaseRecord, ref: string, args: RollbackArgs): Promise<number> {
+  const s = styleFor(io);
+  const before = previousRelease(record, await backend.ledger.listReleases(200));
+  if (before === null) {
+    io.stderr(`${s.red('error:')} ${record.model} ${record.version} is released and no earlier release of ${record.model} is in the ledger to go back to; nothing was changed.\n`);
+    return OPS_EXIT.failed;
+  }
+  let requestedBy: string | null = null;
+  let reason = args.reason ?? '';
+  if (args.emergency !== true) {
+    if (args.approve !== true) return request(io, backend, record.releaseId, ref, { ...args, to: args.to ?? before.version });
+    const pending = pendingRollbackRequest(await backend.ledger.timeline(record.releaseId));
+    if (pending === null) {
+      io.stderr(`${s.red('error:')} no rollback of ${record.releaseId} is waiting for approval; nothing was changed. Ask for one with \`builderbrain rollback ${ref} --reason "…"${targetFlags(args)}\`.\n`);
+      return OPS_EXIT.nothingWaiting;
+    }
+    requestedBy = pending.by;
+    reason = pending.reason;
+  }
+  const started = await backend.rollbackRelease(before.releaseId, { of: record.version, reason, emergency: args.emergency === true, requestedBy });
+  const doc = { outcome: 'rollback_release_started', releaseId: started.releaseId, of: record.version, to: before.version, emergency: args.emergency === true, decidedBy: started.identity, requestedBy: requestedBy ?? started.identity };
+  if (args.json) {
+    io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+    return OPS_EXIT.ok;
+  }
+  io.stdout(
+    `${s.red('Rolling back')} ${record.model} ${record.version} to ${before.version}: released again through the pipeline${args.emergency === true ? ' as an emergency (P0; one 100% phase, at once)' : ' (its configured plan)'}.\n` +
+      `Release: ${started.releaseId ?? '(see builderbrain status)'}; decided by ${started.identity}${requestedBy === null ? '' : `, requested by ${requestedBy}`}.\n` +
+      `Follow it: builderbrain status ${record.model}${targetFlags(args)}\n`,
+  );
+  return OPS_EXIT.ok;
+}
+
 /** The first identity's request of a planned rollback of a released version. */
 async function request(io: CliIO, backend: OperatorBackend, releaseId: string, ref: string, args: RollbackArgs): Promise<number> {
   const { requestedBy, at } = await backend.requestRollback(releaseId, args.reason ?? '', args.to ?? null);
@@ -61,7 +103,7 @@ async function request(io: CliIO, backend: OperatorBackend, releaseId: string, r
     return OPS_EXIT.ok;
   }
   io.stdout(
-    `Requested a planned rollback of ${releaseId} (a released version, in its bake) as ${requestedBy}; nothing moved yet.\n` +
+    `Requested a planned rollback of ${releaseId} (a released version) as ${requestedBy}; nothing moved yet.\n` +
       `A second identity approves and runs it with:\n  builderbrain rollback ${ref} --approve${targetFlags(args)}\n` +
       `(For security, a data or privacy breach or compliance: --emergency rolls back at once, P0.)\n`,
   );

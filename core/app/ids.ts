@@ -87,6 +87,7 @@ export const eventIds = {
   bake: (state: string, iteration: number) => `bake:${state}:${String(iteration).padStart(5, '0')}`,
   recovery: () => 'recovery',
   rollbackRequested: (at: string) => `rollback_requested:${at}`,
+  rollbackRelease: () => 'rollback_release',
   handover: (from: string, releaseId: string) => `handover:${from}:${releaseId}`,
 } as const;
 

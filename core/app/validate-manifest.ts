@@ -5,8 +5,10 @@
 import type { PromotionInput, ValidateOutput } from '../contracts.js';
 import type { FieldIssue } from '../errors.js';
 import { fitJsonString } from '../ledger-items.js';
-import { MAX_MANIFEST_BYTES, parseManifestText, type ReleaseManifest } from '../manifest.js';
-import type { ArtifactStore, AuditLedger, Clock, ReleaseRecord } from '../ports.js';
+import { MAX_MANIFEST_BYTES, parseManifestText, releasePlan, type ReleaseManifest } from '../manifest.js';
+import { displayName } from '../notes.js';
+import type { Phase } from '../plan.js';
+import type { ArtifactStore, AuditLedger, Clock, Notifier, ReleaseRecord } from '../ports.js';
 import type { EnvironmentSettings } from '../environments.js';
 import { upstreamIssue } from '../handover.js';
 import { eventIds, parseManifestKey, sha256Hex } from './ids.js';
@@ -17,6 +19,8 @@ export interface ValidateManifestDeps {
   readonly clock: Clock;
   /** Where the pipeline stands in the environment chain; absent: a pipeline of its own (any upload starts a release). */
   readonly environment?: EnvironmentSettings;
+  /** Pages an emergency rollback release (P0); absent in tests that need no page. */
+  readonly notifier?: Notifier;
 }
 
 const ACTOR = 'step:ValidateManifest';
@@ -144,7 +148,7 @@ async function recordValidation(input: PromotionInput, deps: ValidateManifestDep
 /**
  * @example const out = await validateManifest(promotionInput, deps); if (!out.valid) console.log(out.issues);
  */
-export async function validateManifest(input: PromotionInput, deps: ValidateManifestDeps): Promise<ValidateOutput> {
+export async function validateManifest(input: PromotionInput & { readonly phases?: readonly Phase[] }, deps: ValidateManifestDeps): Promise<ValidateOutput> {
   const now = deps.clock.now().toISOString();
   const fromKey = parseManifestKey(input.source.key);
   const check = await checkManifest(input.source, fromKey, deps);
@@ -153,7 +157,38 @@ export async function validateManifest(input: PromotionInput, deps: ValidateMani
   const reported = reportedIssues(check.issues);
   const model = manifest?.model ?? fromKey?.model ?? 'unknown';
   const version = manifest?.version ?? fromKey?.version ?? 'unknown';
-  const out: ValidateOutput = { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues: reported, serving: valid ? (manifest?.serving ?? null) : null };
+  const plan = valid && manifest !== null && input.phases !== undefined ? releasePlan(manifest, input.phases) : null;
+  const out: ValidateOutput = { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues: reported, serving: valid ? (manifest?.serving ?? null) : null, plan };
   await recordValidation(input, deps, check, out, now);
+  if (valid && manifest?.rollback !== undefined) await announceRollbackRelease(input.releaseId, manifest, deps, now);
   return out;
+}
+
+/**
+ * A rollback release (written by `builderbrain rollback` for a released version): audited with who
+ * asked and who approved; an emergency pages P0 at once, with what happens now.
+ */
+async function announceRollbackRelease(releaseId: string, manifest: ReleaseManifest, deps: ValidateManifestDeps, at: string): Promise<void> {
+  const r = manifest.rollback!;
+  const appended = await deps.ledger.append({ releaseId, eventId: eventIds.rollbackRelease(), at, type: 'rollback_release', actor: r.approvedBy ?? r.requestedBy, detail: { ...r } });
+  if (!r.emergency || appended !== 'appended' || deps.notifier === undefined) return;
+  const name = `${displayName(manifest.model)}`;
+  await deps.notifier.publish({
+    channel: 'incident',
+    severity: 'P0',
+    reason: 'manual',
+    model: manifest.model,
+    version: manifest.version,
+    releaseId,
+    title: `[P0] ${name}: EMERGENCY rollback of released ${r.of} to ${manifest.version} by ${r.requestedBy}`,
+    text: [
+      `${r.requestedBy} rolled back the released ${name} ${r.of} as an emergency: ${r.reason}.`,
+      `${manifest.version}, the version that served before it, is being deployed again (artifact SHA-256 ${manifest.artifact.sha256} verified first) and takes 100% of traffic at once, watched for 15 minutes.`,
+      `Decided by: ${r.requestedBy} (emergency: no second approval).`,
+      `Endpoint now: ${r.of} still serves until ${manifest.version} is deployed and passes its smoke test.`,
+      '',
+      `Release: ${releaseId}`,
+      `History: builderbrain history ${releaseId}`,
+    ].join('\n'),
+  });
 }

@@ -1,7 +1,8 @@
 import { STEP_VALIDATE_MANIFEST } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
-import { documentClient, s3Client, systemClock } from '../shared/aws.js';
+import { SnsNotifier } from '../adapters/sns-notifier.js';
+import { documentClient, s3Client, snsClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
@@ -9,4 +10,6 @@ export const handler = stepEntry(STEP_VALIDATE_MANIFEST, createHandler, (env) =>
   artifacts: new S3ArtifactStore(s3Client()),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,
+  // An emergency rollback release pages P0 on the incident topic.
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
 }));

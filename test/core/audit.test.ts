@@ -87,6 +87,11 @@ const CASES: readonly [AuditEvent, string, string][] = [
     'bake look (30/1440 min, against the previous version a day before): no rule breached',
   ],
   [
+    { ...base, eventId: 'rollback_release', type: 'rollback_release', actor: 'alice', detail: { of: '2.2.0', reason: 'PII in answers', emergency: true, requestedBy: 'alice', approvedBy: null } },
+    'EMERGENCY rollback release: brings back this version after the released 2.2.0 (requested by alice): PII in answers',
+    'EMERGENCY rollback release: brings back this version after the released 2.2.0 (requested by alice): PII in answers',
+  ],
+  [
     { ...base, eventId: 'rollback_requested:2026-01-05T10:00:00.000Z', type: 'rollback_requested', actor: 'alice', detail: { reason: 'plans too long', to: '2.0.9' } },
     'rollback to 2.0.9 requested by alice, waiting for a second identity: plans too long',
     'rollback to 2.0.9 requested by alice, waiting for a second identity: plans too long',

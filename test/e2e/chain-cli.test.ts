@@ -21,6 +21,7 @@ async function productionBackend() {
     answer: async () => Promise.reject(new Error('not used')),
     rollback: async () => Promise.reject(new Error('not used')),
     requestRollback: async () => Promise.reject(new Error('not used')),
+    rollbackRelease: async () => Promise.reject(new Error('not used')),
   };
   return { backend, releaseId, run };
 }

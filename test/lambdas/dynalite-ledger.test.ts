@@ -92,6 +92,7 @@ const backendOn = (l: DynamoLedger): OperatorBackend => ({
   answer: async () => Promise.reject(new Error('not used')),
   rollback: async () => Promise.reject(new Error('not used')),
     requestRollback: async () => Promise.reject(new Error('not used')),
+    rollbackRelease: async () => Promise.reject(new Error('not used')),
 });
 const opts = { json: false, local: false, stack: 'BuilderBrainRelease', stateDir: '.builderbrain/local' };
 

@@ -92,7 +92,7 @@ describe('the step registry', () => {
   it('lists the steps by permission, in registry order', () => {
     expect(stepsWith('readsArtifacts')).toEqual(['validate-manifest', 'verify-artifact', 'hand-over']);
     expect(stepsWith('stopsCanary')).toEqual(['rollback', 'execution-ended']);
-    expect(stepsWith('publishes')).toEqual(['reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended', 'bake', 'recovery', 'accept-handover']);
+    expect(stepsWith('publishes')).toEqual(['validate-manifest', 'reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended', 'bake', 'recovery', 'accept-handover']);
     expect(stepsWith('readsMetrics')).toEqual(['analyze-canary', 'bake', 'recovery', 'drill']);
     expect(stepsWith('invokesHooks')).toEqual(['run-hooks']);
     expect(stepsWith('sendsHandover')).toEqual(['hand-over']);

@@ -130,7 +130,7 @@ describe('each handler gets exactly what its adapters call', () => {
   ];
   const expected: Record<HandlerName, string[]> = {
     intake: ['states:StartExecution', 'sqs:SendMessage', 'kms:Decrypt', 'kms:GenerateDataKey'],
-    'validate-manifest': [...ddb('GetItem', 'PutItem', 'UpdateItem'), 's3:GetObject', 's3:GetObjectVersion'],
+    'validate-manifest': [...ddb('GetItem', 'PutItem', 'UpdateItem'), 's3:GetObject', 's3:GetObjectVersion', ...publish],
     'release-lock': ddb('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'),
     'run-gates': rw,
     'verify-artifact': [...ddb('PutItem', 'UpdateItem'), 's3:GetObject', 's3:GetObjectVersion'],

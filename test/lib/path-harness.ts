@@ -6,6 +6,7 @@
  * phases), as the handlers' contract schemas of core/contracts.ts parse them.
  */
 import { StateMachine } from 'aws-local-stepfunctions';
+import { DEFAULT_PHASES } from '../../core/plan.js';
 import { expect } from 'vitest';
 import {
   AnalyzeInputSchema,
@@ -149,6 +150,8 @@ export const validation = (valid: boolean, serving: Record<string, unknown> | nu
     manifestSha256: 'b'.repeat(64),
     issues: valid ? [] : [{ path: 'version', message: 'bad' }],
     serving,
+    // ValidateManifest's plan for the release (core/manifest.ts releasePlan): the configured phases.
+    plan: valid ? DEFAULT_PHASES.map((p) => ({ ...p })) : null,
   });
 export const gate = (passed: boolean) => ({ passed, checks: [] });
 export const verified = (ok: boolean) =>

@@ -191,8 +191,9 @@ describe('IncidentTopics', () => {
     const roleArn = (name: (typeof HANDLER_NAMES)[number]) => arnOf(roleId(name));
     for (const [id, publishers] of [
       // analyze-canary pages a hold (fleet-wide incident, metrics unavailable) once, P1
-      // recovery pages P0 when a rollback did not restore health; bake tells the approvers of a clean end
-      [incidentId, ['reject-release', 'analyze-canary', 'rollback', 'execution-ended', 'recovery']],
+      // recovery pages P0 when a rollback did not restore health; bake tells the approvers of a clean end;
+      // validate-manifest pages an emergency rollback release (P0)
+      [incidentId, ['validate-manifest', 'reject-release', 'analyze-canary', 'rollback', 'execution-ended', 'recovery']],
       [approvalsId, ['request-approval', 'promote', 'bake']],
     ] as const) {
       const statements = policyOf(id).Properties!['PolicyDocument'].Statement as Record<string, any>[];

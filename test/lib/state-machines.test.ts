@@ -151,7 +151,8 @@ describe('promotion: key states, exactly', () => {
     expect(defs.promotion.definition.States['ValidateManifest']).toEqual({
       Type: 'Task',
       Resource: fnArn('validate-manifest'),
-      Parameters: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt' },
+      // The configured plan, static; the release's own comes back in $.validation.plan.
+      Parameters: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt', phases: DEFAULT_PHASES },
       ResultPath: '$.validation',
       TimeoutSeconds: 40,
       Retry: RETRY(true),
@@ -174,7 +175,7 @@ describe('promotion: key states, exactly', () => {
     });
   });
 
-  it('RunCanary: .sync:2 start of the canary machine, named by the release, static phases', () => {
+  it('RunCanary: .sync:2 start of the canary machine, named by the release, the release\'s plan (ValidateManifest\'s, from the static phases)', () => {
     expect(defs.promotion.definition.States['RunCanary']).toEqual({
       Type: 'Task',
       Resource: 'arn:aws:states:::states:startExecution.sync:2',
@@ -185,7 +186,7 @@ describe('promotion: key states, exactly', () => {
           'releaseId.$': '$.releaseId',
           'model.$': '$.validation.model',
           'version.$': '$.validation.version',
-          phases: DEFAULT_PHASES,
+          'phases.$': '$.validation.plan',
           maxLooksPerPhase: 120,
           'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
         },

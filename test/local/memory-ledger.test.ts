@@ -99,6 +99,7 @@ describe('MemoryLedger: releases in flight come from an index of active releases
       answer: async () => Promise.reject(new Error('not used')),
       rollback: async () => Promise.reject(new Error('not used')),
     requestRollback: async () => Promise.reject(new Error('not used')),
+    rollbackRelease: async () => Promise.reject(new Error('not used')),
     };
     expect(await statusCommand(io, backend, undefined, { json: false, local: false, stack: 'S', stateDir: '.x' })).toBe(0);
     expect(stdout).toContain('Releases in flight in the test ledger');

@@ -7,6 +7,8 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { readFileSync } from 'node:fs';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -23,6 +25,7 @@ const sts = mockClient(STSClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 const lambda = mockClient(LambdaClient);
+const s3 = mockClient(S3Client);
 
 const STACK = 'BuilderBrainRelease';
 const TABLE = 'BuilderBrainRelease-AuditLedger-1ABC';
@@ -79,7 +82,7 @@ function clean(r: Captured): Captured {
 const ops = async (argv: string[]) => clean(await cli([...argv, ...TARGET]));
 
 beforeEach(() => {
-  for (const m of [cfn, sts, ddb, sfn, lambda]) m.reset();
+  for (const m of [cfn, sts, ddb, sfn, lambda, s3]) m.reset();
   cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves(stackWith(outputs));
   sts.on(GetCallerIdentityCommand).resolves({ Arn: ARN, Account: '123456789012', UserId: 'AROA:bob' });
   ddb.on(PutCommand).resolves({});
@@ -393,6 +396,30 @@ describe('rollback', () => {
     const put = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>).find((i) => i['type'] === 'rollback_requested');
     expect(put).toMatchObject({ actor: ARN });
     expect(JSON.parse(String(put!['detailJson']))).toEqual({ reason: 'plans too long', to: null });
+  });
+
+  it('a released, converged version: --emergency writes the previous version\'s manifest again with `rollback` (S3), nothing invoked', async () => {
+    const previous = { ...waitingRecord, releaseId: 'builderbrain-2_0_9-00000000', version: '2.0.9', status: 'released' as const, receivedAt: '2026-01-04T09:00:00.000Z', source: { bucket: 'bb-artifacts', key: 'models/builderbrain/2.0.9/release.json', versionId: 'v9' } };
+    const released = { ...waitingRecord, status: 'released' as const };
+    ddb.on(QueryCommand).resolves({ Items: [recordItem(released), recordItem(previous)] });
+    ddb.on(GetCommand, { Key: keys.release(RELEASE_ID) }).resolves({ Item: recordItem(released) });
+    ddb.on(GetCommand, { Key: keys.release(previous.releaseId) }).resolves({ Item: recordItem(previous) });
+    const text = readFileSync(new URL('../../examples/minor-pass.json', import.meta.url), 'utf8').replace('"version": "2.1.0"', '"version": "2.0.9"');
+    s3.on(GetObjectCommand, { Bucket: 'bb-artifacts', Key: 'models/builderbrain/2.0.9/release.json', VersionId: 'v9' }).resolves({
+      // The body as the SDK hands it over (the adapter reads it with transformToString).
+      Body: { transformToString: async () => text } as never,
+      ContentLength: Buffer.byteLength(text),
+    });
+    s3.on(PutObjectCommand).resolves({ VersionId: 'v10', ETag: '"e"' });
+    const r = await ops(['rollback', 'builderbrain@2.1.0', '--reason', 'PII in answers', '--emergency', '--to', '2.0.9']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Rolling back builderbrain 2.1.0 to 2.0.9: released again through the pipeline as an emergency/);
+    expect(lambda.commandCalls(InvokeCommand)).toEqual([]);
+    const put = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    expect(put).toMatchObject({ Bucket: 'bb-artifacts', Key: 'models/builderbrain/2.0.9/release.json', ContentType: 'application/json' });
+    const written = JSON.parse(String(put.Body)) as { version: string; rollback: unknown };
+    expect(written.version).toBe('2.0.9');
+    expect(written.rollback).toEqual({ of: '2.1.0', reason: 'PII in answers', emergency: true, requestedBy: ARN, approvedBy: null });
   });
 
   it('already rolled back: says so, exit 0', async () => {
