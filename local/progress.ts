@@ -20,6 +20,15 @@ export interface StepProgress {
   readonly weight?: number;
 }
 
+/** The bake's start and end are worth a line each (its looks are not, unless one regresses). */
+function bakeProgress(r: Record<string, unknown>): StepProgress | null {
+  const verdict = r['verdict'] as { summary?: string } | null | undefined;
+  if (r['iteration'] === 0 && r['action'] === 'continue') return { kind: 'phase', text: `bake: watching the released version for ${String(r['minutes'])} min against the previous version`, weight: 100 };
+  if (r['action'] === 'rollback') return { kind: 'verdict', text: `bake regressed: ${verdict?.summary ?? ''}`, weight: 100 };
+  if (r['action'] === 'released') return { kind: 'promoted', text: `bake ended clean: released${verdict?.summary ? ` (${verdict.summary})` : ''}`, weight: 100 };
+  return null;
+}
+
 /**
  * The progress line a handler's result is worth, if any.
  *
@@ -52,6 +61,10 @@ export function describeStep(handler: StepName, result: unknown): StepProgress |
       return r['outcome'] === 'rolled_back_and_unlocked' ? { kind: 'rollback', text: String(r['message']), weight: 0 } : null;
     case 'promote':
       return { kind: 'promoted', text: `${String(r['model'])} ${String(r['version'])} promoted`, weight: 100 };
+    case 'bake':
+      return bakeProgress(r);
+    case 'recovery':
+      return r['recovered'] === null || r['recovered'] === undefined ? null : { kind: r['recovered'] === true ? 'deploy' : 'rollback', text: `recovery ${r['recovered'] === true ? 'verified' : 'NOT verified (P0)'}: ${String(r['message'])}` };
     case 'reject-release':
       return { kind: 'rejected', text: `release rejected (${String(r['cause'])})`, weight: 0 };
     case 'verify-artifact':

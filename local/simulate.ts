@@ -274,6 +274,8 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
       ['state transitions', String(summary.stateTransitions)],
       ...(wallSeconds === null ? [] : ([['wall time', `${wallSeconds.toFixed(2)} s`]] as [string, string][])),
       ...chainReportRows(summary),
+      ...(summary.bake === undefined ? [] : ([['bake', `${summary.bake.outcome}: ${summary.bake.watchedMinutes}/${summary.bake.minutes} min watched at 100% against the previous version${summary.bake.reference === null ? '' : ` a ${summary.bake.reference} before`}`]] as [string, string][])),
+      ...(summary.recovery === undefined ? [] : ([['recovery', `${summary.recovery.recovered ? 'verified' : 'NOT verified (P0)'}: ${summary.recovery.message}`]] as [string, string][])),
     ],
     minutes: [...runtime.fleet.minutes.map((m) => ({ minute: m.minute, weight: m.weight, canary: chartPoint(m.datapoint.canary), baseline: chartPoint(m.datapoint.baseline) })),
       // Where the release ended: the traffic it left (after a rollback, 0% on the candidate).

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_SCENARIOS, ScenarioSchema, type Scenario } from '../../local/scenario.js';
-import { simulate, type SimulationRun } from '../../local/simulate.js';
+import { reportInput, simulate, type SimulationRun } from '../../local/simulate.js';
 
 const builtin = (name: string): Scenario => BUILTIN_SCENARIOS.find((s) => s.name === name)!;
 const runs = new Map<string, Promise<SimulationRun>>();
@@ -51,6 +51,12 @@ describe('the bake', () => {
     expect(r.summary.finalTraffic).toEqual({ baseline: 100, candidate: 0 });
     const record = await r.runtime.ledger.getRelease(r.releaseId!);
     expect(record).toMatchObject({ status: 'rolled_back', recovery: { recovered: true } });
+    // The report shows the bake window: where it started and where it regressed, and its row.
+    const report = reportInput(r, null);
+    expect(report.summaryRows).toContainEqual(['bake', expect.stringMatching(/^regressed: \d+\/240 min watched at 100% against the previous version a day before$/)]);
+    const labels = report.markers.map((m) => m.label);
+    expect(labels).toContainEqual(expect.stringMatching(/^bake: watching the released version for 240 min/));
+    expect(labels).toContainEqual(expect.stringMatching(/^bake regressed: error_rate_increase/));
   });
 });
 
