@@ -22,6 +22,8 @@ export interface StepProgress {
 
 /** The bake's start and end are worth a line each (its looks are not, unless one regresses). */
 function bakeProgress(r: Record<string, unknown>): StepProgress | null {
+  // No bake configured: the release is released at once, nothing to show.
+  if (r['minutes'] === 0) return null;
   const verdict = r['verdict'] as { summary?: string } | null | undefined;
   if (r['iteration'] === 0 && r['action'] === 'continue') return { kind: 'phase', text: `bake: watching the released version for ${String(r['minutes'])} min against the previous version`, weight: 100 };
   if (r['action'] === 'rollback') return { kind: 'verdict', text: `bake regressed: ${verdict?.summary ?? ''}`, weight: 100 };

@@ -151,8 +151,11 @@ export function recordingLine(weight: number, minute: number, emitted: EmittedMi
  * (the bake period after it is not a canary phase).
  */
 export function recordingOf(run: Pick<SimulationRun, 'runtime' | 'summary'>): RecordingLine[] {
+  // Up to the promotion — or, when a bake followed, to its last look: the bake's minutes are the 100% phase's, continued.
   const promoted = run.summary.audit.find((e) => e.type === 'promoted');
-  const end = promoted === undefined ? Number.POSITIVE_INFINITY : Math.round((Date.parse(promoted.at) - Date.parse(SIMULATION_EPOCH)) / 60_000);
+  const bake = run.summary.audit.findLast((e) => e.type === 'bake');
+  const until = bake ?? promoted;
+  const end = until === undefined ? Number.POSITIVE_INFINITY : Math.round((Date.parse(until.at) - Date.parse(SIMULATION_EPOCH)) / 60_000);
   return run.runtime.fleet.minutes
     .filter((m) => m.weight > 0 && m.phaseMinute !== null && m.minute < end)
     .map((m) => recordingLine(m.weight, m.phaseMinute!, m.emitted));

@@ -60,6 +60,11 @@ export interface ReplayOptions {
   readonly manifest?: ReleaseManifest;
   /** The policy the pipeline runs with (policy.md defaults when absent). */
   readonly policy?: Policy;
+  /**
+   * A bake after 100% (core/bake.ts), read from the recording's 100% lines past the phase's own
+   * minutes (the bake keeps 100% of traffic on the released version); none by default.
+   */
+  readonly bakeMinutes?: number;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -67,12 +72,13 @@ export interface ReplayOptions {
  * The pipeline config of a replay: the simulation's, for the manifest's model, with `policy`.
  * Recordings are validated against its phases.
  */
-export function replayConfig(options: { manifest?: ReleaseManifest; policy?: Policy } = {}): PipelineConfig {
+export function replayConfig(options: { manifest?: ReleaseManifest; policy?: Policy; bakeMinutes?: number } = {}): PipelineConfig {
   return simulationConfig({ config: replayConfigInput(options) });
 }
 
-function replayConfigInput(options: { manifest?: ReleaseManifest; policy?: Policy }): PipelineConfigInput {
+function replayConfigInput(options: { manifest?: ReleaseManifest; policy?: Policy; bakeMinutes?: number }): PipelineConfigInput {
   return {
+    ...(options.bakeMinutes === undefined ? {} : { bake: { minutes: options.bakeMinutes } }),
     // A recording holds the canary phases only (replay.md): nothing is recorded after a rollback, so
     // the recovery of the restored version cannot be judged from it (it would read as not serving).
     recovery: { minutes: 0 },

@@ -208,6 +208,13 @@ export const ScenarioSchema = z.strictObject({
    * endpoint and fleet, with simulated verification hooks.
    */
   /**
+   * What an operator does once the release is released (an extension of scenario.md): roll it back
+   * with `builderbrain rollback <model>@<version>` — the version that served before (seeded in the
+   * ledger as released, its manifest and artifact in the bucket) is released again through the
+   * pipeline; an emergency runs one 100% phase at once and pages P0.
+   */
+  operator: z.strictObject({ rollbackReleased: z.strictObject({ emergency: z.boolean(), reason: z.string().min(1) }) }).optional(),
+  /**
    * The post-release bake (an extension of scenario.md; core/bake.ts): simulations run none unless
    * the scenario (or the config) asks, since the default is a whole day.
    */
@@ -306,6 +313,7 @@ const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPer
     ...(s.fleet ? { fleet: s.fleet } : {}),
     ...(s.chain ? { chain: s.chain } : {}),
     ...(s.bake ? { bake: s.bake } : {}),
+    ...(s.operator ? { operator: s.operator } : {}),
   });
 
 /** The built-in scenarios (scenario.md lists the required ones). */
@@ -445,6 +453,12 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
     seed: 89,
     events: [{ whenWeight: 10, afterMinutes: 20, set: { errorRate: 0.012 } }],
     fleet: { incidents: [{ whenWeight: 10, afterMinutes: 25, minutes: 120, multiply: { errorRate: 6 } }] },
+  }),
+  scenario({
+    name: 'emergency-rollback-released',
+    description: "2.1.0 is promoted and released; then PII turns up in its answers and on-call rolls it back as an emergency: 2.0.3, the version that served before, is released again through the pipeline — its artifact verified, deployed, smoke-tested, 100% at once — with a P0 page",
+    seed: 97,
+    operator: { rollbackReleased: { emergency: true, reason: 'PII in answers (security)' } },
   }),
   // The environment chain (issue 13): staging → pre-production (rollback drill) → production.
   scenario({

@@ -9,6 +9,9 @@ import { parsePipelineConfig, type PipelineConfig, type PipelineConfigInput } fr
 import type { ReportInput, TraceMarker, VariantPoint } from './report.js';
 import { EmbeddedRuntime, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
 import { defaultManifest, type Scenario } from './scenario.js';
+import { prepareRollbackRelease } from '../core/app/request-rollback.js';
+import { sha256Hex } from '../core/app/ids.js';
+import type { ReleaseManifest } from '../core/manifest.js';
 import type { MemoryLedger, RouterOperation } from './memory.js';
 import type { FleetPort } from './fleet.js';
 
@@ -35,6 +38,8 @@ export interface SimulationSummary {
   readonly bake?: { readonly minutes: number; readonly watchedMinutes: number; readonly reference: string | null; readonly outcome: 'released' | 'regressed' | 'baking' };
   /** After a rollback: whether the restored version was verified healthy again (an extension). */
   readonly recovery?: { readonly recovered: boolean; readonly message: string };
+  /** The scenario's operator rolled the released version back: the release that brought back the one before (an extension). */
+  readonly rolledBackBy?: { readonly releaseId: string | null; readonly version: string; readonly emergency: boolean; readonly outcome: string };
 }
 
 export interface SummaryAuditEvent {
@@ -145,12 +150,48 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   }
   await runtime.settle();
   const releaseId = results.find((r) => r.releaseId !== undefined)?.releaseId ?? null;
-  const summary = await summarize(runtime, options.scenario, releaseId, manifest.model, manifest.version);
+  const rolledBackBy = options.scenario.operator === undefined ? undefined : await operatorRollback(runtime, options.scenario, releaseId, manifest);
+  const summary = { ...(await summarize(runtime, options.scenario, releaseId, manifest.model, manifest.version)), ...(rolledBackBy === undefined ? {} : { rolledBackBy }) };
   const others: { releaseId: string; outcome: string }[] = [];
   for (const r of await runtime.ledger.listReleases(100)) {
     if (r.releaseId !== releaseId) others.push({ releaseId: r.releaseId, outcome: r.status });
   }
   return { summary, runtime, config, scenario: options.scenario, releaseId, others };
+}
+
+/**
+ * The scenario's operator, once the release is released: `builderbrain rollback <model>@<version>`
+ * as the CLI does it (core/app/request-rollback.ts prepareRollbackRelease, then the upload), with
+ * the version that served before seeded in the ledger as the release it was.
+ */
+async function operatorRollback(runtime: EmbeddedRuntime, scenario: Scenario, releaseId: string | null, manifest: ReleaseManifest): Promise<SimulationSummary['rolledBackBy']> {
+  const op = scenario.operator!.rollbackReleased;
+  const record = releaseId === null ? null : await runtime.ledger.getRelease(releaseId);
+  if (record?.status !== 'released' || manifest.previousVersion === null) return undefined;
+  const previousId = await seedPreviousRelease(runtime, manifest);
+  const prepared = await prepareRollbackRelease({ previousReleaseId: previousId, of: manifest.version, reason: op.reason, emergency: op.emergency, requestedBy: 'local-operator', approvedBy: op.emergency ? null : 'local-second-operator' }, runtime);
+  const started = (await runtime.upload(prepared.text, { version: prepared.version, versionId: `${scenario.name}-rollback` })) as { releaseId?: string }[];
+  await runtime.settle();
+  const id = started.find((r) => r.releaseId !== undefined)?.releaseId ?? null;
+  const back = id === null ? null : await runtime.ledger.getRelease(id);
+  return { releaseId: id, version: prepared.version, emergency: op.emergency, outcome: back?.status ?? 'not_started' };
+}
+
+/** The release of the version before the scenario's, as the ledger would hold it: released, its manifest and artifact in the bucket. */
+async function seedPreviousRelease(runtime: EmbeddedRuntime, manifest: ReleaseManifest): Promise<string> {
+  const previous = defaultManifest({ model: manifest.model, version: manifest.previousVersion!, previousVersion: null, releaseType: 'patch' });
+  const text = JSON.stringify(previous, null, 2);
+  const source = { bucket: runtime.bucket, key: `models/${previous.model}/${previous.version}/release.json`, versionId: 'seeded' };
+  runtime.artifacts.put(source.bucket, source.key, text, source.versionId);
+  const artifact = /^s3:\/\/([^/]+)\/(.+)$/.exec(previous.artifact.uri)!;
+  runtime.artifacts.putArtifact(artifact[1]!, artifact[2]!, { size: 7_400_000_000, sha256: previous.artifact.sha256 }, 'seeded');
+  const at = new Date(new Date(SIMULATION_EPOCH).getTime() - 7 * 24 * 60 * MINUTE_MS).toISOString();
+  const releaseId = `${previous.model}-${previous.version.replace(/[.+]/g, '_')}-seeded0`;
+  await runtime.ledger.createRelease({
+    releaseId, model: previous.model, version: previous.version, status: 'released', artifact: { ...previous.artifact }, manifestSha256: sha256Hex(text), source,
+    receivedAt: at, updatedAt: at, canaryExecutionArn: null, phase: 3, weight: 100, lastVerdict: null, approvers: [], outcome: { status: 'released', reason: null, severity: null, at }, incidentPublished: false,
+  });
+  return releaseId;
 }
 
 /** The summary of one runtime's release (a chain summarizes each environment's with it). */

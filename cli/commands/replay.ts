@@ -7,7 +7,7 @@
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { ReleaseManifest } from '../../core/manifest.js';
 import { PolicySchema, type Policy } from '../../core/policy.js';
 import { parseRecording, type RecordingIssue, type RecordingLine } from '../../local/recording.js';
@@ -21,6 +21,8 @@ import { progressLine, type SimulateIO } from './simulate.js';
 export interface ReplayArgs {
   readonly manifest?: string;
   readonly policy?: string;
+  /** Watch the released version this long after 100% (the recording's 100% lines past the phase). */
+  readonly bakeMinutes?: number;
   readonly json: boolean;
   readonly report?: string;
 }
@@ -88,7 +90,9 @@ async function loadReplayInputs(io: SimulateIO, args: ReplayArgs): Promise<Repla
 /** Not an error: a recording may hold minutes of an approval wait. The plan never watches them. */
 function warnUnmonitoredLines(io: SimulateIO, file: string, lines: readonly RecordingLine[], config: ReplayConfig): void {
   const s = styleFor(io);
-  const beyond = lines.filter((l) => l.minute >= (config.phases.find((p) => p.weight === l.weight)?.monitorMinutes ?? Number.POSITIVE_INFINITY)).length;
+  // The last phase (100%) is watched on through the bake, when there is one.
+  const watched = (weight: number) => (config.phases.find((p) => p.weight === weight)?.monitorMinutes ?? Number.POSITIVE_INFINITY) + (weight === 100 ? config.bake.minutes : 0);
+  const beyond = lines.filter((l) => l.minute >= watched(l.weight)).length;
   if (beyond > 0) io.stderr(`${s.yellow('warning:')} ${file}: ${beyond} line(s) past their phase's monitored minutes (${config.phases.map((p) => `${p.weight}%: ${p.monitorMinutes}`).join(', ')}) are not replayed.\n`);
 }
 
@@ -157,6 +161,7 @@ async function replayOne(io: SimulateIO, r: LoadedRecording, inputs: ReplayInput
     recording: r.name,
     manifest: inputs.manifest,
     policy: inputs.policy,
+    ...(args.bakeMinutes === undefined ? {} : { bakeMinutes: args.bakeMinutes }),
     onProgress: args.json || several ? undefined : (e) => io.stderr(progressLine(io, e)),
   });
   const { summary } = result;
@@ -168,6 +173,12 @@ async function replayOne(io: SimulateIO, r: LoadedRecording, inputs: ReplayInput
   return summary;
 }
 
+function bakeMinutes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 14 * 24 * 60) throw new InvalidArgumentError('must be a whole number of minutes from 0 to 20160');
+  return n;
+}
+
 export async function replayCommand(io: SimulateIO, path: string, args: ReplayArgs): Promise<number> {
   const inputs = await loadReplayInputs(io, args);
   const found = await recordingsAt(path);
@@ -176,7 +187,7 @@ export async function replayCommand(io: SimulateIO, path: string, args: ReplayAr
     return EXIT.invalid;
   }
   if (inputs.invalid) return EXIT.invalid;
-  const recordings = await loadRecordings(io, found.files, replayConfig({ manifest: inputs.manifest, policy: inputs.policy }));
+  const recordings = await loadRecordings(io, found.files, replayConfig({ manifest: inputs.manifest, policy: inputs.policy, ...(args.bakeMinutes === undefined ? {} : { bakeMinutes: args.bakeMinutes }) }));
   if (recordings === null) return EXIT.invalid;
 
   const several = found.folder;
@@ -223,6 +234,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     .argument('<recording>', 'a recording (JSON Lines, ../shared/spec/replay.md) or a folder of *.jsonl recordings')
     .option('--manifest <release.json>', 'the release manifest (default: a valid minor release)')
     .option('--policy <policy.json>', 'JSON policy file overriding the default thresholds, e.g. { "canary": { "errorRateRatio": 2 } }')
+    .option('--bake-minutes <N>', "after 100%, the bake (against the previous version a day before), read from the recording's 100% lines past the phase's own minutes", bakeMinutes)
     .option('--json', 'print only the JSON summary on stdout (one line per recording for a folder)', false)
     .option('--report <out.html>', 'write a self-contained HTML report (for a folder: out-<recording>.html each)')
     .addHelpText(

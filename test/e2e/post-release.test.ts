@@ -82,3 +82,18 @@ describe('verified recovery', () => {
     expect(p0.text).toMatch(/Decided by: the pipeline \(recovery check\)/);
   });
 });
+
+describe('an emergency rollback of a released version, simulated', () => {
+  it('the version before is released again through the pipeline, 100% at once, P0 paged; the endpoint serves it', async () => {
+    const r = await run('emergency-rollback-released');
+    expect(r.summary.outcome).toBe('promoted');
+    expect(r.summary.rolledBackBy).toMatchObject({ version: '2.0.3', emergency: true, outcome: 'released' });
+    expect(r.summary.incidents).toEqual([expect.objectContaining({ severity: 'P0', title: expect.stringMatching(/EMERGENCY rollback of released 2.1.0 to 2.0.3/) })]);
+    const back = await r.runtime.ledger.getRelease(r.summary.rolledBackBy!.releaseId!);
+    expect(back).toMatchObject({ version: '2.0.3', status: 'released' });
+    const timeline = await r.runtime.ledger.timeline(back!.releaseId);
+    expect(timeline.filter((e) => e.type === 'phase_started').map((e) => e.weight)).toEqual([100]);
+    expect(timeline.map((e) => e.type)).toEqual(expect.arrayContaining(['rollback_release', 'artifact_verified', 'smoke_test', 'promoted']));
+    expect(back!.deployment!.candidate.model).toMatch(/2-0-3/);
+  });
+});

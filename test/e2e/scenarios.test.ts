@@ -172,7 +172,7 @@ const medianOf = (e: Emitted, pick: (m: FleetMinute) => boolean, v: Variant, fie
 /** The chain scenarios: test/e2e/chain.test.ts has their expectations (one release through three environments). */
 const CHAIN = BUILTIN_SCENARIOS.filter((s) => s.chain !== undefined).map((s) => s.name);
 /** After promotion: test/e2e/post-release.test.ts has their expectations (a bake, a recovery that fails). */
-const POST_RELEASE = ['bake-regression', 'recovery-fails'];
+const POST_RELEASE = ['bake-regression', 'recovery-fails', 'emergency-rollback-released'];
 const NAMES = BUILTIN_SCENARIOS.map((s) => s.name).filter((n) => !(n in STRESSED) && !CHAIN.includes(n) && !POST_RELEASE.includes(n));
 
 describe('built-in scenarios', () => {

@@ -180,3 +180,21 @@ describe('builderbrain replay', () => {
     });
   });
 });
+
+describe('a recorded bake replays', () => {
+  it('the recording runs on through the bake; replayed with --bake-minutes it regresses at the same look and rolls back the same way', async () => {
+    const simulated = await simulate({ scenario: BUILTIN_SCENARIOS.find((s) => s.name === 'bake-regression')! });
+    const lines = recordingOf(simulated);
+    // The 100% phase's lines continue past its 60 monitored minutes: the bake's.
+    expect(lines.filter((l) => l.weight === 100 && l.minute >= 60).length).toBeGreaterThanOrEqual(30);
+    const parsed = parseRecording(formatRecording(lines), [1, 10, 50, 100]);
+    expect(parsed.ok).toBe(true);
+    const { summary, run } = await replay({ lines: parsed.ok ? parsed.lines : [], recording: 'bake.jsonl', bakeMinutes: 240 });
+    expect(summary.outcome).toBe('rolled_back');
+    expect(summary.rollback).toMatchObject({ reason: 'error_rate_increase', severity: 'P1' });
+    expect(run.summary.bake).toMatchObject({ outcome: 'regressed', watchedMinutes: simulated.summary.bake!.watchedMinutes });
+    // Without a bake the same recording is promoted: the regression came after the canary.
+    const plain = await replay({ lines: parsed.ok ? parsed.lines : [], recording: 'bake.jsonl' });
+    expect(plain.summary.outcome).toBe('promoted');
+  });
+});
