@@ -166,25 +166,28 @@ export async function validateManifest(input: PromotionInput & { readonly phases
 
 /**
  * A rollback release (written by `builderbrain rollback` for a released version): audited with who
- * asked and who approved; an emergency pages P0 at once, with what happens now.
+ * asked and who approved; an emergency pages P0 at once, a planned one is announced P3, each with what happens now.
  */
 async function announceRollbackRelease(releaseId: string, manifest: ReleaseManifest, deps: ValidateManifestDeps, at: string): Promise<void> {
   const r = manifest.rollback!;
   const appended = await deps.ledger.append({ releaseId, eventId: eventIds.rollbackRelease(), at, type: 'rollback_release', actor: r.approvedBy ?? r.requestedBy, detail: { ...r } });
-  if (!r.emergency || appended !== 'appended' || deps.notifier === undefined) return;
+  if (appended !== 'appended' || deps.notifier === undefined) return;
   const name = `${displayName(manifest.model)}`;
+  // An emergency pages P0 at once; a planned rollback, decided by two people, is announced (P3).
+  const severity = r.emergency ? 'P0' : 'P3';
+  const what = r.emergency ? 'EMERGENCY rollback' : 'planned rollback';
   await deps.notifier.publish({
     channel: 'incident',
-    severity: 'P0',
+    severity,
     reason: 'manual',
     model: manifest.model,
     version: manifest.version,
     releaseId,
-    title: `[P0] ${name}: EMERGENCY rollback of released ${r.of} to ${manifest.version} by ${r.requestedBy}`,
+    title: `[${severity}] ${name}: ${what} of released ${r.of} to ${manifest.version} by ${r.approvedBy ?? r.requestedBy}`,
     text: [
-      `${r.requestedBy} rolled back the released ${name} ${r.of} as an emergency: ${r.reason}.`,
-      `${manifest.version}, the version that served before it, is being deployed again (artifact SHA-256 ${manifest.artifact.sha256} verified first) and takes 100% of traffic at once, watched for 15 minutes.`,
-      `Decided by: ${r.requestedBy} (emergency: no second approval).`,
+      `${r.approvedBy === null ? r.requestedBy : `${r.requestedBy} (requested) and ${r.approvedBy} (approved)`} rolled back the released ${name} ${r.of}${r.emergency ? ' as an emergency' : ''}: ${r.reason}.`,
+      `${manifest.version}, the version that served before it, is being deployed again (artifact SHA-256 ${manifest.artifact.sha256} verified first) and ${r.emergency ? 'takes 100% of traffic at once, watched for 15 minutes' : 'goes through the configured phases'}.`,
+      `Decided by: ${r.approvedBy === null ? `${r.requestedBy} (emergency: no second approval)` : `${r.approvedBy}, approving ${r.requestedBy}'s request`}.`,
       `Endpoint now: ${r.of} still serves until ${manifest.version} is deployed and passes its smoke test.`,
       '',
       `Release: ${releaseId}`,

@@ -96,5 +96,9 @@ describe('rollback of a released version whose previous version is gone', () => 
     expect(timeline.filter((e) => e.type === 'phase_started').map((e) => e.weight)).toEqual([1, 10, 50, 100]);
     expect(timeline.find((e) => e.type === 'rollback_release')).toMatchObject({ actor: 'bob', detail: { emergency: false, requestedBy: 'alice', approvedBy: 'bob' } });
     expect(runtime.incidents.filter((n) => n.severity === 'P0')).toEqual([]);
+    // Announced, P3, with both people and what serves now.
+    const p3 = runtime.incidents.find((n) => n.severity === 'P3')!;
+    expect(p3.title).toMatch(/planned rollback of released 2.2.0 to 2.1.0 by bob/);
+    expect(p3.text).toMatch(/Decided by: bob, approving alice's request/);
   });
 });

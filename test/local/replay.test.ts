@@ -198,3 +198,20 @@ describe('a recorded bake replays', () => {
     expect(plain.summary.outcome).toBe('promoted');
   });
 });
+
+describe('a recorded rollback release replays', () => {
+  it('an emergency rollback release (its manifest given) replays to one 100% phase, released, P0 paged — as simulated', async () => {
+    const { rollbackManifest } = await import('../../core/rollback.js');
+    const previous = defaultManifest({ version: '2.0.3', previousVersion: null, releaseType: 'patch' });
+    const manifest = rollbackManifest(previous, { of: '2.1.0', reason: 'PII in answers', emergency: true, requestedBy: 'alice', approvedBy: null });
+    const healthy = BUILTIN_SCENARIOS.find((s) => s.name === 'healthy')!;
+    const simulated = await simulate({ scenario: { ...healthy, name: 'rollback-release', manifest } });
+    expect(simulated.summary.audit.filter((e) => e.type === 'phase_started').map((e) => e.weight)).toEqual([100]);
+    const parsed = parseRecording(formatRecording(recordingOf(simulated)), [1, 10, 50, 100]);
+    expect(parsed.ok).toBe(true);
+    const { summary } = await replay({ lines: parsed.ok ? parsed.lines : [], recording: 'rollback-release.jsonl', manifest });
+    expect(summary).toMatchObject({ outcome: 'promoted', phaseReached: 100 });
+    expect(summary.incidents.map((i) => i.severity)).toEqual(['P0']);
+    expect(summary.audit.filter((e) => e.type === 'phase_started').map((e) => e.weight)).toEqual([100]);
+  });
+});
