@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rollbackCommand } from '../../cli/commands/rollback.js';
-import type { CliIO } from '../../cli/common.js';
+import { terminal } from '../support/terminal.js';
 import type { OperatorBackend } from '../../cli/ops.js';
 import { requestRollback } from '../../core/app/request-rollback.js';
 import { rollback } from '../../core/app/rollback.js';
@@ -39,11 +39,6 @@ function backend(identity: string): OperatorBackend {
   };
 }
 
-function terminal() {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIO = { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), readFile: async () => '', isTTY: false };
-  return { io, out };
-}
 const base = { json: false, local: false, stack: 'S', stateDir: '.x' };
 
 describe('rollback of a released version in its bake', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { historyCommand } from '../../cli/commands/history.js';
 import { statusCommand } from '../../cli/commands/status.js';
-import type { CliIO } from '../../cli/common.js';
+import { terminal } from '../support/terminal.js';
 import type { OperatorBackend } from '../../cli/ops.js';
 import type { TrailEntry } from '../../core/handover.js';
 import { simulateChain } from '../../local/chain.js';
@@ -26,11 +26,6 @@ async function productionBackend() {
   return { backend, releaseId, run };
 }
 
-function terminal() {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIO = { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), readFile: async () => '', isTTY: false };
-  return { io, out };
-}
 
 const args = { json: false, local: false, stack: 'BuilderBrainRelease', stateDir: '.x' };
 

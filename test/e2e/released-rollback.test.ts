@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rollbackCommand } from '../../cli/commands/rollback.js';
-import type { CliIO } from '../../cli/common.js';
+import { terminal } from '../support/terminal.js';
 import type { OperatorBackend } from '../../cli/ops.js';
 import { prepareRollbackRelease, requestRollback } from '../../core/app/request-rollback.js';
 import { EmbeddedRuntime } from '../../local/runtime.js';
@@ -44,11 +44,6 @@ function backend(runtime: EmbeddedRuntime, identity: string): OperatorBackend {
   };
 }
 
-function terminal() {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIO = { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), readFile: async () => '', isTTY: false };
-  return { io, out };
-}
 const args = { json: false, local: false, stack: 'S', stateDir: '.x' };
 
 describe('rollback of a released version whose previous version is gone', () => {
