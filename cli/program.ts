@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import { registerApprove } from './commands/approve.js';
+import { registerAudit } from './commands/audit.js';
 import { registerGate } from './commands/gate.js';
 import { registerHistory } from './commands/history.js';
 import { registerNotes } from './commands/notes.js';
@@ -35,6 +36,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerReject,
   registerRollback,
   registerHistory,
+  registerAudit,
 ];
 
 /**

@@ -1,0 +1,68 @@
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { EXPORT_FORMATS, exportRows, formatExport, type ExportFormat } from '../../core/audit-export.js';
+import { styleFor, type CliIO, type CommandContext } from '../common.js';
+import { addTargetOptions, exitCodesHelp, OPS_EXIT, runOperation, type OperatorBackend, type TargetOptions } from '../ops.js';
+
+export interface AuditExportArgs extends TargetOptions {
+  readonly since: Date;
+  readonly format: ExportFormat;
+  readonly out?: string;
+}
+
+/** The most releases one export reads (newest first, then filtered by `--since`). */
+export const MAX_EXPORTED_RELEASES = 10_000;
+
+/**
+ * `builderbrain audit export --since <date> [--format jsonl|csv] [--out file]`: every release
+ * received since the date and every event of each, from the audit ledger (core/audit-export.ts).
+ */
+export async function auditExportCommand(io: CliIO & { readonly writeFile?: (path: string, text: string) => Promise<void> }, backend: OperatorBackend, args: AuditExportArgs): Promise<number> {
+  const records = (await backend.ledger.listReleases(MAX_EXPORTED_RELEASES)).filter((r) => Date.parse(r.receivedAt) >= args.since.getTime());
+  const releases = [];
+  for (const record of records) releases.push({ record, events: await backend.ledger.timeline(record.releaseId) });
+  const rows = exportRows(releases, args.since);
+  const text = formatExport(rows, args.format);
+  if (args.out === undefined) {
+    io.stdout(text);
+    return OPS_EXIT.ok;
+  }
+  try {
+    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.out, text);
+  } catch (err) {
+    io.stderr(`${styleFor(io).red('error:')} cannot write '${args.out}': ${err instanceof Error ? err.message : String(err)}. Check that its directory exists and is writable.\n`);
+    return OPS_EXIT.invalid;
+  }
+  io.stdout(`${records.length} release(s) and ${rows.length - records.length} event(s) since ${args.since.toISOString()} from ${backend.where} → ${args.out} (${args.format})\n`);
+  return OPS_EXIT.ok;
+}
+
+function sinceDate(value: string): Date {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new InvalidArgumentError('must be a date or date-time such as 2026-01-01 or 2026-01-01T00:00:00Z');
+  return new Date(t);
+}
+
+function exportFormat(value: string): ExportFormat {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${EXPORT_FORMATS.join(', ')}`);
+  return value as ExportFormat;
+}
+
+export function registerAudit(program: Command, ctx: CommandContext): void {
+  const audit = program.command('audit').description('the audit ledger as evidence (RELEASE.md §12.2)');
+  addTargetOptions(
+    audit
+      .command('export')
+      .description('every release received since a date and every event of each, as JSON Lines or CSV')
+      .requiredOption('--since <date>', 'releases received at or after this date (ISO 8601)', sinceDate)
+      .option('--format <jsonl|csv>', 'JSON Lines (one release or event a line) or CSV (RFC 4180, details as JSON)', exportFormat, 'jsonl')
+      .option('--out <file>', 'write to this file instead of stdout'),
+  )
+    .addHelpText(
+      'after',
+      exitCodesHelp('0 exported · 1 AWS failed · 2 invalid arguments', ['builderbrain audit export --since 2026-01-01 > audit.jsonl', 'builderbrain audit export --since 2026-01-01 --format csv --out audit.csv --profile auditor']),
+    )
+    .action(async (opts: AuditExportArgs) => {
+      ctx.setExitCode(await runOperation(ctx, opts, undefined, (backend) => auditExportCommand(ctx.io, backend, opts)));
+    });
+}
