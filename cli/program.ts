@@ -12,6 +12,7 @@ import { registerHistory } from './commands/history.js';
 import { registerNotes } from './commands/notes.js';
 import { registerReject } from './commands/reject.js';
 import { registerReplay } from './commands/replay.js';
+import { registerRetro } from './commands/retro.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerScenarios, registerSimulate } from './commands/simulate.js';
 import { registerStatus } from './commands/status.js';
@@ -37,6 +38,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerRollback,
   registerHistory,
   registerAudit,
+  registerRetro,
 ];
 
 /**
