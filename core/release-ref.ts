@@ -66,3 +66,13 @@ export function candidateLines(candidates: readonly ReleaseRecord[]): string[] {
 export function previousRelease(release: ReleaseRecord, records: readonly ReleaseRecord[]): ReleaseRecord | null {
   return records.find((r) => r.model === release.model && r.releaseId !== release.releaseId && r.receivedAt < release.receivedAt && (r.status === 'released' || r.status === 'promoted')) ?? null;
 }
+
+/**
+ * Why `--to <version>` cannot be the target of rolling `release` back: a rollback goes back to what
+ * served before it (the lineage), nothing else. Null when it is that version.
+ */
+export function rollbackTargetIssue(release: ReleaseRecord, previous: ReleaseRecord | null, to: string): string | null {
+  if (previous !== null && previous.version === to) return null;
+  const served = previous === null ? 'no earlier release of it is in the ledger' : `it replaced ${previous.version} (release ${previous.releaseId})`;
+  return `--to ${to}: ${release.model} ${release.version} goes back to what served before it, and ${served}. Omit --to, or give that version.`;
+}

@@ -335,3 +335,20 @@ export function rollbackManifest(previous: ReleaseManifest, rollback: NonNullabl
   const { rollback: _earlier, ...rest } = previous;
   return { ...rest, rollback };
 }
+
+/**
+ * How an operator's rollback of a release goes, by its status (RELEASE.md §4.1–4.2). `via`: the
+ * traffic moves back to the previous version still deployed (in the canary, or in the bake where it
+ * is warm), or — released and converged, the previous version removed — that version is released
+ * again through the pipeline. `step`: at once (one identity: a release in its canary, or an
+ * emergency), a request (a planned rollback of a released version: a second identity must approve),
+ * or the approval of the pending request.
+ *
+ * @example operatorRollbackPlan('baking', { emergency: false, approve: false }) // { via: 'traffic', step: 'request' }
+ */
+export function operatorRollbackPlan(status: string | null, ask: { readonly emergency: boolean; readonly approve: boolean }): { via: 'traffic' | 'rerelease'; step: 'now' | 'request' | 'approve' } {
+  const released = status === 'released' || status === 'baking';
+  const via = status === 'released' ? 'rerelease' : 'traffic';
+  if (ask.approve) return { via, step: 'approve' };
+  return { via, step: released && !ask.emergency ? 'request' : 'now' };
+}

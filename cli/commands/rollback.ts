@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { pendingRollbackRequest } from '../../core/app/request-rollback.js';
 import type { ReleaseRecord } from '../../core/ports.js';
-import { previousRelease } from '../../core/release-ref.js';
+import { previousRelease, rollbackTargetIssue } from '../../core/release-ref.js';
+import { operatorRollbackPlan } from '../../core/rollback.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReason, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type RollbackOptions, type TargetOptions } from '../ops.js';
 
@@ -30,65 +31,50 @@ export async function rollbackCommand(io: CliIO, backend: OperatorBackend, ref: 
   const releaseId = await resolveRelease(io, backend, ref);
   if (releaseId === null) return OPS_EXIT.invalid;
   const record = await backend.ledger.getRelease(releaseId);
-  if (record !== null && args.to !== undefined) {
-    const before = previousRelease(record, await backend.ledger.listReleases(200));
-    if (before === null || before.version !== args.to) {
-      const served = before === null ? 'no earlier release of it is in the ledger' : `it replaced ${before.version} (release ${before.releaseId})`;
-      io.stderr(`${s.red('error:')} --to ${args.to}: ${record.model} ${record.version} goes back to what served before it, and ${served}. Omit --to, or give that version.\n`);
-      return OPS_EXIT.invalid;
-    }
+  const plan = operatorRollbackPlan(record?.status ?? null, { emergency: args.emergency === true, approve: args.approve === true });
+  // The lineage, read only when it is needed: to check --to, or to know what to release again.
+  const previous = record !== null && (args.to !== undefined || plan.via === 'rerelease') ? previousRelease(record, await backend.ledger.listReleases(200)) : null;
+  const issue = record !== null && args.to !== undefined ? rollbackTargetIssue(record, previous, args.to) : null;
+  if (issue !== null) {
+    io.stderr(`${s.red('error:')} ${issue}\n`);
+    return OPS_EXIT.invalid;
   }
-  // Released and converged: the previous version is gone from the endpoint, so it is released again.
-  if (record?.status === 'released') return rollbackRelease(io, backend, record, ref, args);
-  const planned = record?.status === 'baking' && args.emergency !== true;
-  if (planned && args.approve !== true) return request(io, backend, releaseId, ref, args);
-  let options: RollbackOptions = { emergency: args.emergency === true };
+  if (record !== null && plan.via === 'rerelease' && previous === null) {
+    io.stderr(`${s.red('error:')} ${record.model} ${record.version} is released and no earlier release of ${record.model} is in the ledger to go back to; nothing was changed.\n`);
+    return OPS_EXIT.failed;
+  }
+  if (plan.step === 'request') return request(io, backend, releaseId, ref, { ...args, to: args.to ?? previous?.version });
+  let requestedBy: string | null = null;
   let reason = args.reason ?? '';
-  if (args.approve === true) {
+  if (plan.step === 'approve') {
     const pending = pendingRollbackRequest(await backend.ledger.timeline(releaseId));
     if (pending === null) {
       io.stderr(`${s.red('error:')} no rollback of ${releaseId} is waiting for approval; nothing was changed. Ask for one with \`builderbrain rollback ${ref} --reason "…"${targetFlags(args)}\`.\n`);
       return OPS_EXIT.nothingWaiting;
     }
-    options = { requestedBy: pending.by };
+    requestedBy = pending.by;
     reason = pending.reason;
   }
-  return run(io, backend, releaseId, reason, options, args);
+  if (record !== null && previous !== null && plan.via === 'rerelease') return releaseAgain(io, backend, record, previous, reason, requestedBy, args);
+  return run(io, backend, releaseId, reason, requestedBy === null ? { emergency: args.emergency === true } : { requestedBy }, args);
 }
 
 /**
  * A released version whose previous version is gone: the previous one is released again through
  * the pipeline (its artifact verified, deployed, smoke-tested, its traffic moved: one 100% phase in
- * an emergency, the configured plan otherwise). An emergency goes at once; a planned one is asked
- * by one identity and started by a second.
+ * an emergency, the configured plan otherwise).
  */
-async function rollbackRelease(io: CliIO, backend: OperatorBackend, record: ReleaseRecord, ref: string, args: RollbackArgs): Promise<number> {
+async function releaseAgain(io: CliIO, backend: OperatorBackend, record: ReleaseRecord, previous: ReleaseRecord, reason: string, requestedBy: string | null, args: RollbackArgs): Promise<number> {
   const s = styleFor(io);
-  const before = previousRelease(record, await backend.ledger.listReleases(200));
-  if (before === null) {
-    io.stderr(`${s.red('error:')} ${record.model} ${record.version} is released and no earlier release of ${record.model} is in the ledger to go back to; nothing was changed.\n`);
-    return OPS_EXIT.failed;
-  }
-  let requestedBy: string | null = null;
-  let reason = args.reason ?? '';
-  if (args.emergency !== true) {
-    if (args.approve !== true) return request(io, backend, record.releaseId, ref, { ...args, to: args.to ?? before.version });
-    const pending = pendingRollbackRequest(await backend.ledger.timeline(record.releaseId));
-    if (pending === null) {
-      io.stderr(`${s.red('error:')} no rollback of ${record.releaseId} is waiting for approval; nothing was changed. Ask for one with \`builderbrain rollback ${ref} --reason "…"${targetFlags(args)}\`.\n`);
-      return OPS_EXIT.nothingWaiting;
-    }
-    requestedBy = pending.by;
-    reason = pending.reason;
-  }
-  const started = await backend.rollbackRelease(before.releaseId, { of: record.version, reason, emergency: args.emergency === true, requestedBy });
-  const doc = { outcome: 'rollback_release_started', releaseId: started.releaseId, of: record.version, to: before.version, emergency: args.emergency === true, decidedBy: started.identity, requestedBy: requestedBy ?? started.identity };
+  const emergency = args.emergency === true;
+  const started = await backend.rollbackRelease(previous.releaseId, { of: record.version, reason, emergency, requestedBy });
+  const doc = { outcome: 'rollback_release_started', releaseId: started.releaseId, of: record.version, to: previous.version, emergency, decidedBy: started.identity, requestedBy: requestedBy ?? started.identity };
   if (args.json) {
     io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
     return OPS_EXIT.ok;
   }
   io.stdout(
-    `${s.red('Rolling back')} ${record.model} ${record.version} to ${before.version}: released again through the pipeline${args.emergency === true ? ' as an emergency (P0; one 100% phase, at once)' : ' (its configured plan)'}.\n` +
+    `${s.red('Rolling back')} ${record.model} ${record.version} to ${previous.version}: released again through the pipeline${emergency ? ' as an emergency (P0; one 100% phase, at once)' : ' (its configured plan)'}.\n` +
       `Release: ${started.releaseId ?? '(see builderbrain status)'}; decided by ${started.identity}${requestedBy === null ? '' : `, requested by ${requestedBy}`}.\n` +
       `Follow it: builderbrain status ${record.model}${targetFlags(args)}\n`,
   );

@@ -1,6 +1,7 @@
 /** core/release-ref.ts: naming a release by id, <model>@<version> or model; the lineage. */
 import { describe, expect, it } from 'vitest';
-import { parseReleaseRef, previousRelease, resolveReleaseRef } from '../../core/release-ref.js';
+import { parseReleaseRef, previousRelease, resolveReleaseRef, rollbackTargetIssue } from '../../core/release-ref.js';
+import { operatorRollbackPlan } from '../../core/rollback.js';
 import type { ReleaseStatus } from '../../core/lifecycle.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 
@@ -41,5 +42,25 @@ describe('naming a release', () => {
     expect(previousRelease(records[0]!, records)?.version).toBe('2.1.0');
     expect(previousRelease(records[1]!, records)?.version).toBe('2.0.9');
     expect(previousRelease(records[3]!, records)).toBeNull();
+  });
+});
+
+describe('an operator rollback: how it goes, and to what', () => {
+  it.each([
+    ['canary', false, false, { via: 'traffic', step: 'now' }],
+    ['baking', true, false, { via: 'traffic', step: 'now' }],
+    ['baking', false, false, { via: 'traffic', step: 'request' }],
+    ['baking', false, true, { via: 'traffic', step: 'approve' }],
+    ['released', true, false, { via: 'rerelease', step: 'now' }],
+    ['released', false, false, { via: 'rerelease', step: 'request' }],
+    ['released', false, true, { via: 'rerelease', step: 'approve' }],
+  ] as const)('%s, emergency %s, approve %s → %j', (status, emergency, approve, plan) => {
+    expect(operatorRollbackPlan(status, { emergency, approve })).toEqual(plan);
+  });
+
+  it('--to must be the version that served before', () => {
+    expect(rollbackTargetIssue(records[1]!, records[3]!, '2.0.9')).toBeNull();
+    expect(rollbackTargetIssue(records[1]!, records[3]!, '2.0.5')).toMatch(/--to 2.0.5: builderbrain 2.1.0 goes back to what served before it, and it replaced 2.0.9/);
+    expect(rollbackTargetIssue(records[3]!, null, '2.0.1')).toMatch(/no earlier release of it is in the ledger/);
   });
 });

@@ -5,14 +5,13 @@
  * state machines build exactly the payloads the handlers parse.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { afterRejection } from '../../core/app/reject-release.js';
+import { AFTER_REJECTION } from '../../core/lifecycle.js';
 import {
   ApprovalRequestSchema,
   CanaryInputSchema,
   GatesInputSchema,
   LockInputSchema,
   PromoteInputSchema,
-  REJECT_CAUSES,
   RejectInputSchema,
   RejectOutputSchema,
   RollbackInputSchema,
@@ -24,7 +23,6 @@ import {
   StartPhaseInputSchema,
   ValidateInputSchema,
   VerifyArtifactInputSchema,
-  type RejectCause,
   type ServingProgress,
 } from '../../core/contracts.js';
 import type { DeploymentGoal } from '../../core/deployment.js';
@@ -104,16 +102,6 @@ const smoke = (passed: boolean) =>
     results: [{ name: 'hello', passed, latencyMs: passed ? 120 : 2500, message: passed ? 'hello: ok' : 'hello: too slow' }],
   });
 
-/** What the promotion does after each rejection cause (core/app/reject-release.ts afterRejection; pinned here). */
-const THEN: Record<RejectCause, 'remove_candidate' | 'release_lock' | 'done'> = {
-  invalid_manifest: 'done',
-  lock_busy: 'done',
-  gates_failed: 'release_lock',
-  artifact_rejected: 'release_lock',
-  deploy_failed: 'remove_candidate',
-  smoke_failed: 'remove_candidate',
-  verification_failed: 'remove_candidate',
-};
 
 const lockStub = (action: 'acquire' | 'release'): Handler => async (i) => {
   expect(LockInputSchema.parse(i)).toEqual({ action, releaseId, model: 'builderbrain' });
@@ -146,7 +134,7 @@ function promotionHandlers(over: Partial<Record<string, Handler>> = {}): Record<
     },
     [P.reject]: async (i: unknown) => {
       const { cause } = RejectInputSchema.parse(i);
-      return RejectOutputSchema.parse({ outcome: 'rejected', cause, then: THEN[cause] });
+      return RejectOutputSchema.parse({ outcome: 'rejected', cause, then: AFTER_REJECTION[cause] });
     },
     [P.rollbackOnFailure]: rollbackStub(),
     // A one-look bake (test/lib/bake-states.test.ts runs the bake's paths).
@@ -162,10 +150,6 @@ describe('promotion state machine paths', () => {
   it('stubs every task of the machine', () => {
     const tasks = Object.entries(defs.promotion.definition.States).filter(([, st]) => st['Type'] === 'Task').map(([n]) => n);
     expect(Object.keys(promotionHandlers()).sort()).toEqual(tasks.sort());
-  });
-
-  it('the rejection follow-ups pinned here are the core\'s', () => {
-    for (const cause of REJECT_CAUSES) expect(afterRejection(cause), cause).toBe(THEN[cause]);
   });
 
   it('happy path: verify, deploy loop, smoke test, canary (.sync), bake, converge loop, release the lock', async () => {
