@@ -3,6 +3,7 @@
  * parsing input files, printing field issues and a tiny table formatter. Commands print; the core
  * never does.
  */
+import { writeFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import type { FieldIssue } from '../core/errors.js';
 import { parseManifestText, type ReleaseManifest } from '../core/manifest.js';
@@ -171,3 +172,25 @@ export function reportLoadFailure(
 /** The closing hint after an invalid manifest. */
 export const MANIFEST_HINT =
   'Fix the fields above and run the command again; the contract is in schema/release-manifest.schema.json.\n';
+
+/** Where a command writes the file its user names (tests inject their own). */
+export interface FileWriter {
+  readonly writeFile?: (path: string, text: string) => Promise<void>;
+}
+
+/**
+ * Writes `text` to the file the user named with `--<option>`; false (and why, on stderr) when it
+ * cannot: a bad path is the user's input, not a bug of the tool.
+ *
+ * @example if (!(await writeOutputFile(io, args.report, html, 'the report', 'report'))) return EXIT.invalid;
+ */
+export async function writeOutputFile(io: CliIO & FileWriter, path: string, text: string, what: string, option: string): Promise<boolean> {
+  try {
+    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(path, text);
+    return true;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    io.stderr(`${styleFor(io).red('error:')} cannot write ${what} '${path}': ${reason}. Check that its directory exists and is writable, or pass another --${option}.\n`);
+    return false;
+  }
+}

@@ -1,7 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EXPORT_FORMATS, exportRows, formatExport, type ExportFormat } from '../../core/audit-export.js';
-import { styleFor, type CliIO, type CommandContext } from '../common.js';
+import { styleFor, writeOutputFile, type CliIO, type CommandContext, type FileWriter } from '../common.js';
 import { addTargetOptions, exitCodesHelp, OPS_EXIT, runOperation, type OperatorBackend, type TargetOptions } from '../ops.js';
 
 export interface AuditExportArgs extends TargetOptions {
@@ -17,7 +16,7 @@ export const MAX_EXPORTED_RELEASES = 10_000;
  * `builderbrain audit export --since <date> [--format jsonl|csv] [--out file]`: every release
  * received since the date and every event of each, from the audit ledger (core/audit-export.ts).
  */
-export async function auditExportCommand(io: CliIO & { readonly writeFile?: (path: string, text: string) => Promise<void> }, backend: OperatorBackend, args: AuditExportArgs): Promise<number> {
+export async function auditExportCommand(io: CliIO & FileWriter, backend: OperatorBackend, args: AuditExportArgs): Promise<number> {
   const records = (await backend.ledger.listReleases(MAX_EXPORTED_RELEASES)).filter((r) => Date.parse(r.receivedAt) >= args.since.getTime());
   const releases = [];
   for (const record of records) releases.push({ record, events: await backend.ledger.timeline(record.releaseId) });
@@ -27,12 +26,7 @@ export async function auditExportCommand(io: CliIO & { readonly writeFile?: (pat
     io.stdout(text);
     return OPS_EXIT.ok;
   }
-  try {
-    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.out, text);
-  } catch (err) {
-    io.stderr(`${styleFor(io).red('error:')} cannot write '${args.out}': ${err instanceof Error ? err.message : String(err)}. Check that its directory exists and is writable.\n`);
-    return OPS_EXIT.invalid;
-  }
+  if (!(await writeOutputFile(io, args.out, text, 'the export', 'out'))) return OPS_EXIT.invalid;
   io.stdout(`${records.length} release(s) and ${rows.length - records.length} event(s) since ${args.since.toISOString()} from ${backend.where} → ${args.out} (${args.format})\n`);
   return OPS_EXIT.ok;
 }

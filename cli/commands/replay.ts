@@ -5,7 +5,7 @@
  * validated before anything runs. Exit codes: 0 every recording ran to an outcome, 2 invalid
  * input, 1 internal failure (including a rollback that could not restore the baseline).
  */
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ReleaseManifest } from '../../core/manifest.js';
@@ -14,7 +14,7 @@ import { parseRecording, type RecordingIssue, type RecordingLine } from '../../l
 import { replay, replayConfig, type ReplaySummary } from '../../local/replay.js';
 import { renderReport } from '../../local/report.js';
 import { reportInput } from '../../local/simulate.js';
-import { EXIT, MANIFEST_HINT, formatTable, loadManifest, loadSchemaFile, reportLoadFailure, styleFor, unreadableMessage, type CommandContext } from '../common.js';
+import { EXIT, MANIFEST_HINT, formatTable, loadManifest, loadSchemaFile, reportLoadFailure, styleFor, unreadableMessage, writeOutputFile, type CommandContext } from '../common.js';
 import { MAX_POLICY_BYTES } from './gate.js';
 import { progressLine, type SimulateIO } from './simulate.js';
 
@@ -143,14 +143,7 @@ async function writeReplayReport(io: SimulateIO, out: string, r: LoadedRecording
     title: `BuilderBrain Release — replayed release of ${summary.release.model} ${summary.release.version}: ${summary.outcome.replace('_', ' ')}`,
     description: `Replay of the recording ${r.name}: the pipeline of simulate, the recorded minutes as the fleet`,
   });
-  try {
-    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(out, html);
-    return true;
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    io.stderr(`${styleFor(io).red('error:')} cannot write the report '${out}': ${reason}. Check that its directory exists and is writable, or pass another --report.\n`);
-    return false;
-  }
+  return writeOutputFile(io, out, html, 'the report', 'report');
 }
 
 /** Replays one recording: its report if asked, its JSON summary if asked; null when the report cannot be written. */

@@ -1,7 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { retroDraft } from '../../core/retro.js';
-import { styleFor, type CliIO, type CommandContext } from '../common.js';
+import { styleFor, writeOutputFile, type CliIO, type CommandContext, type FileWriter } from '../common.js';
 import { addTargetOptions, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
 
 export interface RetroArgs extends TargetOptions {
@@ -9,7 +8,7 @@ export interface RetroArgs extends TargetOptions {
 }
 
 /** `builderbrain retro <release>`: the retrospective draft of a release (RELEASE.md §10.3), prefilled from the ledger. */
-export async function retroCommand(io: CliIO & { readonly writeFile?: (path: string, text: string) => Promise<void> }, backend: OperatorBackend, ref: string, args: RetroArgs): Promise<number> {
+export async function retroCommand(io: CliIO & FileWriter, backend: OperatorBackend, ref: string, args: RetroArgs): Promise<number> {
   const s = styleFor(io);
   const releaseId = await resolveRelease(io, backend, ref);
   if (releaseId === null) return OPS_EXIT.invalid;
@@ -23,12 +22,7 @@ export async function retroCommand(io: CliIO & { readonly writeFile?: (path: str
     io.stdout(draft);
     return OPS_EXIT.ok;
   }
-  try {
-    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(args.out, draft);
-  } catch (err) {
-    io.stderr(`${s.red('error:')} cannot write '${args.out}': ${err instanceof Error ? err.message : String(err)}. Check that its directory exists and is writable.\n`);
-    return OPS_EXIT.invalid;
-  }
+  if (!(await writeOutputFile(io, args.out, draft, 'the draft', 'out'))) return OPS_EXIT.invalid;
   io.stdout(`Retrospective draft of ${releaseId} → ${args.out} (finish the sections marked "to fill in")\n`);
   return OPS_EXIT.ok;
 }

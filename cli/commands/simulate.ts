@@ -1,5 +1,4 @@
 import type { ChainRun } from '../../local/chain.js';
-import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { approvalNotWaiting } from '../../core/lifecycle.js';
 import { renderReport } from '../../local/report.js';
@@ -8,7 +7,7 @@ import { DEFAULT_STATE_DIR, LocalStateDir, StateDirBusyError } from '../../local
 import type { ApprovalResponder, ProgressEvent } from '../../local/runtime.js';
 import { formatRecording, recordingOf } from '../../local/recording.js';
 import { reportInput, simulate, type SimulationSummary } from '../../local/simulate.js';
-import { EXIT, formatIssues, formatTable, styleFor, type CliIO, type CommandContext } from '../common.js';
+import { EXIT, formatIssues, formatTable, styleFor, writeOutputFile, type CliIO, type CommandContext } from '../common.js';
 
 export interface SimulateArgs {
   readonly scenario: string;
@@ -102,18 +101,9 @@ async function openStateDir(io: SimulateIO, args: SimulateArgs, scenario: string
   return local;
 }
 
-/** Writes `text` to the file the user named with `--<option>`; false (and why, on stderr) when it cannot. */
-async function writeOutput(io: SimulateIO, option: 'report' | 'record', path: string, text: string): Promise<boolean> {
-  try {
-    await (io.writeFile ?? ((p, t) => writeFile(p, t, 'utf8')))(path, text);
-    return true;
-  } catch (err) {
-    // A bad path is the user's input, not a bug of the tool.
-    const reason = err instanceof Error ? err.message : String(err);
-    const what = option === 'report' ? 'the report' : 'the recording';
-    io.stderr(`${styleFor(io).red('error:')} cannot write ${what} '${path}': ${reason}. Check that its directory exists and is writable, or pass another --${option}.\n`);
-    return false;
-  }
+/** Writes the report or the recording the user asked for (cli/common.ts writeOutputFile). */
+function writeOutput(io: SimulateIO, option: 'report' | 'record', path: string, text: string): Promise<boolean> {
+  return writeOutputFile(io, path, text, option === 'report' ? 'the report' : 'the recording', option);
 }
 
 /** The summary as the terminal shows it (without --json). */

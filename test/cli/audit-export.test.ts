@@ -1,4 +1,5 @@
 /** `builderbrain audit export` (RELEASE.md §12.2): every release since a date and its events, JSON Lines or CSV. */
+import { ledgerBackend } from '../support/backend.js';
 import { describe, expect, it } from 'vitest';
 import { auditExportCommand } from '../../cli/commands/audit.js';
 import type { OperatorBackend } from '../../cli/ops.js';
@@ -43,14 +44,7 @@ describe('the export rows', () => {
 describe('builderbrain audit export', () => {
   it('exports a simulated release and every one of its events', async () => {
     const run = await simulate({ scenario: BUILTIN_SCENARIOS.find((s) => s.name === 'error-spike-at-10pct')! });
-    const backend: OperatorBackend = {
-      where: 'the test ledger',
-      ledger: run.runtime.ledger,
-      answer: async () => Promise.reject(new Error('not used')),
-      rollback: async () => Promise.reject(new Error('not used')),
-      requestRollback: async () => Promise.reject(new Error('not used')),
-      rollbackRelease: async () => Promise.reject(new Error('not used')),
-    };
+    const backend: OperatorBackend = ledgerBackend('the test ledger', run.runtime.ledger);
     const { io, out } = terminal();
     expect(await auditExportCommand(io, backend, { since: new Date('2026-01-01T00:00:00Z'), format: 'jsonl', local: false, stack: 'S', stateDir: '.x' })).toBe(0);
     const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; type?: string });

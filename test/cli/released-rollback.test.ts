@@ -3,6 +3,7 @@
  * rollback use case: addressed as <model>@<version>, the target checked against the lineage, an
  * emergency at once (P0), a planned one asked by one identity and approved by another.
  */
+import { ledgerBackend } from '../support/backend.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rollbackCommand } from '../../cli/commands/rollback.js';
 import { terminal } from '../support/terminal.js';
@@ -26,17 +27,14 @@ beforeEach(async () => {
 
 /** The operator backend as `identity` would have it: the real use cases on the shared in-memory ports. */
 function backend(identity: string): OperatorBackend {
-  return {
-    where: 'the test pipeline',
-    ledger: w.ledger,
-    answer: async () => Promise.reject(new Error('not used')),
+  return ledgerBackend('the test pipeline', w.ledger, {
     rollback: async (releaseId, reason, options = {}) => ({
       output: await rollback({ releaseId, model: 'builderbrain', trigger: { kind: 'manual', actor: identity, note: reason, ...options }, stopExecution: true }, w),
       identity,
     }),
+    // rollbackRelease: test/e2e/released-rollback.test.ts
     requestRollback: async (releaseId, reason, to) => requestRollback({ releaseId, identity, reason, to }, w),
-    rollbackRelease: async () => Promise.reject(new Error('not used here: test/e2e/released-rollback.test.ts')),
-  };
+  });
 }
 
 const base = { json: false, local: false, stack: 'S', stateDir: '.x' };

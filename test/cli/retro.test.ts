@@ -1,4 +1,5 @@
 /** `builderbrain retro`: a retrospective draft (RELEASE.md §10.3) prefilled from the ledger. */
+import { ledgerBackend } from '../support/backend.js';
 import { describe, expect, it } from 'vitest';
 import { retroCommand } from '../../cli/commands/retro.js';
 import type { OperatorBackend } from '../../cli/ops.js';
@@ -8,14 +9,7 @@ import { terminal } from '../support/terminal.js';
 
 async function backendAfter(name: string): Promise<OperatorBackend> {
   const run = await simulate({ scenario: BUILTIN_SCENARIOS.find((s) => s.name === name)! });
-  return {
-    where: 'the test ledger',
-    ledger: run.runtime.ledger,
-    answer: async () => Promise.reject(new Error('not used')),
-    rollback: async () => Promise.reject(new Error('not used')),
-    requestRollback: async () => Promise.reject(new Error('not used')),
-    rollbackRelease: async () => Promise.reject(new Error('not used')),
-  };
+  return ledgerBackend('the test ledger', run.runtime.ledger);
 }
 const args = { local: false, stack: 'S', stateDir: '.x' };
 

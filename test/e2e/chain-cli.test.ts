@@ -2,6 +2,7 @@
  * `status` and `history` of a release that came through the chain: one timeline across the
  * environments (the stages before this one from the hand-over), `--env` narrowing it.
  */
+import { ledgerBackend } from '../support/backend.js';
 import { describe, expect, it } from 'vitest';
 import { historyCommand } from '../../cli/commands/history.js';
 import { statusCommand } from '../../cli/commands/status.js';
@@ -15,14 +16,7 @@ async function productionBackend() {
   const run = await simulateChain({ scenario: BUILTIN_SCENARIOS.find((s) => s.name === 'chain')! });
   const prod = run.runtimes.find((r) => r.environment === 'production')!.runtime;
   const releaseId = run.summary.chain[2]!.releaseId!;
-  const backend: OperatorBackend = {
-    where: 'stack BuilderBrainRelease (production)',
-    ledger: prod.ledger,
-    answer: async () => Promise.reject(new Error('not used')),
-    rollback: async () => Promise.reject(new Error('not used')),
-    requestRollback: async () => Promise.reject(new Error('not used')),
-    rollbackRelease: async () => Promise.reject(new Error('not used')),
-  };
+  const backend: OperatorBackend = ledgerBackend('stack BuilderBrainRelease (production)', prod.ledger);
   return { backend, releaseId, run };
 }
 

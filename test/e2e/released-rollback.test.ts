@@ -4,6 +4,7 @@
  * pipeline brings it back — its artifact verified, deployed next to the released one, smoke-tested,
  * one 100% phase in an emergency (P0 paged at once), the configured plan for a planned one (two people).
  */
+import { ledgerBackend } from '../support/backend.js';
 import { describe, expect, it } from 'vitest';
 import { rollbackCommand } from '../../cli/commands/rollback.js';
 import { terminal } from '../support/terminal.js';
@@ -28,11 +29,7 @@ async function twoReleased(): Promise<EmbeddedRuntime> {
 /** The operator backend of `identity` on the runtime (the local backend's calls, without a state directory). */
 function backend(runtime: EmbeddedRuntime, identity: string): OperatorBackend {
   let n = 0;
-  return {
-    where: 'the test runtime',
-    ledger: runtime.ledger,
-    answer: async () => Promise.reject(new Error('not used')),
-    rollback: async () => Promise.reject(new Error('not used')),
+  return ledgerBackend('the test runtime', runtime.ledger, {
     requestRollback: async (releaseId, reason, to) => requestRollback({ releaseId, identity, reason, to }, { ledger: runtime.ledger, clock: runtime.clock }),
     rollbackRelease: async (previousReleaseId, r) => {
       const decided = r.requestedBy === null ? { requestedBy: identity, approvedBy: null } : { requestedBy: r.requestedBy, approvedBy: identity };
@@ -41,7 +38,7 @@ function backend(runtime: EmbeddedRuntime, identity: string): OperatorBackend {
       await runtime.settle();
       return { releaseId: started.find((x) => x.releaseId !== undefined)?.releaseId ?? null, identity };
     },
-  };
+  });
 }
 
 const args = { json: false, local: false, stack: 'S', stateDir: '.x' };

@@ -9,6 +9,7 @@
  * units), and every item stored is measured after each test. Every key written is also checked
  * against the partitions IAM lets the roles write (lib/audit-ledger.ts LEDGER_WRITE_PARTITIONS).
  */
+import { ledgerBackend } from '../support/backend.js';
 import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -86,14 +87,7 @@ function captureIO(): { io: CliIO; out: () => string } {
   let stdout = '';
   return { io: { stdout: (s) => void (stdout += s), stderr: (s) => void (stdout += s), readFile: async () => '', isTTY: false }, out: () => stdout };
 }
-const backendOn = (l: DynamoLedger): OperatorBackend => ({
-  where: `table ${table}`,
-  ledger: l,
-  answer: async () => Promise.reject(new Error('not used')),
-  rollback: async () => Promise.reject(new Error('not used')),
-    requestRollback: async () => Promise.reject(new Error('not used')),
-    rollbackRelease: async () => Promise.reject(new Error('not used')),
-});
+const backendOn = (l: DynamoLedger): OperatorBackend => ledgerBackend(`table ${table}`, l);
 const opts = { json: false, local: false, stack: 'BuilderBrainRelease', stateDir: '.builderbrain/local' };
 
 describe('conditional writes', () => {

@@ -4,6 +4,7 @@
  * the releases in flight from an index of active ones, not a window of the newest; every item
  * within DynamoDB's 400 KB limit counted in UTF-8 bytes.
  */
+import { ledgerBackend } from '../support/backend.js';
 import { describe, expect, it } from 'vitest';
 import { statusCommand } from '../../cli/commands/status.js';
 import type { CliIO } from '../../cli/common.js';
@@ -93,14 +94,7 @@ describe('MemoryLedger: releases in flight come from an index of active releases
     const ledger = await waitingThenRejected(100);
     let stdout = '';
     const io: CliIO = { stdout: (s) => void (stdout += s), stderr: () => {}, readFile: async () => '', isTTY: false };
-    const backend: OperatorBackend = {
-      where: 'the test ledger',
-      ledger,
-      answer: async () => Promise.reject(new Error('not used')),
-      rollback: async () => Promise.reject(new Error('not used')),
-    requestRollback: async () => Promise.reject(new Error('not used')),
-    rollbackRelease: async () => Promise.reject(new Error('not used')),
-    };
+    const backend: OperatorBackend = ledgerBackend('the test ledger', ledger);
     expect(await statusCommand(io, backend, undefined, { json: false, local: false, stack: 'S', stateDir: '.x' })).toBe(0);
     expect(stdout).toContain('Releases in flight in the test ledger');
     expect(stdout).toContain('waiting waits for approval of phase 2 (10%)');
