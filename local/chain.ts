@@ -9,6 +9,7 @@
  * environment starts where the previous one ended.
  */
 import type * as z from 'zod';
+import { trailEntry } from '../core/app/hand-over.js';
 import { HANDOVER_DETAIL_TYPE, HANDOVER_SOURCE, type EnvironmentInput, type HookSchema } from '../core/environments.js';
 import { environmentPipelines, environmentSettings, type PipelineConfig } from '../lib/config.js';
 import { LocalHandoverBus, LocalHookInvoker, LocalUpstreamArtifacts } from './chain-ports.js';
@@ -186,10 +187,11 @@ async function environmentSummary(
   bus: LocalHandoverBus,
   startedAtMinute: number,
 ): Promise<EnvironmentSummary> {
-  const timeline = releaseId === null ? [] : await runtime.ledger.timeline(releaseId);
-  const hooks = timeline.flatMap((e) => (e.type === 'hook' ? [{ hook: e.detail.hook ?? '?', stage: e.detail.stage ?? '?', phase: e.phase ?? null, passed: e.detail.passed === true, message: e.detail.message ?? '' }] : []));
-  const verify = timeline.find((e) => e.type === 'drill' && e.detail.action === 'verify');
-  const drill = verify?.type === 'drill' ? { passed: verify.detail.passed === true, message: verify.detail.message ?? '' } : null;
+  // The environment's stage as the hand-over's trail records it (core/app/hand-over.ts trailEntry).
+  const record = releaseId === null ? null : await runtime.ledger.getRelease(releaseId);
+  const stage = record === null ? null : trailEntry(record, await runtime.ledger.timeline(record.releaseId), runtime.environment, account);
+  const hooks = stage?.hooks ?? [];
+  const drill = stage?.drill ?? null;
   const sent = bus.sent[0];
   return {
     environment: name,
