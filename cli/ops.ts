@@ -115,7 +115,7 @@ export type OperatorAnswer = { readonly decision: 'approved' } | { readonly deci
 export interface OperatorBackend {
   /** For messages: `stack BuilderBrainRelease (eu-west-1)`, `the local simulation in .builderbrain/local`. */
   readonly where: string;
-  readonly ledger: Pick<AuditLedger, 'getRelease' | 'timeline' | 'listReleases' | 'listActiveReleases' | 'getHandover'>;
+  readonly ledger: Pick<AuditLedger, 'getRelease' | 'timeline' | 'chainItems' | 'listReleases' | 'listActiveReleases' | 'getHandover'>;
   /** Answers the approval the release waits for; NothingWaitingError / ReleaseNotFoundError change nothing. */
   answer(releaseId: string, answer: OperatorAnswer): Promise<{ readonly result: AnswerResult; readonly identity: string }>;
   /** The operator rollback: the rollback handler with a manual trigger. */

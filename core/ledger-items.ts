@@ -7,8 +7,8 @@
  *
  * | partition | items | who may change them |
  * |---|---|---|
- * | `RELEASE#<id>` | the release's audit events (`EVENT#<eventId>`) | nobody: PutItem of a new event only |
- * | `STATE#<id>` | the release record (`RECORD`), the event counter (`SEQ`), approval task tokens (`TOKEN#<phase>`) | UpdateItem, DeleteItem (tokens) |
+ * | `RELEASE#<id>` | the release's audit events (`EVENT#<seq>`, seq zero-padded to 10 digits, hash-chained: core/ledger-chain.ts) and one marker per eventId (`ID#<eventId>`) | nobody: PutItem of a new item only |
+ * | `STATE#<id>` | the release record (`RECORD`), approval task tokens (`TOKEN#<phase>`) | UpdateItem, DeleteItem (tokens) |
  * | `LOCK#<model>` | the model's release lock (`LOCK`) | PutItem, DeleteItem |
  * | `HANDOVER#<model>#<version>` | an accepted hand-over from the previous environment (`HANDOVER`) | PutItem (overwrites) |
  *
@@ -23,6 +23,7 @@
  */
 import { StoredAuditEventSchema, type AuditEvent, type StoredAuditEvent } from './audit.js';
 import { HandoverRecordSchema, type HandoverRecord } from './handover.js';
+import { GENESIS_HASH, seal } from './ledger-chain.js';
 import { isTerminal } from './lifecycle.js';
 import { RECORD_FIELDS, ReleaseRecordSchema, type RecordPatch, type ReleaseRecord } from './release-record.js';
 import { parseOrThrow } from './validation.js';
@@ -52,13 +53,20 @@ export const LEDGER_TABLE = {
   active: { indexName: 'active', partitionKey: 'activepk', sortKey: 'gsi1sk' },
 } as const;
 
+/** Sort key prefix of the event items (the markers' `ID#` does not begin with it). */
+export const EVENT_SK_PREFIX = 'EVENT#';
+
 /** Partition key prefixes: the audit partition is append-only, the others hold mutable items. */
 export const LEDGER_PREFIXES = { audit: 'RELEASE#', state: 'STATE#', lock: 'LOCK#', handover: 'HANDOVER#' } as const;
 
 export const ledgerKeys = {
-  event: (releaseId: string, eventId: string) => ({ pk: `${LEDGER_PREFIXES.audit}${releaseId}`, sk: `EVENT#${eventId}` }),
+  /** The release's audit partition. */
+  audit: (releaseId: string) => `${LEDGER_PREFIXES.audit}${releaseId}`,
+  /** Event number `seq` of the release: the key is the chain position, so two appends can never take the same one. */
+  event: (releaseId: string, seq: number) => ({ pk: `${LEDGER_PREFIXES.audit}${releaseId}`, sk: `${EVENT_SK_PREFIX}${String(seq).padStart(10, '0')}` }),
+  /** The marker saying which event holds an eventId (a retried step's append finds it and changes nothing). */
+  eventMarker: (releaseId: string, eventId: string) => ({ pk: `${LEDGER_PREFIXES.audit}${releaseId}`, sk: `ID#${eventId}` }),
   release: (releaseId: string) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: 'RECORD' }),
-  sequence: (releaseId: string) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: 'SEQ' }),
   token: (releaseId: string, phase: number) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: `TOKEN#${phase}` }),
   lock: (model: string) => ({ pk: `${LEDGER_PREFIXES.lock}${model}`, sk: 'LOCK' }),
   /** Model names and semantic versions hold no `#` (core/manifest.ts), so the key is unambiguous. */
@@ -292,26 +300,36 @@ export function patchedRecord(record: ReleaseRecord, patch: RecordPatch, status 
 
 // ── items ────────────────────────────────────────────────────────────────────────────────────────
 
-/** The attributes of an event item other than its detail (see {@link eventItem}). */
+/** The attributes of an event item other than its detail and its chain fields (see {@link eventItem}). */
 function eventHead(event: AuditEvent, seq: number): Record<string, unknown> {
   const { detail: _detail, ...rest } = event;
   const head = jsonSafe(rest) as Record<string, unknown>;
   // Free text of the caller's (an operator's identity, an s3:// URI): bounded.
   if (typeof head['actor'] === 'string') head['actor'] = shorten(head['actor'], 2048);
-  return { ...head, ...ledgerKeys.event(event.releaseId, event.eventId), entity: 'event', seq };
+  return { ...head, ...ledgerKeys.event(event.releaseId, seq), entity: 'event' };
 }
 
+/** What the chain fields (`seq`, `prevHash`, `hash`: core/ledger-chain.ts) add to an item, at most. */
+const CHAIN_FIELDS_BYTES = itemBytes({ seq: 1e15, prevHash: GENESIS_HASH, hash: GENESIS_HASH });
+
 /**
- * The item of an audit event with sequence number `seq`: its fields, `detail` as JSON text
- * (`detailJson`) fitted so that the whole item stays within {@link LEDGER_ITEM_BUDGET_BYTES}.
+ * The item of an audit event: number `seq` of its release, after the event whose hash is `prevHash`
+ * ({@link GENESIS_HASH} for the first). Its fields, `detail` as JSON text (`detailJson`) fitted so
+ * that the whole item stays within {@link LEDGER_ITEM_BUDGET_BYTES}, sealed with its hash
+ * (core/ledger-chain.ts `seal`).
  */
-export function eventItem(event: AuditEvent, seq: number): Record<string, unknown> {
+export function eventItem(event: AuditEvent, seq: number, prevHash: string = GENESIS_HASH): Record<string, unknown> {
   const head = eventHead(event, seq);
-  const budget = LEDGER_ITEM_BUDGET_BYTES - itemBytes(head) - utf8Length('detailJson');
+  const budget = LEDGER_ITEM_BUDGET_BYTES - itemBytes(head) - CHAIN_FIELDS_BYTES - utf8Length('detailJson');
   if (budget < 1024) throw new LedgerItemTooLargeError(`audit event ${event.eventId} (without its detail)`, itemBytes(head), LEDGER_ITEM_BUDGET_BYTES - 1024);
-  const item = { ...head, detailJson: fitDetailJson(event.detail, budget) };
+  const item = seal({ ...head, detailJson: fitDetailJson(event.detail, budget) }, seq, prevHash);
   assertItemFits(`audit event ${event.eventId}`, item);
   return item;
+}
+
+/** The marker item of an eventId: which event (`seq`) holds it. */
+export function eventMarkerItem(releaseId: string, eventId: string, seq: number): Record<string, unknown> {
+  return { ...ledgerKeys.eventMarker(releaseId, eventId), entity: 'event_id', eventId, seq };
 }
 
 /**
@@ -334,8 +352,8 @@ export function eventOf(item: Record<string, unknown>): StoredAuditEvent {
 }
 
 /**
- * Timeline order: by the sequence number the ledger assigned at append. Items written before the
- * ledger numbered its events (no `seq`) come first, by `at`.
+ * Timeline order: by the sequence number the ledger assigned at append (the chain's order). Items
+ * without a number (none are written so; a damaged ledger) come first, by `at`.
  */
 export function sortTimelineItems<T extends Record<string, unknown>>(items: T[]): T[] {
   const legacy = items.filter((i) => typeof i['seq'] !== 'number').sort((a, b) => String(a['at']).localeCompare(String(b['at'])));

@@ -82,11 +82,17 @@ export type TransitionResult =
 export interface AuditLedger {
   /**
    * Appends an event; a second append of the same eventId changes nothing. The ledger gives the
-   * event the release's next sequence number: the timeline's order is the order of the appends.
+   * event the release's next sequence number and links it to the event before it by hash
+   * (core/ledger-chain.ts): the timeline's order is the order of the appends.
    */
   append(event: AuditEvent): Promise<'appended' | 'duplicate'>;
   /** The release's events in the order they were appended (the ledger's sequence), whatever their `at`; details as stored. */
   timeline(releaseId: string): Promise<StoredAuditEvent[]>;
+  /**
+   * The release's event items exactly as stored, chain fields included (`seq`, `prevHash`, `hash`:
+   * core/ledger-chain.ts), in chain order: what `builderbrain audit verify` checks.
+   */
+  chainItems(releaseId: string): Promise<Record<string, unknown>[]>;
   /** Creates the record if absent; returns the stored one either way. */
   createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }>;
   getRelease(releaseId: string): Promise<ReleaseRecord | null>;

@@ -74,7 +74,9 @@ export type PublishableTopic = 'incident' | 'approvals';
 export interface StepPermissions {
   /**
    * DynamoDB actions on the ledger: what the use case's ledger and lock calls become in
-   * lambdas/adapters/dynamodb-ledger.ts (no step lists or queries; the CLI does).
+   * lambdas/adapters/dynamodb-ledger.ts. Every step that appends events gets GetItem and Query too:
+   * an append reads its eventId's marker and the tail of the release's hash chain
+   * (core/ledger-chain.ts); no step lists releases (the CLI does).
    */
   readonly ledger?: readonly LedgerAction[];
   readonly publishes?: readonly PublishableTopic[];
@@ -151,7 +153,7 @@ export const STEP_VALIDATE_MANIFEST = {
   env: ['tableName', 'environment', 'incidentTopicArn'],
   memoryMb: 512,
   timeoutSeconds: 30,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], readsArtifacts: true, publishes: ['incident'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsArtifacts: true, publishes: ['incident'] },
 } as const satisfies StepSpec;
 
 export const STEP_RELEASE_LOCK = {
@@ -163,7 +165,7 @@ export const STEP_RELEASE_LOCK = {
   env: ['tableName'],
   memoryMb: 256,
   timeoutSeconds: 15,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] },
 } as const satisfies StepSpec;
 
 export const STEP_RUN_GATES = {
@@ -175,7 +177,7 @@ export const STEP_RUN_GATES = {
   env: ['tableName', 'gatePolicy'],
   memoryMb: 256,
   timeoutSeconds: 30,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'] },
 } as const satisfies StepSpec;
 
 export const STEP_VERIFY_ARTIFACT = {
@@ -188,7 +190,7 @@ export const STEP_VERIFY_ARTIFACT = {
   // A full vCPU for SHA-256 over multi-gigabyte artifacts (bench/artifact-digest.bench.ts), 15 minutes at most.
   memoryMb: 1769,
   timeoutSeconds: 15 * MINUTES,
-  permissions: { ledger: ['PutItem', 'UpdateItem'], readsArtifacts: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsArtifacts: true },
 } as const satisfies StepSpec;
 
 export const STEP_SERVING = {
@@ -201,7 +203,7 @@ export const STEP_SERVING = {
   memoryMb: 512,
   // A Lambda target's apply waits for the function's configuration update (up to a minute per wait).
   timeoutSeconds: 5 * MINUTES,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], deploysModels: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], deploysModels: true },
 } as const satisfies StepSpec;
 
 export const STEP_REJECT_RELEASE = {
@@ -213,7 +215,7 @@ export const STEP_REJECT_RELEASE = {
   env: ['tableName', 'incidentTopicArn'],
   memoryMb: 256,
   timeoutSeconds: 30,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], publishes: ['incident'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], publishes: ['incident'] },
 } as const satisfies StepSpec;
 
 export const STEP_START_PHASE = {
@@ -225,7 +227,7 @@ export const STEP_START_PHASE = {
   env: ['tableName', 'router'],
   memoryMb: 256,
   timeoutSeconds: 5 * MINUTES,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], routesTraffic: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], routesTraffic: true },
 } as const satisfies StepSpec;
 
 export const STEP_ANALYZE_CANARY = {
@@ -238,7 +240,7 @@ export const STEP_ANALYZE_CANARY = {
   env: ['tableName', 'metricsNamespace', 'canaryPolicy', 'incidentTopicArn'],
   memoryMb: 1024,
   timeoutSeconds: 60,
-  permissions: { ledger: ['PutItem', 'UpdateItem'], readsMetrics: true, publishes: ['incident'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsMetrics: true, publishes: ['incident'] },
 } as const satisfies StepSpec;
 
 export const STEP_REQUEST_APPROVAL = {
@@ -250,7 +252,7 @@ export const STEP_REQUEST_APPROVAL = {
   env: ['tableName', 'approvalTopicArn'],
   memoryMb: 256,
   timeoutSeconds: 30,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], publishes: ['approvals'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], publishes: ['approvals'] },
 } as const satisfies StepSpec;
 
 export const STEP_PROMOTE = {
@@ -263,7 +265,7 @@ export const STEP_PROMOTE = {
   env: ['tableName', 'router', 'approvalTopicArn'],
   memoryMb: 256,
   timeoutSeconds: 5 * MINUTES,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], routesTraffic: true, publishes: ['approvals'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], routesTraffic: true, publishes: ['approvals'] },
 } as const satisfies StepSpec;
 
 export const STEP_ROLLBACK = {
@@ -276,7 +278,7 @@ export const STEP_ROLLBACK = {
   env: ['model', 'tableName', 'router', 'incidentTopicArn', 'alarmWarmup'],
   memoryMb: 256,
   timeoutSeconds: 5 * MINUTES,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
 } as const satisfies StepSpec;
 
 export const STEP_EXECUTION_ENDED = {
@@ -289,7 +291,7 @@ export const STEP_EXECUTION_ENDED = {
   env: ['tableName', 'router', 'incidentTopicArn'],
   memoryMb: 256,
   timeoutSeconds: 5 * MINUTES,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
 } as const satisfies StepSpec;
 
 export const STEP_RUN_HOOKS = {
@@ -302,7 +304,7 @@ export const STEP_RUN_HOOKS = {
   memoryMb: 256,
   // A hook may take up to 840 s (core/environments.ts MAX_HOOK_TIMEOUT_SECONDS); the answer is recorded after.
   timeoutSeconds: 15 * MINUTES,
-  permissions: { ledger: ['PutItem', 'UpdateItem'], invokesHooks: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], invokesHooks: true },
 } as const satisfies StepSpec;
 
 export const STEP_DRILL = {
@@ -314,7 +316,7 @@ export const STEP_DRILL = {
   env: ['tableName', 'router', 'metricsNamespace', 'environment'],
   memoryMb: 256,
   timeoutSeconds: 5 * MINUTES,
-  permissions: { ledger: ['PutItem', 'UpdateItem'], routesTraffic: true, readsMetrics: true },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], routesTraffic: true, readsMetrics: true },
 } as const satisfies StepSpec;
 
 export const STEP_HAND_OVER = {
@@ -339,7 +341,7 @@ export const STEP_ACCEPT_HANDOVER = {
   // Streams and hashes multi-gigabyte artifacts (as verify-artifact does).
   memoryMb: 1769,
   timeoutSeconds: 15 * MINUTES,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], copiesUpstream: true, publishes: ['incident'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], copiesUpstream: true, publishes: ['incident'] },
 } as const satisfies StepSpec;
 
 export const STEP_BAKE = {
@@ -352,7 +354,7 @@ export const STEP_BAKE = {
   env: ['tableName', 'metricsNamespace', 'bake', 'canaryPolicy', 'approvalTopicArn'],
   memoryMb: 1024,
   timeoutSeconds: 60,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem'], readsMetrics: true, publishes: ['approvals'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsMetrics: true, publishes: ['approvals'] },
 } as const satisfies StepSpec;
 
 export const STEP_RECOVERY = {

@@ -5,8 +5,8 @@
  * point-in-time recovery, deletion protection.
  *
  * **Append-only in IAM, as far as IAM can say it.** Audit events live in partitions of their own
- * (`RELEASE#<id>`), apart from every mutable item (`STATE#<id>`: record, event counter, task
- * tokens; `LOCK#<model>`: the lock). {@link AuditLedger.grantActions} allows UpdateItem only on
+ * (`RELEASE#<id>`, with their eventId markers; hash-chained: core/ledger-chain.ts), apart from
+ * every mutable item (`STATE#<id>`: record, task tokens; `LOCK#<model>`: the lock). {@link AuditLedger.grantActions} allows UpdateItem only on
  * `STATE#` partitions and DeleteItem only on `STATE#` and `LOCK#` ones (condition key
  * `dynamodb:LeadingKeys`), so no pipeline role can change or delete an event. An accepted hand-over
  * (`HANDOVER#<model>#<version>`, the environment chain) is written only by the role that accepts

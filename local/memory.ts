@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
 import type { ArtifactFacts } from '../core/deployment.js';
 import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
-import { eventItem, eventOf, fitRecord, patchedRecord, recordItem } from '../core/ledger-items.js';
+import { GENESIS_HASH } from '../core/ledger-chain.js';
+import { eventItem, eventOf, fitRecord, patchedRecord, recordItem, sortTimelineItems } from '../core/ledger-items.js';
 import { isTerminal } from '../core/lifecycle.js';
 import { datapointOf, type EmittedMinute } from './cloudwatch.js';
 import type {
@@ -71,39 +72,40 @@ export class ManualClock implements Clock {
  * table would accept.
  */
 export class MemoryLedger implements AuditLedger {
-  private readonly events = new Map<string, { seq: number; event: StoredAuditEvent }[]>();
-  private readonly sequences = new Map<string, number>();
+  /** Each release's event items as the DynamoDB ledger stores them (hash-chained), in chain order. */
+  private readonly items = new Map<string, Record<string, unknown>[]>();
   private readonly records = new Map<string, ReleaseRecord>();
   private readonly tokens = new Map<string, string>();
 
-  /** Takes the release's next sequence number (as the DynamoDB counter), then stores the event unless its eventId is there. */
+  /** Links the event after the release's last one (as the DynamoDB ledger does) unless its eventId is there. */
   public async append(event: AuditEvent): Promise<'appended' | 'duplicate'> {
-    const seq = this.nextSeq(event.releaseId);
-    return this.keep(seq, eventOf(eventItem(event, seq)));
-  }
-
-  /** Puts back an event as a ledger gave it (a saved timeline: local/state-dir.ts), after those appended so far; a known eventId is skipped. */
-  public async restore(event: StoredAuditEvent): Promise<'appended' | 'duplicate'> {
-    return this.keep(this.nextSeq(event.releaseId), copy(event));
-  }
-
-  private nextSeq(releaseId: string): number {
-    const seq = (this.sequences.get(releaseId) ?? 0) + 1;
-    this.sequences.set(releaseId, seq);
-    return seq;
-  }
-
-  private keep(seq: number, stored: StoredAuditEvent): 'appended' | 'duplicate' {
-    const list = this.events.get(stored.releaseId) ?? [];
-    if (list.some((e) => e.event.eventId === stored.eventId)) return 'duplicate';
-    list.push({ seq, event: stored });
-    this.events.set(stored.releaseId, list);
+    const list = this.items.get(event.releaseId) ?? [];
+    if (list.some((i) => i['eventId'] === event.eventId)) return 'duplicate';
+    const last = list.at(-1);
+    const item = eventItem(event, (last === undefined ? 0 : Number(last['seq'])) + 1, last === undefined ? GENESIS_HASH : String(last['hash']));
+    eventOf(item);
+    list.push(item);
+    this.items.set(event.releaseId, list);
     return 'appended';
+  }
+
+  /**
+   * Puts back an event item exactly as a ledger stored it (a saved state: local/state-dir.ts), after
+   * those of its release so far: nothing is re-hashed, so a changed item stays detectably changed.
+   */
+  public restoreItem(releaseId: string, item: Record<string, unknown>): void {
+    const list = this.items.get(releaseId) ?? [];
+    list.push(copy(item));
+    this.items.set(releaseId, list);
   }
 
   /** In sequence order: the order of the appends, whatever the events' `at`. */
   public async timeline(releaseId: string): Promise<StoredAuditEvent[]> {
-    return [...(this.events.get(releaseId) ?? [])].sort((a, b) => a.seq - b.seq).map((e) => copy(e.event));
+    return (await this.chainItems(releaseId)).map(eventOf);
+  }
+
+  public async chainItems(releaseId: string): Promise<Record<string, unknown>[]> {
+    return sortTimelineItems((this.items.get(releaseId) ?? []).map(copy));
   }
 
   public async createRelease(record: ReleaseRecord): Promise<{ created: boolean; record: ReleaseRecord }> {

@@ -24,7 +24,7 @@ import * as z from 'zod';
 import { answerApproval } from '../core/app/answer-approval.js';
 import { ReleaseNotFoundError } from '../core/app/errors.js';
 import { ReleaseIdSchema, type RollbackInput } from '../core/contracts.js';
-import { StoredAuditEventSchema } from '../core/audit.js';
+import { SealedItemSchema } from '../core/ledger-chain.js';
 import type { ArtifactStore, AuditEvent, AuditLedger, Clock, Executions, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
 import { ReleaseRecordSchema } from '../core/release-record.js';
 import { MemoryLedger } from './memory.js';
@@ -35,7 +35,7 @@ export const DEFAULT_STATE_DIR = '.builderbrain/local';
 export const STATE_FILE = 'state.json';
 const ANSWERS = 'answers';
 const RESULTS = 'results';
-const FORMAT = 'builderbrain-local-state/1';
+const FORMAT = 'builderbrain-local-state/2';
 
 // ── the snapshot ────────────────────────────────────────────────────────────────────────────────
 
@@ -52,8 +52,12 @@ export const LocalSnapshotSchema = z.strictObject({
   }),
   /** The release records, as core/release-record.ts defines them. */
   releases: z.array(ReleaseRecordSchema),
-  /** Each release's timeline, as the ledger gives it back (core/audit.ts). */
-  events: z.record(z.string(), z.array(StoredAuditEventSchema)),
+  /**
+   * Each release's event items as the ledger stores them (core/ledger-items.ts): the event's fields,
+   * its detail as JSON text, and its hash-chain fields (core/ledger-chain.ts), so that
+   * `audit verify --local` checks what was written.
+   */
+  events: z.record(z.string(), z.array(SealedItemSchema)),
   taskTokens: z.array(z.strictObject({ releaseId: z.string(), phase: z.number().int(), token: z.string() })),
 });
 export type LocalSnapshot = z.infer<typeof LocalSnapshotSchema>;
@@ -133,7 +137,7 @@ export function simulationAlive(snapshot: LocalSnapshot): boolean {
 export async function ledgerFromSnapshot(snapshot: LocalSnapshot): Promise<MemoryLedger> {
   const ledger = new MemoryLedger();
   for (const r of snapshot.releases) await ledger.createRelease(r);
-  for (const events of Object.values(snapshot.events)) for (const e of events) await ledger.restore(e);
+  for (const [releaseId, items] of Object.entries(snapshot.events)) for (const item of items) ledger.restoreItem(releaseId, item);
   for (const t of snapshot.taskTokens) await ledger.putTaskToken(t.releaseId, t.phase, t.token);
   return ledger;
 }
@@ -201,10 +205,11 @@ export class PersistedLedger extends MemoryLedger {
   /** Everything the ledger holds, as written to state.json. */
   public async snapshot(): Promise<LocalSnapshot> {
     const releases = await this.listReleases(Number.MAX_SAFE_INTEGER);
-    const events: Record<string, StoredAuditEvent[]> = {};
+    const events: LocalSnapshot['events'] = {};
     const taskTokens: LocalSnapshot['taskTokens'] = [];
     for (const r of releases) {
-      events[r.releaseId] = await this.timeline(r.releaseId);
+      // Sealed by the ledger's own append (core/ledger-items.ts eventItem).
+      events[r.releaseId] = (await this.chainItems(r.releaseId)) as LocalSnapshot['events'][string];
       for (let phase = 0; phase <= (r.phase ?? -1); phase++) {
         const token = await this.getTaskToken(r.releaseId, phase);
         if (token !== null) taskTokens.push({ releaseId: r.releaseId, phase, token });

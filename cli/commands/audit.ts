@@ -1,7 +1,36 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { EXPORT_FORMATS, exportRows, formatExport, type ExportFormat } from '../../core/audit-export.js';
+import { describeChain, verifyChain } from '../../core/ledger-chain.js';
+import { eventOf } from '../../core/ledger-items.js';
 import { styleFor, writeOutputFile, type CliIO, type CommandContext, type FileWriter } from '../common.js';
-import { addTargetOptions, exitCodesHelp, OPS_EXIT, runOperation, type OperatorBackend, type TargetOptions } from '../ops.js';
+import { addTargetOptions, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
+
+/** `audit verify`: the chain is broken (an event was changed, replaced or removed). */
+export const CHAIN_BROKEN_EXIT = 3;
+
+export interface AuditVerifyArgs extends TargetOptions {
+  readonly json?: boolean;
+}
+
+/**
+ * `builderbrain audit verify <release>`: checks the release's hash chain (core/ledger-chain.ts) on
+ * the events as stored and names the first broken link. Exit 0 intact, 3 broken.
+ */
+export async function auditVerifyCommand(io: CliIO, backend: OperatorBackend, ref: string, args: AuditVerifyArgs): Promise<number> {
+  const s = styleFor(io);
+  const releaseId = await resolveRelease(io, backend, ref);
+  if (releaseId === null) return OPS_EXIT.invalid;
+  const [record, items] = await Promise.all([backend.ledger.getRelease(releaseId), backend.ledger.chainItems(releaseId)]);
+  if (record === null && items.length === 0) {
+    io.stderr(`${s.red('error:')} release ${releaseId} is not in the audit ledger of ${backend.where}. \`builderbrain status${targetFlags(args)}\` lists the releases in flight.\n`);
+    return OPS_EXIT.notFound;
+  }
+  const verdict = verifyChain(releaseId, items);
+  if (args.json === true) io.stdout(`${JSON.stringify(verdict, null, 2)}\n`);
+  else if (verdict.intact) io.stdout(`${s.green('✓')} ${describeChain(verdict)} (${backend.where})\n`);
+  else io.stdout(`${s.red('✗')} ${describeChain(verdict)} (${backend.where})\n`);
+  return verdict.intact ? OPS_EXIT.ok : CHAIN_BROKEN_EXIT;
+}
 
 export interface AuditExportArgs extends TargetOptions {
   readonly since: Date;
@@ -19,7 +48,10 @@ export const MAX_EXPORTED_RELEASES = 10_000;
 export async function auditExportCommand(io: CliIO & FileWriter, backend: OperatorBackend, args: AuditExportArgs): Promise<number> {
   const records = (await backend.ledger.listReleases(MAX_EXPORTED_RELEASES)).filter((r) => Date.parse(r.receivedAt) >= args.since.getTime());
   const releases = [];
-  for (const record of records) releases.push({ record, events: await backend.ledger.timeline(record.releaseId) });
+  for (const record of records) {
+    const items = await backend.ledger.chainItems(record.releaseId);
+    releases.push({ record, events: items.map((item) => ({ ...eventOf(item), ...(typeof item['hash'] === 'string' ? { hash: item['hash'] } : {}) })) });
+  }
   const rows = exportRows(releases, args.since);
   const text = formatExport(rows, args.format);
   if (args.out === undefined) {
@@ -58,5 +90,23 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
     )
     .action(async (opts: AuditExportArgs) => {
       ctx.setExitCode(await runOperation(ctx, opts, undefined, (backend) => auditExportCommand(ctx.io, backend, opts)));
+    });
+  addTargetOptions(
+    audit
+      .command('verify')
+      .description('check a release\'s hash chain: every event as stored, linked to the one before; names the first broken link')
+      .argument('<release>', 'a release id, <model>@<version>, or a model name (its current release)')
+      .option('--json', 'the verdict as JSON (intact, events, head, broken)', false),
+  )
+    .addHelpText(
+      'after',
+      exitCodesHelp(`0 intact · 1 not found, or AWS failed · 2 invalid arguments · ${CHAIN_BROKEN_EXIT} broken (an event was changed, replaced or removed)`, [
+        'builderbrain audit verify builderbrain@2.1.0',
+        'builderbrain audit verify builderbrain-2_1_0-1a2b3c4d --local --json',
+      ]),
+    )
+    .action(async (ref: string, opts: AuditVerifyArgs) => {
+      if (!checkReleaseRef(ctx.io, ref)) return ctx.setExitCode(OPS_EXIT.invalid);
+      ctx.setExitCode(await runOperation(ctx, opts, ref, (backend) => auditVerifyCommand(ctx.io, backend, ref, opts)));
     });
 }

@@ -5,9 +5,9 @@
  *
  * | item | pk | sk | other attributes |
  * |---|---|---|---|
- * | audit event | `RELEASE#<id>` | `EVENT#<eventId>` | the AuditEvent fields, `seq`, `detail` as JSON text (`detailJson`) |
+ * | audit event | `RELEASE#<id>` | `EVENT#<seq>` (10 digits) | the AuditEvent fields, `detail` as JSON text (`detailJson`), the chain fields `seq`, `prevHash`, `hash` (core/ledger-chain.ts) |
+ * | eventId marker | `RELEASE#<id>` | `ID#<eventId>` | `eventId`, `seq`: which event holds it |
  * | release record | `STATE#<id>` | `RECORD` | the ReleaseRecord fields; `gsi1pk`='RELEASES', `gsi1sk`=receivedAt; `activepk`='ACTIVE' until the release ends |
- * | event counter | `STATE#<id>` | `SEQ` | `seq`: the last sequence number given to an event of the release |
  * | approval task token | `STATE#<id>` | `TOKEN#<phase>` | `token` |
  * | release lock | `LOCK#<model>` | `LOCK` | `holder`, `acquiredAt` |
  * | accepted hand-over | `HANDOVER#<model>#<version>` | `HANDOVER` | the HandoverRecord fields, the trail as JSON text (`trailJson`) |
@@ -15,12 +15,11 @@
  * Indexes: `gsi1` (`gsi1pk`, `gsi1sk`): every release, newest first; `active` (`activepk`,
  * `gsi1sk`, sparse): the releases not yet ended — `status` lists them however many ended since.
  *
- * **Order.** The timeline is in the order the ledger recorded the events, never the writers'
- * clocks: an append first takes the release's next sequence number (UpdateItem ADD on the counter:
- * atomic, so concurrent appends get distinct numbers), then puts the event with it. The event's
- * sort key stays its eventId so that a retried step is caught by `attribute_not_exists` on the key
- * (a sequence in the key could not catch it); a retry that finds its event already there leaves a
- * gap in the numbers, never a second event. `timeline` reads the partition and orders by `seq`.
+ * **Order and the hash chain.** The timeline is in the order the ledger recorded the events, never
+ * the writers' clocks: each event's key is its position in the release's chain, and it carries the
+ * hash of the event before it (core/ledger-chain.ts; `builderbrain audit verify`). An append reads
+ * the chain's tail and puts the next position on condition it is free (see {@link DynamoLedger.append}):
+ * concurrent appends get distinct, gap-free numbers, and a retried step finds its eventId's marker.
  *
  * **Size.** Every write is measured before it is sent (DynamoDB's 400 KB item limit, in UTF-8
  * bytes): an event's detail is shrunk to fit, each record field is capped (core/ledger-items.ts).
@@ -32,9 +31,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ReleaseNotFoundError } from '../../core/app/errors.js';
+import { GENESIS_HASH } from '../../core/ledger-chain.js';
 import {
   assertItemFits,
+  EVENT_SK_PREFIX,
   eventItem,
+  eventMarkerItem,
   eventOf,
   fitRecordPatch,
   handoverItem,
@@ -66,6 +68,14 @@ export const TABLE_KEYS = LEDGER_TABLE;
 export const keys = ledgerKeys;
 
 const isConditionFailed = (err: unknown) => isAwsError(err, 'ConditionalCheckFailedException');
+
+/**
+ * How many of the newest events an append reads: a retried step whose event went in but whose
+ * marker did not (a crash between the two writes) finds its eventId among them.
+ */
+const TAIL_WINDOW = 10;
+/** Appends racing for the same number retry; each attempt loses only to an append that succeeded. */
+const MAX_APPEND_ATTEMPTS = 25;
 
 /** The record an item holds, read through the record's schema (absent optional fields as null). */
 function toRecord(item: Record<string, unknown>): ReleaseRecord {
@@ -112,53 +122,98 @@ export class DynamoLedger implements AuditLedger {
   }
 
   /**
-   * Takes the release's next sequence number, then puts the event (fitted to the item limit) only
-   * if no event of that eventId exists. A duplicate leaves its number unused.
+   * Appends the event as the next link of the release's hash chain (core/ledger-chain.ts):
+   *
+   * 1. the eventId's marker (`ID#<eventId>`) there: a retried step, `duplicate`;
+   * 2. read the chain's tail (the last {@link TAIL_WINDOW} events, newest first); the eventId among
+   *    them: `duplicate` (a retry after a crash between the event and its marker);
+   * 3. put the event as number n+1 after the tail's hash, on condition that number n+1 does not
+   *    exist. The key is the chain position, so of two concurrent appends exactly one gets it; the
+   *    other reads the tail again and links after it. No gap, no fork, one event per eventId;
+   * 4. put the marker.
    */
   public async append(event: AuditEvent): Promise<'appended' | 'duplicate'> {
-    const seq = await this.nextSequence(event.releaseId);
-    const item = eventItem(event, seq);
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    if (await this.exists(keys.eventMarker(event.releaseId, event.eventId))) return 'duplicate';
+    for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
+      const tail = await this.tail(event.releaseId);
+      const same = tail.find((t) => t.eventId === event.eventId);
+      if (same !== undefined) {
+        await this.putMarker(event.releaseId, event.eventId, same.seq);
+        return 'duplicate';
+      }
+      const seq = (tail[0]?.seq ?? 0) + 1;
+      const item = eventItem(event, seq, tail[0]?.hash ?? GENESIS_HASH);
+      try {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      } catch (err) {
+        if (!isConditionFailed(err)) this.fail('PutItem', err);
+        // Another append took number `seq`: link after it.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        continue;
+      }
+      await this.putMarker(event.releaseId, event.eventId, seq);
       return 'appended';
+    }
+    throw new Error(`DynamoDB ledger: could not append ${event.eventId} to ${event.releaseId} in ${MAX_APPEND_ATTEMPTS} attempts (other appends kept taking the next number)`);
+  }
+
+  /** Whether an item exists (consistent read). */
+  private async exists(key: Record<string, string>): Promise<boolean> {
+    try {
+      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true, ProjectionExpression: 'pk' }));
+      return out.Item !== undefined;
     } catch (err) {
-      if (isConditionFailed(err)) return 'duplicate';
-      this.fail('PutItem', err);
+      this.fail('GetItem', err);
     }
   }
 
-  /** UpdateItem ADD on the release's counter: atomic, so every append gets its own number. */
-  private async nextSequence(releaseId: string): Promise<number> {
+  /** The marker of an eventId; an existing one (a concurrent retry) is fine. */
+  private async putMarker(releaseId: string, eventId: string, seq: number): Promise<void> {
     try {
-      const out = await this.doc.send(
-        new UpdateCommand({
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: eventMarkerItem(releaseId, eventId, seq), ConditionExpression: 'attribute_not_exists(pk)' }));
+    } catch (err) {
+      if (!isConditionFailed(err)) this.fail('PutItem', err);
+    }
+  }
+
+  /** The chain position, hash and eventId of the release's last {@link TAIL_WINDOW} events, newest first. */
+  private async tail(releaseId: string): Promise<{ seq: number; hash: string; eventId: string }[]> {
+    let page;
+    try {
+      page = await this.doc.send(
+        new QueryCommand({
           TableName: this.tableName,
-          Key: keys.sequence(releaseId),
-          UpdateExpression: 'SET #entity = :entity ADD #seq :one',
-          ExpressionAttributeNames: { '#entity': 'entity', '#seq': 'seq' },
-          ExpressionAttributeValues: { ':one': 1, ':entity': 'sequence' },
-          ReturnValues: 'UPDATED_NEW',
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.audit(releaseId), ':prefix': EVENT_SK_PREFIX },
+          ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash' },
+          ProjectionExpression: '#seq, #hash, eventId',
+          ScanIndexForward: false,
+          Limit: TAIL_WINDOW,
+          ConsistentRead: true,
         }),
       );
-      const seq = out.Attributes?.['seq'];
-      if (typeof seq !== 'number') throw new Error(`the event counter of ${releaseId} returned no number`);
-      return seq;
     } catch (err) {
-      this.fail('UpdateItem', err);
+      this.fail('Query', err);
     }
+    return (page.Items ?? []).map((i) => ({ seq: Number(i['seq']), hash: String(i['hash']), eventId: String(i['eventId']) }));
   }
 
   /** Every event of the release, in sequence order (the order the ledger recorded them). */
   public async timeline(releaseId: string): Promise<StoredAuditEvent[]> {
+    return (await this.chainItems(releaseId)).map(eventOf);
+  }
+
+  /** The release's event items as stored, in chain order (what `audit verify` checks). */
+  public async chainItems(releaseId: string): Promise<Record<string, unknown>[]> {
     const items = await this.queryAll(
       {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.event(releaseId, '').pk, ':prefix': 'EVENT#' },
+        ExpressionAttributeValues: { ':pk': keys.audit(releaseId), ':prefix': EVENT_SK_PREFIX },
         ConsistentRead: true,
       },
       (item) => item,
     );
-    return sortTimelineItems(items).map(eventOf);
+    return sortTimelineItems(items);
   }
 
   /** Every page of a Query on the table (up to `limit` items), each item mapped. */

@@ -34,8 +34,8 @@ describe('the export rows', () => {
     expect(csvField(null)).toBe('');
     const rows = exportRows([newer], new Date(0));
     const csv = formatExport(rows, 'csv').split('\r\n');
-    expect(csv[0]).toBe('kind,releaseId,model,version,status,seq,at,type,actor,phase,weight,detail');
-    expect(csv[2]).toBe('event,r-new,builderbrain,2.1.0,,1,2026-01-05T09:01:00.000Z,approved,"alice, ""the approver""",0,1,{}');
+    expect(csv[0]).toBe('kind,releaseId,model,version,status,seq,at,type,actor,phase,weight,detail,hash');
+    expect(csv[2]).toBe('event,r-new,builderbrain,2.1.0,,1,2026-01-05T09:01:00.000Z,approved,"alice, ""the approver""",0,1,{},');
     const jsonl = formatExport(rows, 'jsonl').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
     expect(jsonl.map((r) => r.kind)).toEqual(['release', 'event']);
   });
@@ -55,7 +55,11 @@ describe('builderbrain audit export', () => {
     const code = await auditExportCommand({ ...file.io, writeFile: async (_p, t) => void written.push(t) }, backend, { since: new Date('2026-01-01T00:00:00Z'), format: 'csv', out: 'audit.csv', local: false, stack: 'S', stateDir: '.x' });
     expect(code).toBe(0);
     expect(file.out.stdout).toMatch(/^1 release\(s\) and \d+ event\(s\) since 2026-01-01T00:00:00.000Z from the test ledger → audit.csv \(csv\)/);
-    expect(written[0]!.split('\r\n')[0]).toBe('kind,releaseId,model,version,status,seq,at,type,actor,phase,weight,detail');
+    expect(written[0]!.split('\r\n')[0]).toBe('kind,releaseId,model,version,status,seq,at,type,actor,phase,weight,detail,hash');
+    // Each event with its hash in the release's chain: the one the ledger stored.
+    const hashes = (await run.runtime.ledger.chainItems((lines[0] as { releaseId?: string }).releaseId!)).map((i) => i['hash']);
+    expect(lines.slice(1).map((l) => (l as { hash?: string }).hash)).toEqual(hashes);
+    expect(new Set(hashes).size).toBe(hashes.length);
   });
 
   it('a bad --since or --format is invalid input (exit 2), named', async () => {

@@ -10,7 +10,7 @@
  * against the partitions IAM lets the roles write (lib/audit-ledger.ts LEDGER_WRITE_PARTITIONS).
  */
 import { ledgerBackend } from '../support/backend.js';
-import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { historyCommand } from '../../cli/commands/history.js';
@@ -26,6 +26,9 @@ import { MemoryLedger } from '../../local/memory.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 import { DYNAMODB_ITEM_LIMIT, dynamoItemBytes, wellFormed } from './dynamo-size.js';
 import { startDynalite, type DynaliteLedgerTables } from './dynalite-table.js';
+import { verifyChain } from '../../core/ledger-chain.js';
+import { auditVerifyCommand, CHAIN_BROKEN_EXIT } from '../../cli/commands/audit.js';
+import { terminal } from '../support/terminal.js';
 
 let dynamo: DynaliteLedgerTables;
 let raw: DynamoDBClient;
@@ -145,17 +148,20 @@ describe('concurrency', () => {
     expect(await lock.holder('builderbrain')).toBeNull();
   });
 
-  it('20 parallel appends get 20 distinct places; 20 parallel retries of one event store it once', async () => {
+  it('20 parallel appends get 20 distinct, gap-free places in one unbroken hash chain; 20 parallel retries of one event store it once', async () => {
     const l = ledger();
     await Promise.all(Array.from({ length: 20 }, (_, i) => l.append(ev(`p${i}`, '2025-03-01T10:00:00.000Z'))));
     expect(new Set((await l.timeline('r-1')).map((e) => e.eventId)).size).toBe(20);
     const seqs = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => (await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'RELEASE#r-1' }, sk: { S: `EVENT#p${i}` } } }))).Item!['seq']!.N),
+      Array.from({ length: 20 }, async (_, i) => (await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'RELEASE#r-1' }, sk: { S: `ID#p${i}` } } }))).Item!['seq']!.N),
     );
     expect(new Set(seqs).size).toBe(20);
     const once = await Promise.all(Array.from({ length: 20 }, () => l.append(ev('same', '2025-03-01T10:00:00.000Z'))));
     expect(once.filter((x) => x === 'appended')).toHaveLength(1);
     expect((await l.timeline('r-1')).filter((e) => e.eventId === 'same')).toHaveLength(1);
+    const items = await l.chainItems('r-1');
+    expect(items.map((i) => i['seq'])).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(verifyChain('r-1', items)).toMatchObject({ intact: true, events: 21 });
   });
 });
 
@@ -250,6 +256,44 @@ describe('the item size limit, in UTF-8 bytes', () => {
     await expect(
       doc.send(new (await import('@aws-sdk/lib-dynamodb')).PutCommand({ TableName: table, Item: { pk: 'STATE#x', sk: 'RECORD', text: '界'.repeat(140_000) } })),
     ).rejects.toMatchObject({ name: 'ValidationException' });
+    writes = [];
+  });
+});
+
+describe('the hash chain on a real DynamoDB protocol: `audit verify` finds an event edited in the table', () => {
+  const R = 'builderbrain-2_1_0-1a2b3c4d';
+  it('an event changed by someone with table access (UpdateItem outside the pipeline\'s roles) is named as the first broken link', async () => {
+    const l = ledger();
+    await l.createRelease(baseRecord(R, '2025-03-01T10:00:00.000Z'));
+    for (let i = 1; i <= 6; i++) await l.append(ev(`analysis:0:000${i}`, `2025-03-01T10:0${i}:00.000Z`, 'analysis', { releaseId: R }));
+    const backend = ledgerBackend('dynalite', l);
+    const intact = terminal();
+    expect(await auditVerifyCommand(intact.io, backend, R, { local: false, stack: 'S', stateDir: '.x' })).toBe(0);
+    expect(intact.out.stdout).toMatch(new RegExp(`${R}: intact, 6 events, head #6 [0-9a-f]{64} \\(dynalite\\)`));
+
+    // The fourth event's detail, rewritten in place.
+    await raw.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: `RELEASE#${R}` }, sk: { S: 'EVENT#0000000004' } },
+        UpdateExpression: 'SET detailJson = :d',
+        ExpressionAttributeValues: { ':d': { S: '{"summary":"nothing happened"}' } },
+      }),
+    );
+    const broken = terminal();
+    expect(await auditVerifyCommand(broken.io, backend, R, { local: false, stack: 'S', stateDir: '.x', json: true })).toBe(CHAIN_BROKEN_EXIT);
+    expect(JSON.parse(broken.out.stdout)).toMatchObject({ intact: false, events: 3, broken: { seq: 4, eventId: 'analysis:0:0004', problem: 'content' } });
+    // What people read of the timeline is still there; only the chain tells it was changed.
+    expect((await l.timeline(R)).map((e) => e.eventId)).toHaveLength(6);
+    writes = [];
+  });
+
+  it('an event deleted from the table leaves a gap the verdict names', async () => {
+    const l = ledger();
+    await l.createRelease(baseRecord(R, '2025-03-01T10:00:00.000Z'));
+    for (let i = 1; i <= 4; i++) await l.append(ev(`analysis:0:000${i}`, `2025-03-01T10:0${i}:00.000Z`, 'analysis', { releaseId: R }));
+    await raw.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: `RELEASE#${R}` }, sk: { S: 'EVENT#0000000002' } } }));
+    expect(verifyChain(R, await l.chainItems(R)).broken).toMatchObject({ seq: 2, problem: 'missing' });
     writes = [];
   });
 });

@@ -5,7 +5,7 @@
  * boundaries; the sparse index of active releases kept by the transitions.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../core/ports.js';
@@ -22,8 +22,9 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
 beforeEach(() => {
   ddb.reset();
-  let seq = 0;
-  ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'SEQ' } }).callsFake(() => ({ Attributes: { seq: ++seq } }));
+  // An empty release: no marker, no tail.
+  ddb.on(GetCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(PutCommand).resolves({});
 });
 
@@ -33,7 +34,8 @@ const event = (detail: Record<string, unknown>, over: Partial<LooseEvent> = {}):
 /** What UpdateItem (ReturnValues ALL_NEW) answers: the record as stored. */
 const storedRecord = baseRecord('r-1', '2025-03-01T10:00:00.000Z');
 
-const sentItem = (i = 0) => ddb.commandCalls(PutCommand)[i]!.args[0].input.Item as Record<string, unknown>;
+/** The i-th item put, not counting the eventId markers (each append puts its event, then its marker). */
+const sentItem = (i = 0) => ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>).filter((item) => !String(item['sk']).startsWith('ID#'))[i]!;
 /** The values an UpdateItem sets, as an item (what it adds to the record at most). */
 const updateValues = (i = 0) => ddb.commandCalls(UpdateCommand).filter((c) => c.args[0].input.Key?.['sk'] === 'RECORD')[i]!.args[0].input.ExpressionAttributeValues as Record<string, unknown>;
 

@@ -7,6 +7,8 @@ import { planSageMakerDeployment } from '../../core/deployment.js';
 import type { AuditEvent, ReleaseRecord } from '../../core/ports.js';
 import { looseEvent } from '../support/events.js';
 import { DynamoLedger, DynamoLock } from '../../lambdas/adapters/dynamodb-ledger.js';
+import { GENESIS_HASH, itemHash } from '../../core/ledger-chain.js';
+import { eventItem } from '../../core/ledger-items.js';
 import { ONE_ATTEMPT, awsError, denied } from './aws-helpers.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -49,30 +51,79 @@ const event: AuditEvent = looseEvent({ releaseId: 'r-1', eventId: 'gate_check:0:
 
 beforeEach(() => {
   ddb.reset();
-  // The release's event counter (UpdateItem ADD): 1, 2, 3, …
-  let seq = 0;
-  ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'SEQ' } }).callsFake(() => ({ Attributes: { seq: ++seq } }));
+  // An empty release: no eventId marker, no chain yet.
+  ddb.on(GetCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
 });
 
+const MARKER = { pk: 'RELEASE#r-1', sk: 'ID#gate_check:0:safety' };
+const firstItem = eventItem(event, 1, GENESIS_HASH);
+
 describe('DynamoLedger', () => {
-  it('appends an event once per eventId, numbered by the release\'s counter: the condition on its key turns a retry into "duplicate"', async () => {
-    ddb.on(PutCommand).resolvesOnce({}).rejectsOnce(ccf());
+  it('appends the first event as link #1 of the chain, then its eventId marker; the marker turns a retry into "duplicate"', async () => {
+    ddb.on(PutCommand).resolves({});
     expect(await ledger.append(event)).toBe('appended');
-    expect(await ledger.append({ ...event, at: '2025-03-01T10:05:00.000Z' })).toBe('duplicate');
-    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
-      TableName: TABLE,
-      Key: { pk: 'STATE#r-1', sk: 'SEQ' },
-      UpdateExpression: 'SET #entity = :entity ADD #seq :one',
-      ExpressionAttributeNames: { '#entity': 'entity', '#seq': 'seq' },
-      ExpressionAttributeValues: { ':one': 1, ':entity': 'sequence' },
-      ReturnValues: 'UPDATED_NEW',
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE, Key: MARKER, ConsistentRead: true, ProjectionExpression: 'pk' });
+    expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': 'RELEASE#r-1', ':prefix': 'EVENT#' },
+      ScanIndexForward: false,
+      ConsistentRead: true,
     });
-    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toEqual({
+    const [put, marker] = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(put).toEqual({
       TableName: TABLE,
-      Item: { pk: 'RELEASE#r-1', sk: 'EVENT#gate_check:0:safety', entity: 'event', seq: 1, releaseId: 'r-1', eventId: 'gate_check:0:safety', at: event.at, type: 'gate_check', actor: 'step:RunGates', detailJson: '{"name":"safety","passed":true}' },
+      Item: {
+        pk: 'RELEASE#r-1',
+        sk: 'EVENT#0000000001',
+        entity: 'event',
+        seq: 1,
+        prevHash: GENESIS_HASH,
+        hash: itemHash(firstItem),
+        releaseId: 'r-1',
+        eventId: 'gate_check:0:safety',
+        at: event.at,
+        type: 'gate_check',
+        actor: 'step:RunGates',
+        detailJson: '{"name":"safety","passed":true}',
+      },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
-    expect(ddb.commandCalls(PutCommand)[1]!.args[0].input.Item).toMatchObject({ seq: 2 });
+    expect(marker).toEqual({ TableName: TABLE, Item: { ...MARKER, entity: 'event_id', eventId: 'gate_check:0:safety', seq: 1 }, ConditionExpression: 'attribute_not_exists(pk)' });
+
+    ddb.on(GetCommand, { Key: MARKER }).resolves({ Item: MARKER });
+    expect(await ledger.append({ ...event, at: '2025-03-01T10:05:00.000Z' })).toBe('duplicate');
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
+  });
+
+  it('links after the tail: the next number, the last event\'s hash', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [{ seq: 7, hash: 'h7', eventId: 'other' }, { seq: 6, hash: 'h6', eventId: 'older' }] });
+    ddb.on(PutCommand).resolves({});
+    expect(await ledger.append(event)).toBe('appended');
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ sk: 'EVENT#0000000008', seq: 8, prevHash: 'h7' });
+  });
+
+  it('a concurrent append took the number: reads the tail again and links after that event', async () => {
+    ddb.on(QueryCommand).resolvesOnce({ Items: [] }).resolves({ Items: [{ seq: 1, hash: firstItem['hash'], eventId: 'someone-else' }] });
+    ddb.on(PutCommand).rejectsOnce(ccf()).resolves({});
+    expect(await ledger.append({ ...event, eventId: 'mine' })).toBe('appended');
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
+    expect(puts[0]).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
+    expect(puts[1]).toMatchObject({ sk: 'EVENT#0000000002', seq: 2, prevHash: firstItem['hash'] });
+    expect(puts[2]).toMatchObject({ sk: 'ID#mine', seq: 2 });
+  });
+
+  it('a retry after a crash between the event and its marker finds the event in the tail: duplicate, and the marker written', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [{ seq: 3, hash: 'h3', eventId: 'gate_check:0:safety' }] });
+    ddb.on(PutCommand).resolves({});
+    expect(await ledger.append(event)).toBe('duplicate');
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
+    expect(puts).toEqual([{ ...MARKER, entity: 'event_id', eventId: 'gate_check:0:safety', seq: 3 }]);
+  });
+
+  it('gives up, naming the event, when other appends keep taking the number', async () => {
+    ddb.on(PutCommand).rejects(ccf());
+    await expect(ledger.append(event)).rejects.toThrow(/could not append gate_check:0:safety to r-1 in 25 attempts/);
   });
 
   it('reads the timeline across pages, in sequence order (events from before the sequence first, by time)', async () => {

@@ -102,7 +102,7 @@ describe('items', () => {
   it('an event item is within the budget whatever its detail and actor', () => {
     const item = eventItem(looseEvent({ releaseId: 'r', eventId: 'e', at: 'now', type: 'analysis', actor: '界'.repeat(100_000), detail: { a: '😀'.repeat(200_000), b: ['x'.repeat(300_000)] } }), 7);
     expect(dynamoItemBytes(item)).toBeLessThanOrEqual(LEDGER_ITEM_BUDGET_BYTES);
-    expect(item).toMatchObject({ pk: 'RELEASE#r', sk: 'EVENT#e', seq: 7 });
+    expect(item).toMatchObject({ pk: 'RELEASE#r', sk: 'EVENT#0000000007', seq: 7 });
   });
 });
 

@@ -71,7 +71,7 @@ function allowed(handler: HandlerName, req: Request): boolean {
 }
 
 const WRITERS = HANDLER_NAMES.filter((h) => HANDLER_SPECS[h].ledger?.includes('PutItem'));
-const event = ledgerKeys.event('builderbrain-2_1_0-1a2b3c4d', 'analysis:0:0001').pk;
+const event = ledgerKeys.audit('builderbrain-2_1_0-1a2b3c4d');
 
 describe('no pipeline role can change or delete an audit event', () => {
   it('the roles that write the ledger are the ones the spec table says (every ledger user appends)', () => {
@@ -98,8 +98,9 @@ describe('no pipeline role can change or delete an audit event', () => {
 });
 
 describe('each role can still make the writes its adapter makes', () => {
-  it.each(WRITERS)('%s: appends (next sequence number, then the event)', (handler) => {
-    expect(allowed(handler, { action: 'UpdateItem', leadingKeys: [ledgerKeys.sequence('r').pk] })).toBe(true);
+  it.each(WRITERS)('%s: appends (reads the eventId marker and the chain\'s tail, puts the event and its marker)', (handler) => {
+    expect(allowed(handler, { action: 'GetItem', leadingKeys: [event] })).toBe(true);
+    expect(allowed(handler, { action: 'Query', leadingKeys: [event] })).toBe(true);
     expect(allowed(handler, { action: 'PutItem', leadingKeys: [event] })).toBe(true);
   });
 

@@ -88,9 +88,9 @@ beforeEach(() => {
   ddb.on(PutCommand).resolves({});
   ddb.on(DeleteCommand).resolves({});
   ddb.on(UpdateCommand).resolves({ Attributes: recordItem({ ...waitingRecord, status: 'canary' }) });
-  ddb.on(UpdateCommand, { Key: keys.sequence(RELEASE_ID) }).resolves({ Attributes: { seq: 1 } });
   // What a test does not put in the ledger is not there (the rollback command reads the record first).
   ddb.on(GetCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
 });
 
 afterEach(() => {
@@ -212,7 +212,7 @@ describe('history', () => {
     event('approval_rejected', '2026-01-05T10:04:00.000Z', { phase: 1, weight: 10, actor: ARN, detail: { reason: 'answers too long' } }),
     event('rollback', '2026-01-05T10:04:01.000Z', { phase: 1, weight: 10, actor: ARN, detail: { reason: 'manual', severity: 'P2', trigger: 'manual', title: '[P2] BuilderBrain 2.1.0 rolled back by bob' } }),
   ];
-  const eventItems = timeline.map(({ detail, ...e }) => ({ ...e, ...keys.event(RELEASE_ID, e.eventId), detailJson: JSON.stringify(detail) }));
+  const eventItems = timeline.map(({ detail, ...e }, i) => ({ ...e, ...keys.event(RELEASE_ID, i + 1), seq: i + 1, detailJson: JSON.stringify(detail) }));
 
   it('prints the timeline as a table, oldest first; --json for machines', async () => {
     ledgerHolds({ ...waitingRecord, status: 'rolled_back' });
