@@ -109,6 +109,8 @@ const StackOutputsSchema = z.object({
   ModelName: z.string().min(1),
   AuditTableName: z.string().min(1),
   RollbackFunctionName: z.string().min(1),
+  /** Absent on a stack deployed before incidents had a life cycle. */
+  IncidentFunctionName: z.string().min(1).optional(),
   ArtifactBucketName: z.string().optional(),
   PromotionStateMachineArn: z.string().optional(),
   CanaryStateMachineArn: z.string().optional(),

@@ -13,11 +13,15 @@ import { candidateLines, parseReleaseRef, resolveReleaseRef } from '../core/rele
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import * as z from 'zod';
-import { answerApproval, waitingPhase, type AnswerResult } from '../core/app/answer-approval.js';
-import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
+import { answerApproval, checkApprover, waitingPhase, type AnswerResult } from '../core/app/answer-approval.js';
+import { IncidentCommandOutputSchema, type IncidentCommandInput, type IncidentCommandOutput } from '../core/app/incidents.js';
+import type { IncidentCommand } from '../core/incidents.js';
+import { ApprovalRefusedError, NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
+import { setFreezeState, type FreezeInput, type FreezeOutcome } from '../core/app/freeze.js';
+import { FreezeSchema } from '../core/freeze.js';
 import { ReleaseIdSchema, RollbackOutputSchema, type RollbackInput, type RollbackOutput } from '../core/contracts.js';
 import { settledRollback } from '../core/lifecycle.js';
-import type { AuditLedger } from '../core/ports.js';
+import type { ArtifactStore, AuditLedger } from '../core/ports.js';
 import { DEFAULT_PIPELINE_CONFIG } from '../lib/config.js';
 import { AwsCallError, call } from '../lambdas/adapters/aws-errors.js';
 import {
@@ -115,11 +119,15 @@ export type OperatorAnswer = { readonly decision: 'approved' } | { readonly deci
 export interface OperatorBackend {
   /** For messages: `stack BuilderBrainRelease (eu-west-1)`, `the local simulation in .builderbrain/local`. */
   readonly where: string;
-  readonly ledger: Pick<AuditLedger, 'getRelease' | 'timeline' | 'chainItems' | 'listReleases' | 'listActiveReleases' | 'getHandover'>;
+  readonly ledger: Pick<AuditLedger, 'getRelease' | 'timeline' | 'chainItems' | 'listReleases' | 'listActiveReleases' | 'getHandover' | 'getFreeze'>;
+  /** The artifact bucket (AWS): stored post-rollback reports and manifests (`builderbrain analyze`); absent locally. */
+  readonly artifacts?: { readonly bucket: string; readonly store: Pick<ArtifactStore, 'getObjectText'> };
   /** Answers the approval the release waits for; NothingWaitingError / ReleaseNotFoundError change nothing. */
   answer(releaseId: string, answer: OperatorAnswer): Promise<{ readonly result: AnswerResult; readonly identity: string }>;
   /** The operator rollback: the rollback handler with a manual trigger. */
   rollback(releaseId: string, reason: string, options?: RollbackOptions): Promise<{ readonly output: RollbackOutput; readonly identity: string }>;
+  /** Sets or lifts the emergency freeze as the caller (core/app/freeze.ts), audited on the control log and every release in flight. */
+  setFreeze(action: FreezeInput['action'], reason: string): Promise<{ readonly outcome: FreezeOutcome; readonly identity: string }>;
   /** Records a planned rollback of a released version, for a second identity to approve (core/app/request-rollback.ts). */
   requestRollback(releaseId: string, reason: string, to: string | null): Promise<{ readonly requestedBy: string; readonly at: string }>;
   /**
@@ -128,6 +136,11 @@ export interface OperatorBackend {
    * emergency's requester, or the planned rollback's approver (`requestedBy` then names the requester).
    */
   rollbackRelease(previousReleaseId: string, rollback: { of: string; reason: string; emergency: boolean; requestedBy: string | null }): Promise<{ readonly releaseId: string | null; readonly identity: string }>;
+  /**
+   * Acknowledges, resolves or closes an incident as the caller (core/app/incidents.ts), through the
+   * pipeline's incidents function (only the pipeline's roles may publish to the incident topic).
+   */
+  incident(command: IncidentCommand, incidentId: string, note: string | null): Promise<{ readonly output: IncidentCommandOutput; readonly identity: string }>;
 }
 
 /** How an operator's rollback is asked for: as an emergency, or approving another identity's request. */
@@ -186,9 +199,12 @@ export async function awsBackend(clients: AwsClients, ctx: TargetContext): Promi
   const outputs = await stackOutputs(clients.cloudFormation, stack);
   const ledger = new DynamoLedger(clients.documents, outputs.AuditTableName);
   const identity = async (): Promise<string> => (ctx.identity ??= await callerArn(clients.sts));
+  const bucket = outputs.ArtifactBucketName;
+  const artifacts = bucket === undefined ? undefined : { bucket, store: new (await import('../lambdas/adapters/s3-artifacts.js')).S3ArtifactStore(clients.s3) };
   return {
     where: `stack ${stack} (${region})`,
     ledger,
+    ...(artifacts === undefined ? {} : { artifacts }),
     async answer(releaseId, answer) {
       const who = await identity();
       const executions = new SfnExecutions(clients.stepFunctions, null);
@@ -197,6 +213,10 @@ export async function awsBackend(clients: AwsClients, ctx: TargetContext): Promi
     },
     async requestRollback(releaseId, reason, to) {
       return requestRollback({ releaseId, identity: await identity(), reason, to }, { ledger, clock: wallClock });
+    },
+    async setFreeze(action, reason) {
+      const who = await identity();
+      return { outcome: await setFreezeState({ action, reason, identity: who }, { ledger, clock: wallClock }), identity: who };
     },
     async rollbackRelease(previousReleaseId, rollback) {
       const who = await identity();
@@ -208,6 +228,29 @@ export async function awsBackend(clients: AwsClients, ctx: TargetContext): Promi
       );
       const releaseId = put.VersionId === undefined && put.ETag === undefined ? null : releaseIdFor({ bucket: prepared.bucket, key: prepared.key, versionId: put.VersionId ?? null, etag: put.ETag ?? null });
       return { releaseId, identity: who };
+    },
+    async incident(command, incidentId, note) {
+      const who = await identity();
+      const fn = outputs.IncidentFunctionName;
+      if (fn === undefined) throw new StepFailedError('NotDeployed', `stack ${stack} has no incidents function (deployed before incidents had a life cycle): deploy it again`, 'the incidents function');
+      const input: IncidentCommandInput = { command, incidentId, identity: who, note };
+      const out = await call('Lambda.Invoke', `function ${fn}`, () =>
+        clients.lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: encoder.encode(JSON.stringify(input)) })),
+      );
+      const text = out.Payload === undefined ? '' : decoder.decode(out.Payload);
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // reported below
+      }
+      if (out.FunctionError !== undefined) {
+        const e = (json ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+        throw new StepFailedError(typeof e.errorType === 'string' ? e.errorType : out.FunctionError, typeof e.errorMessage === 'string' ? e.errorMessage : text.slice(0, 500), `the incidents function ${fn}`);
+      }
+      const parsed = IncidentCommandOutputSchema.safeParse(json);
+      if (!parsed.success) throw new StepFailedError('UnexpectedResponse', `it answered ${text.slice(0, 300) || 'nothing'}`, `the incidents function ${fn}`);
+      return { output: parsed.data, identity: who };
     },
     async rollback(releaseId, reason, options) {
       const who = await identity();
@@ -249,6 +292,9 @@ export function localIdentity(): string {
   return `local:${name === undefined || name === '' ? 'operator' : name}`;
 }
 
+/** What setFreezeState returns, as the simulation's result file carries it. */
+const FreezeOutcomeSchema = z.strictObject({ changed: z.boolean(), freeze: FreezeSchema.nullable(), previous: FreezeSchema.nullable(), releases: z.array(z.string()) });
+
 /** What answerApproval returns, as the simulation's result file carries it. */
 const AnswerResultSchema = z.strictObject({ releaseId: z.string(), phase: z.number().int().min(0), decision: z.enum(['approved', 'rejected']) });
 
@@ -270,7 +316,8 @@ export async function localBackend(dir: string, wait: WaitOptions = {}): Promise
     ledger,
     async answer(releaseId, answer) {
       // answerApproval's own first checks, on the state the simulation wrote: nothing is sent.
-      waitingPhase(releaseId, await ledger.getRelease(releaseId));
+      const { record } = waitingPhase(releaseId, await ledger.getRelease(releaseId));
+      if (answer.decision === 'approved') checkApprover(record, { decision: 'approved', identity });
       const value = await send(answer.decision === 'approved' ? { action: 'approve', releaseId, identity } : { action: 'reject', releaseId, identity, reason: answer.reason });
       return { result: AnswerResultSchema.parse(value), identity };
     },
@@ -282,6 +329,12 @@ export async function localBackend(dir: string, wait: WaitOptions = {}): Promise
     async requestRollback(releaseId, reason, to) {
       const value = await send({ action: 'request_rollback', releaseId, identity, reason, to });
       return z.object({ requestedBy: z.string(), at: z.string() }).parse(value);
+    },
+    async setFreeze(action, reason) {
+      return { outcome: FreezeOutcomeSchema.parse(await send({ action, identity, reason })), identity };
+    },
+    async incident(command, incidentId, note) {
+      return { output: IncidentCommandOutputSchema.parse(await send({ action: 'incident', command, incidentId, identity, note })), identity };
     },
     async rollback(releaseId, reason, options = {}) {
       const record = await ledger.getRelease(releaseId);
@@ -340,6 +393,10 @@ export async function explainFailure(
       message: `release ${id}: no approval is waiting${why ? ` (${why})` : ''}; nothing was changed. \`builderbrain status ${id}${flags}\` shows where the release stands.`,
       exitCode: OPS_EXIT.nothingWaiting,
     };
+  }
+  if (err instanceof ApprovalRefusedError || type === 'ApprovalRefusedError') {
+    const why = /the approval is refused: (.*)$/s.exec((err as Error).message)?.[1] ?? (err as Error).message;
+    return { message: `release ${id}: the approval is refused: ${why}`, exitCode: OPS_EXIT.nothingWaiting };
   }
   if (type === 'RollbackFailed') {
     return {

@@ -7,11 +7,14 @@ import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import { registerApprove } from './commands/approve.js';
 import { registerAudit } from './commands/audit.js';
+import { registerFreeze } from './commands/freeze.js';
 import { registerGate } from './commands/gate.js';
 import { registerHistory } from './commands/history.js';
+import { registerIncident } from './commands/incident.js';
 import { registerNotes } from './commands/notes.js';
 import { registerReject } from './commands/reject.js';
 import { registerReplay } from './commands/replay.js';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerRetro } from './commands/retro.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerScenarios, registerSimulate } from './commands/simulate.js';
@@ -38,7 +41,10 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerRollback,
   registerHistory,
   registerAudit,
+  registerFreeze,
   registerRetro,
+  registerIncident,
+  registerAnalyze,
 ];
 
 /**

@@ -75,6 +75,7 @@ export function releaseDetail(r: ReleaseRecord, style: Style, flags = ''): strin
   const rows: [string, string][] = [
     ['release', r.releaseId],
     ['model', `${r.model} ${r.version}`],
+    ...(r.hotfix == null ? [] : [['hotfix', `${style.yellow(`HOTFIX for ${r.hotfix.incident}`)}, requested by ${r.hotfix.requestedBy}: ${oneLine(r.hotfix.reason, 160)}\napprovals need an identity other than ${r.hotfix.requestedBy}`] as [string, string]]),
     ['status', `${statusColour(style, r.status)}${where}`],
     ['last verdict', r.lastVerdict === null ? '—' : `${r.lastVerdict.verdict} at ${r.lastVerdict.at}: ${oneLine(r.lastVerdict.summary, 200)}`],
     [

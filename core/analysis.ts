@@ -288,7 +288,7 @@ const errorsOf: CountOf = (v) => Math.min(v.errors, v.requests);
 const violationsOf: CountOf = (v) => Math.min(v.constraintViolations, v.requests);
 
 /** Median of χ²₁: a squared standard normal is below it half of the time. */
-const CHI2_1_MEDIAN = 0.454936;
+export const CHI2_1_MEDIAN = 0.454936;
 
 /**
  * Dispersion of the conditional-binomial model, robust to the regression it is meant to find: the

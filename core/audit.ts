@@ -14,8 +14,10 @@ import { DEPLOYMENT_GOALS, DeploymentSchema, SmokeResultSchema } from './deploym
 import { GateCheckSchema } from './gates.js';
 import { HOOK_STAGES } from './environment-settings.js';
 import { TrailEntrySchema } from './handover.js';
+import { IncidentEventDetailSchema } from './incidents.js';
 import { REJECT_CAUSES } from './lifecycle.js';
-import { MONITOR_ACTIONS } from './plan.js';
+import { HotfixSchema } from './manifest.js';
+import { MONITOR_ACTIONS, PhaseSchema } from './plan.js';
 import { TRIGGER_KINDS } from './rollback.js';
 import { REASON_CODES, SEVERITIES } from './severity.js';
 
@@ -74,6 +76,8 @@ export const AUDIT_DETAILS = {
     summary: z.string(),
     sample: CanaryVerdictSchema.shape.sample,
     evidence: z.array(RuleEvidenceSchema.pick({ rule: true, failed: true, message: true })),
+    /** The look would have moved the release on, but releases are frozen (core/freeze.ts): it holds at this weight. */
+    heldBy: z.object({ by: z.string(), reason: z.string(), since: z.string() }).optional(),
   }),
   approval_requested: z.object({ verdict: z.enum(VERDICT_KINDS).nullable(), summary: z.string().nullable() }),
   /** The approver is the event's actor. */
@@ -128,10 +132,17 @@ export const AUDIT_DETAILS = {
   drill: z.object({ action: z.enum(['rollback', 'verify', 'restore']), passed: z.boolean(), message: z.string() }),
   /** The promotion handed over to the next environment (its bus, the event's size). */
   handed_over: z.object({ to: z.string(), eventBusArn: z.string(), bytes: z.number(), sha256: z.string() }),
+  /**
+   * The emergency freeze (core/freeze.ts) set or lifted by the actor: on the pipeline's control log
+   * and on every release then in flight (which holds at its next decision point while frozen).
+   */
+  freeze: z.object({ state: z.enum(['frozen', 'unfrozen']), reason: z.string(), since: z.string().nullable(), frozenBy: z.string().nullable() }),
   /** A planned rollback of a released version, asked for by one identity (the actor); another must approve it. */
   rollback_requested: z.object({ reason: z.string(), to: z.string().nullable() }),
   /** This release brings back a version after a released one was rolled back (the manifest's `rollback`). */
   rollback_release: z.object({ of: z.string(), reason: z.string(), emergency: z.boolean(), requestedBy: z.string(), approvedBy: z.string().nullable() }),
+  /** This release is a hotfix (the manifest's `hotfix`, as its uploader wrote it) and runs `plan` (null: no plan was given). */
+  hotfix: z.object({ ...HotfixSchema.shape, plan: z.array(PhaseSchema).nullable() }),
   /** The bake after 100%: started, a look, released (ended clean) or regressed (rolled back to the previous version). */
   bake: z.object({
     state: z.enum(['started', 'look', 'released', 'regressed']),
@@ -149,8 +160,12 @@ export const AUDIT_DETAILS = {
     before: z.object({ errorRate: z.number().nullable(), p99: z.number().nullable(), minutes: z.number() }),
     after: z.object({ errorRate: z.number().nullable(), p99: z.number().nullable(), minutes: z.number() }),
   }),
+  /** The post-rollback analysis (core/app/post-rollback-analysis.ts) could not be built or written: recorded, never in the rollback's way. */
+  post_rollback_analysis_failed: z.object({ stage: z.enum(['build', 'write']), key: z.string(), error: z.string() }),
   /** A hand-over the environment received: accepted (artifact copied, digest checked) or refused, and why. */
   handover: z.object({ accepted: z.boolean(), from: z.string(), account: z.string(), sha256: z.string().nullable(), message: z.string(), trail: z.array(TrailEntrySchema).optional() }),
+  /** A step of an incident's life (core/incidents.ts): opened, acknowledged, resolved, closed, or a status update sent; the actor is who. */
+  incident: IncidentEventDetailSchema,
 };
 
 export type AuditEventType = keyof typeof AUDIT_DETAILS;
@@ -198,9 +213,13 @@ export const AuditEventSchema = z.discriminatedUnion('type', [
   event('handed_over'),
   event('handover'),
   event('rollback_requested'),
+  event('freeze'),
   event('rollback_release'),
+  event('hotfix'),
   event('bake'),
   event('recovery'),
+  event('post_rollback_analysis_failed'),
+  event('incident'),
 ]);
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditEventOf<T extends AuditEventType> = Extract<AuditEvent, { type: T }>;
@@ -245,9 +264,13 @@ export const StoredAuditEventSchema = z.discriminatedUnion('type', [
   storedEvent('handed_over'),
   storedEvent('handover'),
   storedEvent('rollback_requested'),
+  storedEvent('freeze'),
   storedEvent('rollback_release'),
+  storedEvent('hotfix'),
   storedEvent('bake'),
   storedEvent('recovery'),
+  storedEvent('post_rollback_analysis_failed'),
+  storedEvent('incident'),
 ]);
 export type StoredAuditEvent = z.infer<typeof StoredAuditEventSchema>;
 export type StoredAuditEventOf<T extends AuditEventType> = Extract<StoredAuditEvent, { type: T }>;
@@ -333,7 +356,7 @@ function commonText(e: Exclude<StoredAuditEvent, { type: 'received' | 'validated
     case 'phase_started':
       return `${e.weight ?? '?'}% for ${text(e.detail.monitorMinutes)} min, ${text(e.detail.looks)} looks${e.detail.requiresApproval ? ', approval required' : ''}`;
     case 'analysis':
-      return `look ${text(e.detail.iteration)}/${text(e.detail.looks)}: ${text(e.detail.verdict)} → ${text(e.detail.action)}; ${text(e.detail.summary)}`;
+      return `look ${text(e.detail.iteration)}/${text(e.detail.looks)}: ${text(e.detail.verdict)} → ${text(e.detail.action)}${e.detail.heldBy ? ` (HELD: releases frozen by ${text(e.detail.heldBy.by)})` : ''}; ${text(e.detail.summary)}`;
     case 'rollback':
       return `${text(e.detail.reason)} ${text(e.detail.severity)} (${text(e.detail.trigger)}): ${text(e.detail.title)}`;
     case 'artifact_verified':
@@ -350,15 +373,37 @@ function commonText(e: Exclude<StoredAuditEvent, { type: 'received' | 'validated
       return `handed over to ${text(e.detail.to)} (artifact SHA-256 ${text(e.detail.sha256).slice(0, 12)}…)`;
     case 'rollback_release':
       return `${e.detail.emergency ? 'EMERGENCY ' : ''}rollback release: brings back this version after the released ${text(e.detail.of)} (requested by ${text(e.detail.requestedBy)}${e.detail.approvedBy ? `, approved by ${text(e.detail.approvedBy)}` : ''}): ${text(e.detail.reason)}`;
+    case 'hotfix':
+      return hotfixText(e.detail);
+    case 'freeze':
+      return e.detail.state === 'frozen'
+        ? `releases frozen by ${e.actor}: ${text(e.detail.reason)} (no release starts, those in flight hold)`
+        : `releases unfrozen by ${e.actor}${e.detail.since ? ` (frozen since ${text(e.detail.since)} by ${text(e.detail.frozenBy)})` : ''}: ${text(e.detail.reason)}`;
     case 'rollback_requested':
       return `rollback${e.detail.to ? ` to ${text(e.detail.to)}` : ''} requested by ${e.actor}, waiting for a second identity: ${text(e.detail.reason)}`;
     case 'bake':
       return `bake ${text(e.detail.state)} (${text(e.detail.watchedMinutes)}/${text(e.detail.plannedMinutes)} min${e.detail.reference ? `, against the previous version a ${text(e.detail.reference)} before` : ''}): ${text(e.detail.summary)}`;
     case 'recovery':
       return `${e.detail.recovered ? 'recovered' : 'NOT RECOVERED'}: ${text(e.detail.message)}`;
+    case 'post_rollback_analysis_failed':
+      return `post-rollback analysis not written (${text(e.detail.stage)} of ${text(e.detail.key)}): ${text(e.detail.error)}`;
     case 'handover':
       return `hand-over from ${text(e.detail.from)} (account ${text(e.detail.account)}) ${e.detail.accepted ? 'accepted' : 'REFUSED'}: ${text(e.detail.message)}`;
+    case 'incident':
+      return incidentText(e.detail, e.actor);
   }
+}
+
+function incidentText(d: StoredAuditEventOf<'incident'>['detail'], actor: string): string {
+  const which = d.incident ?? `incident (${text(d.key)})`;
+  if (d.action === 'opened') return `incident opened ${text(d.severity)} (${text(d.reason)}): ${text(d.title)}`;
+  if (d.action === 'update') return `${text(which)}: status update ${text(d.update)} sent (still open, not acknowledged)`;
+  return `${text(which)} ${text(d.action)} by ${actor}${d.note ? `: ${text(d.note)}` : ''}`;
+}
+
+function hotfixText(d: StoredAuditEventOf<'hotfix'>['detail']): string {
+  const plan = d.plan ? `; plan ${d.plan.map((p) => `${p.weight}%`).join(' → ')}` : '';
+  return `HOTFIX for ${text(d.incident)} requested by ${text(d.requestedBy)} (approval by another identity)${plan}${d.overrideFreeze ? '; overrides a freeze' : ''}: ${text(d.reason)}`;
 }
 
 function rejectedText(d: StoredAuditEventOf<'rejected'>['detail']): string {

@@ -35,6 +35,8 @@ export interface CanaryPlan {
   readonly approvalTimeoutMinutes: number;
   /** An environment's verification (core/environments.ts verificationMinutes): its hooks' timeouts and its drill. */
   readonly verification?: VerificationMinutes;
+  /** The plan a hotfix runs instead (core/hotfix.ts), with its verification: the machine's timeout covers the longer of the two. */
+  readonly hotfix?: { readonly phases: readonly Phase[]; readonly verification?: VerificationMinutes } | null;
 }
 
 /** What the promotion waits for after the canary: the bake, and the recovery check after a rollback (core/bake.ts). */
@@ -71,15 +73,22 @@ export interface BudgetIssue {
 /**
  * Upper bound on one canary execution's duration: every phase watched, an approval waited for at the
  * end of every phase (an inconclusive last look asks for one even where the phase needs none), plus
- * slack for retries. Past it the execution times out and the promotion machine rolls back.
+ * slack for retries — for the longer of the plan and the hotfix plan. Past it the execution times
+ * out and the promotion machine rolls back.
  *
  * @example canaryTimeoutMinutes({ phases: DEFAULT_PHASES, approvalTimeoutMinutes: 1440 }) // 4 × 60 + 4 × 1440 + 60 + 40
  */
 export function canaryTimeoutMinutes(plan: CanaryPlan): number {
-  const monitoring = plan.phases.reduce((n, p) => n + p.monitorMinutes, 0);
-  const approvals = plan.phases.length * plan.approvalTimeoutMinutes;
-  const verification = plan.verification === undefined ? 0 : plan.verification.inPhases + plan.verification.drill;
-  return monitoring + approvals + verification + CANARY_SLACK_MINUTES + CANARY_SLACK_MINUTES_PER_PHASE * plan.phases.length;
+  const own = phasesMinutes(plan.phases, plan.approvalTimeoutMinutes, plan.verification);
+  return plan.hotfix == null ? own : Math.max(own, phasesMinutes(plan.hotfix.phases, plan.approvalTimeoutMinutes, plan.hotfix.verification));
+}
+
+/** One plan's share of {@link canaryTimeoutMinutes}. */
+function phasesMinutes(phases: readonly Phase[], approvalTimeoutMinutes: number, verificationMinutes: VerificationMinutes | undefined): number {
+  const monitoring = phases.reduce((n, p) => n + p.monitorMinutes, 0);
+  const approvals = phases.length * approvalTimeoutMinutes;
+  const verification = verificationMinutes === undefined ? 0 : verificationMinutes.inPhases + verificationMinutes.drill;
+  return monitoring + approvals + verification + CANARY_SLACK_MINUTES + CANARY_SLACK_MINUTES_PER_PHASE * phases.length;
 }
 
 /**

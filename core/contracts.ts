@@ -38,8 +38,11 @@ export const PromotionInputSchema = z.strictObject({
 export type PromotionInput = z.infer<typeof PromotionInputSchema>;
 
 // ---- ValidateManifest --------------------------------------------------------------------------
-/** ValidateManifest: the promotion's input, and the configured phase plan (static in the machine) the release's plan comes from. */
-export const ValidateInputSchema = PromotionInputSchema.extend({ phases: z.array(PhaseSchema).min(1).optional() });
+/**
+ * ValidateManifest: the promotion's input, and the configured phase plans (static in the machine) the
+ * release's plan comes from: `phases`, and `hotfixPhases` for a hotfix (absent: hotfixes run `phases`).
+ */
+export const ValidateInputSchema = PromotionInputSchema.extend({ phases: z.array(PhaseSchema).min(1).optional(), hotfixPhases: z.array(PhaseSchema).min(1).optional() });
 export const ValidateOutputSchema = z.strictObject({
   valid: z.boolean(),
   model: z.string(),
@@ -50,8 +53,9 @@ export const ValidateOutputSchema = z.strictObject({
   /** The manifest's `serving` request (null when absent), at a path that always exists for the state machine. */
   serving: ServingRequestSchema.nullable(),
   /**
-   * The phases this release runs (core/manifest.ts releasePlan: the configured plan, or one 100%
-   * phase for an emergency rollback release); null when the manifest is invalid or no plan was given.
+   * The phases this release runs (core/manifest.ts releasePlan: the configured plan, the hotfix plan
+   * for a hotfix, or one 100% phase for an emergency rollback release); null when the manifest is
+   * invalid or no plan was given.
    */
   plan: z.array(PhaseSchema).nullable().default(null),
 });

@@ -11,6 +11,7 @@
  * | `STATE#<id>` | the release record (`RECORD`), approval task tokens (`TOKEN#<phase>`) | UpdateItem, DeleteItem (tokens) |
  * | `LOCK#<model>` | the model's release lock (`LOCK`) | PutItem, DeleteItem |
  * | `HANDOVER#<model>#<version>` | an accepted hand-over from the previous environment (`HANDOVER`) | PutItem (overwrites) |
+ * | `CONTROL#freeze` | the emergency freeze (`FREEZE`), present while releases are frozen | operators only (the CLI): no pipeline role writes it |
  *
  * The audit partition holds nothing mutable, so IAM can refuse UpdateItem and DeleteItem there
  * (`dynamodb:LeadingKeys`, lib/audit-ledger.ts) while allowing them on the mutable partitions.
@@ -23,6 +24,7 @@
  */
 import { StoredAuditEventSchema, type AuditEvent, type StoredAuditEvent } from './audit.js';
 import { HandoverRecordSchema, type HandoverRecord } from './handover.js';
+import { FreezeSchema, type Freeze } from './freeze.js';
 import { GENESIS_HASH, seal } from './ledger-chain.js';
 import { isTerminal } from './lifecycle.js';
 import { RECORD_FIELDS, ReleaseRecordSchema, type RecordPatch, type ReleaseRecord } from './release-record.js';
@@ -35,10 +37,11 @@ export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
 /** What the ledger writes at most per item: the limit, less a margin for DynamoDB's approximate number sizes. */
 export const LEDGER_ITEM_BUDGET_BYTES = DYNAMODB_MAX_ITEM_BYTES - 8 * 1024;
 /**
- * Each top-level field of a release record is written at most this large, so a record (about 20
- * fields, each written by its own SET) can never outgrow an item whatever the order of the updates.
+ * Each top-level field of a release record is written at most this large, so a record (about 26
+ * fields and its keys, each written by its own SET) can never outgrow an item whatever the order of
+ * the updates (test/lambdas/ledger-items.test.ts checks fields × this < the item budget).
  */
-export const MAX_RECORD_FIELD_BYTES = 16 * 1024;
+export const MAX_RECORD_FIELD_BYTES = 12 * 1024;
 
 /** Key attribute names and indexes of the table. */
 export const LEDGER_TABLE = {
@@ -57,7 +60,7 @@ export const LEDGER_TABLE = {
 export const EVENT_SK_PREFIX = 'EVENT#';
 
 /** Partition key prefixes: the audit partition is append-only, the others hold mutable items. */
-export const LEDGER_PREFIXES = { audit: 'RELEASE#', state: 'STATE#', lock: 'LOCK#', handover: 'HANDOVER#' } as const;
+export const LEDGER_PREFIXES = { audit: 'RELEASE#', state: 'STATE#', lock: 'LOCK#', handover: 'HANDOVER#', control: 'CONTROL#' } as const;
 
 export const ledgerKeys = {
   /** The release's audit partition. */
@@ -67,6 +70,8 @@ export const ledgerKeys = {
   /** The marker saying which event holds an eventId (a retried step's append finds it and changes nothing). */
   eventMarker: (releaseId: string, eventId: string) => ({ pk: `${LEDGER_PREFIXES.audit}${releaseId}`, sk: `ID#${eventId}` }),
   release: (releaseId: string) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: 'RECORD' }),
+  /** The emergency freeze of the pipeline (core/freeze.ts): one item, present while frozen. */
+  freeze: () => ({ pk: `${LEDGER_PREFIXES.control}freeze`, sk: 'FREEZE' }),
   token: (releaseId: string, phase: number) => ({ pk: `${LEDGER_PREFIXES.state}${releaseId}`, sk: `TOKEN#${phase}` }),
   lock: (model: string) => ({ pk: `${LEDGER_PREFIXES.lock}${model}`, sk: 'LOCK' }),
   /** Model names and semantic versions hold no `#` (core/manifest.ts), so the key is unambiguous. */
@@ -397,6 +402,20 @@ export function handoverItem(record: HandoverRecord): Record<string, unknown> {
   const item = { ...head, trailJson };
   assertItemFits(what, item);
   return item;
+}
+
+/** The item of the emergency freeze (core/freeze.ts). */
+export function freezeItem(freeze: Freeze): Record<string, unknown> {
+  const valid = parseOrThrow(FreezeSchema, freeze, 'freeze');
+  const item = { ...valid, by: shorten(valid.by, 2048), ...ledgerKeys.freeze(), entity: 'freeze' };
+  assertItemFits('freeze', item);
+  return item;
+}
+
+/** The freeze an item holds. Throws InvalidInputError when the item is not one. */
+export function freezeOf(item: Record<string, unknown>): Freeze {
+  const { reason, by, at } = item;
+  return parseOrThrow(FreezeSchema, { reason, by, at }, 'freeze item');
 }
 
 /** The hand-over record an item holds. Throws InvalidInputError when the item is not one. */

@@ -23,6 +23,18 @@ export const ModelNameSchema = z
   .regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be 1-64 chars of a-z 0-9 -, starting with a letter');
 
 /**
+ * What marks a release as a hotfix (RELEASE.md §10.2): why, the incident it fixes, who asks for it
+ * (the two-person rule: someone else approves it), and whether it may pass an emergency freeze.
+ */
+export const HotfixSchema = z.strictObject({
+  reason: z.string().trim().min(1).max(500).describe('Why this cannot wait for a normal release: the critical bug, vulnerability or regression it fixes'),
+  incident: z.string().trim().min(1).max(100).describe('The incident it fixes, e.g. INC-2041 or a ticket URL'),
+  requestedBy: z.string().trim().min(1).max(200).describe('Who asks for the hotfix: an identity other than this one must approve it'),
+  overrideFreeze: z.boolean().default(false).describe('Start even while releases are frozen (builderbrain freeze); its approval by a second identity is the override'),
+});
+export type Hotfix = z.infer<typeof HotfixSchema>;
+
+/**
  * The release manifest (`release.json`), the single source of the TypeScript types and of the
  * published JSON Schema (`schema/release-manifest.schema.json`). Strict: unknown fields are errors.
  */
@@ -70,6 +82,9 @@ export const ReleaseManifestSchema = z
     serving: ServingRequestSchema.optional().describe(
       "Optional sizing of the candidate's SageMaker variant (instanceType, instanceCount), within the limits the pipeline config allows",
     ),
+    hotfix: HotfixSchema.optional().describe(
+      'A hotfix (RELEASE.md §10.2): the expedited plan the pipeline config gives hotfixes (every gate still applies), and an emergency review: an identity other than `requestedBy` must approve it',
+    ),
     rollback: z
       .strictObject({
         of: semverString.describe('The released version this release rolls back'),
@@ -102,12 +117,19 @@ export function manifestJsonSchema(): Record<string, unknown> {
 export const EMERGENCY_ROLLBACK_PLAN = [{ weight: 100, monitorMinutes: 15, requiresApproval: false }] as const;
 
 /**
- * The phases a release runs: the configured plan, or — a rollback release in an emergency — one
- * 100% phase at once (the version it restores served everyone before; the emergency is the version
- * it replaces). A planned rollback runs the configured plan, with its approvals.
+ * The phases a release runs: the configured plan; a hotfix, the configured hotfix plan
+ * (`hotfixPhases`, when there is one: null or absent, hotfixes run the configured plan); a rollback
+ * release in an emergency, one 100% phase at once (the version it restores served everyone before;
+ * the emergency is the version it replaces). A planned rollback runs the configured plan, with its approvals.
  *
- * @example releasePlan(manifest, config.phases)
+ * @example releasePlan(manifest, config.phases, config.hotfixPhases)
  */
-export function releasePlan<P extends { weight: number; monitorMinutes: number; requiresApproval: boolean }>(manifest: Pick<ReleaseManifest, 'rollback'>, configured: readonly P[]): { weight: number; monitorMinutes: number; requiresApproval: boolean }[] {
-  return manifest.rollback?.emergency === true ? EMERGENCY_ROLLBACK_PLAN.map((p) => ({ ...p })) : configured.map((p) => ({ weight: p.weight, monitorMinutes: p.monitorMinutes, requiresApproval: p.requiresApproval }));
+export function releasePlan<P extends { weight: number; monitorMinutes: number; requiresApproval: boolean }>(
+  manifest: Pick<ReleaseManifest, 'rollback' | 'hotfix'>,
+  configured: readonly P[],
+  hotfixPhases?: readonly P[] | null,
+): { weight: number; monitorMinutes: number; requiresApproval: boolean }[] {
+  if (manifest.rollback?.emergency === true) return EMERGENCY_ROLLBACK_PLAN.map((p) => ({ ...p }));
+  const plan = manifest.hotfix !== undefined && manifest.rollback === undefined && hotfixPhases != null ? hotfixPhases : configured;
+  return plan.map((p) => ({ weight: p.weight, monitorMinutes: p.monitorMinutes, requiresApproval: p.requiresApproval }));
 }

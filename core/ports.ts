@@ -9,6 +9,7 @@ import type { AuditEvent, StoredAuditEvent } from './audit.js';
 import type { ReleaseStatus } from './lifecycle.js';
 import type { RecordPatch, ReleaseRecord } from './release-record.js';
 import type { HandoverRecord } from './handover.js';
+import type { Freeze } from './freeze.js';
 import type { HookCall, HookRequest } from './verification.js';
 import type { ReasonCode, Severity } from './severity.js';
 
@@ -115,6 +116,10 @@ export interface AuditLedger {
   putTaskToken(releaseId: string, phase: number, token: string): Promise<void>;
   getTaskToken(releaseId: string, phase: number): Promise<string | null>;
   deleteTaskToken(releaseId: string, phase: number): Promise<void>;
+  /** The emergency freeze (core/freeze.ts), null when releases are not frozen. Consistent read. */
+  getFreeze(): Promise<Freeze | null>;
+  /** Freezes (overwriting an earlier freeze) or, with null, unfreezes. */
+  setFreeze(freeze: Freeze | null): Promise<void>;
   /** Keeps an accepted hand-over (core/handover.ts): what admits the version's release in this environment. Overwrites. */
   putHandover(record: HandoverRecord): Promise<void>;
   getHandover(model: string, version: string): Promise<HandoverRecord | null>;
@@ -144,7 +149,7 @@ export interface Executions {
   sendTaskFailure(token: string, error: string, cause: string): Promise<void>;
 }
 
-/** Where uploaded manifests and model artifacts are read from (read-only: nothing uploaded is ever changed). */
+/** Where uploaded manifests and model artifacts are read from (nothing uploaded is ever changed); the pipeline's own reports are written next to them. */
 export interface ArtifactStore {
   getObjectText(source: { bucket: string; key: string; versionId: string | null }, maxBytes: number): Promise<{ text: string; tooLarge: boolean; size: number }>;
   /**
@@ -153,6 +158,13 @@ export interface ArtifactStore {
    * object (never buffered whole: artifacts are gigabytes).
    */
   describeArtifact(location: { bucket: string; key: string }): Promise<ArtifactFacts>;
+  /**
+   * Writes one of the pipeline's own reports (the post-rollback analysis, core/post-rollback.ts)
+   * under `analysis/` of the bucket — never anything uploaded. Refuses, unwritten, a text over
+   * `maxBytes` (UTF-8) or a key outside `analysis/` (core/post-rollback.ts reportWriteIssue);
+   * overwrites (a retried step writes the same key).
+   */
+  putReport(location: { bucket: string; key: string }, text: string, maxBytes: number): Promise<{ bytes: number }>;
 }
 
 /**

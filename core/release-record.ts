@@ -6,6 +6,8 @@
 import * as z from 'zod';
 import { VERDICT_KINDS } from './analysis.js';
 import { DeploymentSchema } from './deployment.js';
+import { HotfixSchema } from './manifest.js';
+import { IncidentSchema } from './incidents.js';
 import { RELEASE_STATUSES } from './lifecycle.js';
 import { SEVERITIES } from './severity.js';
 
@@ -53,6 +55,14 @@ export const ReleaseRecordSchema = z.object({
     .optional(),
   /** After a rollback: whether the restored version is healthy again (core/bake.ts judgeRecovery). */
   recovery: z.object({ recovered: z.boolean(), message: z.string(), at: z.string() }).nullable().optional(),
+  /** The manifest's `hotfix` (core/manifest.ts), set when it was validated: the approvals' two-person rule and the freeze read it here. */
+  hotfix: HotfixSchema.optional(),
+  /**
+   * The release's incidents (core/incidents.ts), folded from its `incident` audit events: the
+   * reminder schedule and `incident list` read them here. Bounded (trackedIncidents: at most 16,
+   * titles cut to 200 characters), so the field stays within the ledger's cap of a record field.
+   */
+  incidents: z.array(IncidentSchema).optional(),
 });
 export type ReleaseRecord = z.infer<typeof ReleaseRecordSchema>;
 

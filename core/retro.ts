@@ -6,6 +6,7 @@
  */
 import { describeEvent, type StoredAuditEvent } from './audit.js';
 import type { ReleaseRecord } from './release-record.js';
+import { onsetSentence, type PostRollbackReport } from './post-rollback.js';
 
 const MINUTE_MS = 60_000;
 const minutesBetween = (a: string, b: string) => Math.round((Date.parse(b) - Date.parse(a)) / MINUTE_MS);
@@ -70,17 +71,24 @@ function couldImprove(record: ReleaseRecord, f: Facts): string[] {
  *
  * @example retroDraft(record, await ledger.timeline(record.releaseId))
  */
-export function retroDraft(record: ReleaseRecord, timeline: readonly StoredAuditEvent[]): string {
+export function retroDraft(record: ReleaseRecord, timeline: readonly StoredAuditEvent[], analysis: PostRollbackReport | null = null): string {
   const f = factsOf(record, timeline);
+  // The post-rollback analysis (core/post-rollback.ts), when there is one: failure mode, onset, candidate causes.
+  const causes = analysis?.candidateCauses.slice(0, 5) ?? [];
+  const analysed =
+    analysis === null
+      ? []
+      : ['', '## Post-rollback analysis', '', `- Failure mode: ${analysis.failureMode.mode} (from ${analysis.failureMode.basis}).`, `- Estimated onset: ${onsetSentence(analysis)}.`, ...causes.map((c) => `- Candidate cause [${c.section}]: ${c.entry}${c.matched.length === 0 ? '' : ` (mentions ${c.matched.join(', ')})`}`)];
   const outcome = record.outcome === null ? record.status : `${record.outcome.status}${record.outcome.reason ? ` (${record.outcome.reason}${record.outcome.severity ? `, ${record.outcome.severity}` : ''})` : ''}`;
   const evidence = f.rollback === undefined ? [] : ['', '## The rule that decided', '', `- ${describeEvent(f.rollback)}`, ...(f.decidingLook === undefined ? [] : [`- ${describeEvent(f.decidingLook)}`])];
-  const actions = [...(f.rollback === undefined ? [] : [`- [ ] Find the cause of ${String(f.rollback.detail.reason)} in ${record.version} (see the evidence above and the changelog of its manifest)`]), '- [ ] (owner, due date)'];
+  const actions = [...(f.rollback === undefined ? [] : [`- [ ] Find the cause of ${String(f.rollback.detail.reason)} in ${record.version} (see the evidence above and ${causes.length > 0 ? 'the candidate causes of the analysis' : 'the changelog of its manifest'})`]), '- [ ] (owner, due date)'];
   return [
     `# Retrospective: ${record.model} ${record.version} (draft)`,
     '',
     `Release ${record.releaseId}: ${outcome}. From ${f.started} to ${f.ended} (${minutesBetween(f.started, f.ended)} min); phases ${f.phases.length === 0 ? 'none' : f.phases.map((w) => `${w}%`).join(' → ')}.`,
     f.approvals.length === 0 ? 'No approval was given or refused.' : `Approvals: ${f.approvals.map((a) => `${a.type === 'approved' ? 'approved' : 'rejected'} by ${a.actor} (phase ${(a.phase ?? 0) + 1})`).join('; ')}.`,
     ...evidence,
+    ...analysed,
     '',
     '## Timeline (from the audit ledger)',
     '',

@@ -319,9 +319,32 @@ export function secondIdentityIssue(status: string, trigger: RequestedTrigger): 
   return twoPeopleIssue(trigger.requestedBy, trigger.actor);
 }
 
-/** Why `approvedBy` may not approve what `requestedBy` asked for; null when two people did. */
-export function twoPeopleIssue(requestedBy: string, approvedBy: string): string | null {
-  return requestedBy === approvedBy ? `${approvedBy} requested this rollback and cannot also approve it: a second identity must` : null;
+/**
+ * Why `approvedBy` may not approve what `requestedBy` asked for (`what`: "this rollback", "hotfix
+ * INC-2041"); null when two people did. The two-person rule of planned rollbacks and of hotfixes.
+ *
+ * @example twoPeopleIssue('alice', 'arn:aws:sts::111111111111:assumed-role/Approver/alice', 'hotfix INC-2041') // 'arn:…/alice (alice) requested hotfix INC-2041 and cannot also approve it: a second identity must'
+ */
+export function twoPeopleIssue(requestedBy: string, approvedBy: string, what = 'this rollback'): string | null {
+  if (!sameIdentity(requestedBy, approvedBy)) return null;
+  return `${approvedBy}${approvedBy === requestedBy ? '' : ` (${requestedBy})`} requested ${what} and cannot also approve it: a second identity must`;
+}
+
+/**
+ * The person an identity names, for the two-person rule: an ARN's last segment (an IAM user's name,
+ * an assumed role's session name), what follows `local:`, an email's local part; compared without case.
+ * Generous on purpose: a hotfix's `requestedBy` is written by hand ("alice", "alice@example.com")
+ * while its approver is an ARN, and a false match only asks for another approver.
+ */
+function personOf(identity: string): string {
+  const trimmed = identity.trim().toLowerCase();
+  const name = trimmed.startsWith('arn:') ? (trimmed.split(/[:/]/).pop() ?? trimmed) : trimmed.replace(/^local:/, '');
+  return name.split('@')[0]!;
+}
+
+/** Whether two identities are the same person ({@link personOf}). */
+export function sameIdentity(a: string, b: string): boolean {
+  return a === b || personOf(a) === personOf(b);
 }
 
 /**
@@ -332,7 +355,8 @@ export function twoPeopleIssue(requestedBy: string, approvedBy: string): string 
  * releasePlan: one 100% phase in an emergency).
  */
 export function rollbackManifest(previous: ReleaseManifest, rollback: NonNullable<ReleaseManifest['rollback']>): ReleaseManifest {
-  const { rollback: _earlier, ...rest } = previous;
+  // Not a hotfix again: the version it brings back is judged by its own plan, its approvals by the rollback's two people.
+  const { rollback: _earlier, hotfix: _hotfix, ...rest } = previous;
   return { ...rest, rollback };
 }
 

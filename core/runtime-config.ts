@@ -9,6 +9,7 @@ import { CanaryPolicySchema, GatePolicySchema } from './policy.js';
 import { LambdaServingSchema, SageMakerServingSchema } from './deployment.js';
 import { BakePolicySchema, RecoveryPolicySchema } from './bake.js';
 import { EnvironmentSettingsSchema } from './environment-settings.js';
+import { IncidentPolicySchema } from './incidents.js';
 import { RouterConfigSchema, type RouterConfig } from './router-config.js';
 
 export { RouterConfigSchema, type RouterConfig } from './router-config.js';
@@ -71,6 +72,7 @@ export const ENV = {
   environment: 'BB_ENVIRONMENT_JSON',
   bake: 'BB_BAKE_JSON',
   recovery: 'BB_RECOVERY_JSON',
+  incidents: 'BB_INCIDENTS_JSON',
 } as const;
 
 /** The alarm path's warm-up (core/rollback.ts alarmDuringWarmup): the canary policy's warm-up and the alarms' evaluation periods. */
@@ -104,6 +106,7 @@ export const RuntimeEnvSchema = z.object({
   [ENV.environment]: json(EnvironmentSettingsSchema),
   [ENV.bake]: json(BakePolicySchema),
   [ENV.recovery]: json(RecoveryPolicySchema),
+  [ENV.incidents]: json(IncidentPolicySchema),
 });
 
 /** Metric contract of the serving fleet (README "Metric contract"). */
@@ -158,5 +161,6 @@ export const STACK_OUTPUT_KEYS = {
   approvalsTopic: 'ApprovalsTopicArn',
   pipelineAlarmsTopic: 'PipelineAlarmsTopicArn',
   rollbackFunction: 'RollbackFunctionName',
+  incidentFunction: 'IncidentFunctionName',
   dashboard: 'DashboardName',
 } as const;

@@ -19,6 +19,7 @@ import type { BakePolicy, RecoveryPolicy } from './bake.js';
 import type { EnvironmentSettings } from './environment-settings.js';
 import type { AuditLedger, ArtifactStore, Clock, Executions, HandoverBus, HookInvoker, MetricsSource, Notifier, ReleaseLock, ServingTarget, TrafficRouter, UpstreamArtifacts } from './ports.js';
 import type { CanaryPolicy, GatePolicy } from './policy.js';
+import type { IncidentPolicy } from './incidents.js';
 import type { ENV, ServingSettingsConfig } from './runtime-config.js';
 
 /** The ports a use case can be given (core/ports.ts), by the name its deps know them by. */
@@ -58,6 +59,8 @@ export interface StepSettings {
   readonly bake: BakePolicy;
   /** The recovery check after a rollback (BB_RECOVERY_JSON, core/bake.ts). */
   readonly recovery: RecoveryPolicy;
+  /** Incidents' status updates (BB_INCIDENTS_JSON, core/incidents.ts). */
+  readonly incidents: IncidentPolicy;
 }
 
 export type StepPort = keyof StepPorts;
@@ -94,6 +97,8 @@ export interface StepPermissions {
   readonly deploysModels?: boolean;
   /** Reads manifests and artifacts under `models/` of the artifact bucket. */
   readonly readsArtifacts?: boolean;
+  /** Writes the pipeline's own reports under `analysis/` of the artifact bucket (s3:PutObject there only). */
+  readonly writesAnalysis?: boolean;
   /** lambda:InvokeFunction on the environment's hook functions (their ARNs, nothing else). */
   readonly invokesHooks?: boolean;
   /** events:PutEvents on the next environment's hand-over bus (its ARN). */
@@ -103,6 +108,8 @@ export interface StepPermissions {
    * through S3) and writes them and the release.json into this pipeline's bucket.
    */
   readonly copiesUpstream?: boolean;
+  /** dynamodb:Query on the ledger's release index (`RELEASES` only): the reminder schedule finds incidents there. */
+  readonly listsReleases?: boolean;
 }
 
 /** What one step is, needs and may do. */
@@ -274,8 +281,9 @@ export const STEP_ROLLBACK = {
   logName: 'Rollback',
   // Only stops executions (the canary's, by ARN); never starts one.
   ports: ['ledger', 'lock', 'router', 'executions', 'notifier', 'clock'],
-  settings: ['model', 'warmup'],
-  env: ['model', 'tableName', 'router', 'incidentTopicArn', 'alarmWarmup'],
+  // The artifact bucket only names the post-rollback analysis in the incident (the recovery step writes it).
+  settings: ['model', 'warmup', 'bucket'],
+  env: ['model', 'tableName', 'router', 'incidentTopicArn', 'alarmWarmup', 'artifactBucket'],
   memoryMb: 256,
   timeoutSeconds: 5 * MINUTES,
   permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'], routesTraffic: true, publishes: ['incident'], stopsCanary: true },
@@ -361,12 +369,25 @@ export const STEP_RECOVERY = {
   name: 'recovery',
   description: 'After a rollback: whether the restored version is healthy again; P0 when not',
   logName: 'VerifyRecovery',
-  ports: ['metrics', 'router', 'ledger', 'notifier', 'clock'],
-  settings: ['recovery'],
-  env: ['tableName', 'metricsNamespace', 'router', 'recovery', 'incidentTopicArn'],
+  // Also writes the post-rollback analysis (core/app/post-rollback-analysis.ts): reads the manifest, writes analysis/<releaseId>.json.
+  ports: ['metrics', 'router', 'ledger', 'notifier', 'clock', 'artifacts'],
+  settings: ['recovery', 'bucket'],
+  env: ['tableName', 'metricsNamespace', 'router', 'recovery', 'incidentTopicArn', 'artifactBucket'],
   memoryMb: 512,
   timeoutSeconds: 60,
-  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsMetrics: true, readsTraffic: true, publishes: ['incident'] },
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], readsMetrics: true, readsTraffic: true, publishes: ['incident'], readsArtifacts: true, writesAnalysis: true },
+} as const satisfies StepSpec;
+
+export const STEP_INCIDENTS = {
+  name: 'incidents',
+  description: "Incidents' status updates every few minutes (schedule) while a P0/P1 is unacknowledged; operators' acknowledge, resolve, close",
+  logName: 'Incidents',
+  ports: ['ledger', 'notifier', 'clock'],
+  settings: ['incidents'],
+  env: ['tableName', 'incidentTopicArn', 'incidents'],
+  memoryMb: 256,
+  timeoutSeconds: 60,
+  permissions: { ledger: ['GetItem', 'PutItem', 'UpdateItem', 'Query'], listsReleases: true, publishes: ['incident'] },
 } as const satisfies StepSpec;
 
 /** The steps, by name, in the order the functions are created. */
@@ -386,6 +407,7 @@ export const STEPS = {
   'execution-ended': STEP_EXECUTION_ENDED,
   bake: STEP_BAKE,
   recovery: STEP_RECOVERY,
+  incidents: STEP_INCIDENTS,
   'run-hooks': STEP_RUN_HOOKS,
   drill: STEP_DRILL,
   'hand-over': STEP_HAND_OVER,

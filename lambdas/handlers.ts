@@ -11,6 +11,7 @@ import { createHandler as bake } from './bake/handler.js';
 import { createHandler as drill } from './drill/handler.js';
 import { createHandler as handOver } from './hand-over/handler.js';
 import { createHandler as executionEnded } from './execution-ended/handler.js';
+import { createHandler as incidents } from './incidents/handler.js';
 import { createHandler as intake } from './intake/handler.js';
 import { createHandler as promote } from './promote/handler.js';
 import { createHandler as recovery } from './recovery/handler.js';
@@ -47,6 +48,7 @@ export const HANDLER_FACTORIES: HandlerFactories = {
   'execution-ended': executionEnded,
   bake,
   recovery,
+  incidents,
   'run-hooks': runHooks,
   drill,
   'hand-over': handOver,

@@ -6,6 +6,7 @@
  * Delivery is at-least-once end to end: EventBridge retries the invoke (then parks the event in the
  * dead-letter queue), Lambda retries a failed async invocation (then sends it to the same queue).
  */
+import { ANALYSIS_PREFIX } from '../core/post-rollback.js';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -275,6 +276,23 @@ export class ArtifactTrigger extends Construct {
       principal,
       `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.bucket)}.Arn>/${this.modelsPrefix}${model}/*]`,
       `The copied artifact and its release.json go to models/${model}/<version>/ under names known only at hand-over: writes cover that model's prefix of this one bucket, nothing else.`,
+    );
+  }
+
+  /**
+   * Writes of the pipeline's own reports (the post-rollback analysis, `analysis/<releaseId>.json`):
+   * s3:PutObject on `analysis/*` of this one bucket — outside the uploads' prefix, so a report never
+   * starts a release — and the key's data keys through S3 only. No read, no delete.
+   */
+  public grantWriteAnalysis(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${ANALYSIS_PREFIX}*`)] }));
+    grantKeyUse(this.encryptionKey, grantee, 'write');
+    const principal = grantee.grantPrincipal;
+    if (!(principal instanceof Construct)) return;
+    acknowledge(
+      principal,
+      `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.bucket)}.Arn>/${ANALYSIS_PREFIX}*]`,
+      `Post-rollback reports are written to ${ANALYSIS_PREFIX}<releaseId>.json, named by release ids known only at run time: PutObject covers that prefix of this one bucket, nothing else.`,
     );
   }
 

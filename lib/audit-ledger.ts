@@ -22,7 +22,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { LEDGER_PREFIXES, LEDGER_TABLE } from '../core/ledger-items.js';
+import { LEDGER_PREFIXES, LEDGER_TABLE, ledgerKeys } from '../core/ledger-items.js';
 import type { LedgerAction } from '../core/steps.js';
 import { grantKeyUse } from './kms.js';
 
@@ -119,6 +119,17 @@ export class AuditLedger extends Construct {
   /** The ARN of the `active` index. */
   public get activeIndexArn(): string {
     return `${this.table.tableArn}/index/${LEDGER_TABLE.active.indexName}`;
+  }
+
+  /**
+   * dynamodb:Query of the release index (`gsi1`) on its one partition (`RELEASES`): the newest
+   * release records, no event, no token (the incidents' reminder schedule). Key use as for the table.
+   */
+  public grantListReleases(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.gsi1Arn], conditions: leadingKeys([ledgerKeys.releasesIndex]) }),
+    );
+    grantKeyUse(this.encryptionKey, grantee, 'table');
   }
 
   /** Reads and writes of any kind (items, queries of the table and its indexes). */

@@ -12,11 +12,13 @@ import { DeploymentConfigSchema } from '../core/deployment.js';
 import { checkSmokeSchemas } from '../core/smoke.js';
 import { ModelNameSchema } from '../core/manifest.js';
 import { historyBudgetIssues } from '../core/budgets.js';
+import { DEFAULT_HOTFIX_PHASES, hotfixHookIssues, hotfixPlanIssues } from '../core/hotfix.js';
 import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, PhasesSchema } from '../core/plan.js';
 import { PolicySchema } from '../core/policy.js';
 import { DEFAULT_METRICS_NAMESPACE, RouterConfigSchema, type RouterConfig } from '../core/runtime-config.js';
 import { BakePolicySchema, RecoveryPolicySchema } from '../core/bake.js';
-import { DEFAULT_ENVIRONMENTS, EnvironmentsSchema, handoverBusName, type Environment, type EnvironmentSettings } from '../core/environments.js';
+import { IncidentPolicySchema } from '../core/incidents.js';
+import { DEFAULT_ENVIRONMENTS, EnvironmentsSchema, handoverBusName, verificationMinutes, type Environment, type EnvironmentSettings } from '../core/environments.js';
 import { SEVERITIES } from '../core/severity.js';
 import { InvalidInputError } from '../core/errors.js';
 import { toFieldIssues } from '../core/validation.js';
@@ -91,6 +93,11 @@ export const PipelineConfigSchema = z
     modelName: ModelNameSchema.default('builderbrain'),
     /** Canary phases (policy.md §2). */
     phases: PhasesSchema.default(DEFAULT_PHASES),
+    /**
+     * The expedited plan of a hotfix (the manifest's `hotfix`; core/hotfix.ts): an approval point
+     * before 100%, within the timeouts and history budget `phases` sets. Null: hotfixes run `phases`.
+     */
+    hotfixPhases: PhasesSchema.nullable().default(DEFAULT_HOTFIX_PHASES),
     /** Upper bound on analyses per phase; bounds each canary execution's history (core/plan.ts). */
     maxLooksPerPhase: z.number().int().min(1).max(1000).default(DEFAULT_MAX_LOOKS_PER_PHASE),
     /** How long a phase waits for an operator's approval before it rolls back. */
@@ -148,6 +155,8 @@ export const PipelineConfigSchema = z
     bake: BakePolicySchema.prefault({}),
     /** The recovery check after every rollback (core/bake.ts). */
     recovery: RecoveryPolicySchema.prefault({}),
+    /** Incidents (core/incidents.ts): a status update every `updateEveryMinutes` while a P0/P1 is unacknowledged; the schedule looks every `checkEveryMinutes`. */
+    incidents: IncidentPolicySchema.prefault({}),
     environments: EnvironmentsSchema.default(DEFAULT_ENVIRONMENTS.map((e) => EnvironmentsSchema.element.parse(e))),
   })
   .superRefine((c, ctx) => {
@@ -160,6 +169,10 @@ export const PipelineConfigSchema = z
     }
     // Both execution histories within Step Functions' limit (core/budgets.ts).
     for (const issue of historyBudgetIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    // The hotfix plan runs in the machines `phases` sizes: an environment's own config counts its hooks and drill (lib/stack.ts).
+    const own = c.environments.length === 1 ? c.environments[0]! : null;
+    const hotfixIssues = [...hotfixPlanIssues(c), ...hotfixHookIssues(own?.hooks ?? [], c.hotfixPhases)];
+    for (const issue of hotfixIssues) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
     // Each earlier environment's physical prefix `<prefix>-<name>` must still be a valid prefix.
     c.environments.forEach((e, i) => {
       if (i < c.environments.length - 1 && `${c.prefix}-${e.name}`.length > 30) {
@@ -318,6 +331,8 @@ export function environmentPipelines(config: PipelineConfig): EnvironmentPipelin
       prefix: prefixOf(index),
       router: environment.router ?? (shared ? suffixedRouter(config.router, environment.name) : config.router),
       phases: environment.phases ?? config.phases,
+      // An environment with a plan of its own (staging, pre-production) runs it for hotfixes too; the expedited plan is the pipeline's.
+      hotfixPhases: environment.phases === undefined ? config.hotfixPhases : null,
       metricsNamespace: environment.metricsNamespace ?? (shared ? `${config.metricsNamespace}/${environment.name}` : config.metricsNamespace),
       approvalTimeoutMinutes: environment.approvalTimeoutMinutes ?? config.approvalTimeoutMinutes,
       deployment: deepMerge(config.deployment, environment.deployment ?? {}),

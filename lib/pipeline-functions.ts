@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import type { BakePolicy, RecoveryPolicy } from '../core/bake.js';
 import type { EnvironmentSettings } from '../core/environments.js';
 import type { CanaryPolicy, GatePolicy } from '../core/policy.js';
+import { DEFAULT_INCIDENT_POLICY, type IncidentPolicy } from '../core/incidents.js';
 import { sageMakerNamePrefix } from '../core/deployment.js';
 import { ENV, type RouterConfig, type ServingSettingsConfig } from '../core/runtime-config.js';
 import { STEP_NAMES, STEPS, type EnvKey, type StepName, type StepPermissions, type StepSpec } from '../core/steps.js';
@@ -91,6 +92,12 @@ export interface PipelineFunctionsProps {
   readonly bake: BakePolicy;
   /** The recovery check after every rollback (BB_RECOVERY_JSON of the recovery function; core/bake.ts). */
   readonly recovery: RecoveryPolicy;
+  /**
+   * Incidents' status updates (BB_INCIDENTS_JSON of the incidents function; core/incidents.ts).
+   *
+   * @default DEFAULT_INCIDENT_POLICY - every 15 minutes, looked at every 5
+   */
+  readonly incidents?: IncidentPolicy;
   /**
    * Where this pipeline stands in the environment chain (BB_ENVIRONMENT_JSON of the steps that read
    * it; CloudFormation tokens allowed, resolved at deploy); its hooks and next bus are what run-hooks
@@ -332,6 +339,7 @@ function environmentValues(props: PipelineFunctionsProps, stackName: string, pro
     serving: JSON.stringify(props.serving),
     bake: JSON.stringify(props.bake),
     recovery: JSON.stringify(props.recovery),
+    incidents: JSON.stringify(props.incidents ?? DEFAULT_INCIDENT_POLICY),
     alarmWarmup: JSON.stringify(props.alarmWarmup ?? { minutes: 0, evaluationMinutes: 1 }),
     // Tokens (the chain's accounts, the next bus's ARN) inside the string resolve to an Fn::Join.
     environment: JSON.stringify(props.environment),
@@ -354,6 +362,7 @@ function grantPermissions(role: iam.Role, permissions: StepPermissions, ctx: Fun
   const stack = Stack.of(role);
   // The step that accepts hand-overs records them (HANDOVER# partition).
   if (permissions.ledger !== undefined) props.ledger.grantActions(role, permissions.ledger, { handovers: permissions.copiesUpstream === true });
+  if (permissions.listsReleases === true) props.ledger.grantListReleases(role);
   for (const t of permissions.publishes ?? []) props.topics.grantPublish(t, role);
   if (permissions.readsMetrics === true) {
     // cloudwatch:GetMetricData supports no resource-level permissions: Resource must be "*".

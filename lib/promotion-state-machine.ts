@@ -114,6 +114,14 @@ export interface PromotionStateMachineProps {
   readonly canaryStateMachine: sfn.IStateMachine;
   /** Canary phases, passed to every canary execution as static JSON. */
   readonly phases: readonly Phase[];
+  /**
+   * The expedited plan of a hotfix, passed to ValidateManifest with `phases` as static JSON (the core
+   * answers the release's plan: core/manifest.ts releasePlan). Its fit within this machine's timeout
+   * is the config's to check (lib/config.ts, core/hotfix.ts hotfixPlanIssues).
+   *
+   * @default - hotfixes run `phases`
+   */
+  readonly hotfixPhases?: readonly Phase[] | null;
   readonly maxLooksPerPhase: number;
   /** The bake after the canary promoted: StartBake and WatchBake (core/app/bake.ts). */
   readonly bakeFunction: lambda.IFunction;
@@ -200,6 +208,8 @@ export class PromotionStateMachine extends Construct {
 function validateProps(props: PromotionStateMachineProps): readonly Phase[] {
   const phases = PhasesSchema.safeParse(props.phases);
   if (!phases.success) throw new Error(`PromotionStateMachine: phases are invalid (${phases.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ')})`);
+  const hotfix = props.hotfixPhases == null ? null : PhasesSchema.safeParse(props.hotfixPhases);
+  if (hotfix !== null && !hotfix.success) throw new Error(`PromotionStateMachine: hotfixPhases are invalid (${hotfix.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ')})`);
   if (!Number.isInteger(props.maxLooksPerPhase) || props.maxLooksPerPhase < 1) {
     throw new Error(`PromotionStateMachine: maxLooksPerPhase must be a positive integer, got ${props.maxLooksPerPhase}`);
   }
@@ -638,8 +648,14 @@ class PromotionFragments {
   /** ValidateManifest, AcquireLock and RunGates, with their catches. */
   public admissionSteps(promotionFailed: sfn.Fail, failure: FailurePath): AdmissionSteps {
     const validate = lambdaStep(this.scope, S.validate, this.props.validateManifestFunction, {
-      // The configured plan, static: the core answers the release's own (an emergency rollback runs one 100% phase).
-      payload: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt', phases: this.props.phases.map((p) => ({ ...p })) },
+      // The configured plans, static: the core answers the release's own (a hotfix runs hotfixPhases, an emergency rollback one 100% phase).
+      payload: {
+        'releaseId.$': '$.releaseId',
+        'source.$': '$.source',
+        'receivedAt.$': '$.receivedAt',
+        phases: this.props.phases.map((p) => ({ ...p })),
+        ...(this.props.hotfixPhases == null ? {} : { hotfixPhases: this.props.hotfixPhases.map((p) => ({ ...p })) }),
+      },
       resultPath: '$.validation',
       functionTimeout: functionTimeout(this.props.validateManifestFunction),
     });

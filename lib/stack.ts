@@ -22,6 +22,7 @@ import { AuditLedger } from './audit-ledger.js';
 import { CanaryStateMachine } from './canary-state-machine.js';
 import { environmentSettings, resourceNames, type EnvironmentPipeline, type PipelineConfig } from './config.js';
 import { HandoverBus } from './handover-bus.js';
+import { IncidentReminders } from './incident-reminders.js';
 import { IncidentTopics } from './incident-topics.js';
 import { PipelineAlarms } from './pipeline-alarms.js';
 import { CHAIN_HANDLER_NAMES, HANDLER_NAMES, PipelineFunctions, type HandlerName, type UpstreamSource } from './pipeline-functions.js';
@@ -107,6 +108,7 @@ export class BuilderBrainReleaseStack extends Stack {
       encryptionKey: key,
       pipelineAlarmsTopic: topics.pipelineAlarmsTopic,
     });
+    new IncidentReminders(this, 'IncidentReminders', { incidentsFunction: fns.fn('incidents'), policy: config.incidents, model: config.modelName });
     const dashboard = this.monitoring(fns, topics, artifacts, { promotion: promotion.stateMachine, canary: canary.stateMachine }, triggers);
     this.outputs({ artifacts, ledger, topics, fns, dashboard, machines: { promotion: promotion.stateMachine, canary: canary.stateMachine } });
   }
@@ -117,7 +119,9 @@ export class BuilderBrainReleaseStack extends Stack {
    */
   private get plan(): PromotionPlan {
     const { config } = this;
-    return this.chain === null ? config : { ...config, verification: verificationMinutes(this.chain.environment, config.phases) };
+    const env = this.chain?.environment ?? null;
+    const hotfix = config.hotfixPhases === null ? null : { phases: config.hotfixPhases, ...(env === null ? {} : { verification: verificationMinutes(env, config.hotfixPhases) }) };
+    return env === null ? { ...config, hotfix } : { ...config, verification: verificationMinutes(env, config.phases), hotfix };
   }
 
   /** Whether this environment has hooks of `stage`. */
@@ -153,6 +157,7 @@ export class BuilderBrainReleaseStack extends Stack {
       // The environment's own bake (lib/config.ts environmentPipelines: only the last bakes by default).
       bake: config.bake,
       recovery: config.recovery,
+      incidents: config.incidents,
       alarmWarmup: { minutes: config.policy.canary.warmupMinutes, evaluationMinutes: config.alarms.evaluationPeriods },
       ledger,
       topics,
@@ -175,6 +180,8 @@ export class BuilderBrainReleaseStack extends Stack {
     for (const name of stepsWith('readsArtifacts').filter((n) => fns.has(n))) artifacts.grantReadManifests(fns.fn(name));
     // The accept step writes what it copied from the previous environment, and the release.json that starts the release.
     for (const name of stepsWith('copiesUpstream').filter((n) => fns.has(n))) artifacts.grantWriteModel(fns.fn(name), config.modelName);
+    // The recovery step writes the post-rollback analysis under analysis/ (core/app/post-rollback-analysis.ts).
+    for (const name of stepsWith('writesAnalysis').filter((n) => fns.has(n))) artifacts.grantWriteAnalysis(fns.fn(name));
     fns.provideEnvironment('artifactBucket', artifacts.bucket.bucketName);
     const next = this.chain?.next ?? null;
     // The next environment copies what this one promoted. In a chain in one account (no account
@@ -226,6 +233,7 @@ export class BuilderBrainReleaseStack extends Stack {
       handOverFunction: fns.tryFn('hand-over'),
       canaryStateMachine: canary.stateMachine,
       phases: config.phases,
+      hotfixPhases: config.hotfixPhases,
       maxLooksPerPhase: config.maxLooksPerPhase,
       timeout: Duration.minutes(promotionTimeoutMinutes(this.plan, config.deployment)),
       encryptionKey: key,
@@ -270,6 +278,7 @@ export class BuilderBrainReleaseStack extends Stack {
     output(OUTPUT_KEYS.approvalsTopic, r.topics.approvalsTopic.topicArn, 'Approval requests');
     output(OUTPUT_KEYS.pipelineAlarmsTopic, r.topics.pipelineAlarmsTopic.topicArn, 'Pipeline-health alarms (unfiltered)');
     output(OUTPUT_KEYS.rollbackFunction, r.fns.fn('rollback').functionName, 'Rollback function (operators invoke it through the CLI)');
+    output(OUTPUT_KEYS.incidentFunction, r.fns.fn('incidents').functionName, 'Incidents function (the CLI acknowledges, resolves and closes incidents through it)');
     output(OUTPUT_KEYS.dashboard, r.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
     if (this.handoverBus !== null) {
       new CfnOutput(this, CHAIN_OUTPUT_KEYS.handoverBus, {

@@ -4,10 +4,14 @@
  * answers is the {@link ApprovalResponder}: at once (`auto`), or a function that may let virtual
  * minutes pass (a person at a terminal, another terminal through the state directory).
  */
+import { ApprovalRefusedError } from '../core/app/errors.js';
 import type { TaskAnswer } from './memory.js';
 import type { ProgressLog } from './progress.js';
 import { statesError, stoppedError } from './states-error.js';
 import { MINUTE_MS, type SimulatedWorld } from './world.js';
+
+/** Who the simulation's approvals come from (the auto-approver, a person at the simulation's terminal). */
+export const LOCAL_APPROVER = 'local-operator';
 
 export interface PendingApproval {
   readonly releaseId: string;
@@ -61,6 +65,8 @@ export class ApprovalDesk<R> {
     progress.emit('approval', `phase ${phase.index + 1} (${phase.weight}%) waits for approval`, phase.weight);
     const started = world.clock.now().getTime();
     const responder = this.options.responder;
+    // The core may refuse the approver (a hotfix's two-person rule, a freeze): the approval then waits, asked again each minute.
+    let refusal: string | null = null;
     for (;;) {
       const answer = this.answers.get(token);
       if (answer !== undefined) {
@@ -78,12 +84,22 @@ export class ApprovalDesk<R> {
         responder === 'auto'
           ? 'approve'
           : await responder({ releaseId, phase: phase.index, weight: phase.weight, waitedMinutes: waited, verdictSummary: phase.verdict?.summary ?? '' }, this.options.runtime);
-      if (decision === 'approve') await this.options.answer(releaseId, 'approve', 'local-operator');
-      else if (decision === 'reject') await this.options.answer(releaseId, 'reject', 'local-operator', 'rejected at the terminal');
-      else {
-        if (this.options.paceMs) await new Promise((r) => setTimeout(r, this.options.paceMs));
-        await world.simulateMinute();
+      if (decision === 'reject') {
+        await this.options.answer(releaseId, 'reject', LOCAL_APPROVER, 'rejected at the terminal');
+        continue;
       }
+      if (decision === 'approve') {
+        try {
+          await this.options.answer(releaseId, 'approve', LOCAL_APPROVER);
+          continue;
+        } catch (err) {
+          if (!(err instanceof ApprovalRefusedError)) throw err;
+          if (err.why !== refusal) progress.emit('approval', `phase ${phase.index + 1} approval by ${LOCAL_APPROVER} refused: ${err.why}`, phase.weight);
+          refusal = err.why;
+        }
+      }
+      if (this.options.paceMs) await new Promise((r) => setTimeout(r, this.options.paceMs));
+      await world.simulateMinute();
     }
   }
 }

@@ -5,12 +5,14 @@
  * caller cannot change the "database" by mutating what it got back.
  */
 import { HandoverRecordSchema, type HandoverRecord } from '../core/handover.js';
-import { handoverItem, handoverOf } from '../core/ledger-items.js';
+import { freezeItem, freezeOf, handoverItem, handoverOf } from '../core/ledger-items.js';
+import type { Freeze } from '../core/freeze.js';
 import { createHash } from 'node:crypto';
 import type { MinuteDatapoint, VariantMinute } from '../core/analysis.js';
 import type { ArtifactFacts } from '../core/deployment.js';
 import { NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
 import { GENESIS_HASH } from '../core/ledger-chain.js';
+import { reportWriteIssue } from '../core/post-rollback.js';
 import { eventItem, eventOf, fitRecord, patchedRecord, recordItem, sortTimelineItems } from '../core/ledger-items.js';
 import { isTerminal } from '../core/lifecycle.js';
 import { datapointOf, type EmittedMinute } from './cloudwatch.js';
@@ -183,6 +185,17 @@ export class MemoryLedger implements AuditLedger {
   public async deleteTaskToken(releaseId: string, phase: number): Promise<void> {
     this.tokens.delete(`${releaseId}#${phase}`);
   }
+  private freeze: Freeze | null = null;
+
+  public async getFreeze(): Promise<Freeze | null> {
+    return this.freeze === null ? null : copy(this.freeze);
+  }
+
+  /** Through the DynamoDB item layout: the same validation and limits. */
+  public async setFreeze(freeze: Freeze | null): Promise<void> {
+    this.freeze = freeze === null ? null : freezeOf(freezeItem(freeze));
+  }
+
   private readonly handovers = new Map<string, HandoverRecord>();
 
   public async putHandover(record: HandoverRecord): Promise<void> {
@@ -379,6 +392,14 @@ export class MemoryArtifactStore implements ArtifactStore {
 
   public async describeArtifact(location: { bucket: string; key: string }): Promise<ArtifactFacts> {
     return copy(this.artifacts.get(`${location.bucket}/${location.key}`) ?? { exists: false, size: null, versionId: null, sha256: null, digestSource: null });
+  }
+
+  /** The pipeline's own report (the post-rollback analysis), refused as the S3 adapter refuses it (core/post-rollback.ts reportWriteIssue). */
+  public async putReport(location: { bucket: string; key: string }, text: string, maxBytes: number): Promise<{ bytes: number }> {
+    const { bytes, issue } = reportWriteIssue(location.key, text, maxBytes);
+    if (issue !== null) throw new Error(`ReportRefused: s3://${location.bucket}/${location.key}: ${issue}`);
+    this.put(location.bucket, location.key, text);
+    return { bytes };
   }
 
   /** Stores `text` at `bucket/key`, as version `versionId` (null: the unversioned object). */

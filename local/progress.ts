@@ -8,7 +8,7 @@ import type { StepName } from '../core/steps.js';
 
 export interface ProgressEvent {
   readonly minute: number;
-  readonly kind: 'phase' | 'verdict' | 'approval' | 'rollback' | 'promoted' | 'rejected' | 'alarm' | 'step' | 'deploy';
+  readonly kind: 'phase' | 'verdict' | 'approval' | 'rollback' | 'promoted' | 'rejected' | 'alarm' | 'step' | 'deploy' | 'freeze';
   readonly text: string;
   readonly weight: number;
 }

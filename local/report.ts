@@ -20,7 +20,7 @@ export interface VariantPoint {
 }
 export interface TraceMarker {
   readonly minute: number;
-  readonly kind: 'phase' | 'approval' | 'verdict' | 'rollback' | 'promoted' | 'alarm' | 'regression' | 'deploy';
+  readonly kind: 'phase' | 'approval' | 'verdict' | 'rollback' | 'promoted' | 'alarm' | 'regression' | 'deploy' | 'onset' | 'freeze';
   readonly label: string;
 }
 export interface ReportInput {
@@ -36,6 +36,8 @@ export interface ReportInput {
     readonly maxConstraintViolationRate: number;
   };
   readonly incidents: readonly { readonly severity: string; readonly title: string }[];
+  /** After a rollback: the post-rollback analysis as rows (local/analysis-summary.ts analysisRows); absent otherwise. */
+  readonly analysis?: readonly (readonly [string, string])[];
   /** The audit timeline, each event in its one sentence (core/audit.ts describeEvent, the summary's). */
   readonly audit: readonly { readonly at: string; readonly type: AuditEventType; readonly text: string }[];
 }
@@ -56,6 +58,8 @@ const MARKER_COLORS: Record<TraceMarker['kind'], string> = {
   alarm: '#e67700',
   regression: '#f08c00',
   deploy: '#1098ad',
+  onset: '#862e9c',
+  freeze: '#364fc7',
 };
 
 interface Series {
@@ -158,7 +162,7 @@ svg{width:100%;height:auto;font-size:11px;fill:#495057}.dot{display:inline-block
 <h2>Canary vs baseline over simulated time</h2>
 ${charts}
 <h2>Markers</h2><table>${markerRows}</table>
-<h2>Incidents</h2>${r.incidents.length === 0 ? '<p class="muted">none</p>' : `<table>${r.incidents.map((i) => `<tr><td>${esc(i.severity)}</td><td>${esc(i.title)}</td></tr>`).join('')}</table>`}
+${r.analysis === undefined ? '' : `<h2>Analysis</h2><table id="analysis">${r.analysis.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>\n`}<h2>Incidents</h2>${r.incidents.length === 0 ? '<p class="muted">none</p>' : `<table>${r.incidents.map((i) => `<tr><td>${esc(i.severity)}</td><td>${esc(i.title)}</td></tr>`).join('')}</table>`}
 <h2>Audit timeline</h2><table>${r.audit.map((a) => `<tr><td class="muted">${esc(a.at)}</td><td>${esc(a.type)}</td><td>${esc(a.text)}</td></tr>`).join('')}</table>
 </body></html>
 `;

@@ -15,6 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import { answerApproval } from '../core/app/answer-approval.js';
+import { setFreezeState } from '../core/app/freeze.js';
+import { incidentOfNotification } from '../core/app/incidents.js';
 import type { RollbackInput } from '../core/contracts.js';
 import { parseManifestText } from '../core/manifest.js';
 import type { Notification } from '../core/ports.js';
@@ -117,6 +119,10 @@ export class EmbeddedRuntime {
       fleet: options.fleet,
       routerFailures: options.routerFailures,
       startAt: options.startAt,
+      onMinute: async () => {
+        await this.remindIncidents();
+        await this.scheduledFreeze();
+      },
       alarms: {
         raised: (alarmName, rule) => this.progressLog.emit('alarm', `alarm ${alarmName} → ALARM (${rule.description})`),
         deliver: (event) => this.bridge.invoke('rollback', event),
@@ -174,6 +180,7 @@ export class EmbeddedRuntime {
       environment: this.environment,
       bake: c.bake,
       recovery: c.recovery,
+      incidents: c.incidents,
       hooks: this.options.hooks ?? PASSING_HOOKS,
       bus: this.options.bus ?? NO_NEXT_ENVIRONMENT,
       upstream: this.options.upstream ?? NO_PREVIOUS_ENVIRONMENT,
@@ -288,8 +295,34 @@ export class EmbeddedRuntime {
     return this.bridge.executionsRun.reduce((n, r) => n + r.transitions, 0);
   }
 
+  /** The pages: incident notifications, less the status updates and transitions of an incident's thread. */
   public get incidents(): Notification[] {
-    return this.notifier.notifications.filter((n) => n.channel === 'incident');
+    return this.notifier.notifications.filter((n) => n.channel === 'incident' && (incidentOfNotification(n)?.event ?? 'opened') === 'opened');
+  }
+
+  /**
+   * The incidents' reminder rule (lib/incident-reminders.ts), as EventBridge runs it: every
+   * `incidents.checkEveryMinutes` of virtual time, a "Scheduled Event" to the incidents handler.
+   */
+  public async remindIncidents(): Promise<void> {
+    if (this.world.minute % this.options.config.incidents.checkEveryMinutes !== 0) return;
+    const at = this.clock.now().toISOString();
+    await this.bridge.invoke('incidents', { version: '0', id: `local-schedule-${at}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: at, region: 'us-east-1', resources: [], detail: {} });
+  }
+
+  /** The scenario's emergency freeze (core/app/freeze.ts), set and lifted at its minutes as `builderbrain freeze` / `unfreeze` would. */
+  private async scheduledFreeze(): Promise<void> {
+    const f = this.options.scenario.freeze;
+    if (f === undefined) return;
+    const deps = { ledger: this.ledger, clock: this.clock };
+    if (this.world.minute === f.atMinute) {
+      const out = await setFreezeState({ action: 'freeze', reason: f.reason, identity: f.by }, deps);
+      if (out.changed) this.progressLog.emit('freeze', `releases FROZEN by ${f.by}: ${f.reason}`);
+    }
+    if (this.world.minute === f.untilMinute) {
+      const out = await setFreezeState({ action: 'unfreeze', reason: 'the incident is resolved', identity: f.by }, deps);
+      if (out.changed) this.progressLog.emit('freeze', `releases unfrozen by ${f.by}`);
+    }
   }
 
   /** Answers a pending approval through the same path as the CLI (token from the ledger, SendTask*). */

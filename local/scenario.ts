@@ -215,6 +215,20 @@ export const ScenarioSchema = z.strictObject({
    */
   operator: z.strictObject({ rollbackReleased: z.strictObject({ emergency: z.boolean(), reason: z.string().min(1) }) }).optional(),
   /**
+   * An emergency freeze during the release (an extension of scenario.md; core/freeze.ts): set by
+   * `by` at `atMinute` of the simulation, lifted at `untilMinute` (null: never), as `builderbrain
+   * freeze` / `unfreeze` would.
+   */
+  freeze: z
+    .strictObject({
+      atMinute: z.number().int().min(0),
+      untilMinute: z.number().int().min(1).nullable(),
+      by: z.string().min(1).default('local:incident-commander'),
+      reason: z.string().min(1),
+    })
+    .refine((f) => f.untilMinute === null || f.untilMinute > f.atMinute, { message: 'untilMinute must be after atMinute', path: ['untilMinute'] })
+    .optional(),
+  /**
    * The post-release bake (an extension of scenario.md; core/bake.ts): simulations run none unless
    * the scenario (or the config) asks, since the default is a whole day.
    */
@@ -314,7 +328,16 @@ const scenario = (s: Omit<ScenarioInput, 'baseline' | 'candidate' | 'requestsPer
     ...(s.chain ? { chain: s.chain } : {}),
     ...(s.bake ? { bake: s.bake } : {}),
     ...(s.operator ? { operator: s.operator } : {}),
+    ...(s.freeze ? { freeze: s.freeze } : {}),
   });
+
+/** The `hotfix` scenario's manifest field: its requester is not the simulation's approver (local/approvals.ts: local-operator). */
+export const HOTFIX_SCENARIO = {
+  reason: 'plans skip the foundation step for two-storey builds since 2.0.3',
+  incident: 'INC-2041',
+  requestedBy: 'alice@example.com',
+  overrideFreeze: false,
+} as const;
 
 /** The built-in scenarios (scenario.md lists the required ones). */
 export const BUILTIN_SCENARIOS: readonly Scenario[] = [
@@ -459,6 +482,26 @@ export const BUILTIN_SCENARIOS: readonly Scenario[] = [
     description: "2.1.0 is promoted and released; then PII turns up in its answers and on-call rolls it back as an emergency: 2.0.3, the version that served before, is released again through the pipeline — its artifact verified, deployed, smoke-tested, 100% at once — with a P0 page",
     seed: 97,
     operator: { rollbackReleased: { emergency: true, reason: 'PII in answers (security)' } },
+  }),
+  // An emergency freeze (issue 15, RELEASE.md §11) while a healthy release is in its first phase.
+  scenario({
+    name: 'freeze-holds',
+    description:
+      'a healthy 2.1.0 is in its first phase when the incident commander freezes releases (a SEV-1 elsewhere): at the end of the phase it holds at 1% — still watched — instead of moving on; unfrozen at minute 150, it goes on and is promoted',
+    seed: 103,
+    freeze: { atMinute: 30, untilMinute: 150, by: 'local:incident-commander', reason: 'SEV-1 in the serving fleet: no changes until resolved' },
+  }),
+  // A hotfix (issue 15): the expedited plan, every gate as usual, approved by a second identity.
+  scenario({
+    name: 'hotfix',
+    description: `2.0.4, a hotfix for ${HOTFIX_SCENARIO.incident} requested by ${HOTFIX_SCENARIO.requestedBy}: every gate, the digest check and the smoke test as usual, then the expedited plan (10% for 15 min → 100% for 15 min); the 10% phase is approved by local-operator, a second identity (its requester could not); promoted`,
+    seed: 101,
+    manifest: defaultManifest({
+      version: '2.0.4',
+      releaseType: 'patch',
+      changelog: { fixes: ['Plans no longer skip the foundation step for two-storey builds'] },
+      hotfix: HOTFIX_SCENARIO,
+    }),
   }),
   // The environment chain (issue 13): staging → pre-production (rollback drill) → production.
   scenario({

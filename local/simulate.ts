@@ -14,6 +14,9 @@ import { sha256Hex } from '../core/app/ids.js';
 import type { ReleaseManifest } from '../core/manifest.js';
 import type { MemoryLedger, RouterOperation } from './memory.js';
 import type { FleetPort } from './fleet.js';
+import { analysisRows, analysisSummary, type AnalysisSummary } from './analysis-summary.js';
+import { releaseIncidents } from '../core/app/incidents.js';
+import { awaitsAcknowledgement, incidentsFrom } from '../core/incidents.js';
 
 /** The JSON summary of scenario.md. */
 export interface SimulationSummary {
@@ -40,7 +43,40 @@ export interface SimulationSummary {
   readonly recovery?: { readonly recovered: boolean; readonly message: string };
   /** The scenario's operator rolled the released version back: the release that brought back the one before (an extension). */
   readonly rolledBackBy?: { readonly releaseId: string | null; readonly version: string; readonly emergency: boolean; readonly outcome: string };
+  /** After a rollback: the post-rollback analysis (failure mode, onset, candidate causes; local/analysis-summary.ts; an extension). */
+  readonly analysis?: AnalysisSummary;
+  /**
+   * The release's incidents and where they stand once the on-call follow-up ended (an extension;
+   * only when the release opened any): the status updates' minutes, while nobody acknowledged.
+   */
+  readonly incidentStates?: readonly IncidentStateSummary[];
+  /** A hotfix release (the manifest's `hotfix`): why, the incident, who asked, the plan it ran and who approved it (an extension; absent otherwise). */
+  readonly hotfix?: HotfixSummary;
 }
+
+export interface HotfixSummary {
+  readonly incident: string;
+  readonly reason: string;
+  readonly requestedBy: string;
+  readonly plan: readonly { readonly weight: number; readonly monitorMinutes: number; readonly requiresApproval: boolean }[] | null;
+  readonly approvedBy: readonly string[];
+}
+
+export interface IncidentStateSummary {
+  readonly id: string;
+  readonly severity: string;
+  readonly reason: string;
+  readonly state: string;
+  readonly openedAtMinute: number;
+  /** The minutes the status updates went out (every `incidents.updateEveryMinutes` while unacknowledged). */
+  readonly updatesAtMinutes: readonly number[];
+}
+
+/**
+ * After the release ended, the simulation keeps the incident schedule running this long while a
+ * P0/P1 stays unacknowledged (nobody acknowledges a simulation unless asked to): the on-call follow-up.
+ */
+export const INCIDENT_FOLLOW_UP_MINUTES = 60;
 
 export interface SummaryAuditEvent {
   /** In a chain's run: the environment whose ledger holds the event. */
@@ -151,7 +187,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   await runtime.settle();
   const releaseId = results.find((r) => r.releaseId !== undefined)?.releaseId ?? null;
   const rolledBackBy = options.scenario.operator === undefined ? undefined : await operatorRollback(runtime, options.scenario, releaseId, manifest);
-  const summary = { ...(await summarize(runtime, options.scenario, releaseId, manifest.model, manifest.version)), ...(rolledBackBy === undefined ? {} : { rolledBackBy }) };
+  const released = { ...(await summarize(runtime, options.scenario, releaseId, manifest.model, manifest.version)), ...(rolledBackBy === undefined ? {} : { rolledBackBy }) };
+  const incidentStates = releaseId === null ? [] : await incidentFollowUp(runtime, releaseId);
+  const summary = incidentStates.length === 0 ? released : { ...released, incidentStates };
   const others: { releaseId: string; outcome: string }[] = [];
   for (const r of await runtime.ledger.listReleases(100)) {
     if (r.releaseId !== releaseId) others.push({ releaseId: r.releaseId, outcome: r.status });
@@ -192,6 +230,28 @@ async function seedPreviousRelease(runtime: EmbeddedRuntime, manifest: ReleaseMa
     receivedAt: at, updatedAt: at, canaryExecutionArn: null, phase: 3, weight: 100, lastVerdict: null, approvers: [], outcome: { status: 'released', reason: null, severity: null, at }, incidentPublished: false,
   });
   return releaseId;
+}
+
+/**
+ * The on-call follow-up: while one of the release's P0/P1 incidents is open and unacknowledged, the
+ * virtual clock runs on (the release has ended: no traffic is simulated, only the incident schedule)
+ * for up to {@link INCIDENT_FOLLOW_UP_MINUTES}; then where each incident stands.
+ */
+async function incidentFollowUp(runtime: EmbeddedRuntime, releaseId: string): Promise<IncidentStateSummary[]> {
+  for (let m = 0; m < INCIDENT_FOLLOW_UP_MINUTES; m++) {
+    if (!(await releaseIncidents(runtime.ledger, releaseId)).some(awaitsAcknowledgement)) break;
+    runtime.clock.advance(MINUTE_MS);
+    await runtime.remindIncidents();
+  }
+  const timeline = await runtime.ledger.timeline(releaseId);
+  return incidentsFrom(timeline).map((i) => ({
+    id: i.id,
+    severity: i.severity,
+    reason: i.reason,
+    state: i.state,
+    openedAtMinute: minuteOf(i.openedAt, runtime.startedAt),
+    updatesAtMinutes: timeline.filter((e) => e.type === 'incident' && e.detail.action === 'update' && e.detail.n === i.n).map((e) => minuteOf(e.at, runtime.startedAt)),
+  }));
 }
 
 /** The summary of one runtime's release (a chain summarizes each environment's with it). */
@@ -250,7 +310,18 @@ export async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, re
       text: describeEvent(e, 'summary'),
     })),
     ...postRelease(record, timeline),
+    ...(await analysisSummary(runtime, record)),
+    ...hotfixSummary(record, timeline),
   };
+}
+
+/** The summary's `hotfix`, for a hotfix release only (a healthy release's summary is unchanged). */
+function hotfixSummary(record: ReleaseRecord | null, timeline: readonly StoredAuditEvent[]): { hotfix?: HotfixSummary } {
+  const h = record?.hotfix;
+  if (h == null) return {};
+  const plan = timeline.find((e): e is Extract<StoredAuditEvent, { type: 'hotfix' }> => e.type === 'hotfix')?.detail.plan ?? null;
+  const approvedBy = record!.approvers.filter((a) => a.decision === 'approved').map((a) => a.identity);
+  return { hotfix: { incident: h.incident, reason: h.reason, requestedBy: h.requestedBy, plan, approvedBy } };
 }
 
 /** The summary's bake and recovery, when the release had them. */
@@ -301,6 +372,7 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
   } else if (runtime.fleet.regressionStartedAtMinute !== null) {
     markers.push({ minute: runtime.fleet.regressionStartedAtMinute, kind: 'regression', label: 'scenario event: the candidate changes' });
   }
+  if (summary.analysis?.onset != null) markers.push({ minute: summary.analysis.onset.atMinute, kind: 'onset', label: `estimated onset (post-rollback analysis): ${summary.analysis.onset.signal}, confidence ${(summary.analysis.onset.confidence * 100).toFixed(1)}%` });
   markers.sort((a, b) => a.minute - b.minute);
   return {
     title: `BuilderBrain Release — simulated release of ${summary.release.model} ${summary.release.version}: ${summary.outcome.replace('_', ' ')}`,
@@ -335,6 +407,7 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
       maxConstraintViolationRate: config.policy.canary.maxConstraintViolationRate,
     },
     incidents: summary.incidents,
+    ...(summary.analysis === undefined ? {} : { analysis: analysisRows(summary.analysis) }),
     audit: summary.audit.map((a) => ({ at: a.at, type: a.type, text: a.text })),
   };
 }

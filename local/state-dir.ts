@@ -25,7 +25,10 @@ import { answerApproval } from '../core/app/answer-approval.js';
 import { ReleaseNotFoundError } from '../core/app/errors.js';
 import { ReleaseIdSchema, type RollbackInput } from '../core/contracts.js';
 import { SealedItemSchema } from '../core/ledger-chain.js';
-import type { ArtifactStore, AuditEvent, AuditLedger, Clock, Executions, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
+import { FreezeSchema, type Freeze } from '../core/freeze.js';
+import { setFreezeState } from '../core/app/freeze.js';
+import { IncidentCommandInputSchema, transitionIncident, type IncidentCommandInput } from '../core/app/incidents.js';
+import type { ArtifactStore, AuditEvent, AuditLedger, Clock, Executions, Notifier, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
 import { ReleaseRecordSchema } from '../core/release-record.js';
 import { MemoryLedger } from './memory.js';
 import type { ApprovalResponder } from './runtime.js';
@@ -59,6 +62,8 @@ export const LocalSnapshotSchema = z.strictObject({
    */
   events: z.record(z.string(), z.array(SealedItemSchema)),
   taskTokens: z.array(z.strictObject({ releaseId: z.string(), phase: z.number().int(), token: z.string() })),
+  /** The emergency freeze (core/freeze.ts), null when not frozen. */
+  freeze: FreezeSchema.nullable().default(null),
 });
 export type LocalSnapshot = z.infer<typeof LocalSnapshotSchema>;
 
@@ -139,6 +144,7 @@ export async function ledgerFromSnapshot(snapshot: LocalSnapshot): Promise<Memor
   for (const r of snapshot.releases) await ledger.createRelease(r);
   for (const [releaseId, items] of Object.entries(snapshot.events)) for (const item of items) ledger.restoreItem(releaseId, item);
   for (const t of snapshot.taskTokens) await ledger.putTaskToken(t.releaseId, t.phase, t.token);
+  await ledger.setFreeze(snapshot.freeze);
   return ledger;
 }
 
@@ -192,6 +198,11 @@ export class PersistedLedger extends MemoryLedger {
     this.changed(undefined);
   }
 
+  public override async setFreeze(freeze: Freeze | null): Promise<void> {
+    await super.setFreeze(freeze);
+    this.changed(undefined);
+  }
+
   public override async putTaskToken(releaseId: string, phase: number, token: string): Promise<void> {
     await super.putTaskToken(releaseId, phase, token);
     this.changed(undefined);
@@ -222,6 +233,7 @@ export class PersistedLedger extends MemoryLedger {
       releases,
       events,
       taskTokens,
+      freeze: await this.getFreeze(),
     };
   }
 
@@ -289,6 +301,8 @@ export const AnswerRequestSchema = z.discriminatedUnion('action', [
     requestedAt: z.string(),
   }),
   z.strictObject({ id: RequestIdSchema, action: z.literal('request_rollback'), releaseId: ReleaseIdSchema, identity: z.string().min(1), reason: z.string().min(1), to: z.string().nullable(), requestedAt: z.string() }),
+  z.strictObject({ id: RequestIdSchema, action: z.enum(['freeze', 'unfreeze']), identity: z.string().min(1), reason: z.string().min(1), requestedAt: z.string() }),
+  IncidentCommandInputSchema.extend({ id: RequestIdSchema, action: z.literal('incident'), requestedAt: z.string() }),
 ]);
 export type AnswerRequest = z.infer<typeof AnswerRequestSchema>;
 /** What a command asks for; the id and time are added when it is written. */
@@ -297,6 +311,8 @@ export type AnswerRequestInput =
   | { readonly action: 'reject'; readonly releaseId: string; readonly identity: string; readonly reason: string }
   | { readonly action: 'rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly emergency?: boolean; readonly requestedBy?: string }
   | { readonly action: 'request_rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly to: string | null }
+  | { readonly action: 'freeze' | 'unfreeze'; readonly identity: string; readonly reason: string }
+  | ({ readonly action: 'incident' } & IncidentCommandInput)
   | {
       readonly action: 'rollback_release';
       readonly previousReleaseId: string;
@@ -422,6 +438,8 @@ export interface LocalPipeline {
   readonly ledger: AuditLedger;
   readonly executions: Executions;
   readonly clock: Clock;
+  /** Where an incident's transitions are told (its thread on the incident topic). */
+  readonly notifier: Notifier;
   /** Invokes the rollback handler (as the alarm path does). */
   rollback(input: RollbackInput): Promise<unknown>;
   /** Where manifests are read from (a rollback release reads the previous version's). */
@@ -471,6 +489,13 @@ export async function applyRequest(request: AnswerRequest, pipeline: LocalPipeli
       }
       case 'request_rollback':
         return { id: request.id, ok: true, value: await requestRollback({ releaseId: request.releaseId, identity: request.identity, reason: request.reason, to: request.to }, pipeline) };
+      case 'incident': {
+        const { id: _id, action: _action, requestedAt: _at, ...command } = request;
+        return { id: request.id, ok: true, value: await transitionIncident(command, pipeline) };
+      }
+      case 'freeze':
+      case 'unfreeze':
+        return { id: request.id, ok: true, value: await setFreezeState({ action: request.action, identity: request.identity, reason: request.reason }, pipeline) };
     }
   } catch (err) {
     return { id: request.id, ok: false, error: errorOf(err) };

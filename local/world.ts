@@ -57,6 +57,8 @@ export interface WorldOptions {
   readonly alarms: AlarmHooks;
   /** Virtual time the world starts at (default {@link SIMULATION_EPOCH}); a chain's next environment starts where the previous one ended. */
   readonly startAt?: string;
+  /** Called after each simulated minute (the runtime's schedules: the incidents' reminder rule). */
+  readonly onMinute?: () => Promise<void>;
 }
 
 export class SimulatedWorld {
@@ -192,6 +194,7 @@ export class SimulatedWorld {
     if (hasData(m.emitted)) this.metrics.put(model, at, m.datapoint, m.emitted);
     this.clock.advance(MINUTE_MS);
     if (candidate > 0) await this.evaluateAlarms(periodValues(m.datapoint));
+    await this.options.onMinute?.();
   }
 
   private async evaluateAlarms(values: ReturnType<typeof periodValues>): Promise<void> {

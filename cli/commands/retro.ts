@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { retroDraft } from '../../core/retro.js';
+import { reportFor } from './analyze.js';
 import { styleFor, writeOutputFile, type CliIO, type CommandContext, type FileWriter } from '../common.js';
 import { addTargetOptions, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
 
@@ -17,7 +18,9 @@ export async function retroCommand(io: CliIO & FileWriter, backend: OperatorBack
     io.stderr(`${s.red('error:')} release ${releaseId} is not in the audit ledger of ${backend.where}. \`builderbrain status${targetFlags(args)}\` lists the releases in flight.\n`);
     return OPS_EXIT.notFound;
   }
-  const draft = retroDraft(record, timeline);
+  // A rolled-back release: the post-rollback analysis (stored, else computed) prefills the cause.
+  const analysis = record.status === 'rolled_back' ? ((await reportFor(backend, releaseId))?.report ?? null) : null;
+  const draft = retroDraft(record, timeline, analysis);
   if (args.out === undefined) {
     io.stdout(draft);
     return OPS_EXIT.ok;

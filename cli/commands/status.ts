@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { approvalNotWaiting } from '../../core/lifecycle.js';
+import { describeFreeze } from '../../core/freeze.js';
+import { incidentLine, incidentsFrom } from '../../core/incidents.js';
 import type { ReleaseRecord } from '../../core/ports.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
@@ -18,6 +20,10 @@ export interface StatusArgs extends TargetOptions {
 export async function statusCommand(io: CliIO, backend: OperatorBackend, releaseId: string | undefined, args: StatusArgs): Promise<number> {
   const s = styleFor(io);
   const flags = targetFlags(args);
+  // The emergency freeze first: it says why nothing moves (its key only while frozen, so the JSON is unchanged otherwise).
+  const freeze = await backend.ledger.getFreeze();
+  const frozen = freeze === null ? {} : { freeze };
+  if (freeze !== null && !args.json) io.stdout(`${s.red('FROZEN')}: ${describeFreeze(freeze)}. No release starts; releases in flight hold at their next decision point (\`builderbrain unfreeze --reason …${flags}\` lifts it).\n\n`);
   if (releaseId !== undefined) {
     const record = await backend.ledger.getRelease(releaseId);
     if (record === null) {
@@ -28,17 +34,19 @@ export async function statusCommand(io: CliIO, backend: OperatorBackend, release
     const chain = chainStages(record, events, handover, args.env);
     if (args.json) {
       // `chain` when the release came through the chain (or --env asks for it): the record alone otherwise, as before.
-      io.stdout(`${JSON.stringify(handover !== null || args.env !== undefined ? { release: record, chain } : { release: record }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify(handover !== null || args.env !== undefined ? { release: record, chain, ...frozen } : { release: record, ...frozen }, null, 2)}\n`);
       return OPS_EXIT.ok;
     }
     io.stdout(args.env === undefined ? releaseDetail(record, s, flags) : '');
+    const incidents = incidentsFrom(events);
+    if (args.env === undefined && incidents.length > 0) io.stdout(`\n${s.bold('Incidents')}:\n${incidents.map((i) => `  ${incidentLine(i)}`).join('\n')}\n`);
     if (handover !== null || args.env !== undefined) io.stdout(`\n${s.bold('Across the environments')}${args.env === undefined ? '' : ` (${args.env})`}:\n${chain.length === 0 ? `no stage in ${args.env}\n` : chainTable(chain, s)}`);
     return OPS_EXIT.ok;
   }
   // From the ledger's index of active releases: however many releases ended since, none in flight is missed.
   const inFlight = (await backend.ledger.listActiveReleases()).filter((r) => IN_FLIGHT.includes(r.status));
   if (args.json) {
-    io.stdout(`${JSON.stringify({ releases: inFlight }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ releases: inFlight, ...frozen }, null, 2)}\n`);
     return OPS_EXIT.ok;
   }
   if (inFlight.length === 0) {

@@ -8,9 +8,11 @@
  */
 import type { AuditEvent } from '../audit.js';
 import { APPROVAL_REJECTED_ERROR } from '../contracts.js';
+import { hotfixApprovalIssue } from '../hotfix.js';
 import { approvalNotWaiting, moveRelease } from '../lifecycle.js';
 import type { AuditLedger, Clock, Executions, ReleaseRecord } from '../ports.js';
-import { NothingWaitingError, ReleaseNotFoundError } from './errors.js';
+import { ApprovalRefusedError, NothingWaitingError, ReleaseNotFoundError } from './errors.js';
+import { approvalFrozenIssue, exemptFromFreeze } from '../freeze.js';
 import { eventIds } from './ids.js';
 
 export interface AnswerApprovalDeps {
@@ -41,10 +43,27 @@ export function waitingPhase(releaseId: string, record: ReleaseRecord | null): {
   return { record, phase: record.phase };
 }
 
+/**
+ * The two-person rule of a hotfix: its requester (the manifest's `hotfix.requestedBy`) may not approve
+ * its phases; throws {@link ApprovalRefusedError} (nothing is changed). A rejection, by anyone, stays
+ * allowed. The CLI asks it of a local simulation's state before sending anything.
+ */
+export function checkApprover(record: ReleaseRecord, answer: ApprovalAnswer): void {
+  if (answer.decision !== 'approved') return;
+  const issue = hotfixApprovalIssue(record.hotfix, answer.identity);
+  if (issue !== null) throw new ApprovalRefusedError(record.releaseId, issue);
+}
+
 export async function answerApproval(releaseId: string, answer: ApprovalAnswer, deps: AnswerApprovalDeps): Promise<AnswerResult> {
   const { record, phase } = waitingPhase(releaseId, await deps.ledger.getRelease(releaseId));
+  checkApprover(record, answer);
   const token = await deps.ledger.getTaskToken(releaseId, phase);
   if (token === null) throw new NothingWaitingError(releaseId, `no task token stored for phase ${phase + 1}`);
+  if (answer.decision === 'approved') {
+    // No promotion while releases are frozen (core/freeze.ts): the approval waits for the unfreeze.
+    const frozen = approvalFrozenIssue(await deps.ledger.getFreeze(), exemptFromFreeze(record.hotfix));
+    if (frozen !== null) throw new ApprovalRefusedError(releaseId, frozen);
+  }
   const at = deps.clock.now().toISOString();
   if (answer.decision === 'approved') {
     await deps.executions.sendTaskSuccess(token, { approvedBy: answer.identity, at });

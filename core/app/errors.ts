@@ -50,5 +50,18 @@ export class NothingWaitingError extends ReleaseError {
   }
 }
 
+/**
+ * An approval the core refuses to give as asked (releases are frozen; a hotfix approved by the
+ * identity that asked for it). Nothing was changed: no task token sent, nothing audited.
+ */
+export class ApprovalRefusedError extends ReleaseError {
+  public constructor(
+    public readonly releaseId: string,
+    public readonly why: string,
+  ) {
+    super(`release ${releaseId}: the approval is refused: ${why}`);
+  }
+}
+
 /** A port refused a configuration (e.g. a notification channel with no topic). Permanent. */
 export class ConfigurationError extends ReleaseError {}

@@ -88,6 +88,7 @@ export const eventIds = {
   recovery: () => 'recovery',
   rollbackRequested: (at: string) => `rollback_requested:${at}`,
   rollbackRelease: () => 'rollback_release',
+  hotfix: () => 'hotfix',
   handover: (from: string, releaseId: string) => `handover:${from}:${releaseId}`,
 } as const;
 

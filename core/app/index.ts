@@ -16,7 +16,7 @@ export { rejectRelease, lockBusyIncident, type RejectReleaseDeps, type RejectInp
 export { startPhase, type StartPhaseDeps, type StartPhaseInput } from './start-phase.js';
 export { analyzeCanaryStep, type AnalyzeCanaryDeps, type AnalyzeInput, type AnalyzedPhase } from './analyze-canary.js';
 export { requestApproval, approvalMessage, type RequestApprovalDeps, type ApprovalRequest, type ApprovalRequested } from './request-approval.js';
-export { answerApproval, waitingPhase, type AnswerApprovalDeps, type ApprovalAnswer, type AnswerResult } from './answer-approval.js';
+export { answerApproval, checkApprover, waitingPhase, type AnswerApprovalDeps, type ApprovalAnswer, type AnswerResult } from './answer-approval.js';
 export { promote, type PromoteDeps, type PromoteResult } from './promote.js';
 export { rollback, alarmRollbackInput, triggerActor, type RollbackDeps } from './rollback.js';
 export { verifyArtifact, type VerifyArtifactDeps } from './verify-artifact.js';

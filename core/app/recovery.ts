@@ -9,8 +9,10 @@
 import { judgeRecovery, type RecoveryPolicy } from '../bake.js';
 import type { RecoveryInput, RecoveryOutput } from '../contracts.js';
 import { displayName } from '../notes.js';
-import type { AuditLedger, Clock, MetricsSource, Notifier, TrafficRouter } from '../ports.js';
+import type { ArtifactStore, AuditLedger, Clock, MetricsSource, Notifier, TrafficRouter } from '../ports.js';
 import { eventIds } from './ids.js';
+import { analyzeAfterRollback } from './post-rollback-analysis.js';
+import { openIncident } from './incidents.js';
 
 export interface RecoveryDeps {
   readonly metrics: MetricsSource;
@@ -19,6 +21,13 @@ export interface RecoveryDeps {
   readonly notifier: Notifier;
   readonly clock: Clock;
   readonly recovery: RecoveryPolicy;
+  /**
+   * Where the post-rollback analysis is written (core/app/post-rollback-analysis.ts): the manifest
+   * is read from `artifacts`, the report written to `analysis/<releaseId>.json` of `bucket`.
+   * Absent: no analysis.
+   */
+  readonly artifacts?: ArtifactStore;
+  readonly bucket?: string;
 }
 
 const MINUTE_MS = 60_000;
@@ -26,7 +35,12 @@ const MINUTE_MS = 60_000;
 const BEFORE_MINUTES = 60;
 
 export async function recoveryStep(input: RecoveryInput, deps: RecoveryDeps): Promise<RecoveryOutput> {
-  return input.action === 'plan' ? planRecovery(input, deps) : verifyRecovery(input, deps);
+  if (input.action === 'plan') return planRecovery(input, deps);
+  const verified = await verifyRecovery(input, deps);
+  // After every rollback, once traffic is safe and the window's metrics are in: the analysis
+  // (never throws; a failure is audited). Here rather than in the rollback itself, which pages first.
+  if (deps.artifacts !== undefined && deps.bucket !== undefined) await analyzeAfterRollback({ releaseId: input.releaseId }, { ...deps, artifacts: deps.artifacts, bucket: deps.bucket });
+  return verified;
 }
 
 /** When to judge: the rollback's time, plus the settle and recovery minutes. */
@@ -76,14 +90,15 @@ async function escalate(input: { releaseId: string; model: string }, message: st
   const record = await deps.ledger.getRelease(input.releaseId);
   const version = record?.version ?? '?';
   const name = `${displayName(input.model)} ${version}`;
-  await deps.notifier.publish({
+  const title = `[P0] ${name}: rollback did not restore health`;
+  const page = {
     channel: 'incident',
     severity: 'P0',
     reason: 'rollback_failed',
     model: input.model,
     version,
     releaseId: input.releaseId,
-    title: `[P0] ${name}: rollback did not restore health`,
+    title,
     text: [
       `${name} was rolled back${record?.outcome?.reason ? ` (${record.outcome.reason})` : ''}, but ${deps.recovery.minutes} minutes later the restored version is not healthy: ${message}.`,
       'The problem is not (only) the candidate: look at the restored version, its instances and its dependencies now. Traffic stays on the restored version.',
@@ -92,5 +107,6 @@ async function escalate(input: { releaseId: string; model: string }, message: st
       `Release: ${input.releaseId}`,
       `History: builderbrain history ${input.releaseId}`,
     ].join('\n'),
-  });
+  } as const;
+  await deps.notifier.publish(await openIncident(page, { releaseId: input.releaseId, key: 'recovery', severity: 'P0', reason: 'recovery_failed', title, actor: 'step:VerifyRecovery' }, deps));
 }

@@ -18,11 +18,13 @@ import { InvalidInputError } from '../errors.js';
 import { MOVES, moveRelease, settledRollback } from '../lifecycle.js';
 import type { AuditLedger, Clock, Executions, Notifier, ReleaseLock, ReleaseRecord, TrafficRouter } from '../ports.js';
 import { alarmDuringWarmup, decideRollback, secondIdentityIssue, type ReleaseContext, type RollbackDecision, type RollbackTrigger } from '../rollback.js';
+import { analysisUri } from '../post-rollback.js';
 import { alarmWatches } from '../runtime-config.js';
 import type { Severity } from '../severity.js';
 import type { AlarmStateChangeEvent } from './events.js';
 import { ReleaseNotFoundError, RollbackFailedError } from './errors.js';
 import { eventIds } from './ids.js';
+import { openIncident } from './incidents.js';
 
 export interface RollbackDeps {
   /**
@@ -37,6 +39,11 @@ export interface RollbackDeps {
   readonly executions: Executions;
   readonly notifier: Notifier;
   readonly clock: Clock;
+  /**
+   * The artifact bucket: the incident links the post-rollback analysis the recovery step writes
+   * there (core/app/post-rollback-analysis.ts). Absent (ExecutionEnded: no recovery step runs): no link.
+   */
+  readonly bucket?: string;
 }
 
 /** Who or what caused the rollback, for the audit ledger. */
@@ -128,7 +135,8 @@ export async function rollback(input: RollbackInput, deps: RollbackDeps): Promis
     await reportRollbackFailure(record, input, decision, err, deps);
   }
   if (input.stopExecution && record.canaryExecutionArn !== null) await deps.executions.stop(record.canaryExecutionArn, decision.title);
-  const published = await publishOnce(record, { ...decision, text: communicated(decision, input.trigger) }, deps);
+  const analysis = deps.bucket === undefined ? null : analysisUri(deps.bucket, releaseId);
+  const published = await publishOnce(record, { ...decision, text: communicated(decision, input.trigger, analysis) }, deps);
   // The outcome is the one people were paged with: ours if we published, else the first attempt's.
   const first = record.outcome?.status === 'rolling_back' ? record.outcome : null;
   const { reason, severity } = published || first === null ? decision : first;
@@ -174,12 +182,13 @@ async function startRollback(
  * The incident's text as on-call reads it (RELEASE.md §4.2 "communication"): what happened (the
  * decision's text), who decided, and what state the endpoint is in now.
  */
-export function communicated(decision: RollbackDecision, trigger: RollbackTrigger): string {
+export function communicated(decision: RollbackDecision, trigger: RollbackTrigger, analysis: string | null = null): string {
   return [
     decision.text,
     '',
     `Decided by: ${triggerActor(trigger)}.`,
     'Endpoint now: 100% of traffic on the previous version (the baseline); the candidate gets none and is being removed; the restored version\'s health is verified after the recovery window (a P0 follows if it is not healthy).',
+    ...(analysis === null ? [] : [`Analysis: ${analysis} (timeline, onset, failure mode, candidate causes; written after the recovery check, \`builderbrain analyze\` prints it).`]),
   ].join('\n');
 }
 
@@ -188,16 +197,8 @@ async function publishOnce(record: ReleaseRecord, decision: RollbackDecision, de
   const { releaseId } = record;
   if (!(await deps.ledger.claimIncident(releaseId))) return false;
   try {
-    await deps.notifier.publish({
-      channel: 'incident',
-      severity: decision.severity,
-      reason: decision.reason,
-      model: record.model,
-      version: record.version,
-      releaseId,
-      title: decision.title,
-      text: decision.text,
-    });
+    const page = { channel: 'incident', severity: decision.severity, reason: decision.reason, model: record.model, version: record.version, releaseId, title: decision.title, text: decision.text } as const;
+    await deps.notifier.publish(await openIncident(page, { releaseId, key: 'rollback', severity: decision.severity, reason: decision.reason, title: decision.title, actor: 'step:Rollback' }, deps));
     return true;
   } catch (err) {
     await deps.ledger.releaseIncidentClaim(releaseId);
@@ -275,16 +276,8 @@ async function reportRollbackFailure(
   }
   if (firstFailure) {
     try {
-      await deps.notifier.publish({
-        channel: 'incident',
-        severity: failed.severity,
-        reason: failed.reason,
-        model: record.model,
-        version: record.version,
-        releaseId: record.releaseId,
-        title: failed.title,
-        text: failed.text,
-      });
+      const page = { channel: 'incident', severity: failed.severity, reason: failed.reason, model: record.model, version: record.version, releaseId: record.releaseId, title: failed.title, text: failed.text } as const;
+      await deps.notifier.publish(await openIncident(page, { releaseId: record.releaseId, key: 'rollback_failed', severity: failed.severity, reason: failed.reason, title: failed.title, actor: 'step:Rollback' }, deps));
     } catch (notifyErr) {
       problems.push(`the P0 page failed too (${errorText(notifyErr)})`);
     }

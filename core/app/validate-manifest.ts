@@ -11,6 +11,8 @@ import type { Phase } from '../plan.js';
 import type { ArtifactStore, AuditLedger, Clock, Notifier, ReleaseRecord } from '../ports.js';
 import type { EnvironmentSettings } from '../environments.js';
 import { upstreamIssue } from '../handover.js';
+import { hotfixAnnouncement } from '../hotfix.js';
+import { freezeIssue } from '../freeze.js';
 import { eventIds, parseManifestKey, sha256Hex } from './ids.js';
 
 export interface ValidateManifestDeps {
@@ -79,6 +81,13 @@ async function checkUpstream(manifest: ReleaseManifest | null, deps: ValidateMan
   if (issue !== null) issues.push({ path: 'handover', message: issue });
 }
 
+/** While releases are frozen (core/freeze.ts) only a hotfix overriding the freeze may start. */
+async function checkFreeze(manifest: ReleaseManifest | null, deps: ValidateManifestDeps, issues: FieldIssue[]): Promise<void> {
+  if (manifest === null) return;
+  const issue = freezeIssue(await deps.ledger.getFreeze(), manifest.hotfix);
+  if (issue !== null) issues.push(issue);
+}
+
 async function checkManifest(source: PromotionInput['source'], fromKey: ReturnType<typeof parseManifestKey>, deps: ValidateManifestDeps): Promise<ManifestCheck> {
   const issues: FieldIssue[] = [];
   if (fromKey === null) issues.push({ path: '', message: `upload key ${source.key} is not models/<model>/<version>/release.json` });
@@ -91,6 +100,7 @@ async function checkManifest(source: PromotionInput['source'], fromKey: ReturnTy
   const manifest = parseUploaded(object, issues);
   checkUploadPath(manifest, fromKey, issues);
   await checkUpstream(manifest, deps, issues);
+  await checkFreeze(manifest, deps, issues);
   return { manifest, manifestSha256, size: object.size, issues };
 }
 
@@ -114,6 +124,8 @@ function receivedRecord(input: PromotionInput, check: ManifestCheck, model: stri
     approvers: [],
     outcome: null,
     incidentPublished: false,
+    // The approvals' two-person rule reads it here (core/app/answer-approval.ts). A rollback release is not a hotfix (core/manifest.ts releasePlan).
+    ...(check.issues.length === 0 && manifest?.hotfix !== undefined && manifest.rollback === undefined ? { hotfix: manifest.hotfix } : {}),
   };
 }
 
@@ -148,7 +160,7 @@ async function recordValidation(input: PromotionInput, deps: ValidateManifestDep
 /**
  * @example const out = await validateManifest(promotionInput, deps); if (!out.valid) console.log(out.issues);
  */
-export async function validateManifest(input: PromotionInput & { readonly phases?: readonly Phase[] }, deps: ValidateManifestDeps): Promise<ValidateOutput> {
+export async function validateManifest(input: PromotionInput & { readonly phases?: readonly Phase[]; readonly hotfixPhases?: readonly Phase[] }, deps: ValidateManifestDeps): Promise<ValidateOutput> {
   const now = deps.clock.now().toISOString();
   const fromKey = parseManifestKey(input.source.key);
   const check = await checkManifest(input.source, fromKey, deps);
@@ -157,10 +169,11 @@ export async function validateManifest(input: PromotionInput & { readonly phases
   const reported = reportedIssues(check.issues);
   const model = manifest?.model ?? fromKey?.model ?? 'unknown';
   const version = manifest?.version ?? fromKey?.version ?? 'unknown';
-  const plan = valid && manifest !== null && input.phases !== undefined ? releasePlan(manifest, input.phases) : null;
+  const plan = valid && manifest !== null && input.phases !== undefined ? releasePlan(manifest, input.phases, input.hotfixPhases) : null;
   const out: ValidateOutput = { valid, model, version, manifest: valid ? manifest : null, manifestSha256, issues: reported, serving: valid ? (manifest?.serving ?? null) : null, plan };
   await recordValidation(input, deps, check, out, now);
   if (valid && manifest?.rollback !== undefined) await announceRollbackRelease(input.releaseId, manifest, deps, now);
+  if (valid && manifest?.hotfix !== undefined && manifest.rollback === undefined) await announceHotfix(input.releaseId, manifest, plan, input.phases ?? null, deps, now);
   return out;
 }
 
@@ -194,4 +207,18 @@ async function announceRollbackRelease(releaseId: string, manifest: ReleaseManif
       `History: builderbrain history ${releaseId}`,
     ].join('\n'),
   });
+}
+
+/**
+ * A hotfix (the manifest's `hotfix`): audited with its reason, incident, requester and the plan it
+ * runs, and announced P3 on the incident topic — what, why, the plan, and that an identity other than
+ * its requester must approve it. The actor is this step: `requestedBy` is the uploader's word, which
+ * S3's event cannot confirm (README "Hotfixes").
+ */
+async function announceHotfix(releaseId: string, manifest: ReleaseManifest, plan: Phase[] | null, configured: readonly Phase[] | null, deps: ValidateManifestDeps, at: string): Promise<void> {
+  const hotfix = manifest.hotfix!;
+  const appended = await deps.ledger.append({ releaseId, eventId: eventIds.hotfix(), at, type: 'hotfix', actor: ACTOR, detail: { ...hotfix, plan } });
+  if (appended !== 'appended' || deps.notifier === undefined) return;
+  const { title, text } = hotfixAnnouncement(releaseId, manifest, hotfix, plan, configured);
+  await deps.notifier.publish({ channel: 'incident', severity: 'P3', reason: null, model: manifest.model, version: manifest.version, releaseId, title, text });
 }

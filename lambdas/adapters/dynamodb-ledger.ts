@@ -11,6 +11,7 @@
  * | approval task token | `STATE#<id>` | `TOKEN#<phase>` | `token` |
  * | release lock | `LOCK#<model>` | `LOCK` | `holder`, `acquiredAt` |
  * | accepted hand-over | `HANDOVER#<model>#<version>` | `HANDOVER` | the HandoverRecord fields, the trail as JSON text (`trailJson`) |
+ * | emergency freeze | `CONTROL#freeze` | `FREEZE` | `reason`, `by`, `at` (present while frozen) |
  *
  * Indexes: `gsi1` (`gsi1pk`, `gsi1sk`): every release, newest first; `active` (`activepk`,
  * `gsi1sk`, sparse): the releases not yet ended — `status` lists them however many ended since.
@@ -38,6 +39,8 @@ import {
   eventItem,
   eventMarkerItem,
   eventOf,
+  freezeItem,
+  freezeOf,
   fitRecordPatch,
   handoverItem,
   handoverOf,
@@ -49,7 +52,9 @@ import {
   sortTimelineItems,
 } from '../../core/ledger-items.js';
 import { isTerminal } from '../../core/lifecycle.js';
+import { ReleaseRecordSchema } from '../../core/release-record.js';
 import type { HandoverRecord } from '../../core/handover.js';
+import type { Freeze } from '../../core/freeze.js';
 import type {
   AuditEvent,
   AuditLedger,
@@ -77,10 +82,16 @@ const TAIL_WINDOW = 10;
 /** Appends racing for the same number retry; each attempt loses only to an append that succeeded. */
 const MAX_APPEND_ATTEMPTS = 25;
 
-/** The record an item holds, read through the record's schema (absent optional fields as null). */
+/** The record's fields a stored item may lack that read as null (the others, such as `incidents`, stay absent). */
+const NULL_WHEN_ABSENT: ReadonlySet<string> = new Set(RECORD_FIELDS.filter((f) => ReleaseRecordSchema.shape[f].safeParse(null).success));
+
+/** The record an item holds, read through the record's schema (absent nullable fields as null). */
 function toRecord(item: Record<string, unknown>): ReleaseRecord {
   const out: Record<string, unknown> = {};
-  for (const f of RECORD_FIELDS) out[f] = item[f] ?? null;
+  for (const f of RECORD_FIELDS) {
+    if (item[f] !== undefined && item[f] !== null) out[f] = item[f];
+    else if (NULL_WHEN_ABSENT.has(f)) out[f] = null;
+  }
   out.approvers = item.approvers ?? [];
   out.incidentPublished = item.incidentPublished === true;
   out.weight = typeof item.weight === 'number' ? item.weight : 0;
@@ -214,6 +225,25 @@ export class DynamoLedger implements AuditLedger {
       (item) => item,
     );
     return sortTimelineItems(items);
+  }
+
+  public async getFreeze(): Promise<Freeze | null> {
+    let out;
+    try {
+      out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.freeze(), ConsistentRead: true }));
+    } catch (err) {
+      this.fail('GetItem', err);
+    }
+    return out.Item === undefined ? null : freezeOf(out.Item);
+  }
+
+  public async setFreeze(freeze: Freeze | null): Promise<void> {
+    try {
+      if (freeze === null) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.freeze() }));
+      else await this.doc.send(new PutCommand({ TableName: this.tableName, Item: freezeItem(freeze) }));
+    } catch (err) {
+      this.fail(freeze === null ? 'DeleteItem' : 'PutItem', err);
+    }
   }
 
   /** Every page of a Query on the table (up to `limit` items), each item mapped. */

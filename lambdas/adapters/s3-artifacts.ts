@@ -1,5 +1,6 @@
 /**
- * ArtifactStore on S3, read-only — nothing uploaded is ever modified.
+ * ArtifactStore on S3. Nothing uploaded is ever modified; the only write is the pipeline's own
+ * reports under `analysis/` ({@link S3ArtifactStore.putReport}).
  *
  * - {@link S3ArtifactStore.getObjectText}: one object version (GetObject with VersionId); a body
  *   over the limit (by Content-Length, before reading it) is refused unread and its stream discarded.
@@ -9,8 +10,9 @@
  *   buffered whole).
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { base64ToHex, MAX_STREAMED_ARTIFACT_BYTES, type ArtifactFacts } from '../../core/deployment.js';
+import { reportWriteIssue } from '../../core/post-rollback.js';
 import type { ArtifactStore } from '../../core/ports.js';
 import { AwsCallError, isAwsError } from './aws-errors.js';
 
@@ -61,6 +63,19 @@ function fullObjectSha256(head: HeadObjectCommandOutput): string | null {
   return fullObject ? base64ToHex(checksum) : null;
 }
 
+/** A report refused before any call: over its size limit, or outside `analysis/`. Permanent: a retry writes the same. */
+export class ReportRefusedError extends Error {
+  public readonly retryable = false;
+  public constructor(
+    /** `s3://bucket/key`. */
+    public readonly resource: string,
+    why: string,
+  ) {
+    super(`S3.PutObject on ${resource} not attempted: ${why}`);
+    this.name = 'ReportRefused';
+  }
+}
+
 const NOT_FOUND: ArtifactFacts = { exists: false, size: null, versionId: null, sha256: null, digestSource: null };
 
 export class S3ArtifactStore implements ArtifactStore {
@@ -91,6 +106,22 @@ export class S3ArtifactStore implements ArtifactStore {
     } catch (err) {
       throw new AwsCallError('S3.GetObject', where, err);
     }
+  }
+
+  /**
+   * One report object (PutObject, JSON): its size checked in UTF-8 bytes before the call (nothing
+   * is sent over `maxBytes`), its key only under `analysis/` (what the role may write: lib/).
+   */
+  public async putReport(location: { bucket: string; key: string }, text: string, maxBytes: number): Promise<{ bytes: number }> {
+    const where = `s3://${location.bucket}/${location.key}`;
+    const { bytes, issue } = reportWriteIssue(location.key, text, maxBytes);
+    if (issue !== null) throw new ReportRefusedError(where, issue);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: text, ContentType: 'application/json; charset=utf-8' }));
+    } catch (err) {
+      throw new AwsCallError('S3.PutObject', where, err);
+    }
+    return { bytes };
   }
 
   public async describeArtifact(location: { bucket: string; key: string }): Promise<ArtifactFacts> {

@@ -8,9 +8,16 @@
  * `releaseId`, `channel`. Subject: one line of printable ASCII (SNS refuses line breaks and
  * control characters; email clients mangle the rest), cut below SNS's 100-character limit; the
  * message body is the title and the full text.
+ *
+ * An incident's messages (its opening page, status updates, acknowledgement, resolution, closure:
+ * core/app/incidents.ts) share one thread: the subject is the incident's
+ * (`[P1] BuilderBrain incident INC-<release id>-<n>: <title>`, the same on every message of it) and
+ * the attributes `incident_id` and `incident_event` (opened, update, acknowledged, resolved, closed).
  */
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import { ConfigurationError } from '../../core/app/errors.js';
+import { incidentOfNotification } from '../../core/app/incidents.js';
+import { incidentSubject } from '../../core/incidents.js';
 import type { Notification, Notifier } from '../../core/ports.js';
 import { call } from './aws-errors.js';
 
@@ -71,11 +78,18 @@ export class SnsNotifier implements Notifier {
     };
     if (n.severity !== null) attributes.severity = attr(n.severity);
     if (n.reason !== null) attributes.reason = attr(n.reason);
+    const incident = incidentOfNotification(n);
+    if (incident !== null) {
+      attributes.incident_id = attr(incident.id);
+      attributes.incident_event = attr(incident.event);
+    }
+    // One subject per incident, whatever the message: what threads them in mail and chat.
+    const subject = incident === null || n.severity === null ? n.title : incidentSubject({ severity: n.severity, id: incident.id, title: n.title });
     await call('SNS.Publish', topicArn, () =>
       this.client.send(
         new PublishCommand({
           TopicArn: topicArn,
-          Subject: snsSubject(n.title),
+          Subject: snsSubject(subject),
           Message: truncateBytes(`${n.title}\n\n${n.text}`, MAX_MESSAGE_BYTES),
           MessageAttributes: attributes,
         }),

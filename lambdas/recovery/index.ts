@@ -1,8 +1,9 @@
 import { STEP_RECOVERY } from '../../core/steps.js';
 import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
+import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
-import { cloudWatchClient, createRouter, documentClient, snsClient, systemClock } from '../shared/aws.js';
+import { cloudWatchClient, createRouter, documentClient, s3Client, snsClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
@@ -13,4 +14,6 @@ export const handler = stepEntry(STEP_RECOVERY, createHandler, (env) => ({
   clock: systemClock,
   recovery: env.recovery,
   notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
+  artifacts: new S3ArtifactStore(s3Client()),
+  bucket: env.artifactBucket,
 }));

@@ -35,7 +35,7 @@ export function stepEnvSchema<S extends StepSpec>(step: S): z.ZodType<StepEnv<S>
  * The settings {@link stepEntry} maps itself, each from the variable (ENV key) it is read from as it
  * is: a step that lists the setting is given it without its entry's `wire` naming it.
  */
-export const MAPPED_SETTINGS = { environment: 'environment', bake: 'bake', recovery: 'recovery' } as const satisfies Partial<Record<StepSetting, EnvKey>>;
+export const MAPPED_SETTINGS = { environment: 'environment', bake: 'bake', recovery: 'recovery', incidents: 'incidents' } as const satisfies Partial<Record<StepSetting, EnvKey>>;
 type MappedSetting = keyof typeof MAPPED_SETTINGS;
 
 /** What an entry's `wire` builds: the step's deps, less the settings {@link stepEntry} maps (it may still give them). */

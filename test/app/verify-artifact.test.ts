@@ -25,6 +25,7 @@ function setup() {
   const artifacts: ArtifactStore = {
     getObjectText: (s, max) => w.artifacts.getObjectText(s, max),
     describeArtifact: (l) => (described.push(l), w.artifacts.describeArtifact(l)),
+    putReport: (l, text, max) => w.artifacts.putReport(l, text, max),
   };
   const deps = { artifacts, ledger: w.ledger, clock: w.clock, bucket: BUCKET };
   const verify = (uri = URI, sha256 = SHA) => verifyArtifact({ releaseId: RELEASE_ID, model: MODEL, version: '2.1.0', artifact: { uri, sha256 } }, deps);

@@ -10,7 +10,7 @@ import { terminal } from '../support/terminal.js';
 import type { OperatorBackend } from '../../cli/ops.js';
 import { requestRollback } from '../../core/app/request-rollback.js';
 import { rollback } from '../../core/app/rollback.js';
-import { ManualClock, memoryPorts, type MemoryPorts } from '../../local/memory.js';
+import { ManualClock, MemoryNotifier, memoryPorts, type MemoryPorts } from '../../local/memory.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 
 const PREVIOUS = 'builderbrain-2_0_9-00000000';
@@ -105,7 +105,7 @@ describe('rollback of a released version in its bake', () => {
 describe('--local: the simulation applies the same requests', () => {
   it('request_rollback records the request; rollback with requestedBy runs it for a second identity', async () => {
     const { applyRequest } = await import('../../local/state-dir.js');
-    const pipeline = { ledger: w.ledger, executions: w.executions, clock: w.clock, rollback: (input: Parameters<typeof rollback>[0]) => rollback(input, w), artifacts: w.artifacts, upload: async () => [] };
+    const pipeline = { ledger: w.ledger, executions: w.executions, clock: w.clock, rollback: (input: Parameters<typeof rollback>[0]) => rollback(input, w), artifacts: w.artifacts, notifier: new MemoryNotifier(), upload: async () => [] };
     const asked = await applyRequest({ id: '1767700000000-00000001', action: 'request_rollback', releaseId: BAKING, identity: 'local:alice', reason: 'plans too long', to: '2.0.9', requestedAt: 'now' }, pipeline);
     expect(asked).toMatchObject({ ok: true, value: { requestedBy: 'local:alice' } });
     const same = await applyRequest({ id: '1767700000000-00000002', action: 'rollback', releaseId: BAKING, identity: 'local:alice', reason: 'plans too long', requestedBy: 'local:alice', requestedAt: 'now' }, pipeline);

@@ -92,14 +92,50 @@ const CASES: readonly [AuditEvent, string, string][] = [
     'EMERGENCY rollback release: brings back this version after the released 2.2.0 (requested by alice): PII in answers',
   ],
   [
+    {
+      ...base,
+      eventId: 'hotfix',
+      type: 'hotfix',
+      actor: 'step:ValidateManifest',
+      detail: { reason: 'plans skip the foundation step', incident: 'INC-2041', requestedBy: 'alice', overrideFreeze: false, plan: [{ weight: 10, monitorMinutes: 15, requiresApproval: true }, { weight: 100, monitorMinutes: 15, requiresApproval: false }] },
+    },
+    'HOTFIX for INC-2041 requested by alice (approval by another identity); plan 10% → 100%: plans skip the foundation step',
+    'HOTFIX for INC-2041 requested by alice (approval by another identity); plan 10% → 100%: plans skip the foundation step',
+  ],
+  [
+    { ...base, eventId: 'freeze:2026-01-05T10:00:00.000Z', type: 'freeze', actor: 'carol', detail: { state: 'frozen', reason: 'SEV-1', since: null, frozenBy: null } },
+    'releases frozen by carol: SEV-1 (no release starts, those in flight hold)',
+    'releases frozen by carol: SEV-1 (no release starts, those in flight hold)',
+  ],
+  [
+    { ...base, eventId: 'unfreeze:2026-01-05T11:00:00.000Z', type: 'freeze', actor: 'carol', detail: { state: 'unfrozen', reason: 'resolved', since: '2026-01-05T10:00:00.000Z', frozenBy: 'carol' } },
+    'releases unfrozen by carol (frozen since 2026-01-05T10:00:00.000Z by carol): resolved',
+    'releases unfrozen by carol (frozen since 2026-01-05T10:00:00.000Z by carol): resolved',
+  ],
+  [
     { ...base, eventId: 'rollback_requested:2026-01-05T10:00:00.000Z', type: 'rollback_requested', actor: 'alice', detail: { reason: 'plans too long', to: '2.0.9' } },
     'rollback to 2.0.9 requested by alice, waiting for a second identity: plans too long',
     'rollback to 2.0.9 requested by alice, waiting for a second identity: plans too long',
   ],
   [
+    { ...base, eventId: 'post-rollback-analysis-failed-2026-01-05T10:20:00.000Z', type: 'post_rollback_analysis_failed', actor: 'step:VerifyRecovery', detail: { stage: 'write', key: 'analysis/r.json', error: 'AccessDenied: no' } },
+    'post-rollback analysis not written (write of analysis/r.json): AccessDenied: no',
+    'post-rollback analysis not written (write of analysis/r.json): AccessDenied: no',
+  ],
+  [
     { ...base, eventId: 'recovery', type: 'recovery', weight: 0, detail: { recovered: false, message: 'error rate 2.00%, over 0.90%', rolledBackAt: '2026-01-05T10:00:00.000Z', before: { errorRate: 0.004, p99: 650, minutes: 60 }, after: { errorRate: 0.02, p99: 700, minutes: 13 } } },
     'NOT RECOVERED: error rate 2.00%, over 0.90%',
     'NOT RECOVERED: error rate 2.00%, over 0.90%',
+  ],
+  [
+    { ...base, eventId: 'incident:opened:rollback', type: 'incident', actor: 'step:Rollback', detail: { action: 'opened', key: 'rollback', severity: 'P1', reason: 'error_rate_increase', title: '[P1] rolled back', from: null, to: 'open' } },
+    'incident opened P1 (error_rate_increase): [P1] rolled back',
+    'incident opened P1 (error_rate_increase): [P1] rolled back',
+  ],
+  [
+    { ...base, eventId: 'incident:1:acknowledged', type: 'incident', actor: 'alice', detail: { action: 'acknowledged', incident: 'INC-r-1', n: 1, severity: 'P1', from: 'open', to: 'acknowledged', note: 'on it' } },
+    'INC-r-1 acknowledged by alice: on it',
+    'INC-r-1 acknowledged by alice: on it',
   ],
   [
     { ...base, eventId: 'handed_over', type: 'handed_over', detail: { to: 'production', eventBusArn: 'arn:aws:events:eu-west-1:333333333333:event-bus/bb-handover', bytes: 2869, sha256: SHA } },

@@ -28,7 +28,11 @@ describe('simulate --json', () => {
     expect(r.stdout).not.toMatch(ANSI);
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
     // The documented keys in order, then this project's extensions (a rollback's recovery check).
-    expect(Object.keys(doc)).toEqual([...SUMMARY_KEYS, 'recovery']);
+    // …and, last, where the release's incidents stand (core/incidents.ts): only where it opened any.
+    expect(Object.keys(doc).at(-1)).toBe('incidentStates');
+    // After a rollback, its post-rollback analysis (local/analysis-summary.ts).
+    expect(Object.keys(doc).filter((k) => k !== 'incidentStates')).toEqual([...SUMMARY_KEYS, 'recovery', 'analysis']);
+    expect(doc['analysis']).toMatchObject({ failureMode: 'reliability', onset: { signal: 'error_rate', significant: true } });
     expect(doc['recovery']).toMatchObject({ recovered: true });
     expect(doc['scenario']).toBe('error-spike-at-10pct');
     expect(doc['outcome']).toBe('rolled_back');

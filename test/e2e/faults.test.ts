@@ -241,7 +241,9 @@ describe('a regression while a phase waits for manual approval', () => {
     expect(asked.length).toBeGreaterThanOrEqual(5);
     const types = summary.audit.map((e) => e.type);
     // then the candidate variant is removed (applied, done) and the recovery checked before the lock goes
-    expect(types.slice(types.indexOf('approval_requested'))).toEqual(['approval_requested', 'rollback', 'serving', 'serving', 'recovery', 'lock_released']);
+    // (the rollback opens its incident as it pages; its status updates are the follow-up's, after this timeline: incidentStates)
+    expect(types.slice(types.indexOf('approval_requested')).filter((t) => t !== 'incident')).toEqual(['approval_requested', 'rollback', 'serving', 'serving', 'recovery', 'lock_released']);
+    expect(types.slice(types.indexOf('approval_requested'), types.indexOf('rollback') + 1)).toEqual(['approval_requested', 'incident', 'rollback']);
     expect(types).not.toContain('approved');
     expect(minuteOf(summary.audit.find((e) => e.type === 'approval_requested')!.at)).toBe(DEPLOY + 60);
     // the canary execution waiting on its task token was stopped

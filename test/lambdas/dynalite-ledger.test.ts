@@ -297,3 +297,18 @@ describe('the hash chain on a real DynamoDB protocol: `audit verify` finds an ev
     writes = [];
   });
 });
+
+describe('the emergency freeze item (written by operators, read by the pipeline)', () => {
+  it('is absent until frozen, read back as written, removed by the unfreeze', async () => {
+    const l = ledger();
+    expect(await l.getFreeze()).toBeNull();
+    const freeze = { reason: 'SEV-1 界', by: 'arn:aws:sts::1:assumed-role/IC/carol', at: '2026-01-05T10:00:00.000Z' };
+    await l.setFreeze(freeze);
+    expect(await l.getFreeze()).toEqual(freeze);
+    await l.setFreeze(null);
+    expect(await l.getFreeze()).toBeNull();
+    // Operators' writes (CONTROL#): no pipeline role makes them, so they are not held to the roles' partitions.
+    expect(writes.map((w) => w.pk)).toEqual(['CONTROL#freeze', 'CONTROL#freeze']);
+    writes = [];
+  });
+});

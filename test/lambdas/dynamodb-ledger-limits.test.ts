@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../core/ports.js';
 import { looseEvent, type LooseEvent } from '../support/events.js';
 import { DynamoLedger } from '../../lambdas/adapters/dynamodb-ledger.js';
+import { MAX_RECORD_FIELD_BYTES } from '../../core/ledger-items.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 import { ONE_ATTEMPT } from './aws-helpers.js';
 import { DYNAMODB_ITEM_LIMIT, dynamoItemBytes, wellFormed } from './dynamo-size.js';
@@ -72,14 +73,14 @@ describe('DynamoLedger: items within 400 KB in UTF-8 bytes, checked before the c
     expect(dynamoItemBytes(sentItem())).toBeLessThanOrEqual(DYNAMODB_ITEM_LIMIT);
   });
 
-  it('update and transition send each record field at most 16 KiB, strings cut on a character boundary', async () => {
+  it('update and transition send each record field at most MAX_RECORD_FIELD_BYTES, strings cut on a character boundary', async () => {
     ddb.on(UpdateCommand, { Key: { pk: 'STATE#r-1', sk: 'RECORD' } }).resolves({ Attributes: storedRecord });
     await ledger.update('r-1', { lastVerdict: { verdict: 'fail', summary: `x${'😀'.repeat(200_000)}`, at: '2025-03-01T10:05:00.000Z' } });
     await ledger.transition('r-1', ['received'], 'rejected', { outcome: { status: 'rejected', reason: '界'.repeat(300_000), severity: 'P3', at: '2025-03-01T10:06:00.000Z' } });
     for (const i of [0, 1]) {
       const values = updateValues(i);
       expect(wellFormed(values)).toBe(true);
-      for (const v of Object.values(values)) expect(dynamoItemBytes({ v })).toBeLessThanOrEqual(16 * 1024 + 1);
+      for (const v of Object.values(values)) expect(dynamoItemBytes({ v })).toBeLessThanOrEqual(MAX_RECORD_FIELD_BYTES + 1);
     }
     expect((updateValues(0)[':v0'] as { summary: string }).summary.startsWith('x😀')).toBe(true);
   });

@@ -27,6 +27,7 @@ const ENV_VARS = {
   BB_ALARM_WARMUP_JSON: JSON.stringify({ minutes: 5, evaluationMinutes: 5 }),
   BB_BAKE_JSON: JSON.stringify({ minutes: 1440, lookEveryMinutes: 10, reference: 'day' }),
   BB_RECOVERY_JSON: JSON.stringify({ minutes: 15, settleMinutes: 2, errorRateRatio: 1.5, latencyRatio: 1.25 }),
+  BB_INCIDENTS_JSON: JSON.stringify({ updateEveryMinutes: 15, checkEveryMinutes: 5 }),
   BB_ENVIRONMENT_JSON: JSON.stringify({
     name: 'pre-production',
     index: 1,
@@ -85,6 +86,7 @@ const ENTRIES: Record<string, () => Promise<Entry>> = {
   'execution-ended': () => import('../../lambdas/execution-ended/index.js'),
   'bake': () => import('../../lambdas/bake/index.js'),
   'recovery': () => import('../../lambdas/recovery/index.js'),
+  'incidents': () => import('../../lambdas/incidents/index.js'),
   'run-hooks': () => import('../../lambdas/run-hooks/index.js'),
   'drill': () => import('../../lambdas/drill/index.js'),
   'hand-over': () => import('../../lambdas/hand-over/index.js'),
@@ -111,6 +113,7 @@ const CASES: [name: string, field: string, event: unknown][] = [
   ['bake', 'bake', { action: 'watch', releaseId: 'r-1', model: 'builderbrain', version: '2.1.0' }],
   ['recovery', 'model', { action: 'plan', releaseId: 'r-1' }],
   ['recovery', 'recovery.checkAt', { action: 'verify', releaseId: 'r-1', model: 'builderbrain', recovery: { rolledBackAt: null } }],
+  ['incidents', 'command', { incidentId: 'INC-builderbrain-2_1_0-1a2b3c4d-1', identity: 'alice', note: null }],
   ['run-hooks', 'stage', { releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', stage: 'whenever' }],
   ['drill', 'drill', { action: 'verify', releaseId: 'r-1', model: 'builderbrain', version: '2.1.0', phase: { index: 1, weight: 100 } }],
   ['hand-over', 'version', { releaseId: 'r-1', model: 'builderbrain' }],

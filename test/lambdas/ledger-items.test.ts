@@ -91,7 +91,7 @@ describe('cutting text', () => {
 });
 
 describe('items', () => {
-  it('a record can never outgrow an item: every field at most 16 KiB', () => {
+  it('a record can never outgrow an item: every field at most MAX_RECORD_FIELD_BYTES', () => {
     const fields = RECORD_FIELDS.length + 4; // and its keys and index keys
     expect(fields * MAX_RECORD_FIELD_BYTES).toBeLessThan(LEDGER_ITEM_BUDGET_BYTES);
     const huge = 'k'.repeat(100_000);

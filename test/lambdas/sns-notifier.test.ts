@@ -2,6 +2,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../core/app/errors.js';
+import type { IncidentNotification } from '../../core/app/incidents.js';
 import type { Notification } from '../../core/ports.js';
 import { MAX_SUBJECT_LENGTH, SnsNotifier, snsSubject } from '../../lambdas/adapters/sns-notifier.js';
 import { ONE_ATTEMPT, awsError, throttled } from './aws-helpers.js';
@@ -44,6 +45,40 @@ describe('SnsNotifier', () => {
     expect(input.Subject).toMatch(/^\[P0\] BuilderBrain 2\.1\.0: ROLLBACK FAILED .*\.\.\.$/);
     expect(input.Subject).toMatch(/^[\x20-\x7e]+$/);
     expect(input.Message).toContain('✗ error_rate: 3.00× vs 1.50×');
+  });
+
+  it("an incident's messages share one thread: the same subject and the incident_id attribute on the page, the updates and the acknowledgement", async () => {
+    const id = 'INC-builderbrain-2_1_0-0eafa7ee-1';
+    const thread: IncidentNotification[] = [
+      { ...incident, incident: { id, event: 'opened' } },
+      { ...incident, reason: null, text: 'Status update 1: still open', incident: { id, event: 'update' } },
+      { ...incident, reason: null, text: `${id} acknowledged by alice`, incident: { id, event: 'acknowledged' } },
+    ];
+    for (const n of thread) await notifier.publish(n);
+    const inputs = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(new Set(inputs.map((i) => i.Subject)).size).toBe(1);
+    const subject = inputs[0]!.Subject!;
+    expect(subject.startsWith(`[P0] BuilderBrain incident ${id}: BuilderBrain 2.1.0: ROLLBACK`)).toBe(true);
+    expect(Buffer.byteLength(subject, 'utf8')).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+    expect(subject).toMatch(/^[\x20-\x7e]+$/);
+    expect(inputs.map((i) => i.MessageAttributes!['incident_id']!.StringValue)).toEqual([id, id, id]);
+    expect(inputs.map((i) => i.MessageAttributes!['incident_event']!.StringValue)).toEqual(['opened', 'update', 'acknowledged']);
+    expect(inputs[1]!.Message).toContain('Status update 1');
+  });
+
+  it("an incident message's body is cut in bytes below SNS's 256 KB, the thread's subject kept", async () => {
+    const id = 'INC-builderbrain-2_1_0-0eafa7ee-2';
+    await notifier.publish({ ...incident, text: '✗'.repeat(200_000), incident: { id, event: 'update' } } as IncidentNotification);
+    const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(Buffer.byteLength(input.Message!, 'utf8')).toBeLessThanOrEqual(256 * 1024);
+    expect(input.Subject).toContain(id);
+  });
+
+  it('a notification whose incident is not of the expected shape is an ordinary one (parsed, not cast)', async () => {
+    await notifier.publish({ ...incident, incident: { id: 42 } } as unknown as Notification);
+    const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(input.MessageAttributes).not.toHaveProperty('incident_id');
+    expect(input.Subject).toMatch(/^\[P0\] BuilderBrain 2\.1\.0/);
   });
 
   it('approval and info notifications go to the approvals topic, without a severity', async () => {

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { STANDALONE_ENVIRONMENT } from '../../core/environments.js';
 import { BakePolicySchema, RecoveryPolicySchema } from '../../core/bake.js';
-import { STEP_BAKE, STEP_NAMES, STEP_RECOVERY, STEP_RUN_GATES, STEP_RUN_HOOKS, STEP_VALIDATE_MANIFEST, STEPS, pickStepDeps, stepsWith, type EnvKey, type StepName, type StepSpec } from '../../core/steps.js';
+import { STEP_BAKE, STEP_INCIDENTS, STEP_NAMES, STEP_RECOVERY, STEP_RUN_GATES, STEP_RUN_HOOKS, STEP_VALIDATE_MANIFEST, STEPS, pickStepDeps, stepsWith, type EnvKey, type StepName, type StepSpec } from '../../core/steps.js';
+import { DEFAULT_INCIDENT_POLICY } from '../../core/incidents.js';
 import { HANDLER_FACTORIES } from '../../lambdas/handlers.js';
 import { mappedSettings, stepEntry, stepEnvSchema } from '../../lambdas/shared/entry.js';
 import { defineStep, Skip, withSchema } from '../../lambdas/shared/step.js';
@@ -37,6 +38,7 @@ function envNeeded(spec: StepSpec): Set<EnvKey> {
     environment: 'environment',
     bake: 'bake',
     recovery: 'recovery',
+    incidents: 'incidents',
   } as const;
   for (const s of spec.settings) needs.add(fromSetting[s]);
   return needs;
@@ -82,17 +84,19 @@ describe('the step registry', () => {
       ['ledger', 'lock', 'clock', 'notifier', 'router', 'executions', 'artifacts', 'metrics', 'target', 'hooks', 'bus', 'upstream', 'model', 'gatePolicy', 'canaryPolicy', 'settings', 'bucket', 'warmup', 'environment', 'bake', 'recovery'].map((k) => [k, `<${k}>`]),
     );
     expect(pickStepDeps('run-gates', all as never)).toEqual({ ledger: '<ledger>', clock: '<clock>', gatePolicy: '<gatePolicy>' });
-    expect(Object.keys(pickStepDeps('rollback', all as never)).sort()).toEqual(['clock', 'executions', 'ledger', 'lock', 'model', 'notifier', 'router', 'warmup']);
+    expect(Object.keys(pickStepDeps('rollback', all as never)).sort()).toEqual(['bucket', 'clock', 'executions', 'ledger', 'lock', 'model', 'notifier', 'router', 'warmup']);
     expect(pickStepDeps('run-hooks', all as never)).toEqual({ hooks: '<hooks>', ledger: '<ledger>', clock: '<clock>', environment: '<environment>' });
     expect(Object.keys(pickStepDeps('accept-handover', all as never)).sort()).toEqual(['bucket', 'clock', 'environment', 'ledger', 'model', 'notifier', 'upstream']);
     expect(pickStepDeps('bake', all as never)).toEqual({ metrics: '<metrics>', ledger: '<ledger>', notifier: '<notifier>', clock: '<clock>', bake: '<bake>', canaryPolicy: '<canaryPolicy>' });
-    expect(pickStepDeps('recovery', all as never)).toEqual({ metrics: '<metrics>', router: '<router>', ledger: '<ledger>', notifier: '<notifier>', clock: '<clock>', recovery: '<recovery>' });
+    expect(pickStepDeps('recovery', all as never)).toEqual({ metrics: '<metrics>', router: '<router>', ledger: '<ledger>', notifier: '<notifier>', clock: '<clock>', artifacts: '<artifacts>', recovery: '<recovery>', bucket: '<bucket>' });
   });
 
   it('lists the steps by permission, in registry order', () => {
-    expect(stepsWith('readsArtifacts')).toEqual(['validate-manifest', 'verify-artifact', 'hand-over']);
+    expect(stepsWith('readsArtifacts')).toEqual(['validate-manifest', 'verify-artifact', 'recovery', 'hand-over']);
+    expect(stepsWith('writesAnalysis')).toEqual(['recovery']);
     expect(stepsWith('stopsCanary')).toEqual(['rollback', 'execution-ended']);
-    expect(stepsWith('publishes')).toEqual(['validate-manifest', 'reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended', 'bake', 'recovery', 'accept-handover']);
+    expect(stepsWith('publishes')).toEqual(['validate-manifest', 'reject-release', 'analyze-canary', 'request-approval', 'promote', 'rollback', 'execution-ended', 'bake', 'recovery', 'incidents', 'accept-handover']);
+    expect(stepsWith('listsReleases')).toEqual(['incidents']);
     expect(stepsWith('readsMetrics')).toEqual(['analyze-canary', 'bake', 'recovery', 'drill']);
     expect(stepsWith('invokesHooks')).toEqual(['run-hooks']);
     expect(stepsWith('sendsHandover')).toEqual(['hand-over']);
@@ -122,14 +126,16 @@ describe('a step entry environment (lambdas/shared/entry.ts)', () => {
   it('maps the `environment`, `bake` and `recovery` settings from their variables for every step that lists them, and only those', () => {
     const bake = BakePolicySchema.parse({ minutes: 60 });
     const recovery = RecoveryPolicySchema.parse({});
-    const env = { tableName: 'bb-ledger', environment: STANDALONE_ENVIRONMENT, bake, recovery };
+    const incidents = DEFAULT_INCIDENT_POLICY;
+    const env = { tableName: 'bb-ledger', environment: STANDALONE_ENVIRONMENT, bake, recovery, incidents };
     expect(mappedSettings(STEP_VALIDATE_MANIFEST, env)).toEqual({ environment: STANDALONE_ENVIRONMENT });
     expect(mappedSettings(STEP_RUN_GATES, env)).toEqual({});
     expect(mappedSettings(STEP_BAKE, env)).toEqual({ bake });
     expect(mappedSettings(STEP_RECOVERY, env)).toEqual({ recovery });
+    expect(mappedSettings(STEP_INCIDENTS, env)).toEqual({ incidents });
     for (const name of STEP_NAMES) {
       const spec: StepSpec = STEPS[name];
-      const listed = (['environment', 'bake', 'recovery'] as const).filter((setting) => (spec.settings as readonly string[]).includes(setting));
+      const listed = (['environment', 'bake', 'recovery', 'incidents'] as const).filter((setting) => (spec.settings as readonly string[]).includes(setting));
       expect(Object.keys(mappedSettings(spec, env)), name).toEqual(listed);
     }
     // A registry entry that lists the setting but not its variable is refused by name.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_POLICY } from '../../core/alarms.js';
 import { BAKE_EVENTS_PER_LOOK, BAKE_FIXED_EVENTS, bakeHistoryEvents, HISTORY_BUDGET_EVENTS, historyBudgetIssues, servingHistoryEvents } from '../../core/budgets.js';
+import { DEFAULT_HOTFIX_PHASES } from '../../core/hotfix.js';
 import { DEFAULT_MAX_LOOKS_PER_PHASE, DEFAULT_PHASES, estimateHistoryEvents } from '../../core/plan.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import { LAMBDA_ENVIRONMENT_MAX_BYTES } from '../../lib/pipeline-functions.js';
@@ -13,6 +14,7 @@ import {
   DEFAULT_PIPELINE_CONFIG,
   deepMerge,
   deployabilityIssues,
+  environmentPipelines,
   HISTORY_BUDGET_SHARE,
   loadPipelineConfig,
   parsePipelineConfig,
@@ -321,5 +323,53 @@ describe('deployment', () => {
     // A modest environment fits.
     const fits = synth({ deployment: { sagemaker: { ...SAGEMAKER_SERVING, environment: { LOG_LEVEL: 'info', MAX_BATCH: '8' } } } });
     expect(fits.config.deployment.sagemaker!.environment).toEqual({ LOG_LEVEL: 'info', MAX_BATCH: '8' });
+  });
+});
+
+describe('hotfixPhases', () => {
+  it('defaults to 10% for 15 min (approval) → 100% for 15 min; null runs `phases` for hotfixes', () => {
+    expect(DEFAULT_PIPELINE_CONFIG.hotfixPhases).toEqual(DEFAULT_HOTFIX_PHASES);
+    expect(DEFAULT_HOTFIX_PHASES).toEqual([
+      { weight: 10, monitorMinutes: 15, requiresApproval: true },
+      { weight: 100, monitorMinutes: 15, requiresApproval: false },
+    ]);
+    expect(parsePipelineConfig({ hotfixPhases: null }).hotfixPhases).toBeNull();
+  });
+
+  it.each([
+    ['not a plan', [{ weight: 10, monitorMinutes: 15, requiresApproval: true }], 'hotfixPhases[0].weight: the last phase must carry 100% of traffic'],
+    ['no approval before 100%', [{ weight: 10, monitorMinutes: 15, requiresApproval: false }, { weight: 100, monitorMinutes: 15, requiresApproval: false }], 'hotfixPhases: no phase before the last requires approval'],
+    ['one 100% phase', [{ weight: 100, monitorMinutes: 15, requiresApproval: false }], 'hotfixPhases: no phase before the last requires approval'],
+  ])('refuses a hotfix plan with %s, naming hotfixPhases', (_, hotfixPhases, expected) => {
+    expect(failure(() => parsePipelineConfig({ hotfixPhases }))).toContain(expected);
+  });
+
+  it('a one-phase `phases` keeps the default hotfix plan: the canary machine\'s timeout covers the longer hotfix plan', () => {
+    const phases = [{ weight: 100, monitorMinutes: 30, requiresApproval: false }];
+    expect(parsePipelineConfig({ phases }).hotfixPhases).toEqual(DEFAULT_HOTFIX_PHASES);
+  });
+
+  it('the chain: environments with a plan of their own run it for hotfixes; the expedited plan is the pipeline\'s', () => {
+    const byName = Object.fromEntries(environmentPipelines(parsePipelineConfig({})).map((p) => [p.environment.name, p.config.hotfixPhases]));
+    expect(byName).toEqual({ staging: null, 'pre-production': null, production: DEFAULT_HOTFIX_PHASES });
+  });
+
+  it('refuses a hotfix plan that would skip a verification hook of the environment', () => {
+    const hooks = [{ name: 'load test', functionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:bb-load', stage: 'during_phase' as const, phases: [50] }];
+    expect(failure(() => parsePipelineConfig({ environments: [{ name: 'production', hooks }] }))).toContain('hotfixPhases: hook "load test" runs at 50%, which the hotfix plan (10% → 100%) has no phase of');
+    const withFifty = [{ weight: 10, monitorMinutes: 15, requiresApproval: true }, { weight: 50, monitorMinutes: 15, requiresApproval: false }, { weight: 100, monitorMinutes: 15, requiresApproval: false }];
+    expect(parsePipelineConfig({ environments: [{ name: 'production', hooks }], hotfixPhases: withFifty }).hotfixPhases).toEqual(withFifty);
+  });
+
+  it('the CDK app (bin/app.ts) refuses it, naming hotfixPhases, no stack trace', () => {
+    const hotfixPhases = [{ weight: 10, monitorMinutes: 15, requiresApproval: false }, { weight: 100, monitorMinutes: 15, requiresApproval: false }];
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ builderbrain: { hotfixPhases } }), CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'bb-cdkout-')) },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('hotfixPhases: no phase before the last requires approval');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -102,7 +102,10 @@ describe('every IAM policy statement', () => {
 
   it('no handler may query the ledger\'s index (only the CLI lists releases); a handler\'s Query reads release timelines only (the hash chain\'s tail)', () => {
     for (const p of policies.filter((x) => x.roles[0]!.startsWith('Functions'))) {
-      expect(JSON.stringify(p.statements), p.id).not.toContain('/index/');
+      // The incidents' reminder schedule lists the newest releases: the release index's one partition (test/lib/incident-reminders.test.ts).
+      const indexes = JSON.stringify(p.statements).match(/\/index\/[a-z0-9]+/g) ?? [];
+      expect(indexes, p.id).toEqual(p.roles[0]!.startsWith('FunctionsIncidentsRole') ? ['/index/gsi1'] : []);
+      if (p.roles[0]!.startsWith('FunctionsIncidentsRole')) continue;
       if (p.roles[0]!.startsWith('FunctionsRecoveryRole')) continue;
       for (const st of p.statements.filter((x) => list(x.Action).includes('dynamodb:Query'))) {
         expect(st.Condition, p.id).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RELEASE#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
@@ -146,8 +149,11 @@ describe('each handler gets exactly what its adapters call', () => {
     'execution-ended': [...ddb('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'), ...router, ...publish, 'states:StopExecution', 'sqs:SendMessage'],
     // The bake reads the metrics (the release's and the previous version's a day or a week before), tells the approvers of the clean end.
     bake: [...rw, 'cloudwatch:GetMetricData', ...publish],
-    // The recovery check reads the release's timeline (Query), the metrics and the router's split, pages P0 when not recovered.
-    recovery: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'Query'), 'cloudwatch:GetMetricData', 'sagemaker:DescribeEndpoint', ...publish],
+    // The recovery check reads the release's timeline (Query), the metrics and the router's split, pages P0 when not recovered;
+    // then writes the post-rollback analysis: the manifest read (s3:GetObject*), the report written under analysis/ (s3:PutObject).
+    recovery: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'Query'), 'cloudwatch:GetMetricData', 'sagemaker:DescribeEndpoint', ...publish, 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+    // The reminder schedule lists the newest releases (Query of the release index), reads timelines, appends updates, pages in the incident's thread.
+    incidents: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'Query'), ...publish],
     // The chain's steps (their functions exist only in the environments that need them: below).
     'run-hooks': [...ddb('GetItem', 'PutItem', 'UpdateItem', 'Query'), 'lambda:InvokeFunction'],
     drill: [...ddb('GetItem', 'PutItem', 'UpdateItem', 'Query'), ...router, 'cloudwatch:GetMetricData'],

@@ -94,6 +94,8 @@ describe('roles use the key only through the service they need it for (kms:ViaSe
       const actions = list(st.Action).sort();
       const services = list((st.Condition!['StringEquals'] as Record<string, unknown>)['kms:ViaService']);
       if (actions.includes('kms:Encrypt')) expect(services, id).toEqual([via('dynamodb')]);
+      // Writes to the artifact bucket (the recovery step's post-rollback analysis) go through S3 only.
+      else if (actions.includes('kms:GenerateDataKey') && services.length === 1) expect({ id, actions, services }).toEqual({ id, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], services: [via('s3')] });
       else if (actions.includes('kms:GenerateDataKey')) expect(services, id).toEqual([via('sns'), via('sqs')]);
       else expect({ id, actions, services }).toEqual({ id, actions: ['kms:Decrypt'], services: [via('s3')] });
     }

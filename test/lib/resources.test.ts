@@ -193,7 +193,8 @@ describe('IncidentTopics', () => {
       // analyze-canary pages a hold (fleet-wide incident, metrics unavailable) once, P1
       // recovery pages P0 when a rollback did not restore health; bake tells the approvers of a clean end;
       // validate-manifest pages an emergency rollback release (P0)
-      [incidentId, ['validate-manifest', 'reject-release', 'analyze-canary', 'rollback', 'execution-ended', 'recovery']],
+      // incidents sends the status updates and the operators' transitions in each incident's thread
+      [incidentId, ['validate-manifest', 'reject-release', 'analyze-canary', 'rollback', 'execution-ended', 'recovery', 'incidents']],
       [approvalsId, ['request-approval', 'promote', 'bake']],
     ] as const) {
       const statements = policyOf(id).Properties!['PolicyDocument'].Statement as Record<string, any>[];
@@ -463,7 +464,7 @@ function topicId(topicName: string): string {
 
 describe('ExecutionEnded', () => {
   it('an EventBridge rule sends the promotion machine\'s ABORTED, TIMED_OUT and FAILED executions to the execution-ended function, with retries and the rollback dead-letter queue', () => {
-    const rules = resourcesOf(s.json, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties!['EventPattern']).includes('Step Functions Execution Status Change'));
+    const rules = resourcesOf(s.json, 'AWS::Events::Rule').filter(([, r]) => (JSON.stringify(r.Properties!['EventPattern']) ?? '').includes('Step Functions Execution Status Change'));
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0]!;
     const machines = resourcesOf(s.json, 'AWS::StepFunctions::StateMachine').filter(([, m]) => String(JSON.stringify(m.Properties!['StateMachineName'])).includes('promotion'));

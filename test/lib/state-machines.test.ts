@@ -7,6 +7,7 @@ import aslValidator from 'asl-validator';
 import asl from 'amazon-states-language-service';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_NAMES } from '../../core/contracts.js';
+import { DEFAULT_HOTFIX_PHASES } from '../../core/hotfix.js';
 import { DEFAULT_PHASES } from '../../core/plan.js';
 import { LAMBDA_TRANSIENT_ERRORS } from '../../lib/sfn-tasks.js';
 import { PLACEHOLDER_ENV, stateMachineDefinitions, type AslDefinition, type MachineDefinitions } from '../../lib/synth.js';
@@ -151,14 +152,22 @@ describe('promotion: key states, exactly', () => {
     expect(defs.promotion.definition.States['ValidateManifest']).toEqual({
       Type: 'Task',
       Resource: fnArn('validate-manifest'),
-      // The configured plan, static; the release's own comes back in $.validation.plan.
-      Parameters: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt', phases: DEFAULT_PHASES },
+      // The configured plans, static; the release's own (a hotfix's: hotfixPhases) comes back in $.validation.plan.
+      Parameters: { 'releaseId.$': '$.releaseId', 'source.$': '$.source', 'receivedAt.$': '$.receivedAt', phases: DEFAULT_PHASES, hotfixPhases: DEFAULT_HOTFIX_PHASES },
       ResultPath: '$.validation',
       TimeoutSeconds: 40,
       Retry: RETRY(true),
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'PromotionFailed' }],
       Next: 'IsManifestValid',
     });
+  });
+
+  it('ValidateManifest carries the configured hotfix plan, or none when hotfixes run `phases`', () => {
+    const hotfixPhases = [{ weight: 5, monitorMinutes: 20, requiresApproval: true }, { weight: 100, monitorMinutes: 10, requiresApproval: false }];
+    const own = stateMachineDefinitions(synth({ hotfixPhases }).json);
+    expect(own.promotion.definition.States['ValidateManifest']!['Parameters']).toMatchObject({ phases: DEFAULT_PHASES, hotfixPhases });
+    const none = stateMachineDefinitions(synth({ hotfixPhases: null }).json);
+    expect(none.promotion.definition.States['ValidateManifest']!['Parameters']).not.toHaveProperty('hotfixPhases');
   });
 
   it('AcquireLock and LockAcquired', () => {
@@ -560,6 +569,8 @@ describe('StateMachine resources', () => {
     const x = synth({
       deployment: { timeoutMinutes: 30, bakeMinutes: 0 },
       phases: [{ weight: 100, monitorMinutes: 30, requiresApproval: false }],
+      // Hotfixes run `phases` here: the timeouts are the one-phase plan's.
+      hotfixPhases: null,
       approvalTimeoutMinutes: 60,
       bake: { minutes: 120 },
       recovery: { minutes: 10, settleMinutes: 5 },
@@ -568,6 +579,9 @@ describe('StateMachine resources', () => {
     const canaryMinutes = 30 + 60 + 60 + 10;
     expect(d.canary.definition['TimeoutSeconds']).toBe(canaryMinutes * 60);
     expect(d.promotion.definition['TimeoutSeconds']).toBe((canaryMinutes + 3 * 30 + 0 + 120 + (5 + 10) + 120) * 60);
+    // With the default hotfix plan (10% for 15 min, approval → 100% for 15 min), longer than that one phase: the canary timeout covers it.
+    const withHotfix = stateMachineDefinitions(synth({ phases: [{ weight: 100, monitorMinutes: 30, requiresApproval: false }], approvalTimeoutMinutes: 60 }).json);
+    expect(withHotfix.canary.definition['TimeoutSeconds']).toBe((2 * 15 + 2 * 60 + 60 + 2 * 10) * 60);
     const none = stateMachineDefinitions(synth({ bake: { minutes: 0 }, recovery: { minutes: 0, settleMinutes: 0 } }).json);
     expect(none.promotion.definition['TimeoutSeconds']).toBe((4 * 60 + 4 * 1440 + 60 + 40 + 3 * 60 + 60 + 120) * 60);
   });

@@ -51,7 +51,8 @@ describe('a recorded simulation replays to the same outcome', () => {
     // id, and so the names of its SageMaker resources, differ: it comes from the upload)
     const steps = (audit: typeof s.audit) => audit.map((e) => `${e.type} ${e.text}`.replace(/--2-1-0-[0-9a-f]{8}-/g, '--2-1-0-<release>-'));
     // …but for the recovery check after a rollback, which needs the minutes after it (a recording has the phases only)
-    expect(steps(summary.audit)).toEqual(steps(s.audit.filter((e) => e.type !== 'recovery')));
+    // (and for the incident's status update sent during that window)
+    expect(steps(summary.audit)).toEqual(steps(s.audit.filter((e) => e.type !== 'recovery' && !(e.type === 'incident' && e.text.includes('status update')))));
     expect(summary.audit.some((e) => e.type === 'recovery')).toBe(false);
   });
 });
@@ -84,7 +85,10 @@ describe('builderbrain replay', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(doc)).toEqual(['recording', 'scenario', 'outcome', 'release', 'gate', 'phaseReached', 'rollback', 'incidents', 'finalTraffic', 'stateTransitions', 'simulatedMinutes', 'audit']);
+    // the rollback's incident and its status updates, last (core/incidents.ts)
+    expect(Object.keys(doc).at(-1)).toBe('incidentStates');
+    // …after the post-rollback analysis (core/post-rollback.ts), which a rolled-back replay carries too
+    expect(Object.keys(doc).filter((k) => k !== 'incidentStates')).toEqual(['recording', 'scenario', 'outcome', 'release', 'gate', 'phaseReached', 'rollback', 'incidents', 'finalTraffic', 'stateTransitions', 'simulatedMinutes', 'audit', 'analysis']);
     expect(doc).toMatchObject({ recording: 'spike.jsonl', outcome: simulated.outcome, rollback: { reason: simulated.rollback.reason, severity: simulated.rollback.severity, regressionStartedAtMinute: null, detectionMinutes: null } });
   });
 

@@ -553,3 +553,84 @@ describe('AWS failures: one sentence, what to do, no stack trace', () => {
     expect(r.stderr).toMatch(/StepFunctions\.SendTaskSuccess on task token \(redacted\) failed: InvalidParameter: bad token <task token>/);
   });
 });
+
+describe('freeze and unfreeze (the emergency freeze, RELEASE.md §11)', () => {
+  const FREEZE_KEY = keys.freeze();
+  const frozenItem = { ...FREEZE_KEY, entity: 'freeze', reason: 'SEV-1 in the serving fleet', by: 'arn:aws:sts::123456789012:assumed-role/IC/carol', at: '2026-01-05T10:00:00.000Z' };
+
+  it('freeze writes the freeze as the caller and audits it on the control log and every release in flight; status shows it first', async () => {
+    ddb.on(QueryCommand, { IndexName: 'active' }).resolves({ Items: [recordItem({ ...waitingRecord, status: 'canary' })] });
+    const r = await ops(['freeze', '--reason', 'SEV-1 in the serving fleet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^FROZEN by arn:aws:sts::123456789012:assumed-role\/ReleaseApprover\/bob \(stack BuilderBrainRelease \(eu-west-1\)\): SEV-1 in the serving fleet/);
+    expect(r.stdout).toContain(`audited on 1 release(s) in flight: ${RELEASE_ID}`);
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
+    expect(puts.find((i) => i['pk'] === FREEZE_KEY.pk)).toMatchObject({ ...FREEZE_KEY, reason: 'SEV-1 in the serving fleet', by: ARN });
+    const audited = puts.filter((i) => i['type'] === 'freeze');
+    expect(audited.map((i) => i['pk'])).toEqual(['RELEASE#pipeline-control', `RELEASE#${RELEASE_ID}`]);
+    expect(audited.every((i) => i['actor'] === ARN && typeof i['hash'] === 'string')).toBe(true);
+
+    ddb.on(GetCommand, { Key: FREEZE_KEY }).resolves({ Item: frozenItem });
+    const status = await ops(['status']);
+    expect(status.stdout.split('\n')[0]).toBe('FROZEN: releases are frozen since 2026-01-05T10:00:00.000Z by arn:aws:sts::123456789012:assumed-role/IC/carol: SEV-1 in the serving fleet. No release starts; releases in flight hold at their next decision point (`builderbrain unfreeze --reason …` lifts it).');
+    expect(JSON.parse((await ops(['status', '--json'])).stdout)).toMatchObject({ freeze: { by: 'arn:aws:sts::123456789012:assumed-role/IC/carol' } });
+  });
+
+  it('freezing a frozen pipeline changes nothing; unfreeze lifts it, naming who froze it', async () => {
+    ddb.on(GetCommand, { Key: FREEZE_KEY }).resolves({ Item: frozenItem });
+    const again = await ops(['freeze', '--reason', 'again']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^Already frozen \(nothing changed\): releases are frozen since 2026-01-05T10:00:00.000Z by .*carol/);
+    expect(writes()).toHaveLength(0);
+    const un = await ops(['unfreeze', '--reason', 'SEV-1 resolved']);
+    expect(un.code).toBe(0);
+    expect(un.stdout).toMatch(/^Unfrozen by .*bob .*: SEV-1 resolved\. Was: releases are frozen since .* by .*carol/);
+    expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([FREEZE_KEY]);
+  });
+
+  it('while frozen, approve is refused (exit 1, nothing sent); a blank --reason is invalid (exit 2)', async () => {
+    ledgerHolds(waitingRecord);
+    ddb.on(GetCommand, { Key: FREEZE_KEY }).resolves({ Item: frozenItem });
+    const r = await ops(['approve', RELEASE_ID]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the approval is refused: releases are frozen since .* approvals wait until `builderbrain unfreeze`/);
+    expect(sendTaskCalls()).toHaveLength(0);
+    expect(writes()).toHaveLength(0);
+    expect((await ops(['freeze', '--reason', '  '])).code).toBe(2);
+  });
+});
+
+describe('a hotfix: its requester may not approve it (the two-person rule)', () => {
+  const hotfixRecord: ReleaseRecord = { ...waitingRecord, hotfix: { reason: 'plans skip the foundation step', incident: 'INC-2041', requestedBy: 'bob@example.com', overrideFreeze: false } };
+
+  it('approve as the requester (bob, behind an assumed role): exit 1 with a clear message; nothing sent, nothing written', async () => {
+    ledgerHolds(hotfixRecord);
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const r = await ops(['approve', RELEASE_ID]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: release ${RELEASE_ID}: the approval is refused: ${ARN} (bob@example.com) requested hotfix INC-2041 and cannot also approve it: a second identity must\n`);
+    expect(sendTaskCalls()).toHaveLength(0);
+    expect(writes()).toHaveLength(0);
+  });
+
+  it('a second identity approves it; the requester may still reject it', async () => {
+    ledgerHolds(hotfixRecord);
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    sfn.on(SendTaskFailureCommand).resolves({});
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:sts::123456789012:assumed-role/ReleaseApprover/carol', Account: '123456789012', UserId: 'AROA:carol' });
+    expect((await ops(['approve', RELEASE_ID])).code).toBe(0);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: ARN, Account: '123456789012', UserId: 'AROA:bob' });
+    const rejected = await ops(['reject', RELEASE_ID, '--reason', 'the fix is incomplete']);
+    expect(rejected.code, rejected.stderr).toBe(0);
+    expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(1);
+  });
+
+  it('status shows that it is a hotfix: the incident, why, who asked', async () => {
+    ledgerHolds(hotfixRecord);
+    const r = await ops(['status', RELEASE_ID]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/hotfix\s+HOTFIX for INC-2041, requested by bob@example\.com: plans skip the foundation step\n\s+approvals need an identity other than bob@example\.com\n/);
+  });
+});

@@ -99,7 +99,8 @@ describe('throttling through the real clients', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('No release is in flight in stack BuilderBrainRelease (eu-west-1).\n');
-    expect(r.calls).toEqual(['cloudformation', 'cloudformation', 'cloudformation', 'dynamodb:DynamoDB_20120810.Query', 'dynamodb:DynamoDB_20120810.Query']);
+    // status reads the emergency freeze first (GetItem: throttled, then answered), then the releases in flight.
+    expect(r.calls).toEqual(['cloudformation', 'cloudformation', 'cloudformation', 'dynamodb:DynamoDB_20120810.GetItem', 'dynamodb:DynamoDB_20120810.GetItem', 'dynamodb:DynamoDB_20120810.Query']);
   });
 
   it('gives up after 5 attempts with one sentence and exit 1', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ReleaseRecord } from '../../core/ports.js';
-import { MemoryArtifactStore, MemoryExecutions, ManualClock, MemoryLedger } from '../../local/memory.js';
+import { MemoryArtifactStore, MemoryExecutions, ManualClock, MemoryLedger, MemoryNotifier } from '../../local/memory.js';
 import {
   LocalStateDir,
   PersistedLedger,
@@ -180,7 +180,7 @@ describe('the inbox, as the simulation applies it', () => {
     await ledger.putTaskToken(RELEASE_ID, 1, TOKEN);
     const executions = new MemoryExecutions();
     const rollbacks: unknown[] = [];
-    const pipeline: LocalPipeline = { ledger, executions, clock: new ManualClock('2026-01-05T10:10:00.000Z'), rollback: async (i) => rollbacks.push(i), artifacts: new MemoryArtifactStore(), upload: async () => [] };
+    const pipeline: LocalPipeline = { ledger, executions, clock: new ManualClock('2026-01-05T10:10:00.000Z'), rollback: async (i) => rollbacks.push(i), artifacts: new MemoryArtifactStore(), notifier: new MemoryNotifier(), upload: async () => [] };
     const req = (over: Partial<AnswerRequest>): AnswerRequest =>
       ({ id: '0000000000001-00000000', action: 'approve', releaseId: RELEASE_ID, identity: 'local:alice', requestedAt: '2026-01-05T10:10:00.000Z', ...over }) as AnswerRequest;
     expect(await applyRequest(req({}), pipeline)).toEqual({ id: '0000000000001-00000000', ok: true, value: { releaseId: RELEASE_ID, phase: 1, decision: 'approved' } });

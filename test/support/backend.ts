@@ -11,6 +11,8 @@ export function ledgerBackend(where: string, ledger: OperatorBackend['ledger'], 
     rollback: unused('rollback'),
     requestRollback: unused('requestRollback'),
     rollbackRelease: unused('rollbackRelease'),
+    setFreeze: unused('setFreeze'),
+    incident: unused('incident'),
     ...actions,
   };
 }

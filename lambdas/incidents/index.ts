@@ -1,0 +1,12 @@
+import { STEP_INCIDENTS } from '../../core/steps.js';
+import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
+import { SnsNotifier } from '../adapters/sns-notifier.js';
+import { documentClient, snsClient, systemClock } from '../shared/aws.js';
+import { stepEntry } from '../shared/entry.js';
+import { createHandler } from './handler.js';
+
+export const handler = stepEntry(STEP_INCIDENTS, createHandler, (env) => ({
+  ledger: new DynamoLedger(documentClient(), env.tableName),
+  notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
+  clock: systemClock,
+}));
