@@ -201,6 +201,29 @@ export async function awsBackend(clients: AwsClients, ctx: TargetContext): Promi
   const identity = async (): Promise<string> => (ctx.identity ??= await callerArn(clients.sts));
   const bucket = outputs.ArtifactBucketName;
   const artifacts = bucket === undefined ? undefined : { bucket, store: new (await import('../lambdas/adapters/s3-artifacts.js')).S3ArtifactStore(clients.s3) };
+  /**
+   * Invokes one of the pipeline's functions as the caller (RequestResponse) and reads its answer
+   * through `schema`; a function error or an answer of another shape is a StepFailedError naming `source`.
+   */
+  const invoke = async <T>(fn: string, input: unknown, schema: z.ZodType<T>, source: string): Promise<T> => {
+    const out = await call('Lambda.Invoke', `function ${fn}`, () =>
+      clients.lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: encoder.encode(JSON.stringify(input)) })),
+    );
+    const text = out.Payload === undefined ? '' : decoder.decode(out.Payload);
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // reported below
+    }
+    if (out.FunctionError !== undefined) {
+      const e = (json ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+      throw new StepFailedError(typeof e.errorType === 'string' ? e.errorType : out.FunctionError, typeof e.errorMessage === 'string' ? e.errorMessage : text.slice(0, 500), source);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new StepFailedError('UnexpectedResponse', `it answered ${text.slice(0, 300) || 'nothing'}`, source);
+    return parsed.data;
+  };
   return {
     where: `stack ${stack} (${region})`,
     ledger,
@@ -234,49 +257,13 @@ export async function awsBackend(clients: AwsClients, ctx: TargetContext): Promi
       const fn = outputs.IncidentFunctionName;
       if (fn === undefined) throw new StepFailedError('NotDeployed', `stack ${stack} has no incidents function (deployed before incidents had a life cycle): deploy it again`, 'the incidents function');
       const input: IncidentCommandInput = { command, incidentId, identity: who, note };
-      const out = await call('Lambda.Invoke', `function ${fn}`, () =>
-        clients.lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: encoder.encode(JSON.stringify(input)) })),
-      );
-      const text = out.Payload === undefined ? '' : decoder.decode(out.Payload);
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        // reported below
-      }
-      if (out.FunctionError !== undefined) {
-        const e = (json ?? {}) as { errorType?: unknown; errorMessage?: unknown };
-        throw new StepFailedError(typeof e.errorType === 'string' ? e.errorType : out.FunctionError, typeof e.errorMessage === 'string' ? e.errorMessage : text.slice(0, 500), `the incidents function ${fn}`);
-      }
-      const parsed = IncidentCommandOutputSchema.safeParse(json);
-      if (!parsed.success) throw new StepFailedError('UnexpectedResponse', `it answered ${text.slice(0, 300) || 'nothing'}`, `the incidents function ${fn}`);
-      return { output: parsed.data, identity: who };
+      return { output: await invoke(fn, input, IncidentCommandOutputSchema, `the incidents function ${fn}`), identity: who };
     },
     async rollback(releaseId, reason, options) {
       const who = await identity();
       const fn = outputs.RollbackFunctionName;
       const input: RollbackInput = { releaseId, model: outputs.ModelName, trigger: manualTrigger(who, reason, options), stopExecution: true };
-      const out = await call('Lambda.Invoke', `function ${fn}`, () =>
-        clients.lambda.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: encoder.encode(JSON.stringify(input)) })),
-      );
-      const text = out.Payload === undefined ? '' : decoder.decode(out.Payload);
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        // reported below
-      }
-      if (out.FunctionError !== undefined) {
-        const e = (json ?? {}) as { errorType?: unknown; errorMessage?: unknown };
-        throw new StepFailedError(
-          typeof e.errorType === 'string' ? e.errorType : out.FunctionError,
-          typeof e.errorMessage === 'string' ? e.errorMessage : text.slice(0, 500),
-          `the rollback function ${fn}`,
-        );
-      }
-      const parsed = RollbackOutputSchema.safeParse(json);
-      if (!parsed.success) throw new StepFailedError('UnexpectedResponse', `it answered ${text.slice(0, 300) || 'nothing'}`, `the rollback function ${fn}`);
-      return { output: parsed.data, identity: who };
+      return { output: await invoke(fn, input, RollbackOutputSchema, `the rollback function ${fn}`), identity: who };
     },
   };
 }

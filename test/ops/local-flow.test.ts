@@ -4,48 +4,22 @@
  * it through its state directory — the same code paths as on a deployed stack (answerApproval with
  * the stored token, the rollback handler with a manual trigger).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { localIdentity } from '../../cli/ops.js';
 import type { SimulationSummary } from '../../local/simulate.js';
 import { readSnapshot, type LocalSnapshot } from '../../local/state-dir.js';
-import { STACK_LINE, cli, type Captured } from './helpers.js';
+import { cli, type Captured } from './helpers.js';
+import { localSimulationDir } from './local-sim.js';
 
-let dir: string;
 const IDENTITY = localIdentity();
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bb-flow-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const local = async (argv: string[]): Promise<Captured> => {
-  const r = await cli([...argv, '--local', '--state-dir', dir]);
-  expect(r.stderr).not.toMatch(STACK_LINE);
-  expect(r.stdout + r.stderr).not.toMatch(/local-task-token/);
-  return r;
-};
-
-/** Waits until the simulation's state satisfies `ready` (it writes state.json after every change). */
-async function until(ready: (s: LocalSnapshot) => boolean, what: string, timeoutMs = 45_000): Promise<LocalSnapshot> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const snap = await readSnapshot(dir).catch(() => null);
-    if (snap !== null && ready(snap)) return snap;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const state = localSimulationDir('bb-flow-');
+const { local, until } = state;
 
 const waitingAt = (phase: number) => (s: LocalSnapshot) => s.releases.some((r) => r.status === 'awaiting_approval' && r.phase === phase);
 
 /** `builderbrain simulate --manual` in "another terminal": no TTY, so only the state directory answers. */
 function startSimulation(): Promise<Captured> {
-  return cli(['simulate', '--manual', '--state-dir', dir, '--phase-minutes', '10', '--json']);
+  return cli(['simulate', '--manual', '--state-dir', state.dir(), '--phase-minutes', '10', '--json']);
 }
 
 describe('simulate --manual with the operator commands --local', () => {
@@ -82,7 +56,7 @@ describe('simulate --manual with the operator commands --local', () => {
     expect(trail[2]!.text).toMatch(/^manual P2 \(manual\): \[P2\] BuilderBrain 2\.1\.0 rolled back by local:.* in phase 2 at 10% canary traffic/);
 
     // After the simulation: the ledger it left, and operators acting on an ended release.
-    const final = await readSnapshot(dir);
+    const final = await readSnapshot(state.dir());
     expect(final.simulation.running).toBe(false);
     expect(final.releases[0]).toMatchObject({ status: 'rolled_back', approvers: [{ phase: 0, identity: IDENTITY, decision: 'approved' }, { phase: 1, identity: IDENTITY, decision: 'rejected' }] });
     const history = await local(['history', releaseId]);
