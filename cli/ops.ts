@@ -19,7 +19,7 @@ import type { IncidentCommand } from '../core/incidents.js';
 import { ApprovalRefusedError, NothingWaitingError, ReleaseNotFoundError } from '../core/app/errors.js';
 import { setFreezeState, type FreezeInput, type FreezeOutcome } from '../core/app/freeze.js';
 import { FreezeSchema } from '../core/freeze.js';
-import { ReleaseIdSchema, RollbackOutputSchema, type RollbackInput, type RollbackOutput } from '../core/contracts.js';
+import { RollbackOutputSchema, type RollbackInput, type RollbackOutput } from '../core/contracts.js';
 import { settledRollback } from '../core/lifecycle.js';
 import type { ArtifactStore, AuditLedger } from '../core/ports.js';
 import { DEFAULT_PIPELINE_CONFIG } from '../lib/config.js';
@@ -92,15 +92,6 @@ export async function resolveRelease(io: CliIO, backend: OperatorBackend, text: 
 export function checkReleaseRef(io: CliIO, text: string): boolean {
   if (parseReleaseRef(text) !== null) return true;
   io.stderr(`${styleFor(io).red('error:')} '${text}' names no release: give a release id (builderbrain-2_1_0-1a2b3c4d), <model>@<version> (builderbrain@2.1.0) or a model name (its current release).\n`);
-  return false;
-}
-
-/** True for a release id as the pipeline makes them; false (and a message on stderr) otherwise. */
-export function checkReleaseId(io: CliIO, id: string): boolean {
-  if (ReleaseIdSchema.safeParse(id).success) return true;
-  io.stderr(
-    `${styleFor(io).red('error:')} '${id}' is not a release id (1-80 characters of A-Z a-z 0-9 _ -, e.g. builderbrain-2_1_0-1a2b3c4d). \`builderbrain status\` lists the releases in flight.\n`,
-  );
   return false;
 }
 

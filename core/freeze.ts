@@ -13,6 +13,9 @@ import type { FieldIssue } from './errors.js';
 import type { MonitorAction } from './plan.js';
 import type { Hotfix } from './manifest.js';
 
+/** The timeline of the pipeline's own decisions (freezes), kept apart from any release's: a release id of its own. */
+export const CONTROL_LOG = 'pipeline-control';
+
 export const FreezeSchema = z.strictObject({
   /** Why (the operator's words, audited and announced). */
   reason: z.string().min(1).max(500),

@@ -5,6 +5,7 @@
  */
 import type { ReleaseRecord } from './release-record.js';
 import { isInFlight } from './lifecycle.js';
+import { CONTROL_LOG } from './freeze.js';
 
 export type ReleaseRef = { readonly kind: 'id'; readonly id: string } | { readonly kind: 'version'; readonly model: string; readonly version: string } | { readonly kind: 'model'; readonly model: string };
 
@@ -13,6 +14,8 @@ const MODEL_RE = /^[a-z][a-z0-9-]{0,63}$/;
 
 /** Parses what an operator typed; null when it is none of the three forms. */
 export function parseReleaseRef(text: string): ReleaseRef | null {
+  // The pipeline's control log (core/freeze.ts) is read like a release's timeline.
+  if (text === CONTROL_LOG) return { kind: 'id', id: text };
   const at = text.indexOf('@');
   if (at > 0) {
     const model = text.slice(0, at);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
-import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
+import { addTargetOptions, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
 import { chainStages, chainTable, statusColour, timelineTable } from '../release-view.js';
 
 export interface HistoryArgs extends TargetOptions {
@@ -9,9 +9,11 @@ export interface HistoryArgs extends TargetOptions {
   readonly env?: string;
 }
 
-/** `builderbrain history <release-id>`: the audit timeline of one release, oldest first. Exit 1 when not found. */
-export async function historyCommand(io: CliIO, backend: OperatorBackend, releaseId: string, args: HistoryArgs): Promise<number> {
+/** `builderbrain history <release>`: the audit timeline of one release, oldest first. Exit 1 when not found. */
+export async function historyCommand(io: CliIO, backend: OperatorBackend, ref: string, args: HistoryArgs): Promise<number> {
   const s = styleFor(io);
+  const releaseId = await resolveRelease(io, backend, ref);
+  if (releaseId === null) return OPS_EXIT.invalid;
   const [record, events] = await Promise.all([backend.ledger.getRelease(releaseId), backend.ledger.timeline(releaseId)]);
   if (record === null && events.length === 0) {
     io.stderr(`${s.red('error:')} release ${releaseId} is not in the audit ledger of ${backend.where}. \`builderbrain status${targetFlags(args)}\` lists the releases in flight.\n`);
@@ -38,7 +40,7 @@ export function registerHistory(program: Command, ctx: CommandContext): void {
     program
       .command('history')
       .description('the audit timeline of one release (who did what, when, at which phase and weight)')
-      .argument('<release-id>', 'the release')
+      .argument('<release>', 'a release id, <model>@<version>, or a model (its current release); pipeline-control: the freezes')
       .option('--json', 'print the record and every audit event as JSON', false)
       .option('--env <name>', 'only that environment\'s part of the timeline (the stages before this one come from the hand-over)'),
   )
@@ -47,11 +49,12 @@ export function registerHistory(program: Command, ctx: CommandContext): void {
       exitCodesHelp('0 shown · 1 release not found, or AWS failed · 2 invalid arguments', [
         'builderbrain history builderbrain-2_1_0-1a2b3c4d',
         'builderbrain history builderbrain-2_1_0-1a2b3c4d --json | jq \'.events[] | select(.type == "rollback")\'',
-        'builderbrain history builderbrain-2_1_0-1a2b3c4d --local',
+        'builderbrain history builderbrain@2.1.0 --local',
+        'builderbrain history pipeline-control        # every freeze and unfreeze',
       ]),
     )
-    .action(async (releaseId: string, opts: HistoryArgs) => {
-      if (!checkReleaseId(ctx.io, releaseId)) return ctx.setExitCode(OPS_EXIT.invalid);
-      ctx.setExitCode(await runOperation(ctx, opts, releaseId, (backend) => historyCommand(ctx.io, backend, releaseId, opts)));
+    .action(async (ref: string, opts: HistoryArgs) => {
+      if (!checkReleaseRef(ctx.io, ref)) return ctx.setExitCode(OPS_EXIT.invalid);
+      ctx.setExitCode(await runOperation(ctx, opts, ref, (backend) => historyCommand(ctx.io, backend, ref, opts)));
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
-import { addTargetOptions, checkReason, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
+import { addTargetOptions, checkReason, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
 
 export interface RejectArgs extends TargetOptions {
   readonly reason: string;
@@ -8,11 +8,13 @@ export interface RejectArgs extends TargetOptions {
 }
 
 /**
- * `builderbrain reject <release-id> --reason "…"`: answers the waiting approval with a rejection
+ * `builderbrain reject <release> --reason "…"`: answers the waiting approval with a rejection
  * (SendTaskFailure `Rejected`, cause `{"actor","note"}`); the canary state machine then rolls the
  * release back (reason manual, P2). Exit 1 when no approval is waiting: nothing changes.
  */
-export async function rejectCommand(io: CliIO, backend: OperatorBackend, releaseId: string, args: RejectArgs): Promise<number> {
+export async function rejectCommand(io: CliIO, backend: OperatorBackend, ref: string, args: RejectArgs): Promise<number> {
+  const releaseId = await resolveRelease(io, backend, ref);
+  if (releaseId === null) return OPS_EXIT.invalid;
   const { result, identity } = await backend.answer(releaseId, { decision: 'rejected', reason: args.reason });
   if (args.json) {
     io.stdout(`${JSON.stringify({ ...result, identity, reason: args.reason }, null, 2)}\n`);
@@ -31,7 +33,7 @@ export function registerReject(program: Command, ctx: CommandContext): void {
     program
       .command('reject')
       .description('reject the phase a release waits at; the pipeline rolls the release back')
-      .argument('<release-id>', 'the release waiting for approval (see builderbrain status)')
+      .argument('<release>', 'the release waiting for approval: its id, <model>@<version>, or the model (its release in flight)')
       .requiredOption('--reason <text>', 'why (recorded in the audit ledger and the incident)')
       .option('--json', 'print the answer as JSON', false),
   )
@@ -39,11 +41,11 @@ export function registerReject(program: Command, ctx: CommandContext): void {
       'after',
       exitCodesHelp('0 rejected (the rollback follows) · 1 nothing waiting (or release not found, AWS failed): nothing changed · 2 invalid arguments', [
         'builderbrain reject builderbrain-2_1_0-1a2b3c4d --reason "answers too long at 10%"',
-        'builderbrain reject builderbrain-2_1_0-1a2b3c4d --reason "bad outputs" --local',
+        'builderbrain reject builderbrain@2.1.0 --reason "bad outputs" --local',
       ]),
     )
-    .action(async (releaseId: string, opts: RejectArgs) => {
-      if (!checkReleaseId(ctx.io, releaseId) || !checkReason(ctx.io, opts.reason)) return ctx.setExitCode(OPS_EXIT.invalid);
-      ctx.setExitCode(await runOperation(ctx, opts, releaseId, (backend) => rejectCommand(ctx.io, backend, releaseId, opts)));
+    .action(async (ref: string, opts: RejectArgs) => {
+      if (!checkReleaseRef(ctx.io, ref) || !checkReason(ctx.io, opts.reason)) return ctx.setExitCode(OPS_EXIT.invalid);
+      ctx.setExitCode(await runOperation(ctx, opts, ref, (backend) => rejectCommand(ctx.io, backend, ref, opts)));
     });
 }

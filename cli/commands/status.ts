@@ -4,7 +4,7 @@ import { describeFreeze } from '../../core/freeze.js';
 import { incidentLine, incidentsFrom } from '../../core/incidents.js';
 import type { ReleaseRecord } from '../../core/ports.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
-import { addTargetOptions, checkReleaseId, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
+import { addTargetOptions, checkReleaseRef, exitCodesHelp, OPS_EXIT, resolveRelease, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
 import { chainStages, chainTable, IN_FLIGHT, nextSteps, releaseDetail, releasesTable } from '../release-view.js';
 
 export interface StatusArgs extends TargetOptions {
@@ -17,14 +17,16 @@ export interface StatusArgs extends TargetOptions {
  * `builderbrain status [<release-id>]`: without an id, the releases in flight (phase, weight, last
  * verdict); with one, that release. Exit 1 when the release is not found.
  */
-export async function statusCommand(io: CliIO, backend: OperatorBackend, releaseId: string | undefined, args: StatusArgs): Promise<number> {
+export async function statusCommand(io: CliIO, backend: OperatorBackend, ref: string | undefined, args: StatusArgs): Promise<number> {
   const s = styleFor(io);
   const flags = targetFlags(args);
   // The emergency freeze first: it says why nothing moves (its key only while frozen, so the JSON is unchanged otherwise).
   const freeze = await backend.ledger.getFreeze();
   const frozen = freeze === null ? {} : { freeze };
   if (freeze !== null && !args.json) io.stdout(`${s.red('FROZEN')}: ${describeFreeze(freeze)}. No release starts; releases in flight hold at their next decision point (\`builderbrain unfreeze --reason …${flags}\` lifts it).\n\n`);
-  if (releaseId !== undefined) {
+  if (ref !== undefined) {
+    const releaseId = await resolveRelease(io, backend, ref);
+    if (releaseId === null) return OPS_EXIT.invalid;
     const record = await backend.ledger.getRelease(releaseId);
     if (record === null) {
       io.stderr(`${s.red('error:')} release ${releaseId} is not in the audit ledger of ${backend.where}. \`builderbrain status${flags}\` lists the releases in flight.\n`);
@@ -64,7 +66,7 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
     program
       .command('status')
       .description('releases in flight on a deployed stack (phase, weight, last verdict), or one release')
-      .argument('[release-id]', 'a release (default: every release in flight)')
+      .argument('[release]', 'a release id, <model>@<version>, or a model (its current release); default: every release in flight')
       .option('--json', 'print the release records as JSON', false)
       .option('--env <name>', 'with a release: only that environment\'s stage of the chain (staging, pre-production, production)'),
   )
@@ -73,11 +75,12 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
       exitCodesHelp('0 shown · 1 release not found, or AWS failed · 2 invalid arguments', [
         'builderbrain status',
         'builderbrain status builderbrain-2_1_0-1a2b3c4d --region eu-west-1 --profile prod',
+        'builderbrain status builderbrain@2.1.0      # or the model alone: its release in flight',
         'builderbrain status --local          # a simulation started with: builderbrain simulate --manual',
       ]),
     )
-    .action(async (releaseId: string | undefined, opts: StatusArgs) => {
-      if (releaseId !== undefined && !checkReleaseId(ctx.io, releaseId)) return ctx.setExitCode(OPS_EXIT.invalid);
-      ctx.setExitCode(await runOperation(ctx, opts, releaseId, (backend) => statusCommand(ctx.io, backend, releaseId, opts)));
+    .action(async (ref: string | undefined, opts: StatusArgs) => {
+      if (ref !== undefined && !checkReleaseRef(ctx.io, ref)) return ctx.setExitCode(OPS_EXIT.invalid);
+      ctx.setExitCode(await runOperation(ctx, opts, ref, (backend) => statusCommand(ctx.io, backend, ref, opts)));
     });
 }

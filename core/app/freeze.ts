@@ -5,11 +5,10 @@
  * every release then in flight, whose timeline then says why it holds. Idempotent: freezing a frozen
  * pipeline or unfreezing one that is not frozen changes nothing and says so.
  */
-import type { Freeze } from '../freeze.js';
+import { CONTROL_LOG, type Freeze } from '../freeze.js';
 import type { AuditLedger, Clock } from '../ports.js';
 
-/** The timeline of the pipeline's own decisions (freezes), kept apart from any release's. */
-export const CONTROL_LOG = 'pipeline-control';
+export { CONTROL_LOG } from '../freeze.js';
 
 export interface FreezeInput {
   readonly action: 'freeze' | 'unfreeze';

@@ -197,11 +197,32 @@ describe('status', () => {
     expect(r.stderr).toBe(`error: release ${RELEASE_ID} is not in the audit ledger of stack ${STACK} (eu-west-1). \`builderbrain status\` lists the releases in flight.\n`);
   });
 
-  it('an argument that is not a release id: exit 2, no AWS call', async () => {
+  it('an argument that names no release: exit 2, no AWS call', async () => {
     const r = await ops(['status', 'not a/release']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is not a release id/);
+    expect(r.stderr).toMatch(/'not a\/release' names no release: give a release id .*<model>@<version>.*or a model name/);
     expect(cfn.calls()).toHaveLength(0);
+  });
+
+  it.each([['status'], ['history'], ['approve']])('%s takes <model>@<version> or the model: the release is looked up in the ledger\'s list', async (command) => {
+    ledgerHolds(waitingRecord);
+    ddb.on(QueryCommand, { IndexName: 'gsi1' }).resolves({ Items: [recordItem(waitingRecord)] });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    for (const ref of ['builderbrain@2.1.0', 'builderbrain']) {
+      const r = await ops([command, ref]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(RELEASE_ID);
+    }
+  });
+
+  it('a model with two releases in flight is ambiguous: the candidates are listed, nothing is done', async () => {
+    const other = { ...waitingRecord, releaseId: 'builderbrain-2_2_0-5e6f7a8b', version: '2.2.0', receivedAt: '2026-01-05T09:30:00.000Z' };
+    ddb.on(QueryCommand, { IndexName: 'gsi1' }).resolves({ Items: [recordItem(other), recordItem(waitingRecord)] });
+    const r = await ops(['approve', 'builderbrain']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(RELEASE_ID);
+    expect(r.stderr).toContain('builderbrain-2_2_0-5e6f7a8b');
+    expect(sendTaskCalls()).toHaveLength(0);
   });
 });
 
