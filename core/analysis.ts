@@ -176,8 +176,11 @@ export const CanaryVerdictSchema = z.object({
   sample: z.object({ minutes: z.number(), canaryRequests: z.number(), baselineRequests: z.number() }),
   /** Set when the verdict is `hold` (and kept as information when a rule fails during a hold). */
   hold: HoldSchema.nullable().optional(),
+  /** A fail: the rule whose finding decided it (the worst one). */
+  rule: z.enum(CANARY_RULES).nullable().optional(),
 });
 export type CanaryVerdict = z.infer<typeof CanaryVerdictSchema>;
+export type CanaryRule = (typeof CANARY_RULES)[number];
 
 /** Shares of the per-phase false-alarm budget, by rule (they sum to 1). */
 export const ALPHA_SHARES = {
@@ -1025,6 +1028,7 @@ function verdictOf(findings: readonly Finding[], evidence: RuleEvidence[], sampl
       evidence,
       sample,
       hold: held,
+      rule: worst.evidence.rule,
     };
   }
   const quiet = (verdict: 'hold' | 'inconclusive' | 'pass', summary: string): CanaryVerdict => ({ verdict, reason: null, severity: null, immediate: false, summary, evidence, sample });

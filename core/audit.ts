@@ -8,7 +8,7 @@
  * show.
  */
 import * as z from 'zod';
-import { CanaryVerdictSchema, HOLD_REASONS, RuleEvidenceSchema, VERDICT_KINDS } from './analysis.js';
+import { CANARY_RULES, CanaryVerdictSchema, HOLD_REASONS, RuleEvidenceSchema, VERDICT_KINDS } from './analysis.js';
 import { VerifyArtifactOutputSchema } from './contracts.js';
 import { DEPLOYMENT_GOALS, DeploymentSchema, SmokeResultSchema } from './deployment.js';
 import { GateCheckSchema } from './gates.js';
@@ -91,6 +91,8 @@ export const AUDIT_DETAILS = {
     title: z.string(),
     /** The canary execution stopped, if any. */
     stoppedExecution: z.string().nullable(),
+    /** The canary rule that decided (the verdict's failing rule, or the one the alarm watches); null for the other triggers. */
+    rule: z.enum(CANARY_RULES).nullable().optional(),
   }),
   rollback_failed: z.object({
     reason: z.literal('rollback_failed'),

@@ -4,12 +4,12 @@
  * of a rollback (analysis verdict, alarm, operator, failed step), so they cannot drift apart.
  */
 import * as z from 'zod';
-import { CanaryVerdictSchema, type CanaryVerdict, type RuleEvidence } from './analysis.js';
+import { CanaryVerdictSchema, type CanaryRule, type CanaryVerdict, type RuleEvidence } from './analysis.js';
 import type { GateResult } from './gates.js';
 import type { ReleaseManifest } from './manifest.js';
 import { displayName } from './notes.js';
 import type { MonitorAction } from './plan.js';
-import { canaryAlarmSuffix } from './runtime-config.js';
+import { alarmRule, canaryAlarmSuffix } from './runtime-config.js';
 import { REASON_CODES, type ReasonCode, type Severity } from './severity.js';
 import { HOOK_FAILURE_SEVERITY } from './verification.js';
 
@@ -72,6 +72,8 @@ export interface RollbackDecision {
   readonly title: string;
   /** The incident body: why, measured values against thresholds, phase and weight, what to do. */
   readonly text: string;
+  /** The canary rule that decided: the verdict's failing rule, or the one the alarm watches; null for the other triggers. */
+  readonly rule?: CanaryRule | null;
 }
 
 const NO_ROLLBACK = (title: string, text: string): RollbackDecision => ({
@@ -124,7 +126,7 @@ function verdictDecision(v: CanaryVerdict, w: Wording): RollbackDecision {
     ...evidenceLines(v.evidence),
     ...w.footer,
   ].join('\n');
-  return { rollback: true, immediate: v.immediate, reason: v.reason, severity: v.severity, title: `[${v.severity}] ${w.name} rolled back: ${v.reason} ${w.where}`, text };
+  return { rollback: true, immediate: v.immediate, reason: v.reason, severity: v.severity, title: `[${v.severity}] ${w.name} rolled back: ${v.reason} ${w.where}`, text, rule: v.rule ?? null };
 }
 
 function alarmDecision(t: Of<'alarm'>, w: Wording): RollbackDecision {
@@ -135,6 +137,7 @@ function alarmDecision(t: Of<'alarm'>, w: Wording): RollbackDecision {
     reason: 'alarm',
     severity,
     title: `[${severity}] ${w.name} rolled back: alarm ${t.alarmName} ${w.where}`,
+    rule: alarmRule(t.alarmName),
     text: [`CloudWatch alarm ${t.alarmName}${t.watches ? ` (watching ${t.watches})` : ''} went to ALARM ${w.where}; ${w.name} was rolled back at once.`, t.detail, ...w.footer].join('\n'),
   };
 }
@@ -201,14 +204,17 @@ export function decideRollback(trigger: RollbackTrigger, ctx: ReleaseContext): R
       // P1 at least: the version serves everyone; a safety finding stays P0.
       const severity: Severity = v.severity === 'P0' ? 'P0' : 'P1';
       const reason = v.reason ?? 'performance_degradation';
-      return immediate(reason, severity, `[${severity}] ${name} rolled back during its bake: ${reason}`, [
-        `${name} served 100% and was being watched against the previous version (its bake); it regressed, so traffic went back to the previous version, kept warm for this.`,
-        v.summary,
-        '',
-        `Evidence over ${v.sample.minutes} minute(s):`,
-        ...evidenceLines(v.evidence),
-        ...w.footer,
-      ]);
+      return {
+        ...immediate(reason, severity, `[${severity}] ${name} rolled back during its bake: ${reason}`, [
+          `${name} served 100% and was being watched against the previous version (its bake); it regressed, so traffic went back to the previous version, kept warm for this.`,
+          v.summary,
+          '',
+          `Evidence over ${v.sample.minutes} minute(s):`,
+          ...evidenceLines(v.evidence),
+          ...w.footer,
+        ]),
+        rule: v.rule ?? null,
+      };
     }
     case 'drill_failed':
       return immediate('drill_failed', 'P1', `[P1] ${name} stopped: the rollback drill failed ${w.where}`, [

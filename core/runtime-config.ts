@@ -11,6 +11,7 @@ import { BakePolicySchema, RecoveryPolicySchema } from './bake.js';
 import { EnvironmentSettingsSchema } from './environment-settings.js';
 import { IncidentPolicySchema } from './incidents.js';
 import { RouterConfigSchema, type RouterConfig } from './router-config.js';
+import type { CanaryRule } from './analysis.js';
 
 export { RouterConfigSchema, type RouterConfig } from './router-config.js';
 
@@ -129,6 +130,21 @@ export const CANARY_ALARMS = {
   'constraint-violations': 'constraint_violations',
   'safety-incidents': 'safety_violation',
 } as const;
+
+/** The canary analysis rule each alarm watches (core/analysis.ts CANARY_RULES). */
+export const CANARY_ALARM_RULES = {
+  'error-rate': 'error_rate',
+  'latency-p99': 'latency_p99',
+  'risk-energy': 'risk_energy',
+  'constraint-violations': 'constraint_violations',
+  'safety-incidents': 'safety_incidents',
+} as const satisfies Record<keyof typeof CANARY_ALARMS, CanaryRule>;
+
+/** The canary rule an alarm watches, from its name; null for alarms that are not canary rules. */
+export function alarmRule(alarmName: string): CanaryRule | null {
+  const suffix = canaryAlarmSuffix(alarmName);
+  return suffix === null ? null : CANARY_ALARM_RULES[suffix];
+}
 
 /** The alarm name of a model's canary rule. */
 export function canaryAlarmName(prefix: string, model: string, suffix: keyof typeof CANARY_ALARMS): string {

@@ -31,6 +31,8 @@ export interface SimulationSummary {
     readonly atMinute: number;
     readonly regressionStartedAtMinute: number | null;
     readonly detectionMinutes: number | null;
+    /** The canary rule that decided (an extension of scenario.md): the loop's failing rule or the alarm's; null for other triggers. */
+    readonly rule: string | null;
   } | null;
   readonly incidents: readonly { readonly severity: string; readonly reason: string; readonly title: string; readonly environment?: string }[];
   readonly finalTraffic: { readonly baseline: number; readonly candidate: number };
@@ -287,6 +289,8 @@ export async function summarize(runtime: EmbeddedRuntime, scenario: Scenario, re
       atMinute,
       regressionStartedAtMinute: started,
       detectionMinutes: started === null ? null : atMinute - started,
+      // The canary rule that decided, whichever path rolled back (the loop's verdict or an alarm); null for the others.
+      rule: rollbackEvent.type === 'rollback' ? (rollbackEvent.detail.rule ?? null) : null,
     };
   }
   const split = await runtime.router.current(model);

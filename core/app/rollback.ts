@@ -230,6 +230,7 @@ function rollbackEvent(
       immediate: decision.immediate,
       title: decision.title,
       stoppedExecution: input.stopExecution ? record.canaryExecutionArn : null,
+      rule: decision.rule ?? null,
     },
   };
 }

@@ -291,3 +291,26 @@ describe('decidePhaseEnd', () => {
     expect(decidePhaseEnd(VERDICTS.error, false)).toBe('rollback');
   });
 });
+
+describe('the rule that decided (issue 16: a field on every path)', () => {
+  it('an alarm: the canary rule it watches, from its name; an alarm that is no canary rule: null', () => {
+    const alarm = (alarmName: string) => decideRollback({ kind: 'alarm', alarmName, watches: null, detail: '' }, CTX).rule;
+    expect(alarm('bb-builderbrain-canary-error-rate')).toBe('error_rate');
+    expect(alarm('bb-builderbrain-canary-latency-p99')).toBe('latency_p99');
+    expect(alarm('bb-builderbrain-canary-safety-incidents')).toBe('safety_incidents');
+    expect(alarm('bb-builderbrain-canary-risk-energy')).toBe('risk_energy');
+    expect(alarm('bb-builderbrain-canary-constraint-violations')).toBe('constraint_violations');
+    expect(alarm('some-other-alarm')).toBeNull();
+  });
+
+  it("the loop's verdict: the failing rule that decided it (the worst finding); a manual rollback: null", () => {
+    const minute = (i: number, errors: number): MinuteDatapoint => {
+      const v = (requests: number, e: number): VariantMinute => ({ requests, errors: e, latencyP50: 180, latencyP95: 420, latencyP99: 650, riskEnergy: 0.3, constraintViolations: Math.round(requests * 0.01), safetyIncidents: 0 });
+      return { minute: i, canary: v(600, errors), baseline: v(5400, 22) };
+    };
+    const verdict = analyzeCanary({ datapoints: Array.from({ length: 40 }, (_, i) => minute(i, i >= 10 ? 30 : 2)), plannedMinutes: 60, lookEveryMinutes: 1 }, DEFAULT_POLICY.canary);
+    expect(verdict).toMatchObject({ verdict: 'fail', reason: 'error_rate_increase', rule: 'error_rate' });
+    expect(decideRollback({ kind: 'verdict', verdict }, CTX).rule).toBe('error_rate');
+    expect(decideRollback({ kind: 'manual', actor: 'alice', note: 'x' }, CTX).rule ?? null).toBeNull();
+  });
+});

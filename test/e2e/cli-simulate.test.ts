@@ -37,7 +37,8 @@ describe('simulate --json', () => {
     expect(doc['scenario']).toBe('error-spike-at-10pct');
     expect(doc['outcome']).toBe('rolled_back');
     expect(Object.keys(doc['release'] as object)).toEqual(['model', 'version']);
-    expect(Object.keys(doc['rollback'] as object)).toEqual(['reason', 'severity', 'atMinute', 'regressionStartedAtMinute', 'detectionMinutes']);
+    // The documented keys, then the rule that decided (issue 16: a field on every path, the loop's or the alarm's).
+    expect(Object.keys(doc['rollback'] as object)).toEqual(['reason', 'severity', 'atMinute', 'regressionStartedAtMinute', 'detectionMinutes', 'rule']);
     expect(Object.keys(doc['finalTraffic'] as object)).toEqual(['baseline', 'candidate']);
     for (const i of doc['incidents'] as object[]) expect(Object.keys(i)).toEqual(['severity', 'reason', 'title']);
     for (const c of (doc['gate'] as { checks: object[] }).checks) expect(Object.keys(c)).toEqual(['name', 'passed', 'value', 'threshold']);

@@ -66,7 +66,7 @@ describe('a handler failing permanently', () => {
     expect(summary.outcome).toBe('rolled_back');
     expect(summary.phaseReached).toBe(1);
     // the first look (minute 1) fails; no regression in the scenario
-    expect(summary.rollback).toEqual({ reason: 'task_failure', severity: 'P1', atMinute: DEPLOY + 1, regressionStartedAtMinute: null, detectionMinutes: null });
+    expect(summary.rollback).toEqual({ reason: 'task_failure', severity: 'P1', atMinute: DEPLOY + 1, regressionStartedAtMinute: null, detectionMinutes: null, rule: null });
     expect(summary.incidents).toHaveLength(1);
     expect(summary.incidents[0]).toMatchObject({ severity: 'P1', reason: 'task_failure' });
     expect(summary.incidents[0]!.title).toContain('AnalyzeCanary');
@@ -231,7 +231,7 @@ describe('a regression while a phase waits for manual approval', () => {
     const { summary } = run;
     expect(summary.outcome).toBe('rolled_back');
     expect(summary.phaseReached).toBe(1);
-    expect(summary.rollback).toEqual({ reason: 'alarm', severity: 'P1', atMinute: DEPLOY + 66, regressionStartedAtMinute: DEPLOY + 61, detectionMinutes: 5 });
+    expect(summary.rollback).toEqual({ reason: 'alarm', severity: 'P1', atMinute: DEPLOY + 66, regressionStartedAtMinute: DEPLOY + 61, detectionMinutes: 5, rule: 'error_rate' });
     expect(summary.rollback!.atMinute).toBeLessThan(DEPLOY + 60 + run.config.approvalTimeoutMinutes);
     expect(summary.incidents).toEqual([expect.objectContaining({ severity: 'P1', reason: 'alarm' })]);
     expect(summary.incidents[0]!.title).toContain('canary-error-rate');
@@ -263,7 +263,7 @@ describe('a regression while a phase waits for manual approval', () => {
     expect(run.summary.outcome).toBe('rolled_back');
     expect(run.summary.phaseReached).toBe(1);
     // an unanswered approval is a rollback by the approval-timeout actor: manual, P2
-    expect(run.summary.rollback).toEqual({ reason: 'manual', severity: 'P2', atMinute: DEPLOY + 5 + 30, regressionStartedAtMinute: null, detectionMinutes: null });
+    expect(run.summary.rollback).toEqual({ reason: 'manual', severity: 'P2', atMinute: DEPLOY + 5 + 30, regressionStartedAtMinute: null, detectionMinutes: null, rule: null });
     expect(run.summary.incidents).toEqual([expect.objectContaining({ severity: 'P2', reason: 'manual' })]);
     expect(run.summary.audit.find((e) => e.type === 'rollback')!.actor).toBe('approval-timeout');
   });

@@ -32,7 +32,8 @@ interface Expected {
   readonly weights?: readonly number[];
   readonly phaseReached: number;
   /** reason, severity, minute of the rollback and first minute of the regression, counted from the canary's start; null: not rolled back. */
-  readonly rollback: { reason: string; severity: string; atMinute: number; regressionStartedAtMinute: number } | null;
+  /** `rule`: the canary rule that decided — the loop's failing rule, or the one the alarm watched (issue 16). */
+  readonly rollback: { reason: string; severity: string; atMinute: number; regressionStartedAtMinute: number; rule: string | null } | null;
   /** Who rolled back: the monitor loop's verdict or a CloudWatch alarm (the fast path). */
   readonly detectedBy?: 'loop' | 'alarm';
   readonly failedGateChecks?: readonly string[];
@@ -50,7 +51,7 @@ const EXPECTED: Record<string, Expected> = {
     phaseReached: 10,
     // 13 minutes: the count test is tempered by the dispersion it measures on the minutes before
     // (README "On a real fleet"): slower on a clean fleet, honest on a heterogeneous one.
-    rollback: { reason: 'error_rate_increase', severity: 'P1', atMinute: 93, regressionStartedAtMinute: 80 },
+    rollback: { reason: 'error_rate_increase', severity: 'P1', atMinute: 93, regressionStartedAtMinute: 80, rule: 'error_rate' },
     detectedBy: 'loop',
   },
   'latency-regression': {
@@ -58,7 +59,7 @@ const EXPECTED: Record<string, Expected> = {
     phaseReached: 10,
     // p99 +31% against the baseline: the per-request test (requests above the baseline's p99 and
     // p99.9) is significant within the first regressed minute, long before the p99 alarm's 5 of 5.
-    rollback: { reason: 'performance_degradation', severity: 'P1', atMinute: 71, regressionStartedAtMinute: 70 },
+    rollback: { reason: 'performance_degradation', severity: 'P1', atMinute: 71, regressionStartedAtMinute: 70, rule: 'latency_p95' },
     detectedBy: 'loop',
   },
   'safety-violation': {
@@ -66,19 +67,19 @@ const EXPECTED: Record<string, Expected> = {
     phaseReached: 1,
     // The safety-incident alarm fires on the first incident (0.5 a minute: here the regression's
     // fourth minute); its severity is the safety reason's, P0.
-    rollback: { reason: 'alarm', severity: 'P0', atMinute: 19, regressionStartedAtMinute: 15 },
+    rollback: { reason: 'alarm', severity: 'P0', atMinute: 19, regressionStartedAtMinute: 15, rule: 'safety_incidents' },
     detectedBy: 'alarm',
   },
   'constraint-surge': {
     outcome: 'rolled_back',
     phaseReached: 10,
-    rollback: { reason: 'constraint_violations', severity: 'P1', atMinute: 66, regressionStartedAtMinute: 65 },
+    rollback: { reason: 'constraint_violations', severity: 'P1', atMinute: 66, regressionStartedAtMinute: 65, rule: 'constraint_violations' },
     detectedBy: 'loop',
   },
   'regression-under-load-at-50pct': {
     outcome: 'rolled_back',
     phaseReached: 50,
-    rollback: { reason: 'error_rate_increase', severity: 'P1', atMinute: 131, regressionStartedAtMinute: 130 },
+    rollback: { reason: 'error_rate_increase', severity: 'P1', atMinute: 131, regressionStartedAtMinute: 130, rule: 'error_rate' },
     detectedBy: 'loop',
   },
   'risk-energy-drift': {
@@ -86,7 +87,7 @@ const EXPECTED: Record<string, Expected> = {
     phaseReached: 10,
     // +12% mean risk energy from the phase's first minute: for this seed the risk-energy alarm (5
     // breaching minutes in a row) is first; the loop's rank test would follow (P0 either way).
-    rollback: { reason: 'alarm', severity: 'P0', atMinute: 75, regressionStartedAtMinute: 60 },
+    rollback: { reason: 'alarm', severity: 'P0', atMinute: 75, regressionStartedAtMinute: 60, rule: 'risk_energy' },
     detectedBy: 'alarm',
   },
   // SageMaker rolls the endpoint back to the baseline alone: rejected at minute 8 (provisioning), nothing left to remove.

@@ -45,7 +45,9 @@ describe('a recorded simulation replays to the same outcome', () => {
     else {
       // atMinute from the start of the first phase; a recording does not say when the regression began
       const t0 = minuteOf(s.audit.find((e) => e.type === 'phase_started')!.at);
-      expect(summary.rollback).toEqual({ reason: s.rollback.reason, severity: s.rollback.severity, atMinute: s.rollback.atMinute - t0, regressionStartedAtMinute: null, detectionMinutes: null });
+      expect(summary.rollback).toEqual({ reason: s.rollback.reason, severity: s.rollback.severity, atMinute: s.rollback.atMinute - t0, regressionStartedAtMinute: null, detectionMinutes: null, rule: s.rollback.rule });
+      // The rule that decided is a field on every path (issue 16): the loop's or the alarm's.
+      expect(summary.rollback!.rule).not.toBeNull();
     }
     // the same deployment steps (the simulated endpoint), the same looks and verdicts (the release
     // id, and so the names of its SageMaker resources, differ: it comes from the upload)
