@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDetectionBenchParallel, type DetectionResults } from './detection.js';
-import { footprint, METRICS_PER_LOOK, PRICES, releaseCost, ASSUMED_INVOCATION_MS, HISTORY_LIMIT, type ReleaseCost } from './cost.js';
+import { footprint, METRICS_PER_BAKE_WINDOW, METRICS_PER_LOOK, PRICES, releaseCost, ASSUMED_INVOCATION_MS, HISTORY_LIMIT, type ReleaseCost } from './cost.js';
 import { detectionChartSvg, detectionMarkdown } from './rules/render.js';
 import { peersMarkdown, type PeersResults } from './realism-peers.bench.js';
 
@@ -41,8 +41,9 @@ const analysis = JSON.parse(readFileSync(join(root, 'bench/analysis-results.json
 log(`2/7 detection and false rollbacks (${seeds} seeds per scenario)`);
 const detection: DetectionResults = await runDetectionBenchParallel({ seeds, onProgress: (m) => log(`    ${m}`) });
 
-log('3/7 cost per release (simulated 60-minute and 24-hour phases)');
+log('3/7 cost per release (simulated 60-minute phases, with and without the 24-hour bake, and 24-hour phases)');
 const cost60: ReleaseCost = await releaseCost(60);
+const cost60Bake: ReleaseCost = await releaseCost(60, 1440);
 const cost24h: ReleaseCost = await releaseCost(1440);
 
 log(`4/7 footprint${skipSynth ? ' (synth skipped)' : ' (cdk synth with bundling)'}`);
@@ -94,14 +95,18 @@ const results = {
   ),
   cost: {
     perRelease60mUsd: round(cost60.usd.total),
+    perRelease60mWithBakeUsd: round(cost60Bake.usd.total),
     perRelease24hUsd: round(cost24h.usd.total),
+    goalPerRelease60mUsd: 0.1,
     transitions60m: cost60.stateTransitions,
     transitions24h: cost24h.stateTransitions,
     historyEvents60m: cost60.historyEvents,
     historyEvents24h: cost24h.historyEvents,
     historyShare24h: round(cost24h.historyShare, 4),
     breakdown60m: cost60.usd,
+    breakdown60mWithBake: cost60Bake.usd,
     breakdown24h: cost24h.usd,
+    dynamo60m: cost60.dynamo,
   },
   footprint: {
     bundles: Object.fromEntries(Object.entries(fp.bundles).map(([h, b]) => [h, { bytes: b.bytes, loadMs: round(b.loadMs, 1) }])),
@@ -117,7 +122,7 @@ writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null,
 
 const usd = (x: number) => `$${x.toFixed(4)}`;
 const costRow = (c: ReleaseCost) =>
-  `| ${c.phaseMinutes === 60 ? '4 × 60 min' : '4 × 24 h'} | ${c.stateTransitions} | ${c.lambdaInvocations} | ${c.analysisLooks} | ${usd(c.usd.stepFunctions)} | ${usd(c.usd.lambda)} | ${usd(c.usd.getMetricData)} | **${usd(c.usd.total)}** | ${c.historyEvents} (${(c.historyShare * 100).toFixed(1)}%) |`;
+  `| ${c.phaseMinutes === 60 ? '4 × 60 min' : '4 × 24 h'}${c.bakeMinutes > 0 ? `, then a ${c.bakeMinutes / 60}-hour bake` : ''} | ${c.stateTransitions} | ${c.lambdaInvocations} | ${c.analysisLooks}${c.bakeLooks > 0 ? ` + ${c.bakeLooks}` : ''} | ${usd(c.usd.stepFunctions)} | ${usd(c.usd.lambda)} | ${usd(c.usd.getMetricData)} | ${usd(c.usd.dynamodb)} | ${usd(c.usd.sns)} | **${usd(c.usd.total)}** | ${c.historyEvents} (${(c.historyShare * 100).toFixed(1)}%) |`;
 mkdirSync(join(root, 'docs'), { recursive: true });
 writeFileSync(join(root, 'docs/benchmarks-chart.svg'), detectionChartSvg(detection));
 const md = `# Benchmarks
@@ -138,13 +143,15 @@ A healthy release through the four default phases, simulated by the embedded run
 state machine definitions \`cdk deploy\` ships. List prices (us-east-1): Step Functions Standard
 $0.025 per 1,000 state transitions; Lambda arm64 $0.20 per 1M requests and $0.0000133334 per
 GB-second, with an assumed ${ASSUMED_INVOCATION_MS} ms billed per invocation; CloudWatch
-GetMetricData $0.01 per 1,000 metrics requested (${METRICS_PER_LOOK} per look once the phase's latency thresholds are fixed). Alarms, the dashboard, DynamoDB and
-SNS are per-month or negligible per release and not included. History events are estimated from
+GetMetricData $0.01 per 1,000 metrics requested (${METRICS_PER_LOOK} per canary look once the phase's latency thresholds are fixed, ${METRICS_PER_BAKE_WINDOW} per window of a bake look: the release's and the day before); DynamoDB on-demand $1.25 per million write units and $0.25 per million read units, counted call by call as the ledger adapter makes them (each append reads its eventId's marker and the hash chain's tail, writes the event and its marker); SNS $0.50 per million publishes. Alarms, the dashboard, the incident reminder schedule and storage are per month, not per release, and not included. History events are estimated from
 the states entered (5 per Lambda task, 2 per Wait/Choice/Pass) against the ${HISTORY_LIMIT.toLocaleString('en-US')}-event limit.
 
-| phases | state transitions | Lambda invocations | looks | Step Functions | Lambda | GetMetricData | total | largest execution history |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|
+Goal (issue 16): under $0.10 for four 60-minute phases — **${usd(cost60.usd.total)}**. The default 24-hour bake after them adds ${usd(cost60Bake.usd.total - cost60.usd.total)} (${cost60Bake.bakeLooks} looks every 10 minutes, mostly GetMetricData).
+
+| phases | state transitions | Lambda invocations | looks | Step Functions | Lambda | GetMetricData | DynamoDB | SNS | total | largest execution history |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${costRow(cost60)}
+${costRow(cost60Bake)}
 ${costRow(cost24h)}
 
 ## Footprint

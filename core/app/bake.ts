@@ -6,7 +6,7 @@
  * look; a regression answers `rollback` (the promotion machine rolls back to the previous version,
  * P1), the last clean look moves the release to `released` and tells the approvers.
  */
-import { judgeBake, referenceWindows, type BakePolicy } from '../bake.js';
+import { judgeBake, MIN_REFERENCE_COVERAGE, referenceCoverage, referenceWindows, type BakePolicy } from '../bake.js';
 import type { BakeInput, BakeState } from '../contracts.js';
 import { moveRelease } from '../lifecycle.js';
 import { displayName } from '../notes.js';
@@ -66,9 +66,13 @@ async function watchBake(input: Extract<BakeInput, { action: 'watch' }>, deps: B
   const at = now.toISOString();
   const from = new Date(input.bake.startedAt);
   const window = await deps.metrics.window({ model: input.model, from, to: now });
+  // In the order judgeBake tries them; the fallback is read only when the first does not cover
+  // enough of the bake (the same choice, one GetMetricData call fewer on most looks).
   const references = [];
   for (const r of referenceWindows(from, now, deps.bake.reference)) {
-    references.push({ kind: r.kind, points: await deps.metrics.window({ model: input.model, from: r.from, to: r.to }) });
+    const points = await deps.metrics.window({ model: input.model, from: r.from, to: r.to });
+    references.push({ kind: r.kind, points });
+    if (referenceCoverage(window, points) >= MIN_REFERENCE_COVERAGE) break;
   }
   const watchedMinutes = Math.floor((now.getTime() - from.getTime()) / MINUTE_MS);
   const judged = judgeBake({ bake: window, references, minutesWatched: watchedMinutes }, deps.bake, deps.canaryPolicy);
