@@ -1,13 +1,10 @@
 /**
- * Cost and footprint of a release: state transitions, Step Functions + Lambda (+ GetMetricData)
- * cost per release at list prices, execution history against the 25,000-event limit, each Lambda
- * bundle's size and module-load time, `cdk synth` time, `simulate` wall time.
+ * Cost of a release: state transitions, Step Functions, Lambda, GetMetricData, DynamoDB and SNS
+ * cost per release at list prices, execution history against the 25,000-event limit, `simulate`
+ * wall time. (Bundles, module load and synth: bench/footprint.ts; start-up: bench/startup.ts.)
  *
- * Run: npx tsx bench/cost.ts [--skip-synth]   (part of `npm run bench`)
+ * Run: npx tsx bench/cost.ts   (part of `npm run bench`)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -19,7 +16,6 @@ import type { AuditEvent, RecordPatch, ReleaseRecord, ReleaseStatus, TransitionR
 import { MemoryLedger } from '../local/memory.js';
 import { simulate } from '../local/simulate.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * List prices (us-east-1, on-demand), as published on the AWS pricing pages for Step Functions,
@@ -176,93 +172,6 @@ export async function releaseCost(phaseMinutes: number, bakeMinutes = 0): Promis
   };
 }
 
-export interface Footprint {
-  readonly synthSeconds: number | null;
-  readonly bundles: Record<string, { readonly bytes: number; readonly loadMs: number }>;
-}
-
-/** Module-load time of a bundle in a fresh Node process (median of `runs`). */
-function loadMs(file: string, runs = 5): number {
-  const code = `const t=process.hrtime.bigint();await import(${JSON.stringify(pathToFileURL(file).href)});console.log(Number(process.hrtime.bigint()-t)/1e6)`;
-  const times: number[] = [];
-  let lastError = '';
-  for (let i = 0; i < runs; i++) {
-    // Handlers parse their environment at load: give them a complete, valid one.
-    const env = {
-      ...process.env,
-      BB_MODEL: 'builderbrain',
-      BB_TABLE_NAME: 'table',
-      BB_INCIDENT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:incidents',
-      BB_APPROVAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:approvals',
-      BB_METRICS_NAMESPACE: 'BuilderBrain/Serving',
-      BB_ROUTER_JSON: JSON.stringify({ kind: 'sagemaker', endpointName: 'e', baselineVariant: 'baseline', canaryVariant: 'canary' }),
-      BB_GATE_POLICY_JSON: '{}',
-      BB_CANARY_POLICY_JSON: '{}',
-      BB_PROMOTION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:p',
-      BB_STACK_NAME: 'BuilderBrainRelease',
-      BB_ALARM_WARMUP_JSON: JSON.stringify({ minutes: 5, evaluationMinutes: 5 }),
-      BB_ARTIFACT_BUCKET: 'builderbrain-artifacts',
-      BB_SERVING_JSON: JSON.stringify({
-        plan: {
-          kind: 'sagemaker',
-          endpointName: 'e',
-          baselineVariant: 'baseline',
-          canaryVariant: 'canary',
-          serving: { image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/bb:1', executionRoleArn: 'arn:aws:iam::123456789012:role/bb', instanceType: 'ml.g5.xlarge', instanceCount: 1, allowedInstanceTypes: [], environment: {} },
-        },
-        timeoutMinutes: 60,
-        pollSeconds: 30,
-        bakeMinutes: 60,
-      }),
-      AWS_REGION: 'us-east-1',
-    };
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8' });
-    // An empty answer (the process failed) is not 0 ms.
-    const last = out.stdout.trim().split('\n').pop() ?? '';
-    const ms = out.status === 0 && last !== '' ? Number(last) : Number.NaN;
-    if (Number.isFinite(ms)) times.push(ms);
-    else lastError = out.stderr.trim().split('\n').slice(-3).join(' ');
-  }
-  // A bundle that does not load is a failure to report, never a figure.
-  if (times.length === 0) throw new Error(`${file} did not load: ${lastError}`);
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1]!;
-}
-
-/** `cdk synth` with bundling (offline, local esbuild) into a temp dir; bundle sizes and load times. */
-export function footprint(options: { skipSynth?: boolean } = {}): Footprint {
-  const out = mkdtempSync(join(tmpdir(), 'bb-synth-'));
-  try {
-    let synthSeconds: number | null = null;
-    if (!options.skipSynth) {
-      const started = performance.now();
-      execFileSync(join(root, 'node_modules/.bin/cdk'), ['synth', '-q', '--output', out, '-c', 'builderbrainConfig=examples/pipeline/sagemaker.json'], { cwd: root, stdio: 'ignore' });
-      synthSeconds = (performance.now() - started) / 1000;
-    }
-    const bundles: Record<string, { bytes: number; loadMs: number }> = {};
-    if (synthSeconds !== null) {
-      const template = JSON.parse(readFileSync(join(out, 'BuilderBrainRelease.template.json'), 'utf8')) as {
-        Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-      };
-      for (const [id, r] of Object.entries(template.Resources)) {
-        if (r.Type !== 'AWS::Lambda::Function') continue;
-        const asset = r.Metadata?.['aws:asset:path'];
-        const path = r.Metadata?.['aws:cdk:path'] ?? id;
-        const name = (Object.keys(HANDLER_SPECS) as HandlerName[]).find((h) => path.includes(`/${h.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase())}/`));
-        if (asset === undefined || name === undefined) continue;
-        const file = join(out, asset, 'index.mjs');
-        if (!existsSync(file)) continue;
-        bundles[name] = { bytes: statSync(file).size, loadMs: loadMs(file) };
-      }
-    }
-    return { synthSeconds, bundles };
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const skipSynth = process.argv.includes('--skip-synth');
   for (const [minutes, bake] of [[60, 0], [60, 1440], [1440, 0]] as const) console.log(JSON.stringify(await releaseCost(minutes, bake)));
-  console.log(JSON.stringify(footprint({ skipSynth })));
 }

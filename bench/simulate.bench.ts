@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { definitionsFor } from '../local/runtime.js';
+import { loadDefinitions } from '../local/runtime.js';
 import { BUILTIN_SCENARIOS, type Scenario } from '../local/scenario.js';
 import { simulate, simulationConfig, type SimulationSummary } from '../local/simulate.js';
 
@@ -84,9 +84,9 @@ function table(rows: readonly SimulateBenchRow[]): string {
 
 async function main(): Promise<void> {
   const synthStarted = performance.now();
-  definitionsFor(simulationConfig({}));
+  await loadDefinitions(simulationConfig({}));
   const synthMs = performance.now() - synthStarted;
-  process.stderr.write(`synthesized the state machines in ${(synthMs / 1000).toFixed(2)} s (once per config and process)\n`);
+  process.stderr.write(`state machine definitions in ${(synthMs / 1000).toFixed(2)} s (synthesized once per source version and config, local/definitions-cache.ts)\n`);
   // warm-up: module loading and JIT, not part of any row
   await simulate({ scenario: BUILTIN_SCENARIOS[0]!, phaseMinutes: 5 });
 
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     process.stderr.write(`  ${scenario.name}\n`);
   }
   const healthy = BUILTIN_SCENARIOS.find((s) => s.name === 'healthy')!;
-  definitionsFor(simulationConfig({ phaseMinutes: 1440 }));
+  await loadDefinitions(simulationConfig({ phaseMinutes: 1440 }));
   rows.push(await measure(healthy, 1440, 1));
 
   console.log(table(rows));

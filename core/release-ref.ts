@@ -41,6 +41,11 @@ const label = (r: ReleaseRecord) => `${r.releaseId} (${r.model} ${r.version}, ${
  */
 export function resolveReleaseRef(ref: ReleaseRef, records: readonly ReleaseRecord[]): Resolved {
   if (ref.kind === 'id') return { ok: true, releaseId: ref.id };
+  // A release whose id reads like a model name (one not made by the pipeline's own ids): its id wins.
+  if (ref.kind === 'model' && !records.some((r) => r.model === ref.model)) {
+    const same = records.find((r) => r.releaseId === ref.model);
+    if (same !== undefined) return { ok: true, releaseId: same.releaseId };
+  }
   const ofModel = records.filter((r) => r.model === ref.model);
   if (ref.kind === 'version') {
     const matching = ofModel.filter((r) => r.version === ref.version);

@@ -5,10 +5,11 @@
  * topic and the key, the router's endpoint or function, one state machine's executions. The
  * exceptions AWS imposes (no resource-level permissions) are acknowledged where they are granted.
  *
- * Bundling: esbuild (local, no Docker), ESM for Node 22, minified with names kept (the error
- * classes' names are what Step Functions and the CLI match), with source maps; the AWS SDK v3
- * clients are bundled (not taken from the runtime) so the code runs against the SDK versions the
- * adapters were tested with, tree-shaken to what they use.
+ * Bundling (lib/handler-bundle.ts): esbuild (local, no Docker), every handler of the registry in
+ * one bundling process per synthesis, ESM for Node 22, minified with names kept (the error classes'
+ * names are what Step Functions and the CLI match), with source maps; the AWS SDK v3 clients are
+ * bundled (not taken from the runtime) so the code runs against the SDK versions the adapters were
+ * tested with, tree-shaken to what they use, and loads faster than the runtime's copy.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,6 @@ import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Token, Tokeniza
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { BakePolicy, RecoveryPolicy } from '../core/bake.js';
@@ -28,6 +28,7 @@ import { sageMakerNamePrefix } from '../core/deployment.js';
 import { ENV, type RouterConfig, type ServingSettingsConfig } from '../core/runtime-config.js';
 import { STEP_NAMES, STEPS, type EnvKey, type StepName, type StepPermissions, type StepSpec } from '../core/steps.js';
 import type { AuditLedger } from './audit-ledger.js';
+import { HANDLER, handlerCode } from './handler-bundle.js';
 import type { IncidentTopics } from './incident-topics.js';
 import { allowLogsService } from './kms.js';
 import { acknowledge, acknowledgeGuard, acknowledgeLogRetention } from './nag.js';
@@ -133,7 +134,7 @@ export interface PipelineFunctionsProps {
    */
   readonly rollbackReservedConcurrency?: number;
   /**
-   * Directory holding `lambdas/` and the lock file.
+   * Directory holding `lambdas/`, `tsconfig.json` and `node_modules/` (esbuild, the bundled packages).
    *
    * @default - the repository root
    */
@@ -152,29 +153,9 @@ export interface UpstreamSource {
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Makes bundled CommonJS dependencies that call `require` work inside an ESM bundle. */
-const ESM_REQUIRE_SHIM = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
-
-/**
- * How every handler is bundled: local esbuild, ESM for Node 22, minified but keeping function and
- * class names, source maps, the AWS SDK included.
- */
-export function handlerBundling(projectRoot: string): nodejs.BundlingOptions {
-  return {
-    forceDockerBundling: false,
-    format: nodejs.OutputFormat.ESM,
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    minify: true,
-    // Error classes' names are a contract (core/app/errors.ts: the errorType Step Functions and the CLI match).
-    keepNames: true,
-    sourceMap: true,
-    sourcesContent: false,
-    externalModules: [],
-    bundleAwsSDK: true,
-    banner: ESM_REQUIRE_SHIM,
-    tsconfig: join(projectRoot, 'tsconfig.json'),
-  };
+/** Every step's entry (lambdas/<name>/index.ts): bundled together, once per synthesis (lib/handler-bundle.ts). */
+export function handlerEntries(projectRoot: string): Readonly<Record<HandlerName, string>> {
+  return Object.fromEntries(STEP_NAMES.map((n) => [n, join(projectRoot, 'lambdas', n, 'index.ts')])) as Record<HandlerName, string>;
 }
 
 /** What every function of the stack shares, resolved once. */
@@ -189,7 +170,7 @@ interface FunctionContext {
 
 export class PipelineFunctions extends Construct {
   /** The functions created (see {@link PipelineFunctionsProps.steps}), by step. */
-  public readonly functions: Readonly<Partial<Record<HandlerName, nodejs.NodejsFunction>>>;
+  public readonly functions: Readonly<Partial<Record<HandlerName, lambda.Function>>>;
   public readonly logGroups: Readonly<Partial<Record<HandlerName, logs.LogGroup>>>;
   /** The steps whose function exists, in registry order. */
   public readonly steps: readonly HandlerName[];
@@ -221,7 +202,7 @@ export class PipelineFunctions extends Construct {
     const unknown = [...wanted].filter((n) => !STEP_NAMES.includes(n));
     if (unknown.length > 0) throw new Error(`PipelineFunctions: no step named ${unknown.join(', ')} (core/steps.ts)`);
     this.steps = STEP_NAMES.filter((n) => wanted.has(n));
-    const functions: Partial<Record<HandlerName, nodejs.NodejsFunction>> = {};
+    const functions: Partial<Record<HandlerName, lambda.Function>> = {};
     const logGroups: Partial<Record<HandlerName, logs.LogGroup>> = {};
     for (const name of this.steps) [functions[name], logGroups[name]] = this.stepFunction(name, ctx);
     this.functions = functions;
@@ -230,14 +211,14 @@ export class PipelineFunctions extends Construct {
   }
 
   /** One handler's function; throws when the step has none in this stack. */
-  public fn(name: HandlerName): nodejs.NodejsFunction {
+  public fn(name: HandlerName): lambda.Function {
     const fn = this.functions[name];
     if (fn === undefined) throw new Error(`PipelineFunctions: no ${name} function in this pipeline (steps: ${this.steps.join(', ')})`);
     return fn;
   }
 
   /** A handler's function, or undefined when this pipeline has none (the chain's steps). */
-  public tryFn(name: HandlerName): nodejs.NodejsFunction | undefined {
+  public tryFn(name: HandlerName): lambda.Function | undefined {
     return this.functions[name];
   }
 
@@ -263,19 +244,18 @@ export class PipelineFunctions extends Construct {
   }
 
   /** A step's function: its log group, its role, its environment, its grants. */
-  private stepFunction(name: HandlerName, ctx: FunctionContext): [nodejs.NodejsFunction, logs.LogGroup] {
+  private stepFunction(name: HandlerName, ctx: FunctionContext): [lambda.Function, logs.LogGroup] {
     const spec: StepSpec = STEPS[name];
     const cid = stepConstructId(name);
-    const entry = join(ctx.projectRoot, 'lambdas', name, 'index.ts');
+    const entries = handlerEntries(ctx.projectRoot);
+    const entry = entries[name];
     if (!existsSync(entry)) throw new Error(`PipelineFunctions: handler ${name} has no entry file ${entry}`);
     const logGroup = this.stepLogGroup(cid, ctx);
     const role = stepRole(this, cid, name, logGroup);
-    const fn = new nodejs.NodejsFunction(this, cid, {
-      entry,
-      handler: 'handler',
+    const fn = new lambda.Function(this, cid, {
+      code: handlerCode(ctx.projectRoot, name, entries),
+      handler: HANDLER,
       description: spec.description,
-      projectRoot: ctx.projectRoot,
-      depsLockFilePath: join(ctx.projectRoot, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: spec.memoryMb,
@@ -286,7 +266,6 @@ export class PipelineFunctions extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: this.stepEnvironment(name, spec, ctx),
       reservedConcurrentExecutions: name === 'rollback' ? ctx.props.rollbackReservedConcurrency : undefined,
-      bundling: handlerBundling(ctx.projectRoot),
     });
     (fn.node.defaultChild as lambda.CfnFunction).addMetadata(STEP_METADATA_KEY, name);
     grantPermissions(role, spec.permissions, ctx);
@@ -456,7 +435,7 @@ function grantStopCanary(role: iam.Role, canaryStateMachineName: string, stack: 
   );
 }
 
-function acknowledgeFunction(fn: nodejs.NodejsFunction): void {
+function acknowledgeFunction(fn: lambda.Function): void {
   acknowledge(
     fn,
     'AwsSolutions-L1',

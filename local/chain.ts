@@ -14,7 +14,7 @@ import { HANDOVER_DETAIL_TYPE, HANDOVER_SOURCE, type EnvironmentInput, type Hook
 import { environmentPipelines, environmentSettings, type PipelineConfig } from '../lib/config.js';
 import { LocalHandoverBus, LocalHookInvoker, LocalUpstreamArtifacts } from './chain-ports.js';
 import { MemoryArtifactStore } from './memory.js';
-import { EmbeddedRuntime, SIMULATION_EPOCH, type ProgressEvent } from './runtime.js';
+import { EmbeddedRuntime, loadDefinitions, SIMULATION_EPOCH, type ProgressEvent } from './runtime.js';
 import { defaultManifest, LOCAL_ARTIFACT_BUCKET, type Scenario } from './scenario.js';
 import { simulationConfig, summarize, type SimulateOptions, type SimulationRun, type SimulationSummary } from './simulate.js';
 
@@ -104,6 +104,7 @@ export async function simulateChain(options: SimulateOptions): Promise<ChainRun>
     const bus = new LocalHandoverBus();
     const artifacts = new MemoryArtifactStore();
     const upstream = previous === null ? undefined : new LocalUpstreamArtifacts(previous.runtime.artifacts, artifacts, knobs.corruptArtifactIn === name);
+    await loadDefinitions(config, name);
     const runtime = new EmbeddedRuntime({
       config: p.config,
       chain: { config, environment: name, settings: environmentSettings(p, config, { partition: 'aws', account, region: p.environment.region ?? 'us-east-1' }) },

@@ -38,6 +38,8 @@ import type {
 } from '../core/ports.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
+/** A copy of a variant's minute (flat but for `latencyAbove`), cheaper than structuredClone. */
+const fresh = (v: VariantMinute): VariantMinute => (v.latencyAbove === undefined ? { ...v } : { ...v, latencyAbove: { ...v.latencyAbove } });
 
 
 /** A clock that moves only when told to. */
@@ -439,6 +441,12 @@ const MINUTE = 60_000;
  */
 export class MemoryMetricsSource implements MetricsSource {
   private readonly byModel = new Map<string, Map<number, StoredMinute>>();
+  /**
+   * A stored minute's variants as read with given thresholds: each look reads its whole phase again,
+   * and the percentiles of every minute were most of a simulation's time. A minute stored again is a
+   * new object, so its entry goes with the old one.
+   */
+  private readonly read = new WeakMap<StoredMinute, { thresholds: string; canary: VariantMinute; baseline: VariantMinute }>();
 
   /** Whether the minute containing `at` has a datapoint. */
   public has(model: string, at: Date): boolean {
@@ -464,8 +472,15 @@ export class MemoryMetricsSource implements MetricsSource {
       .sort(([a], [b]) => a - b)
       .map(([t, v]) => {
         const minute = (t - from) / MINUTE;
-        if (thresholds !== null && v.emitted !== null) return datapointOf(v.emitted, minute, thresholds);
-        return { minute, canary: copy(v.canary), baseline: copy(v.baseline) };
+        if (thresholds === null || v.emitted === null) return { minute, canary: copy(v.canary), baseline: copy(v.baseline) };
+        const key = JSON.stringify(thresholds);
+        let point = this.read.get(v);
+        if (point?.thresholds !== key) {
+          const { canary, baseline } = datapointOf(v.emitted, minute, thresholds);
+          point = { thresholds: key, canary, baseline };
+          this.read.set(v, point);
+        }
+        return { minute, canary: fresh(point.canary), baseline: fresh(point.baseline) };
       });
   }
 }

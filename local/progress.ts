@@ -4,6 +4,8 @@
  * the moment. Derived from the handlers' results ({@link describeStep}); never read back by the
  * pipeline.
  */
+import * as z from 'zod';
+import { CanaryVerdictSchema, type CanaryVerdict } from '../core/analysis.js';
 import type { StepName } from '../core/steps.js';
 
 export interface ProgressEvent {
@@ -84,9 +86,45 @@ function describeServing(r: Record<string, unknown>): StepProgress | null {
   return null;
 }
 
+/**
+ * One look of a monitor loop — the canary's AnalyzeCanary or the bake's — with the verdict the step
+ * returned, every rule's full evidence included (the audited `analysis` event keeps only each rule's
+ * message): what the report charts over time.
+ */
+export interface MonitorLook {
+  readonly minute: number;
+  readonly weight: number;
+  readonly loop: 'canary' | 'bake';
+  /** The canary phase's index; null for the bake. */
+  readonly phase: number | null;
+  readonly iteration: number;
+  /** What the loop did next (core/plan.ts MONITOR_ACTIONS; the bake's continue / rollback / released). */
+  readonly action: string;
+  readonly verdict: CanaryVerdict;
+}
+
+/** The parts of AnalyzeCanary's and Bake's results a look needs (the results are the steps' own state: parsed, not cast). */
+const CanaryLookSchema = z.object({ index: z.number().int(), iteration: z.number().int(), action: z.string(), verdict: CanaryVerdictSchema });
+const BakeLookSchema = z.object({ iteration: z.number().int(), action: z.string(), verdict: CanaryVerdictSchema });
+
+/** The look a handler's result is, if it is one. */
+export function monitorLook(handler: StepName, result: unknown): Omit<MonitorLook, 'minute' | 'weight'> | null {
+  if (handler === 'analyze-canary') {
+    const r = CanaryLookSchema.safeParse(result);
+    return r.success ? { loop: 'canary', phase: r.data.index, iteration: r.data.iteration, action: r.data.action, verdict: r.data.verdict } : null;
+  }
+  if (handler === 'bake') {
+    const r = BakeLookSchema.safeParse(result);
+    return r.success ? { loop: 'bake', phase: null, iteration: r.data.iteration, action: r.data.action, verdict: r.data.verdict } : null;
+  }
+  return null;
+}
+
 /** Where progress events go: kept in order, and passed to a listener (the terminal). */
 export class ProgressLog {
   public readonly events: ProgressEvent[] = [];
+  /** Every monitor look, in order (the report's evidence charts). */
+  public readonly looks: MonitorLook[] = [];
 
   /**
    * @param now The virtual minute and the traffic weight of the moment.
@@ -106,6 +144,11 @@ export class ProgressLog {
 
   /** The progress of a handler's result, if it is worth one. */
   public step(handler: StepName, result: unknown): void {
+    const look = monitorLook(handler, result);
+    if (look !== null) {
+      const at = this.now();
+      this.looks.push({ minute: at.minute, weight: at.weight, ...look });
+    }
     const p = describeStep(handler, result);
     if (p !== null) this.emit(p.kind, p.text, p.weight);
   }

@@ -26,19 +26,20 @@ import { environmentSettings, type PipelineConfig } from '../lib/config.js';
 import type { EnvironmentSettings } from '../core/environments.js';
 import type { HandoverBus, HookInvoker, UpstreamArtifacts } from '../core/ports.js';
 import { LOCAL_ACCOUNT, NO_NEXT_ENVIRONMENT, NO_PREVIOUS_ENVIRONMENT, PASSING_HOOKS } from './chain-ports.js';
-import { stateMachineDefinitions, synthesizeTemplate, type MachineDefinitions } from '../lib/synth.js';
+import type { MachineDefinitions } from '../lib/synth.js';
+import { definitionsFor } from './definitions-cache.js';
 import { ApprovalDesk, type ApprovalResponder as Responder } from './approvals.js';
 import type { SimulatedEndpoint } from './endpoint.js';
 import type { FleetPort } from './fleet.js';
 import { MemoryArtifactStore, MemoryExecutions, MemoryLedger, MemoryLock, MemoryNotifier, type ManualClock, type MemoryMetricsSource, type RouterOperation } from './memory.js';
-import { ProgressLog, type ProgressEvent } from './progress.js';
+import { ProgressLog, type MonitorLook, type ProgressEvent } from './progress.js';
 import { LOCAL_ARTIFACT_BUCKET, type Scenario } from './scenario.js';
 import { TaskBridge, type InjectedFault, type RunningExecution } from './task-bridge.js';
 import { SimulatedWorld } from './world.js';
 
 export { alarmStateChangeEvent, LOCAL_SERVING, localServingSettings, SIMULATION_EPOCH } from './world.js';
 export type { PendingApproval } from './approvals.js';
-export type { ProgressEvent } from './progress.js';
+export type { MonitorLook, ProgressEvent } from './progress.js';
 export type { InjectedFault, RunningExecution } from './task-bridge.js';
 
 export const ARTIFACT_BUCKET = LOCAL_ARTIFACT_BUCKET;
@@ -79,21 +80,9 @@ export interface RuntimeOptions {
   readonly startAt?: string;
 }
 
-const definitionsCache = new Map<string, MachineDefinitions>();
-
-/**
- * The synthesized definitions for a config (synthesis takes seconds: cached per config), or for one
- * environment of its chain.
- */
-export function definitionsFor(config: PipelineConfig, environment?: string): MachineDefinitions {
-  const key = `${environment ?? ''}|${JSON.stringify(config)}`;
-  let defs = definitionsCache.get(key);
-  if (defs === undefined) {
-    defs = stateMachineDefinitions(synthesizeTemplate(config, { bundling: false, ...(environment === undefined ? {} : { environment }) }));
-    definitionsCache.set(key, defs);
-  }
-  return defs;
-}
+// The synthesized definitions, cached per source version and config (local/definitions-cache.ts):
+// construct a runtime after `await loadDefinitions(config)` (or `(config, environment)` in a chain).
+export { definitionsFor, loadDefinitions } from './definitions-cache.js';
 
 /**
  * One embedded pipeline: the in-memory ports, the simulated world, the executions it runs.
@@ -233,6 +222,11 @@ export class EmbeddedRuntime {
 
   public get progress(): ProgressEvent[] {
     return this.progressLog.events;
+  }
+
+  /** Every monitor look with its verdict and each rule's evidence (the report's evidence charts). */
+  public get looks(): readonly MonitorLook[] {
+    return this.progressLog.looks;
   }
 
   /** Alarm state changes to ALARM, by minute. */

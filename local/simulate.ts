@@ -7,7 +7,7 @@ import { AUDIT_DETAILS, describeEvent, type AuditEventType, type StoredAuditEven
 import type { ReleaseRecord } from '../core/release-record.js';
 import { parsePipelineConfig, type PipelineConfig, type PipelineConfigInput } from '../lib/config.js';
 import type { ReportInput, TraceMarker, VariantPoint } from './report.js';
-import { EmbeddedRuntime, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
+import { EmbeddedRuntime, loadDefinitions, SIMULATION_EPOCH, type ApprovalResponder, type InjectedFault, type ProgressEvent } from './runtime.js';
 import { defaultManifest, type Scenario } from './scenario.js';
 import { prepareRollbackRelease } from '../core/app/request-rollback.js';
 import { sha256Hex } from '../core/app/ids.js';
@@ -165,6 +165,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   // A chain scenario runs every environment (local/chain.ts; imported here only, so the modules do not cycle at load).
   if (options.scenario.chain !== undefined) return (await import('./chain.js')).simulateChain(options);
   const config = simulationConfig(options);
+  await loadDefinitions(config);
   const runtime = new EmbeddedRuntime({
     config,
     scenario: options.scenario,
@@ -413,5 +414,8 @@ export function reportInput(run: SimulationRun, wallSeconds: number | null): Rep
     incidents: summary.incidents,
     ...(summary.analysis === undefined ? {} : { analysis: analysisRows(summary.analysis) }),
     audit: summary.audit.map((a) => ({ at: a.at, type: a.type, text: a.text })),
+    // Each look's verdict as the AnalyzeCanary (or Bake) step returned it, every rule's evidence included.
+    looks: runtime.looks.map((l) => ({ minute: l.minute, weight: l.weight, loop: l.loop, phase: l.phase, action: l.action, verdict: l.verdict })),
+    outcome: summary.outcome,
   };
 }

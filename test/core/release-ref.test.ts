@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseReleaseRef, previousRelease, resolveReleaseRef, rollbackTargetIssue } from '../../core/release-ref.js';
 import { operatorRollbackPlan } from '../../core/rollback.js';
 import type { ReleaseStatus } from '../../core/lifecycle.js';
+import type { ReleaseRecord } from '../../core/release-record.js';
 import { baseRecord } from '../local/ledger-fixtures.js';
 
 const rec = (id: string, version: string, status: ReleaseStatus, at: string) => baseRecord(id, at, { version, status });
@@ -62,5 +63,14 @@ describe('an operator rollback: how it goes, and to what', () => {
     expect(rollbackTargetIssue(records[1]!, records[3]!, '2.0.9')).toBeNull();
     expect(rollbackTargetIssue(records[1]!, records[3]!, '2.0.5')).toMatch(/--to 2.0.5: builderbrain 2.1.0 goes back to what served before it, and it replaced 2.0.9/);
     expect(rollbackTargetIssue(records[3]!, null, '2.0.1')).toMatch(/no earlier release of it is in the ledger/);
+  });
+});
+
+describe('an id that reads like a model name', () => {
+  it('names its release when no release has that model', () => {
+    const r = { releaseId: 'canary-7', model: 'builderbrain', version: '2.1.0', status: 'canary', receivedAt: '2026-01-05T09:00:00.000Z' } as ReleaseRecord;
+    expect(parseReleaseRef('canary-7')).toEqual({ kind: 'model', model: 'canary-7' });
+    expect(resolveReleaseRef({ kind: 'model', model: 'canary-7' }, [r])).toEqual({ ok: true, releaseId: 'canary-7' });
+    expect(resolveReleaseRef({ kind: 'model', model: 'canary-8' }, [r])).toMatchObject({ ok: false });
   });
 });

@@ -176,7 +176,9 @@ describe('simulate --report', () => {
     const html = await readFile(file, 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('latency-regression');
-    expect(html.match(/<svg\b/g)).toHaveLength(5);
+    // The five series charts, then one evidence figure per rule (local/report-charts.ts), each with its p-value and effect panels.
+    expect(html.match(/<svg\b/g)!.length).toBeGreaterThan(5);
+    expect(html).toContain('Why: each rule');
     expect(html).not.toMatch(/<script\b/i);
   });
 

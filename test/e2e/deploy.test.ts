@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { sageMakerNames } from '../../core/deployment.js';
 import { defaultManifest } from '../../local/scenario.js';
-import { EmbeddedRuntime } from '../../local/runtime.js';
+import { EmbeddedRuntime, loadDefinitions } from '../../local/runtime.js';
 import { simulate, simulationConfig } from '../../local/simulate.js';
 import { builtin, customScenario, defaultRun } from './helpers.js';
 
@@ -85,6 +85,7 @@ describe('what the endpoint serves at the end', () => {
 describe('two releases in a row', () => {
   it('the second plans from the converged endpoint and is promoted with nothing done by hand', async () => {
     const config = simulationConfig({});
+    await loadDefinitions(config);
     const runtime = new EmbeddedRuntime({ config, scenario: builtin('healthy') });
     const first = defaultManifest();
     const second = defaultManifest({ version: '2.2.0', previousVersion: '2.1.0' });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { alarmRules } from '../../core/alarms.js';
 import { canaryAlarmName } from '../../core/runtime-config.js';
-import { EmbeddedRuntime, alarmStateChangeEvent } from '../../local/runtime.js';
+import { EmbeddedRuntime, alarmStateChangeEvent, loadDefinitions } from '../../local/runtime.js';
 import { defaultManifest } from '../../local/scenario.js';
 import { simulate, simulationConfig } from '../../local/simulate.js';
 import { builtin, customScenario, defaultRun, executionResults, minuteOf } from './helpers.js';
@@ -137,7 +137,9 @@ describe('a duplicate trigger', () => {
 
   it('the intake answers the second delivery as a duplicate of the first', async () => {
     const scenario = builtin('healthy');
-    const runtime = new EmbeddedRuntime({ config: simulationConfig({ phaseMinutes: 2 }), scenario });
+    const config = simulationConfig({ phaseMinutes: 2 });
+    await loadDefinitions(config);
+    const runtime = new EmbeddedRuntime({ config, scenario });
     const manifest = defaultManifest();
     const results = (await runtime.upload(JSON.stringify(manifest), { version: manifest.version, versionId: 'v1', deliveries: 3 })) as { outcome: string; releaseId: string; executionArn: string }[];
     await runtime.settle();
@@ -323,8 +325,10 @@ describe('the loop and the alarm seeing the same regression', () => {
 describe('a promotion execution stopped by hand mid-canary (EventBridge "Execution Status Change", ABORTED)', () => {
   it('the ExecutionEnded function rolls the release back (P1 task_failure), stops the canary and releases the lock', async () => {
     let stopAt: (() => void) | null = null;
+    const config = simulationConfig({ phaseMinutes: 10 });
+    await loadDefinitions(config);
     const runtime: EmbeddedRuntime = new EmbeddedRuntime({
-      config: simulationConfig({ phaseMinutes: 10 }),
+      config,
       scenario: builtin('healthy'),
       onProgress: (e) => {
         if (e.kind === 'phase' && stopAt !== null) {

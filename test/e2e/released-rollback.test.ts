@@ -10,7 +10,7 @@ import { rollbackCommand } from '../../cli/commands/rollback.js';
 import { terminal } from '../support/terminal.js';
 import type { OperatorBackend } from '../../cli/ops.js';
 import { prepareRollbackRelease, requestRollback } from '../../core/app/request-rollback.js';
-import { EmbeddedRuntime } from '../../local/runtime.js';
+import { EmbeddedRuntime, loadDefinitions } from '../../local/runtime.js';
 import { BUILTIN_SCENARIOS, defaultManifest } from '../../local/scenario.js';
 import { simulationConfig } from '../../local/simulate.js';
 
@@ -18,7 +18,9 @@ const healthy = BUILTIN_SCENARIOS.find((s) => s.name === 'healthy')!;
 
 /** 2.1.0 then 2.2.0, both released and converged: 2.2.0 serves alone. */
 async function twoReleased(): Promise<EmbeddedRuntime> {
-  const runtime = new EmbeddedRuntime({ config: simulationConfig({ phaseMinutes: 10 }), scenario: healthy });
+  const config = simulationConfig({ phaseMinutes: 10 });
+  await loadDefinitions(config);
+  const runtime = new EmbeddedRuntime({ config, scenario: healthy });
   for (const [m, v] of [[defaultManifest(), 'v1'], [defaultManifest({ version: '2.2.0', previousVersion: '2.1.0' }), 'v2']] as const) {
     await runtime.upload(JSON.stringify(m), { version: m.version, versionId: v });
     await runtime.settle();
