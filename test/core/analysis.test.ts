@@ -12,6 +12,7 @@ import {
 } from '../../core/analysis.js';
 import { DEFAULT_POLICY } from '../../core/policy.js';
 import { brunnerMunzelGreater, logMeanExp } from '../../core/stats.js';
+import { rng } from '../support/rng.js';
 
 /** The rules' mechanics on hand-built windows from minute 0: no warm-up here (it has tests of its own, below). */
 const POLICY = { ...DEFAULT_POLICY.canary, warmupMinutes: 0, latencyWarmupMinutes: 0 };
@@ -28,17 +29,6 @@ const RULES: RuleEvidence['rule'][] = [
   'latency_p99',
 ];
 
-/** Small deterministic PRNG (mulberry32) for hand-built jitter. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Shape {
   requests: number;

@@ -19,19 +19,10 @@ import {
 } from '../../core/post-rollback.js';
 import type { ReleaseRecord } from '../../core/release-record.js';
 import { REASON_CODES } from '../../core/severity.js';
+import { rng } from '../support/rng.js';
 
 // ── a seeded synthetic fleet ───────────────────────────────────────────────────────────────────
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function poisson(u: () => number, lambda: number): number {
   // Knuth for small means, a rounded normal for large ones.
   if (lambda > 50) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * normal(u)));
