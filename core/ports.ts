@@ -52,7 +52,7 @@ export interface Notification {
   readonly channel: NotificationChannel;
   /** Required for incidents (SNS message attribute `severity`, for subscription filters). */
   readonly severity: Severity | null;
-  readonly reason: ReasonCode | 'rejected' | 'promoted' | 'approval_requested' | 'hold' | null;
+  readonly reason: ReasonCode | 'rejected' | 'promoted' | 'approval_requested' | 'hold' | 'hotfix' | null;
   readonly model: string;
   readonly version: string;
   readonly releaseId: string;

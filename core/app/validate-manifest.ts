@@ -220,5 +220,5 @@ async function announceHotfix(releaseId: string, manifest: ReleaseManifest, plan
   const appended = await deps.ledger.append({ releaseId, eventId: eventIds.hotfix(), at, type: 'hotfix', actor: ACTOR, detail: { ...hotfix, plan } });
   if (appended !== 'appended' || deps.notifier === undefined) return;
   const { title, text } = hotfixAnnouncement(releaseId, manifest, hotfix, plan, configured);
-  await deps.notifier.publish({ channel: 'incident', severity: 'P3', reason: null, model: manifest.model, version: manifest.version, releaseId, title, text });
+  await deps.notifier.publish({ channel: 'incident', severity: 'P3', reason: 'hotfix', model: manifest.model, version: manifest.version, releaseId, title, text });
 }

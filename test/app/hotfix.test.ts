@@ -35,7 +35,7 @@ describe('validateManifest: a hotfix', () => {
 
     const [n, ...more] = w.notifier.of('incident');
     expect(more).toEqual([]);
-    expect(n).toMatchObject({ severity: 'P3', reason: null, releaseId: input.releaseId, title: '[P3] BuilderBrain 2.1.0: HOTFIX for INC-2041 requested by alice; needs approval by another identity' });
+    expect(n).toMatchObject({ severity: 'P3', reason: 'hotfix', releaseId: input.releaseId, title: '[P3] BuilderBrain 2.1.0: HOTFIX for INC-2041 requested by alice; needs approval by another identity' });
     expect(n!.text).toContain('a hotfix for INC-2041, requested by alice: plans skip the foundation step.');
     expect(n!.text).toContain('Plan: 10% for 15 min (approval) → 100% for 15 min instead of 1% for 60 min (approval) → 10% for 60 min (approval) → 50% for 60 min (approval) → 100% for 60 min.');
     expect(n!.text).toContain('Every promotion gate');

@@ -32,7 +32,7 @@ describe('the hotfix scenario', () => {
       approvedBy: ['local-operator'],
     });
     // Announced once, P3, naming who may not approve it.
-    expect(summary.incidents).toEqual([{ severity: 'P3', reason: 'unknown', title: '[P3] BuilderBrain 2.0.4: HOTFIX for INC-2041 requested by alice@example.com; needs approval by another identity' }]);
+    expect(summary.incidents).toEqual([{ severity: 'P3', reason: 'hotfix', title: '[P3] BuilderBrain 2.0.4: HOTFIX for INC-2041 requested by alice@example.com; needs approval by another identity' }]);
   });
 
   it('goes through every gate, the digest check and the smoke test as any release does; the hotfix is on the timeline', async () => {
