@@ -27,7 +27,7 @@ import { ReleaseIdSchema, type RollbackInput } from '../core/contracts.js';
 import { SealedItemSchema } from '../core/ledger-chain.js';
 import { FreezeSchema, type Freeze } from '../core/freeze.js';
 import { setFreezeState } from '../core/app/freeze.js';
-import { IncidentCommandInputSchema, transitionIncident, type IncidentCommandInput } from '../core/app/incidents.js';
+import { IncidentCommandInputSchema, transitionIncident } from '../core/app/incidents.js';
 import type { ArtifactStore, AuditEvent, AuditLedger, Clock, Executions, Notifier, ReleaseRecord, ReleaseStatus, StoredAuditEvent, TransitionResult } from '../core/ports.js';
 import { ReleaseRecordSchema } from '../core/release-record.js';
 import { MemoryLedger } from './memory.js';
@@ -306,23 +306,8 @@ export const AnswerRequestSchema = z.discriminatedUnion('action', [
 ]);
 export type AnswerRequest = z.infer<typeof AnswerRequestSchema>;
 /** What a command asks for; the id and time are added when it is written. */
-export type AnswerRequestInput =
-  | { readonly action: 'approve'; readonly releaseId: string; readonly identity: string }
-  | { readonly action: 'reject'; readonly releaseId: string; readonly identity: string; readonly reason: string }
-  | { readonly action: 'rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly emergency?: boolean; readonly requestedBy?: string }
-  | { readonly action: 'request_rollback'; readonly releaseId: string; readonly identity: string; readonly reason: string; readonly to: string | null }
-  | { readonly action: 'freeze' | 'unfreeze'; readonly identity: string; readonly reason: string }
-  | ({ readonly action: 'incident' } & IncidentCommandInput)
-  | {
-      readonly action: 'rollback_release';
-      readonly previousReleaseId: string;
-      readonly identity: string;
-      readonly of: string;
-      readonly reason: string;
-      readonly emergency: boolean;
-      readonly requestedBy: string;
-      readonly approvedBy: string | null;
-    };
+type WithoutStamp<T> = T extends unknown ? Omit<T, 'id' | 'requestedAt'> : never;
+export type AnswerRequestInput = WithoutStamp<AnswerRequest>;
 
 export const RequestResultSchema = z.discriminatedUnion('ok', [
   z.strictObject({ id: z.string(), ok: z.literal(true), value: z.unknown() }),
