@@ -5,8 +5,8 @@
  *
  * Run: npx tsx bench/cost.ts   (part of `npm run bench`)
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchMetricsSource } from '../lambdas/adapters/cloudwatch-metrics.js';
 import { HANDLER_SPECS, type HandlerName } from '../lib/pipeline-functions.js';

@@ -295,7 +295,7 @@ export async function localBackend(dir: string, wait: WaitOptions = {}): Promise
     async answer(releaseId, answer) {
       // answerApproval's own first checks, on the state the simulation wrote: nothing is sent.
       const { record } = waitingPhase(releaseId, await ledger.getRelease(releaseId));
-      if (answer.decision === 'approved') checkApprover(record, { decision: 'approved', identity });
+      checkApprover(record, { ...answer, identity });
       const value = await send(answer.decision === 'approved' ? { action: 'approve', releaseId, identity } : { action: 'reject', releaseId, identity, reason: answer.reason });
       return { result: AnswerResultSchema.parse(value), identity };
     },

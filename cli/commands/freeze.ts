@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { CONTROL_LOG } from '../../core/app/freeze.js';
-import { describeFreeze } from '../../core/freeze.js';
+import { CONTROL_LOG, describeFreeze } from '../../core/freeze.js';
 import { styleFor, type CliIO, type CommandContext } from '../common.js';
 import { addTargetOptions, checkReason, exitCodesHelp, OPS_EXIT, runOperation, targetFlags, type OperatorBackend, type TargetOptions } from '../ops.js';
 

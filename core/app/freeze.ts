@@ -8,7 +8,6 @@
 import { CONTROL_LOG, type Freeze } from '../freeze.js';
 import type { AuditLedger, Clock } from '../ports.js';
 
-export { CONTROL_LOG } from '../freeze.js';
 
 export interface FreezeInput {
   readonly action: 'freeze' | 'unfreeze';

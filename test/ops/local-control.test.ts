@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONTROL_LOG } from '../../core/app/freeze.js';
+import { CONTROL_LOG } from '../../core/freeze.js';
 import { rollback } from '../../core/app/rollback.js';
 import { applyRequest, LocalStateDir, readSnapshot, type LocalPipeline } from '../../local/state-dir.js';
 import { MODEL, releaseInCanary, world } from '../app/helpers.js';
