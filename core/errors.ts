@@ -9,16 +9,19 @@ export interface FieldIssue {
   readonly message: string;
 }
 
-/** Base class: every error the core raises on purpose. */
+/**
+ * Base class: every error the core raises on purpose. Each class names itself with a literal
+ * (`override name = '…'`), never from its constructor's name: the Lambda handlers are bundled
+ * minified, without kept names (lib/handler-bundle.ts), and the name is the `errorType` Step
+ * Functions and the CLI match (test/lib/keep-names.test.ts checks the bundled names).
+ */
 export class ReleaseError extends Error {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  public override name = 'ReleaseError';
 }
 
 /** An input (manifest, scenario, config, event) that does not satisfy its contract. */
 export class InvalidInputError extends ReleaseError {
+  public override name = 'InvalidInputError';
   public constructor(
     /** What kind of input: "release manifest", "scenario", "pipeline config", ... */
     public readonly what: string,

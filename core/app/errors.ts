@@ -1,5 +1,5 @@
 /**
- * Typed errors of the use cases (core/errors.ts style: `name`, `cause`, context fields). The Lambda
+ * Typed errors of the use cases (core/errors.ts style: a literal `name`, `cause`, context fields). The Lambda
  * runtime reports an error's `name` as its `errorType`, which is what a Step Functions `Retry` or
  * `Catch` matches, so the names here are part of the contract with lib/.
  */
@@ -9,6 +9,7 @@ import type { ReleaseStatus } from '../ports.js';
 
 /** A step was asked about a release the ledger does not know. Permanent: retrying cannot help. */
 export class ReleaseNotFoundError extends ReleaseError {
+  public override name = 'ReleaseNotFoundError';
   public constructor(public readonly releaseId: string) {
     super(`release ${releaseId} is not in the audit ledger`);
   }
@@ -19,6 +20,7 @@ export class ReleaseNotFoundError extends ReleaseError {
  * flight (rolled back by the alarm path meanwhile, rejected, promoted). Nothing was changed.
  */
 export class ReleaseNotActiveError extends ReleaseError {
+  public override name = 'ReleaseNotActiveError';
   public constructor(
     public readonly releaseId: string,
     public readonly status: ReleaseStatus | null,
@@ -33,18 +35,19 @@ export class ReleaseNotActiveError extends ReleaseError {
  * published before this is thrown; the state machine must fail loudly on it (no Retry).
  */
 export class RollbackFailedError extends ReleaseError {
+  public override name = ROLLBACK_FAILED_ERROR;
   public constructor(
     public readonly releaseId: string,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = ROLLBACK_FAILED_ERROR;
   }
 }
 
 /** An approval was answered but no task token is waiting for it (already answered, timed out, or none asked). */
 export class NothingWaitingError extends ReleaseError {
+  public override name = 'NothingWaitingError';
   public constructor(public readonly releaseId: string, detail: string) {
     super(`release ${releaseId}: no approval is waiting (${detail})`);
   }
@@ -55,6 +58,7 @@ export class NothingWaitingError extends ReleaseError {
  * identity that asked for it). Nothing was changed: no task token sent, nothing audited.
  */
 export class ApprovalRefusedError extends ReleaseError {
+  public override name = 'ApprovalRefusedError';
   public constructor(
     public readonly releaseId: string,
     public readonly why: string,
@@ -64,4 +68,6 @@ export class ApprovalRefusedError extends ReleaseError {
 }
 
 /** A port refused a configuration (e.g. a notification channel with no topic). Permanent. */
-export class ConfigurationError extends ReleaseError {}
+export class ConfigurationError extends ReleaseError {
+  public override name = 'ConfigurationError';
+}
