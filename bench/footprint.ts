@@ -16,8 +16,10 @@
  * the SDK clients it builds at module scope, the environment parsing). Chunks imported only on
  * demand (the SDK's credential providers but the environment's) are not loaded, as on Lambda.
  *
- * Bytes: `entryBytes` is index.mjs; `initBytes` what loads at import (index.mjs and its static
- * chunks) — the goal's figure; `totalBytes` every .mjs of the asset. Source maps are not code and
+ * Bytes: `entryBytes` is index.mjs; `initBytes` what loads at import — the goal's figure: every
+ * file of the asset the import loaded (index.mjs, its static chunks, and the chunks its init awaits,
+ * such as the router the deployment chose), recorded by a module-load hook in a separate, untimed
+ * import; `totalBytes` every .mjs of the asset. Source maps are not code and
  * are counted apart (`mapBytes`).
  *
  * Synth: `npx cdk synth -q` of the default chain with the example SageMaker config, one cold run
@@ -126,23 +128,37 @@ function placeholder(v: unknown, resources: Record<string, Resource>): string {
   throw new Error(`footprint: no placeholder for ${JSON.stringify(v)}`);
 }
 
-/** The files an ES module loads at import: itself and its relative static imports, transitively. */
-function loadedAtImport(file: string, seen = new Set<string>()): Set<string> {
-  if (seen.has(file)) return seen;
-  seen.add(file);
-  for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*"(\.\/[^"]+\.mjs)"/g)) loadedAtImport(join(dirname(file), m[1]!), seen);
-  return seen;
-}
-
 const LOADER = "const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));";
+
+/**
+ * Imports the module at argv[1] with a load hook that prints, one a line, every file URL Node loaded
+ * for it (the hook runs on Node's loader thread; what it loads itself is not the module's).
+ */
+const RECORDER = `
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const loaded = [];
+port1.on('message', (url) => loaded.push(url));
+port1.unref();
+register('data:text/javascript,' + encodeURIComponent("let port; export function initialize(d) { port = d.port; } export async function load(url, context, next) { if (url.startsWith('file:')) port.postMessage(url); return next(url, context); }"), { data: { port: port2 }, transferList: [port2] });
+await import(process.argv[1]);
+await new Promise((r) => setTimeout(r, 50));
+process.stdout.write(loaded.join('\\n'));
+`;
+
+/** The files of `task` that importing its index.mjs loads (with `env`): see {@link RECORDER}. */
+function loadedAtImport(task: string, env: NodeJS.ProcessEnv): string[] {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', RECORDER, pathToFileURL(join(task, 'index.mjs')).href], { cwd: task, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`footprint: recording what ${task}/index.mjs loads failed: ${r.stderr.slice(0, 300)}`);
+  return [...new Set(r.stdout.split('\n').filter((u) => u !== ''))].map((u) => fileURLToPath(u)).filter((f) => f.startsWith(task));
+}
 
 function measureFunction(step: string, assetDir: string, environment: Record<string, string>, runs: number): FunctionFootprint {
   const goalLoadMs = step === 'rollback' ? FOOTPRINT_GOALS.rollbackLoadMs : FOOTPRINT_GOALS.loadMs;
   const files = readdirSync(assetDir);
   const size = (f: string) => statSync(join(assetDir, f)).size;
   const code = files.filter((f) => f.endsWith('.mjs'));
-  const entry = join(assetDir, 'index.mjs');
-  const initBytes = [...loadedAtImport(entry)].reduce((n, f) => n + statSync(f).size, 0);
   // Lambda's /var/task: the asset alone, no node_modules above it.
   const task = mkdtempSync(join(tmpdir(), 'bb-footprint-task-'));
   cpSync(assetDir, task, { recursive: true });
@@ -159,7 +175,13 @@ function measureFunction(step: string, assetDir: string, environment: Record<str
   };
   const loadMs: number[] = [];
   let error: string | null = null;
+  let initBytes = 0;
   try {
+    try {
+      initBytes = loadedAtImport(task, env).reduce((n, f) => n + statSync(f).size, 0);
+    } catch (err) {
+      error = (err as Error).message;
+    }
     for (let i = 0; i < runs && error === null; i++) {
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', LOADER, pathToFileURL(join(task, 'index.mjs')).href], { cwd: task, env, encoding: 'utf8' });
       if (r.status !== 0) error = (r.stderr.split('\n').find((l) => /Error/.test(l)) ?? r.stderr).slice(0, 300);

@@ -7,7 +7,7 @@ import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
 // `environment` (BB_ENVIRONMENT_JSON: the previous environment it accepts) is mapped by stepEntry.
-export const handler = stepEntry(STEP_ACCEPT_HANDOVER, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_ACCEPT_HANDOVER, createHandler, (env) => ({
   upstream: new S3UpstreamArtifacts(s3Client()),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   // A refused hand-over pages P2 on the incident topic.

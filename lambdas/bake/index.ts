@@ -6,7 +6,7 @@ import { cloudWatchClient, documentClient, snsClient, systemClock } from '../sha
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_BAKE, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_BAKE, createHandler, (env) => ({
   metrics: new CloudWatchMetricsSource(cloudWatchClient(), env.metricsNamespace),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,

@@ -6,8 +6,8 @@ import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
 // The router and metrics exactly as start-phase and analyze-canary build them; `environment` is mapped by stepEntry.
-export const handler = stepEntry(STEP_DRILL, createHandler, (env) => ({
-  router: createRouter(env.router),
+export const handler = await stepEntry(STEP_DRILL, createHandler, async (env) => ({
+  router: await createRouter(env.router),
   metrics: new CloudWatchMetricsSource(cloudWatchClient(), env.metricsNamespace),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,

@@ -7,7 +7,7 @@ import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
 // `environment` (BB_ENVIRONMENT_JSON: the next environment's bus) is mapped by stepEntry.
-export const handler = stepEntry(STEP_HAND_OVER, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_HAND_OVER, createHandler, (env) => ({
   ledger: new DynamoLedger(documentClient(), env.tableName),
   artifacts: new S3ArtifactStore(s3Client()),
   bus: new EventBridgeHandoverBus(eventBridgeClient()),

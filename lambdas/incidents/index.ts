@@ -5,7 +5,7 @@ import { documentClient, snsClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_INCIDENTS, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_INCIDENTS, createHandler, (env) => ({
   ledger: new DynamoLedger(documentClient(), env.tableName),
   notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),
   clock: systemClock,

@@ -4,7 +4,7 @@ import { sfnClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_INTAKE, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_INTAKE, createHandler, (env) => ({
   executions: new SfnExecutions(sfnClient(), env.promotionStateMachineArn),
   clock: systemClock,
   model: env.model,

@@ -5,8 +5,8 @@ import { createRouter, documentClient, snsClient, systemClock } from '../shared/
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_PROMOTE, createHandler, (env) => ({
-  router: createRouter(env.router),
+export const handler = await stepEntry(STEP_PROMOTE, createHandler, async (env) => ({
+  router: await createRouter(env.router),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   // Info notifications go to the approvals topic (see SnsNotifier).
   notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env.approvalTopicArn }),

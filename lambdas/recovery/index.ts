@@ -7,9 +7,9 @@ import { cloudWatchClient, createRouter, documentClient, s3Client, snsClient, sy
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_RECOVERY, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_RECOVERY, createHandler, async (env) => ({
   metrics: new CloudWatchMetricsSource(cloudWatchClient(), env.metricsNamespace),
-  router: createRouter(env.router),
+  router: await createRouter(env.router),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,
   recovery: env.recovery,

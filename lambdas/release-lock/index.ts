@@ -4,7 +4,7 @@ import { documentClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_RELEASE_LOCK, createHandler, (env) => {
+export const handler = await stepEntry(STEP_RELEASE_LOCK, createHandler, (env) => {
   const doc = documentClient();
   return {
     lock: new DynamoLock(doc, env.tableName, systemClock),

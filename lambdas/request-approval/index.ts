@@ -5,7 +5,7 @@ import { documentClient, snsClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_REQUEST_APPROVAL, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_REQUEST_APPROVAL, createHandler, (env) => ({
   ledger: new DynamoLedger(documentClient(), env.tableName),
   notifier: new SnsNotifier(snsClient(), { incidentTopicArn: null, approvalTopicArn: env.approvalTopicArn }),
   clock: systemClock,

@@ -3,4 +3,4 @@ import { stepEntry } from '../shared/entry.js';
 import { rollbackPorts } from '../shared/rollback-ports.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_ROLLBACK, createHandler, (env) => ({ ...rollbackPorts(env), model: env.model, warmup: env.alarmWarmup, bucket: env.artifactBucket }));
+export const handler = await stepEntry(STEP_ROLLBACK, createHandler, async (env) => ({ ...(await rollbackPorts(env)), model: env.model, warmup: env.alarmWarmup, bucket: env.artifactBucket }));

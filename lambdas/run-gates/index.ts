@@ -4,7 +4,7 @@ import { documentClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_RUN_GATES, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_RUN_GATES, createHandler, (env) => ({
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,
   gatePolicy: env.gatePolicy,

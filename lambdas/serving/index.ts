@@ -4,8 +4,8 @@ import { createServingTarget, documentClient, systemClock } from '../shared/aws.
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_SERVING, createHandler, (env) => ({
-  target: createServingTarget(env.serving),
+export const handler = await stepEntry(STEP_SERVING, createHandler, async (env) => ({
+  target: await createServingTarget(env.serving),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,
   settings: env.serving,

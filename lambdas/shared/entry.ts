@@ -58,18 +58,22 @@ export function mappedSettings(step: StepSpec, env: Readonly<Record<string, unkn
 }
 
 /**
+ * `wire` may be async: an adapter whose SDK client depends on the deployment (the router, the serving
+ * target: lambdas/shared/aws.ts) is imported on demand, so the entry awaits its handler at module
+ * scope (top-level await: Lambda's init waits for it).
+ *
  * @example
- * export const handler = stepEntry(STEP_RUN_GATES, createHandler, (env) => ({
+ * export const handler = await stepEntry(STEP_RUN_GATES, createHandler, (env) => ({
  *   ledger: new DynamoLedger(documentClient(), env.tableName), clock: systemClock, gatePolicy: env.gatePolicy,
  * }));
  */
-export function stepEntry<S extends StepSpec, R>(
+export async function stepEntry<S extends StepSpec, R>(
   step: S,
   createHandler: (deps: StepDepsOf<S> & Observability) => (event: unknown) => Promise<R>,
-  wire: (env: StepEnv<S>) => WiredDeps<S>,
-): (event: unknown, context: Context) => Promise<R> {
+  wire: (env: StepEnv<S>) => WiredDeps<S> | Promise<WiredDeps<S>>,
+): Promise<(event: unknown, context: Context) => Promise<R>> {
   const env = parseEnv(stepEnvSchema(step));
   const pt = powertools(step.logName);
-  const deps = { ...mappedSettings(step, env), ...wire(env) } as StepDepsOf<S>;
+  const deps = { ...mappedSettings(step, env), ...(await wire(env)) } as StepDepsOf<S>;
   return lambdaEntry(pt, createHandler({ ...deps, log: pt.log, telemetry: pt.telemetry }));
 }

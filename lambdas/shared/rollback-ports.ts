@@ -9,12 +9,12 @@ import { SfnExecutions } from '../adapters/sfn-executions.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
 import { createRouter, documentClient, sfnClient, snsClient, systemClock } from './aws.js';
 
-export function rollbackPorts(env: { readonly tableName: string; readonly router: RouterConfig; readonly incidentTopicArn: string }): RollbackDeps {
+export async function rollbackPorts(env: { readonly tableName: string; readonly router: RouterConfig; readonly incidentTopicArn: string }): Promise<RollbackDeps> {
   const doc = documentClient();
   return {
     ledger: new DynamoLedger(doc, env.tableName),
     lock: new DynamoLock(doc, env.tableName, systemClock),
-    router: createRouter(env.router),
+    router: await createRouter(env.router),
     // Only stops executions (the canary's, by ARN); never starts one.
     executions: new SfnExecutions(sfnClient(), null),
     notifier: new SnsNotifier(snsClient(), { incidentTopicArn: env.incidentTopicArn, approvalTopicArn: null }),

@@ -4,8 +4,8 @@ import { createRouter, documentClient, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_START_PHASE, createHandler, (env) => ({
-  router: createRouter(env.router),
+export const handler = await stepEntry(STEP_START_PHASE, createHandler, async (env) => ({
+  router: await createRouter(env.router),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,
 }));

@@ -6,7 +6,7 @@ import { documentClient, s3Client, snsClient, systemClock } from '../shared/aws.
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_VALIDATE_MANIFEST, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_VALIDATE_MANIFEST, createHandler, (env) => ({
   artifacts: new S3ArtifactStore(s3Client()),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,

@@ -5,7 +5,7 @@ import { documentClient, s3Client, systemClock } from '../shared/aws.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 
-export const handler = stepEntry(STEP_VERIFY_ARTIFACT, createHandler, (env) => ({
+export const handler = await stepEntry(STEP_VERIFY_ARTIFACT, createHandler, (env) => ({
   artifacts: new S3ArtifactStore(s3Client()),
   ledger: new DynamoLedger(documentClient(), env.tableName),
   clock: systemClock,

@@ -145,14 +145,14 @@ describe('a step entry environment (lambdas/shared/entry.ts)', () => {
   describe('stepEntry', () => {
     afterEach(() => vi.unstubAllEnvs());
 
-    it("gives the handler the environment parsed from BB_ENVIRONMENT_JSON, which the entry's wire did not name", () => {
+    it("gives the handler the environment parsed from BB_ENVIRONMENT_JSON, which the entry's wire did not name", async () => {
       const environment = { ...STANDALONE_ENVIRONMENT, name: 'pre-production', index: 1, of: 3, previous: { name: 'staging', account: '111111111111' } };
       vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
       vi.stubEnv('BB_TABLE_NAME', 'bb-ledger');
       vi.stubEnv('BB_ENVIRONMENT_JSON', JSON.stringify(environment));
       const seen: Record<string, unknown>[] = [];
       const fake = { fake: true } as never;
-      stepEntry(
+      await stepEntry(
         STEP_RUN_HOOKS,
         (deps) => {
           seen.push(deps as unknown as Record<string, unknown>);

@@ -88,6 +88,18 @@ describe('bundled handlers keep the error classes\' names', () => {
     expect(files.length).toBeGreaterThan(atImport.size);
   });
 
+  it('the rollback function loads one router\'s SDK client, on demand: neither the Lambda nor the SageMaker client is in what it imports statically', () => {
+    const dir = dirname(bundles.rollback);
+    const staticCode = [...loadedAtImport(bundles.rollback)].map((f) => readFileSync(f, 'utf8'));
+    const allCode = readdirSync(dir).filter((f) => f.endsWith('.mjs')).map((f) => readFileSync(join(dir, f), 'utf8'));
+    // Each client's package metadata (its user agent) is bundled with it.
+    for (const client of ['@aws-sdk/client-lambda', '@aws-sdk/client-sagemaker"']) {
+      expect(staticCode.some((c) => c.includes(client)), client).toBe(false);
+      expect(allCode.some((c) => c.includes(client)), client).toBe(true);
+    }
+    expect(staticCode.some((c) => c.includes('@aws-sdk/client-dynamodb"'))).toBe(true);
+  });
+
   it('the rollback function loads less than 700 KB of code at import (930 KB before splitting and tree-shaking; bench/footprint.ts measures)', () => {
     const bytes = [...loadedAtImport(bundles.rollback)].reduce((n, f) => n + statSync(f).size, 0);
     expect(bytes).toBeLessThan(700 * 1024);
