@@ -85,18 +85,26 @@ export function handlerBuildOptions(projectRoot: string): HandlerBuildOptions {
 }
 
 /**
- * The bundling process: one esbuild build per entry, all in parallel, each into
+ * The bundling process: every entry built on its own (its own tree-shaking and chunks), each into
  * `<outdir>/<name>/index.mjs` (+ chunks, + maps whose `sources` are relative to the project root, so
  * a bundle, and its asset hash, does not depend on where the project or the temp dir is).
  *
- * One build per entry, not one build of every entry with shared chunks (1.3 s of CPU instead of
- * 14 s): esbuild keeps in a shared module what any entry uses, so the rollback function loaded
- * 1.1 MB at import instead of 0.6 MB. The CPU is saved instead by a cache (`cacheDir`): a handler
- * whose input files (from the last build's metafile) and options are unchanged is copied, not built.
+ * One build per entry, not one build of every entry with shared chunks: esbuild keeps in a shared
+ * chunk what any entry uses, so the rollback function loaded 1.0 MB at import instead of 0.5 MB. But
+ * not a fresh esbuild build per entry either: a build of one handler parses ~2,500 files (the SDK's
+ * modules mostly), 0.55 s of the 0.6 s it takes. The entries are built instead by a few esbuild
+ * contexts (one per core), each rebuilt once per entry it takes from a queue: the entry is a virtual
+ * module re-exporting the real one, so a rebuild re-links and re-minifies but parses nothing again
+ * (0.36 s per handler, 7.8 s → 4.4 s for 20 handlers on 2 cores; 20 fresh builds took 12-18 s).
+ *
+ * A cache (`cacheDir`) spares even that: a handler whose input files (from the last build's
+ * metafile) and options are unchanged is copied, not built. Each input file is read and hashed once
+ * per process, however many handlers list it.
  */
 const BUNDLER_SCRIPT = `
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 const job = JSON.parse(readFileSync(0, 'utf8'));
@@ -111,35 +119,68 @@ const sideEffectFree = { name: 'side-effect-free', setup(b) {
   });
 } };
 const stamp = JSON.stringify({ options: job.options, esbuild: esbuild.version, sideEffectFree: job.sideEffectFree });
+const fileHashes = new Map();
+const fileHash = (f) => {
+  let h = fileHashes.get(f);
+  if (h === undefined) {
+    const p = join(job.root, f);
+    h = existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex') : 'missing';
+    fileHashes.set(f, h);
+  }
+  return h;
+};
 const digest = (inputs) => {
   const h = createHash('sha256').update(stamp);
-  for (const f of inputs) { h.update(f); h.update(existsSync(join(job.root, f)) ? readFileSync(join(job.root, f)) : 'missing'); }
+  for (const f of inputs) h.update(f).update(fileHash(f));
   return h.digest('hex');
 };
-await Promise.all(Object.entries(job.entries).map(async ([name, entry]) => {
-  const out = join(job.outdir, name);
-  const cached = job.cacheDir === null ? null : join(job.cacheDir, createHash('sha256').update(entry).digest('hex').slice(0, 16));
+const cacheOf = (entry) => (job.cacheDir === null ? null : join(job.cacheDir, createHash('sha256').update(entry).digest('hex').slice(0, 16)));
+const todo = [];
+for (const [name, entry] of Object.entries(job.entries)) {
+  const cached = cacheOf(entry);
   if (cached !== null && existsSync(join(cached, 'inputs.json'))) {
     const { inputs, hash } = JSON.parse(readFileSync(join(cached, 'inputs.json'), 'utf8'));
-    if (digest(inputs) === hash) { cpSync(join(cached, 'out'), out, { recursive: true }); return; }
+    if (digest(inputs) === hash) { cpSync(join(cached, 'out'), join(job.outdir, name), { recursive: true }); continue; }
   }
-  const r = await esbuild.build({ ...job.options, entryPoints: [{ in: entry, out: 'index' }], outdir: out, absWorkingDir: job.root, plugins: [sideEffectFree], write: false, metafile: true });
-  for (const f of r.outputFiles) {
-    let contents = f.contents;
-    if (f.path.endsWith('.map')) {
-      const map = JSON.parse(f.text);
-      map.sources = map.sources.map((s) => relative(job.root, resolve(dirname(f.path), s)).split(sep).join('/'));
-      contents = JSON.stringify(map);
+  todo.push([name, entry]);
+}
+const VIRTUAL = 'builderbrain-handler-entry';
+async function worker() {
+  let current = null;
+  const entryModule = { name: 'entry', setup(b) {
+    b.onResolve({ filter: new RegExp('^' + VIRTUAL + '$') }, () => ({ path: VIRTUAL, namespace: VIRTUAL }));
+    b.onLoad({ filter: /.*/, namespace: VIRTUAL }, () => ({ contents: 'export * from ' + JSON.stringify(current) + ';', resolveDir: job.root, loader: 'js' }));
+  } };
+  const ctx = await esbuild.context({ ...job.options, entryPoints: [{ in: VIRTUAL, out: 'index' }], outdir: job.outdir, absWorkingDir: job.root, plugins: [entryModule, sideEffectFree], write: false, metafile: true });
+  try {
+    for (let next = todo.shift(); next !== undefined; next = todo.shift()) {
+      const [name, entry] = next;
+      current = entry;
+      const r = await ctx.rebuild();
+      const out = join(job.outdir, name);
+      for (const f of r.outputFiles) {
+        const target = join(out, relative(job.outdir, f.path));
+        let contents = f.contents;
+        if (f.path.endsWith('.map')) {
+          const map = JSON.parse(f.text);
+          map.sources = map.sources.map((s) => (s.startsWith(VIRTUAL) ? s : relative(job.root, resolve(dirname(f.path), s)).split(sep).join('/')));
+          contents = JSON.stringify(map);
+        }
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, contents);
+      }
+      const cached = cacheOf(entry);
+      if (cached === null) continue;
+      const inputs = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith(VIRTUAL)).sort();
+      rmSync(cached, { recursive: true, force: true });
+      cpSync(out, join(cached, 'out'), { recursive: true });
+      writeFileSync(join(cached, 'inputs.json'), JSON.stringify({ entry, inputs, hash: digest(inputs) }));
     }
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, contents);
+  } finally {
+    await ctx.dispose();
   }
-  if (cached === null) return;
-  const inputs = Object.keys(r.metafile.inputs).sort();
-  rmSync(cached, { recursive: true, force: true });
-  cpSync(out, join(cached, 'out'), { recursive: true });
-  writeFileSync(join(cached, 'inputs.json'), JSON.stringify({ entry, inputs, hash: digest(inputs) }));
-}));
+}
+await Promise.all(Array.from({ length: Math.min(todo.length, Math.max(1, availableParallelism())) }, worker));
 `;
 
 /** Staging directories of the batches bundled by this process, by job. */
