@@ -66,7 +66,7 @@ const EXTERNAL = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag', '@aws
 const started = performance.now();
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { builderbrain: 'cli/main.ts', 'warm-definitions': 'bin/warm-definitions.ts' },
+  entryPoints: { builderbrain: 'cli/main.ts', 'warm-definitions': 'bin/warm-definitions.ts', app: 'bin/app.ts' },
   outdir,
   bundle: true,
   splitting: true,

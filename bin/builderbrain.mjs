@@ -5,15 +5,6 @@
 // tsx: an edited source is never run as stale JavaScript. Set BUILDERBRAIN_SOURCES=1 to always run
 // the sources.
 import { fileURLToPath } from 'node:url';
-import { DIST_ENTRY, distStaleness } from './freshness.mjs';
+import { DIST_ENTRY, runBuiltOrSources } from './freshness.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const runSources = process.env['BUILDERBRAIN_SOURCES'] === '1' || distStaleness(root) !== null;
-
-if (runSources) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../cli/main.ts', import.meta.url).href);
-} else {
-  await import(new URL(`../${DIST_ENTRY}`, import.meta.url).href);
-}
+await runBuiltOrSources(fileURLToPath(new URL('..', import.meta.url)), DIST_ENTRY, 'cli/main.ts');

@@ -13,11 +13,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** Where the build writes its record, relative to the project root. */
 export const BUILD_INFO = 'dist/build-info.json';
-/** The bundle's entry, relative to the project root. */
+/** The bundle's entries, relative to the project root: the command line, and the CDK app (cdk.json). */
 export const DIST_ENTRY = 'dist/builderbrain.js';
+export const DIST_APP = 'dist/app.js';
 
 /**
  * One SHA-256 over `files` (paths relative to `root`, in the given order) and their contents.
@@ -53,4 +55,20 @@ export function distStaleness(root) {
     return `an input of the build is gone (${err.code ?? err.message})`;
   }
   return hash === info.hash ? null : 'the sources changed since the build';
+}
+
+/**
+ * Runs `distEntry` (relative to `root`) when dist/ is fresh, else `sourceEntry` (a .ts file relative to
+ * `root`) through tsx: what bin/builderbrain.mjs and bin/app.mjs do. BUILDERBRAIN_SOURCES=1 always
+ * runs the sources.
+ */
+export async function runBuiltOrSources(root, distEntry, sourceEntry) {
+  const runSources = process.env['BUILDERBRAIN_SOURCES'] === '1' || distStaleness(root) !== null;
+  if (runSources) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    await import(pathToFileURL(join(root, sourceEntry)).href);
+  } else {
+    await import(pathToFileURL(join(root, distEntry)).href);
+  }
 }

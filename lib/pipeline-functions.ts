@@ -12,7 +12,6 @@
  * tested with, tree-shaken to what they use, and loads faster than the runtime's copy.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,6 +27,7 @@ import { sageMakerNamePrefix } from '../core/deployment.js';
 import { ENV, type RouterConfig, type ServingSettingsConfig } from '../core/runtime-config.js';
 import { STEP_NAMES, STEPS, type EnvKey, type StepName, type StepPermissions, type StepSpec } from '../core/steps.js';
 import type { AuditLedger } from './audit-ledger.js';
+import { handlerEntries } from './bundler.js';
 import { HANDLER, handlerCode } from './handler-bundle.js';
 import type { IncidentTopics } from './incident-topics.js';
 import { allowLogsService } from './kms.js';
@@ -153,10 +153,6 @@ export interface UpstreamSource {
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Every step's entry (lambdas/<name>/index.ts): bundled together, once per synthesis (lib/handler-bundle.ts). */
-export function handlerEntries(projectRoot: string): Readonly<Record<HandlerName, string>> {
-  return Object.fromEntries(STEP_NAMES.map((n) => [n, join(projectRoot, 'lambdas', n, 'index.ts')])) as Record<HandlerName, string>;
-}
 
 /** What every function of the stack shares, resolved once. */
 interface FunctionContext {

@@ -2,7 +2,10 @@ import { STEP_ANALYZE_CANARY } from '../../core/steps.js';
 import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
-import { cloudWatchClient, documentClient, snsClient, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
+import { snsClient } from '../shared/clients/sns.js';
+import { cloudWatchClient } from '../shared/clients/cloudwatch.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

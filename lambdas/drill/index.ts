@@ -1,7 +1,10 @@
 import { STEP_DRILL } from '../../core/steps.js';
 import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
-import { cloudWatchClient, createRouter, documentClient, systemClock } from '../shared/aws.js';
+import { createRouter } from '../shared/router.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
+import { cloudWatchClient } from '../shared/clients/cloudwatch.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

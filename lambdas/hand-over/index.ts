@@ -2,7 +2,10 @@ import { STEP_HAND_OVER } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { EventBridgeHandoverBus } from '../adapters/eventbridge-bus.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
-import { documentClient, eventBridgeClient, s3Client, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
+import { s3Client } from '../shared/clients/s3.js';
+import { eventBridgeClient } from '../shared/clients/eventbridge.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

@@ -1,6 +1,7 @@
 import { STEP_INTAKE } from '../../core/steps.js';
 import { SfnExecutions } from '../adapters/sfn-executions.js';
-import { sfnClient, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { sfnClient } from '../shared/clients/sfn.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

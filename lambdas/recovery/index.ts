@@ -3,7 +3,12 @@ import { CloudWatchMetricsSource } from '../adapters/cloudwatch-metrics.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
-import { cloudWatchClient, createRouter, documentClient, s3Client, snsClient, systemClock } from '../shared/aws.js';
+import { createRouter } from '../shared/router.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
+import { snsClient } from '../shared/clients/sns.js';
+import { s3Client } from '../shared/clients/s3.js';
+import { cloudWatchClient } from '../shared/clients/cloudwatch.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

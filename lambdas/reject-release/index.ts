@@ -1,7 +1,9 @@
 import { STEP_REJECT_RELEASE } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
-import { documentClient, snsClient, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
+import { snsClient } from '../shared/clients/sns.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

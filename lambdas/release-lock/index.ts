@@ -1,6 +1,7 @@
 import { STEP_RELEASE_LOCK } from '../../core/steps.js';
 import { DynamoLedger, DynamoLock } from '../adapters/dynamodb-ledger.js';
-import { documentClient, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

@@ -1,9 +1,10 @@
 import { STEP_RUN_HOOKS } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { LambdaHookInvoker } from '../adapters/lambda-hook-invoker.js';
-import { documentClient, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
 import { stepEntry } from '../shared/entry.js';
-import { lambdaClient } from '../shared/lambda.js';
+import { lambdaClient } from '../shared/clients/lambda.js';
 import { createHandler } from './handler.js';
 
 // `environment` (BB_ENVIRONMENT_JSON: the hooks, the endpoint they test) is mapped by stepEntry.

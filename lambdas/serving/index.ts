@@ -1,6 +1,8 @@
 import { STEP_SERVING } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
-import { createServingTarget, documentClient, systemClock } from '../shared/aws.js';
+import { createServingTarget } from '../shared/serving-target.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

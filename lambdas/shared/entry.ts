@@ -59,7 +59,7 @@ export function mappedSettings(step: StepSpec, env: Readonly<Record<string, unkn
 
 /**
  * `wire` may be async: an adapter whose SDK client depends on the deployment (the router, the serving
- * target: lambdas/shared/aws.ts) is imported on demand, so the entry awaits its handler at module
+ * target: lambdas/shared/router.ts, serving-target.ts) is imported on demand, so the entry awaits its handler at module
  * scope (top-level await: Lambda's init waits for it).
  *
  * @example

@@ -7,7 +7,11 @@ import type { RouterConfig } from '../../core/runtime-config.js';
 import { DynamoLedger, DynamoLock } from '../adapters/dynamodb-ledger.js';
 import { SfnExecutions } from '../adapters/sfn-executions.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
-import { createRouter, documentClient, sfnClient, snsClient, systemClock } from './aws.js';
+import { createRouter } from './router.js';
+import { systemClock } from './runtime.js';
+import { documentClient } from './clients/dynamodb.js';
+import { sfnClient } from './clients/sfn.js';
+import { snsClient } from './clients/sns.js';
 
 export async function rollbackPorts(env: { readonly tableName: string; readonly router: RouterConfig; readonly incidentTopicArn: string }): Promise<RollbackDeps> {
   const doc = documentClient();

@@ -20,6 +20,9 @@ export const METRICS_NAMESPACE = 'BuilderBrain/Pipeline';
  */
 export const SDK_CLIENT_CONFIG = { maxAttempts: 3, retryMode: 'standard' } as const;
 
+/** The clock of the entries (the core's Clock port). */
+export const systemClock = { now: () => new Date() };
+
 /** Parses the environment with `schema`; a missing or bad variable fails the cold start with its name. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
   const result = schema.safeParse(env);

@@ -1,6 +1,8 @@
 import { STEP_START_PHASE } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
-import { createRouter, documentClient, systemClock } from '../shared/aws.js';
+import { createRouter } from '../shared/router.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

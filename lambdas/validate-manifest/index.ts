@@ -2,7 +2,10 @@ import { STEP_VALIDATE_MANIFEST } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
-import { documentClient, s3Client, snsClient, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
+import { snsClient } from '../shared/clients/sns.js';
+import { s3Client } from '../shared/clients/s3.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

@@ -1,7 +1,9 @@
 import { STEP_VERIFY_ARTIFACT } from '../../core/steps.js';
 import { DynamoLedger } from '../adapters/dynamodb-ledger.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
-import { documentClient, s3Client, systemClock } from '../shared/aws.js';
+import { systemClock } from '../shared/runtime.js';
+import { documentClient } from '../shared/clients/dynamodb.js';
+import { s3Client } from '../shared/clients/s3.js';
 import { stepEntry } from '../shared/entry.js';
 import { createHandler } from './handler.js';
 

@@ -79,6 +79,23 @@ describe('bin/builderbrain.mjs', () => {
     return r.stdout.trim();
   };
 
+  it('the CDK app (bin/app.mjs, what cdk.json runs) chooses between dist/app.js and bin/app.ts by the same rule', () => {
+    const dir = fixture();
+    cpSync(join(ROOT, 'bin', 'app.mjs'), join(dir, 'bin', 'app.mjs'));
+    writeFileSync(join(dir, 'bin/app.ts'), "const who: string = 'app sources';\nconsole.log(who);\n");
+    writeFileSync(join(dir, 'dist/app.js'), "console.log('app dist');\n");
+    const app = (env: Record<string, string> = {}): string => {
+      const { BUILDERBRAIN_SOURCES: _, ...inherited } = process.env;
+      const r = spawnSync(process.execPath, [join(dir, 'bin/app.mjs')], { env: { ...inherited, ...env }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    expect(app()).toBe('app dist');
+    expect(app({ BUILDERBRAIN_SOURCES: '1' })).toBe('app sources');
+    writeFileSync(join(dir, 'cli/main.ts'), "console.log('changed');\n");
+    expect(app()).toBe('app sources');
+  });
+
   it('runs dist/ when it is fresh, the sources through tsx when it is stale, missing or not wanted', () => {
     const dir = fixture();
     expect(ran(dir)).toBe('dist');

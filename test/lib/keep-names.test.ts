@@ -13,8 +13,8 @@ import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLLBACK_FAILED_ERROR } from '../../core/contracts.js';
-import { HANDLER, handlerBuildOptions, handlerCode } from '../../lib/handler-bundle.js';
-import { handlerEntries } from '../../lib/pipeline-functions.js';
+import { handlerBuildOptions, handlerEntries } from '../../lib/bundler.js';
+import { HANDLER, handlerCode } from '../../lib/handler-bundle.js';
 import { createApp, type CfnTemplate } from '../../lib/synth.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

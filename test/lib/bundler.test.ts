@@ -1,5 +1,5 @@
 /**
- * The handlers' bundler (lib/handler-bundle.ts), on a project of its own made here: each entry is
+ * The handlers' bundler (lib/bundler.ts), on a project of its own made here: each entry is
  * built with its own tree-shaking although the entries share esbuild contexts, and the cache copies
  * a handler whose inputs did not change and rebuilds one whose inputs did.
  */
@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleBatch, handlerBuildOptions } from '../../lib/handler-bundle.js';
+import { bundleBatch, bundlingRequested, handlerBuildOptions, prefetchBatch } from '../../lib/bundler.js';
 
 let root: string;
 let cache: string;
@@ -52,5 +52,31 @@ describe('bundleBatch', () => {
     writeFileSync(join(root, 'shared.ts'), "export const forA = (): string => 'MARKER_A2'; export const forB = (): string => 'MARKER_B';\n");
     const third = bundleBatch(root, entries(['a']), handlerBuildOptions(root), cache);
     expect(code(join(third, 'a'))).toContain('MARKER_A2');
+  });
+});
+
+describe('prefetchBatch', () => {
+  it('bundles in the background; the assets\' synchronous bundleBatch of the same batch then returns it without building again', async () => {
+    const batch = entries(['a', 'c']);
+    const fetched = prefetchBatch(root, batch, handlerBuildOptions(root), null);
+    const dir = await fetched;
+    expect(code(join(dir, 'c'))).toContain('MARKER_B');
+    expect(bundleBatch(root, batch, handlerBuildOptions(root), null)).toBe(dir);
+    expect(await prefetchBatch(root, batch, handlerBuildOptions(root), null)).toBe(dir);
+  });
+
+  it('rejects with esbuild\'s message when an entry does not build', async () => {
+    writeFileSync(join(root, 'broken.ts'), "import { nothing } from './nowhere.js';\nexport const handler = nothing;\n");
+    await expect(prefetchBatch(root, entries(['broken']), handlerBuildOptions(root), null)).rejects.toThrow(/nowhere/);
+  });
+});
+
+describe('bundlingRequested (the CDK CLI\'s aws:cdk:bundling-stacks)', () => {
+  it('bundles unless the CLI asks for no stack at all', () => {
+    expect(bundlingRequested(undefined)).toBe(true);
+    expect(bundlingRequested(JSON.stringify({ 'aws:cdk:bundling-stacks': ['**'] }))).toBe(true);
+    expect(bundlingRequested(JSON.stringify({ 'aws:cdk:bundling-stacks': ['BuilderBrainRelease'] }))).toBe(true);
+    expect(bundlingRequested(JSON.stringify({ 'aws:cdk:bundling-stacks': [] }))).toBe(false);
+    expect(bundlingRequested(JSON.stringify({ other: 1 }))).toBe(true);
   });
 });
