@@ -22,15 +22,21 @@
  * import; `totalBytes` every .mjs of the asset. Source maps are not code and
  * are counted apart (`mapBytes`).
  *
+ * Floors (bench/floors/): the least a handler loads of each part (the SDK, zod, Powertools), bundled
+ * and measured the same way, and the SDK loaded from node_modules as the Lambda runtime's copy
+ * would be: what the goals are up against (`--no-floors` skips them).
+ *
  * Synth: `npx cdk synth -q` of the default chain with the example SageMaker config, one cold run
- * (empty bundle cache) then `synthRuns` warm ones (the cache of lib/handler-bundle.ts filled), wall
- * seconds. The machine's load shows in absolute times: compare medians of one session.
+ * (empty bundle cache) then `synthRuns` warm ones (the cache of lib/bundler.ts filled), wall
+ * seconds; and the same with `--no-validation` (CDK's switch for its built-in CloudFormation
+ * validation). The machine's load shows in absolute times: compare medians of one session.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleBatch, handlerBuildOptions } from '../lib/bundler.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -45,6 +51,8 @@ export interface FootprintOptions {
   readonly out?: string;
   /** Context of the synth. @default ['builderbrainConfig=examples/pipeline/sagemaker.json'] */
   readonly context?: readonly string[];
+  /** Measure the floors (bench/floors/). @default true */
+  readonly floors?: boolean;
 }
 
 export interface FunctionFootprint {
@@ -67,11 +75,27 @@ export interface FunctionFootprint {
 }
 
 export interface SynthFootprint {
+  /** `cdk synth` with an empty bundle cache (the first synth, or after an edit every handler imports: core/). */
   readonly coldSeconds: number | null;
+  /** `cdk synth` again, the handlers unchanged. */
   readonly warmSeconds: readonly number[];
   readonly warmMedianSeconds: number | null;
+  /** The same two with `--no-validation` (CDK's own switch: no built-in CloudFormation validation, a WebAssembly engine). */
+  readonly noValidationColdSeconds: number | null;
+  readonly noValidationWarmMedianSeconds: number | null;
   readonly goalSeconds: number;
+  /** Both the cold and the warm synth, with CDK's default validation, within the goal. */
   readonly ok: boolean | null;
+}
+
+/** One part's least footprint (bench/floors/): what a handler loads of it at minimum. */
+export interface FloorFootprint {
+  readonly name: string;
+  readonly what: string;
+  readonly initBytes: number;
+  readonly loadMs: readonly number[];
+  readonly loadMedianMs: number | null;
+  readonly error: string | null;
 }
 
 export interface FootprintResult {
@@ -79,6 +103,8 @@ export interface FootprintResult {
   readonly runs: number;
   readonly goals: typeof FOOTPRINT_GOALS;
   readonly functions: readonly FunctionFootprint[];
+  /** What the goals are up against: the least of each part, bundled as the handlers are (null: not measured). */
+  readonly floors: readonly FloorFootprint[] | null;
   readonly synth: SynthFootprint;
 }
 
@@ -91,8 +117,8 @@ const median = (xs: readonly number[]): number | null => {
 
 const DEFAULT_CONTEXT = ['builderbrainConfig=examples/pipeline/sagemaker.json'];
 
-function synthOnce(outdir: string, context: readonly string[], env: NodeJS.ProcessEnv): number {
-  const args = ['cdk', 'synth', '-q', '--no-notices', ...context.flatMap((c) => ['-c', c]), '-o', outdir];
+function synthOnce(outdir: string, context: readonly string[], env: NodeJS.ProcessEnv, extra: readonly string[] = []): number {
+  const args = ['cdk', 'synth', '-q', '--no-notices', ...extra, ...context.flatMap((c) => ['-c', c]), '-o', outdir];
   const t = performance.now();
   const r = spawnSync('npx', args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const seconds = (performance.now() - t) / 1000;
@@ -147,11 +173,49 @@ await new Promise((r) => setTimeout(r, 50));
 process.stdout.write(loaded.join('\\n'));
 `;
 
-/** The files of `task` that importing its index.mjs loads (with `env`): see {@link RECORDER}. */
-function loadedAtImport(task: string, env: NodeJS.ProcessEnv): string[] {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', RECORDER, pathToFileURL(join(task, 'index.mjs')).href], { cwd: task, env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`footprint: recording what ${task}/index.mjs loads failed: ${r.stderr.slice(0, 300)}`);
-  return [...new Set(r.stdout.split('\n').filter((u) => u !== ''))].map((u) => fileURLToPath(u)).filter((f) => f.startsWith(task));
+/** The files under `within` that importing `entry` loads (from `cwd`, with `env`): see {@link RECORDER}. */
+function loadedAtImport(entry: string, cwd: string, env: NodeJS.ProcessEnv, within: string): string[] {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', RECORDER, pathToFileURL(entry).href], { cwd, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`footprint: recording what ${entry} loads failed: ${r.stderr.slice(0, 300)}`);
+  return [...new Set(r.stdout.split('\n').filter((u) => u !== ''))].map((u) => fileURLToPath(u)).filter((f) => f.startsWith(within));
+}
+
+/** What importing `entry` loads (bytes of the files under `within`) and how long it takes, in fresh processes. */
+interface ImportFootprint {
+  readonly initBytes: number;
+  readonly loadMs: readonly number[];
+  readonly error: string | null;
+}
+
+function measureImport(entry: string, cwd: string, env: NodeJS.ProcessEnv, runs: number, within: string): ImportFootprint {
+  const loadMs: number[] = [];
+  let initBytes = 0;
+  try {
+    initBytes = loadedAtImport(entry, cwd, env, within).reduce((n, f) => n + statSync(f).size, 0);
+  } catch (err) {
+    return { initBytes, loadMs, error: (err as Error).message };
+  }
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', LOADER, pathToFileURL(entry).href], { cwd, env, encoding: 'utf8' });
+    if (r.status !== 0) return { initBytes, loadMs, error: (r.stderr.split('\n').find((l) => /Error/.test(l)) ?? r.stderr).slice(0, 300) };
+    loadMs.push(Number(r.stdout));
+  }
+  return { initBytes, loadMs, error: null };
+}
+
+/** The environment of a function in Lambda (what the runtime sets), with the function's own variables. */
+function lambdaEnv(name: string, task: string, environment: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_FUNCTION_NAME: `bb-${name}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    LAMBDA_TASK_ROOT: task,
+    ...environment,
+  };
 }
 
 function measureFunction(step: string, assetDir: string, environment: Record<string, string>, runs: number): FunctionFootprint {
@@ -162,34 +226,13 @@ function measureFunction(step: string, assetDir: string, environment: Record<str
   // Lambda's /var/task: the asset alone, no node_modules above it.
   const task = mkdtempSync(join(tmpdir(), 'bb-footprint-task-'));
   cpSync(assetDir, task, { recursive: true });
-  const env = {
-    PATH: process.env['PATH'] ?? '',
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-    AWS_LAMBDA_FUNCTION_NAME: `bb-${step}`,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    LAMBDA_TASK_ROOT: task,
-    ...environment,
-  };
-  const loadMs: number[] = [];
-  let error: string | null = null;
-  let initBytes = 0;
+  let measured: ImportFootprint;
   try {
-    try {
-      initBytes = loadedAtImport(task, env).reduce((n, f) => n + statSync(f).size, 0);
-    } catch (err) {
-      error = (err as Error).message;
-    }
-    for (let i = 0; i < runs && error === null; i++) {
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', LOADER, pathToFileURL(join(task, 'index.mjs')).href], { cwd: task, env, encoding: 'utf8' });
-      if (r.status !== 0) error = (r.stderr.split('\n').find((l) => /Error/.test(l)) ?? r.stderr).slice(0, 300);
-      else loadMs.push(Number(r.stdout));
-    }
+    measured = measureImport(join(task, 'index.mjs'), task, lambdaEnv(step, task, environment), runs, task);
   } finally {
     rmSync(task, { recursive: true, force: true });
   }
+  const { initBytes, loadMs, error } = measured;
   const loadMedianMs = median(loadMs);
   return {
     step,
@@ -209,6 +252,40 @@ function measureFunction(step: string, assetDir: string, environment: Record<str
   };
 }
 
+const FLOORS: readonly { readonly name: string; readonly what: string; readonly file: string }[] = [
+  { name: 'sdk: dynamodb get', what: 'the DynamoDB document client and one command, bundled', file: 'dynamodb-get.ts' },
+  { name: 'sdk: rollback clients', what: 'DynamoDB, SageMaker, Step Functions and SNS clients, bundled', file: 'rollback-clients.ts' },
+  { name: 'sdk: from node_modules', what: 'the same four clients loaded as the Lambda runtime\'s SDK would be (CommonJS, not bundled)', file: 'runtime-sdk.mjs' },
+  { name: 'zod', what: 'zod with one schema, bundled', file: 'zod.ts' },
+  { name: 'powertools', what: 'Powertools logger and metrics, bundled', file: 'powertools.ts' },
+];
+
+/**
+ * The floors (bench/floors/): each bundled by the handlers' bundler and measured as a function is
+ * (an empty task directory), but the runtime SDK's, imported in place from node_modules.
+ */
+function measureFloors(runs: number): FloorFootprint[] {
+  const bundled = FLOORS.filter((f) => f.file.endsWith('.ts'));
+  const batch = Object.fromEntries(bundled.map((f) => [f.file.replace(/\.ts$/, ''), join(ROOT, 'bench', 'floors', f.file)]));
+  const outdir = bundleBatch(ROOT, batch, handlerBuildOptions(ROOT), null);
+  return FLOORS.map((f) => {
+    let m: ImportFootprint;
+    if (f.file.endsWith('.mjs')) {
+      const entry = join(ROOT, 'bench', 'floors', f.file);
+      m = measureImport(entry, ROOT, lambdaEnv('floor', ROOT, {}), runs, join(ROOT, 'node_modules'));
+    } else {
+      const task = mkdtempSync(join(tmpdir(), 'bb-footprint-floor-'));
+      try {
+        cpSync(join(outdir, f.file.replace(/\.ts$/, '')), task, { recursive: true });
+        m = measureImport(join(task, 'index.mjs'), task, lambdaEnv('floor', task, {}), runs, task);
+      } finally {
+        rmSync(task, { recursive: true, force: true });
+      }
+    }
+    return { name: f.name, what: f.what, initBytes: m.initBytes, loadMs: m.loadMs, loadMedianMs: median(m.loadMs), error: m.error };
+  });
+}
+
 /**
  * Measures every pipeline function's bundle and load time (and, unless `synthRuns` is 0 or `out`
  * is given, `cdk synth`'s time). The result is what bench/footprint-results.json holds.
@@ -221,23 +298,35 @@ export async function measureFootprint(options: FootprintOptions = {}): Promise<
   const context = options.context ?? DEFAULT_CONTEXT;
   let out = options.out;
   const temps: string[] = [];
-  let synth: SynthFootprint = { coldSeconds: null, warmSeconds: [], warmMedianSeconds: null, goalSeconds: FOOTPRINT_GOALS.synthSeconds, ok: null };
+  let synth: SynthFootprint = { coldSeconds: null, warmSeconds: [], warmMedianSeconds: null, noValidationColdSeconds: null, noValidationWarmMedianSeconds: null, goalSeconds: FOOTPRINT_GOALS.synthSeconds, ok: null };
   try {
     if (out === undefined) {
-      const cache = mkdtempSync(join(tmpdir(), 'bb-footprint-cache-'));
-      temps.push(cache);
-      const env = { ...process.env, BB_BUNDLE_CACHE: cache };
-      out = mkdtempSync(join(tmpdir(), 'bb-footprint-out-'));
-      temps.push(out);
-      const coldSeconds = synthOnce(out, context, env);
-      const warmSeconds: number[] = [];
-      for (let i = 0; i < synthRuns; i++) {
-        const o = mkdtempSync(join(tmpdir(), 'bb-footprint-out-'));
-        temps.push(o);
-        warmSeconds.push(synthOnce(o, context, env));
-      }
-      const warmMedianSeconds = median(warmSeconds);
-      synth = { coldSeconds, warmSeconds, warmMedianSeconds, goalSeconds: FOOTPRINT_GOALS.synthSeconds, ok: warmMedianSeconds === null ? null : warmMedianSeconds <= FOOTPRINT_GOALS.synthSeconds };
+      const temp = (prefix: string) => {
+        const d = mkdtempSync(join(tmpdir(), prefix));
+        temps.push(d);
+        return d;
+      };
+      /** A cold synth (a bundle cache of its own, empty), then `warmRuns` warm ones; the first assembly is kept. */
+      const series = (extra: readonly string[], warmRuns: number) => {
+        const env = { ...process.env, BB_BUNDLE_CACHE: temp('bb-footprint-cache-') };
+        const first = temp('bb-footprint-out-');
+        const cold = synthOnce(first, context, env, extra);
+        const warm = Array.from({ length: warmRuns }, () => synthOnce(temp('bb-footprint-out-'), context, env, extra));
+        return { first, cold, warm };
+      };
+      const validated = series([], synthRuns);
+      out = validated.first;
+      const unvalidated = series(['--no-validation'], Math.max(1, Math.min(3, synthRuns)));
+      const warmMedianSeconds = median(validated.warm);
+      synth = {
+        coldSeconds: validated.cold,
+        warmSeconds: validated.warm,
+        warmMedianSeconds,
+        noValidationColdSeconds: unvalidated.cold,
+        noValidationWarmMedianSeconds: median(unvalidated.warm),
+        goalSeconds: FOOTPRINT_GOALS.synthSeconds,
+        ok: warmMedianSeconds === null ? null : validated.cold <= FOOTPRINT_GOALS.synthSeconds && warmMedianSeconds <= FOOTPRINT_GOALS.synthSeconds,
+      };
     }
     const functions: FunctionFootprint[] = [];
     const seen = new Set<string>();
@@ -255,7 +344,8 @@ export async function measureFootprint(options: FootprintOptions = {}): Promise<
         functions.push(measureFunction(step, assetDir, environment, runs));
       }
     }
-    return { node: process.version, runs, goals: FOOTPRINT_GOALS, functions: functions.sort((a, b) => a.step.localeCompare(b.step)), synth };
+    const floors = options.floors === false ? null : measureFloors(runs);
+    return { node: process.version, runs, goals: FOOTPRINT_GOALS, functions: functions.sort((a, b) => a.step.localeCompare(b.step)), floors, synth };
   } finally {
     // The assembly is read before this: only temp directories of our own are removed.
     for (const d of temps) rmSync(d, { recursive: true, force: true });
@@ -278,9 +368,14 @@ function printFootprint(r: FootprintResult): void {
   console.log(`Node ${r.node}`);
   console.log(line(head));
   for (const row of rows) console.log(line(row));
+  if (r.floors !== null) {
+    console.log('floors (bench/floors/: the least a handler loads of each part)');
+    for (const f of r.floors) console.log(`  ${f.name.padEnd(24)} ${kb(f.initBytes).padStart(7)}  ${f.error !== null ? `error: ${f.error}` : `${f.loadMedianMs?.toFixed(0)} ms`}  (${f.what})`);
+  }
   const s = r.synth;
   if (s.coldSeconds !== null) {
     console.log(`cdk synth (3 stacks): cold ${s.coldSeconds.toFixed(1)} s; warm median ${s.warmMedianSeconds?.toFixed(1)} s of ${s.warmSeconds.length} [${s.warmSeconds.map((x) => x.toFixed(1)).join(', ')}] ${s.ok ? 'ok' : '>'} ${s.goalSeconds} s`);
+    console.log(`cdk synth --no-validation: cold ${s.noValidationColdSeconds?.toFixed(1)} s; warm median ${s.noValidationWarmMedianSeconds?.toFixed(1)} s`);
   }
 }
 
@@ -292,7 +387,7 @@ function argValue(args: readonly string[], name: string): string | undefined {
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const num = (name: string) => (argValue(args, name) === undefined ? undefined : Number(argValue(args, name)));
-  const result = await measureFootprint({ runs: num('--runs'), synthRuns: num('--synth-runs'), out: argValue(args, '--out') });
+  const result = await measureFootprint({ runs: num('--runs'), synthRuns: num('--synth-runs'), out: argValue(args, '--out'), floors: !args.includes('--no-floors') });
   printFootprint(result);
   const file = argValue(args, '--json') ?? join(ROOT, 'bench', 'footprint-results.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
