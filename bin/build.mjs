@@ -14,7 +14,7 @@
 //   `new URL('..', import.meta.url)` still names the project root (lib/pipeline-functions.ts,
 //   local/definitions-cache.ts).
 // - Names are kept (`keepNames`): error classes' names are a contract (core/app/errors.ts).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,7 +66,7 @@ const EXTERNAL = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag', '@aws
 const started = performance.now();
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { builderbrain: 'cli/main.ts', 'warm-definitions': 'bin/warm-definitions.ts', app: 'bin/app.ts' },
+  entryPoints: { builderbrain: 'cli/main.ts', 'warm-definitions': 'bin/warm-definitions.ts', 'warm-handlers': 'bin/warm-handlers.ts', app: 'bin/app.ts' },
   outdir,
   bundle: true,
   splitting: true,
@@ -92,12 +92,27 @@ writeFileSync(join(root, BUILD_INFO), `${JSON.stringify(info, null, 2)}\n`);
 const chunks = Object.keys(result.metafile.outputs).length;
 process.stderr.write(`builderbrain build: dist/ (${chunks} modules from ${inputs.length} sources) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
-// The definitions `npm start` runs, synthesized now rather than at the first start. A failure here
-// only leaves that to the first start, which reports it.
-const warmStarted = performance.now();
-const warm = spawnSync(process.execPath, [join(outdir, 'warm-definitions.js')], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-process.stderr.write(
-  warm.status === 0
-    ? `builderbrain build: state machine definitions synthesized and cached in ${((performance.now() - warmStarted) / 1000).toFixed(1)} s\n`
-    : `builderbrain build: warning: could not synthesize the state machine definitions ahead (the first start will): ${warm.stderr.trim().split('\n')[0]}\n`,
-);
+// Ahead of their first use, both at once: the definitions `npm start` runs (synthesized and cached),
+// and the Lambda handlers `cdk synth` bundles (built into the bundle cache). A failure here only
+// leaves that to the first use, which reports it.
+const warmUp = (script, what, later) =>
+  new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [join(outdir, script)], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const done = (ok) => {
+      process.stderr.write(
+        ok
+          ? `builderbrain build: ${what} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`
+          : `builderbrain build: warning: could not do it ahead (${later} will): ${what}: ${stderr.trim().split('\n')[0] ?? ''}\n`,
+      );
+      resolve();
+    };
+    child.on('error', () => done(false));
+    child.on('close', (code) => done(code === 0));
+  });
+await Promise.all([
+  warmUp('warm-definitions.js', 'state machine definitions synthesized and cached', 'the first start'),
+  warmUp('warm-handlers.js', 'Lambda handlers bundled into node_modules/.cache', 'the first cdk synth'),
+]);
