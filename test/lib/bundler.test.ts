@@ -3,9 +3,11 @@
  * built with its own tree-shaking although the entries share esbuild contexts, and the cache copies
  * a handler whose inputs did not change and rebuilds one whose inputs did.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode } from '@jridgewell/sourcemap-codec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleBatch, bundlingRequested, handlerBuildOptions, prefetchBatch } from '../../lib/bundler.js';
 
@@ -15,6 +17,9 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'bb-bundler-'));
   cache = join(root, '.cache');
   writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2023', module: 'NodeNext', strict: true } }));
+  // The project's dependencies, for an entry that imports one (zod).
+  symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(root, 'node_modules'));
+  writeFileSync(join(root, 'validated.ts'), "import * as z from 'zod';\nimport { forA } from './shared.js';\nconst S = z.string();\nexport const handler = async (e: unknown): Promise<string> => S.parse(e) + forA();\n");
   writeFileSync(join(root, 'shared.ts'), "export const forA = (): string => 'MARKER_A'; export const forB = (): string => 'MARKER_B';\n");
   for (const n of ['a', 'b', 'c']) {
     const use = n === 'a' ? 'forA' : 'forB';
@@ -40,6 +45,17 @@ describe('bundleBatch', () => {
     expect(map.sources).toContain('shared.ts');
     const mod = (await import(join(out, 'c', 'index.mjs'))) as { handler: () => Promise<string> };
     expect(await mod.handler()).toBe('MARKER_B:c');
+  });
+
+  it('maps our own code only: the source map keeps no mapping into node_modules, and keeps ours', () => {
+    const out = bundleBatch(root, entries(['validated']), handlerBuildOptions(root), null);
+    const dir = join(out, 'validated');
+    const maps = readdirSync(dir).filter((f) => f.endsWith('.map')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { sources: string[]; mappings: string });
+    const used = maps.flatMap((m) => decode(m.mappings).flatMap((line) => line.filter((seg) => seg.length >= 4).map((seg) => m.sources[seg[1]!]!)));
+    expect(maps.some((m) => m.sources.some((s) => s.includes('node_modules/zod')))).toBe(true);
+    expect(used.some((s) => s.includes('node_modules'))).toBe(false);
+    expect(used).toContain('shared.ts');
+    expect(used).toContain('validated.ts');
   });
 
   it('copies a cached handler whose inputs are unchanged and rebuilds one whose inputs changed', () => {
