@@ -1,10 +1,9 @@
 /**
- * The CDK app: `npx cdk synth` / `npx cdk deploy` (cdk.json runs it through bin/app.mjs: compiled, or
- * with tsx). Reads the pipeline
- * config from the context (`builderbrain`, and the file named by `builderbrainConfig`), creates one
- * stack per environment of the chain (staging → pre-production → production by default; each in
- * its own account and region where the environment names them) and runs cdk-nag's AwsSolutions
- * checks. `-c builderbrainEnvironments=staging,production` builds only those environments' stacks.
+ * The CDK app: `npx cdk synth` / `npx cdk deploy` (cdk.json runs it through bin/app.mjs: compiled,
+ * or with tsx). Reads the pipeline config from the context (`builderbrain`, and the file named by
+ * `builderbrainConfig`), creates one stack per environment of the chain (staging → pre-production →
+ * production by default; each in its own account and region where the environment names them) and
+ * runs cdk-nag's AwsSolutions checks. `-c builderbrainEnvironments=staging,production` builds only those environments' stacks.
  */
 import { fileURLToPath } from 'node:url';
 import { bundlingRequested, handlerEntries, prefetchBatch } from '../lib/bundler.js';

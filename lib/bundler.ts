@@ -1,7 +1,7 @@
 /**
  * How the Lambda handlers are bundled (no CDK here: bin/app.ts starts the bundling before it loads
- * aws-cdk-lib; lib/handler-bundle.ts makes the bundles assets): esbuild, run once per synthesis for every handler of the
- * registry (one child process, the builds in parallel), each handler into its own directory that
+ * aws-cdk-lib; lib/handler-bundle.ts makes the bundles assets): esbuild, run once per synthesis for
+ * every handler of the registry (one child process), each handler into its own directory that
  * becomes its asset. The same handler in the three environment stacks is one bundle and one asset
  * (same code, same hash: CDK's asset cache keys on the entry's directory).
  *
@@ -11,9 +11,10 @@
  *
  * What each bundle is: ESM for Node 22, minified, names not kept (esbuild's keepNames wraps every
  * function and class in a naming call: 36 KB and 8-11 ms of the rollback function's module load; the
- * error classes name themselves with literals instead, core/errors.ts), a source map without sources' content, the AWS
- * SDK v3 included (measured: loading the clients from node_modules, as the runtime's SDK would be
- * loaded, takes longer than the bundled, minified clients: bench/footprint.ts), and code splitting,
+ * error classes name themselves with literals instead, core/errors.ts), a source map of our own code
+ * ({@link MAPS_OF_OWN_CODE}) without sources' content, the AWS SDK v3 included (loading the same
+ * clients from node_modules, as the runtime's own SDK would be loaded, takes about 4 times as long:
+ * bench/floors/), and code splitting,
  * so what the SDK imports only when it needs it (the credential providers other than the
  * environment's, STS/SSO clients) is a chunk Lambda loads only then.
  */
@@ -105,7 +106,8 @@ export function handlerBuildOptions(projectRoot: string): HandlerBuildOptions {
  * modules mostly), 0.55 s of the 0.6 s it takes. The entries are built instead by a few esbuild
  * contexts (one per core), each rebuilt once per entry it takes from a queue: the entry is a virtual
  * module re-exporting the real one, so a rebuild re-links and re-minifies but parses nothing again
- * (0.36 s per handler, 7.8 s → 4.4 s for 20 handlers on 2 cores; 20 fresh builds took 12-18 s).
+ * (0.1-0.4 s per handler, growing with the modules in its graph: the 20 handlers in 7 s on 2 cores,
+ * where 20 fresh builds took 12-18 s).
  *
  * A cache (`cacheDir`) spares even that: a handler whose input files (from the last build's
  * metafile) and options are unchanged is copied, not built. Each input file is read and hashed once
@@ -121,7 +123,7 @@ const job = JSON.parse(readFileSync(0, 'utf8'));
 const esbuild = await import(pathToFileURL(job.esbuild).href);
 const codec = await import(pathToFileURL(job.sourcemapCodec).href);
 const { decode, encode } = codec.default ?? codec;
-/** A map's mappings of our own sources only: see mapsOfOwnCode in lib/bundler.ts. */
+/** A map's mappings of our own sources only: see MAPS_OF_OWN_CODE in lib/bundler.ts. */
 const ownMappings = (map) => {
   const own = map.sources.map((s) => !s.split('/').includes('node_modules'));
   return encode(decode(map.mappings).map((line) => line.filter((seg) => seg.length >= 4 && own[seg[1]])));

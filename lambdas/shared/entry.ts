@@ -58,9 +58,9 @@ export function mappedSettings(step: StepSpec, env: Readonly<Record<string, unkn
 }
 
 /**
- * `wire` may be async: an adapter whose SDK client depends on the deployment (the router, the serving
- * target: lambdas/shared/router.ts, serving-target.ts) is imported on demand, so the entry awaits its handler at module
- * scope (top-level await: Lambda's init waits for it).
+ * `wire` may be async: an adapter whose SDK client depends on the deployment (the router, the
+ * serving target: lambdas/shared/router.ts, serving-target.ts) is imported on demand, so the entry
+ * awaits its handler at module scope (top-level await: Lambda's init waits for it).
  *
  * @example
  * export const handler = await stepEntry(STEP_RUN_GATES, createHandler, (env) => ({

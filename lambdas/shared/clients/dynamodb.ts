@@ -1,8 +1,4 @@
-/**
- * One SDK client's factory (lambdas/shared/clients/: a module per client, so a handler's bundle graph
- * holds only the clients it uses, which keeps esbuild's work per handler down: its rebuild time grows
- * with the modules in the graph, used or not).
- */
+/** One SDK client's factory: a module per client (lambdas/README.md, "What an entry loads"). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SDK_CLIENT_CONFIG } from '../runtime.js';
