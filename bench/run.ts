@@ -137,6 +137,9 @@ const results = {
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const usd = (x: number) => `$${x.toFixed(4)}`;
+/** Whether a synth figure pair meets the goal: both, the unchanged handlers' only, or neither. */
+const synthMet = (warm: number | null, cold: number | null): string =>
+  warm === null || cold === null ? '—' : cold <= FOOTPRINT_GOALS.synthSeconds ? 'yes' : warm <= FOOTPRINT_GOALS.synthSeconds ? 'with handlers unchanged only' : 'no';
 const costRow = (c: ReleaseCost) =>
   `| ${c.phaseMinutes === 60 ? '4 × 60 min' : '4 × 24 h'}${c.bakeMinutes > 0 ? `, then a ${c.bakeMinutes / 60}-hour bake` : ''} | ${c.stateTransitions} | ${c.lambdaInvocations} | ${c.analysisLooks}${c.bakeLooks > 0 ? ` + ${c.bakeLooks}` : ''} | ${usd(c.usd.stepFunctions)} | ${usd(c.usd.lambda)} | ${usd(c.usd.getMetricData)} | ${usd(c.usd.dynamodb)} | ${usd(c.usd.sns)} | **${usd(c.usd.total)}** | ${c.historyEvents} (${(c.historyShare * 100).toFixed(1)}%) |`;
 mkdirSync(join(root, 'docs'), { recursive: true });
@@ -162,8 +165,8 @@ ${
         `| largest Lambda bundle loaded at import (${[...fp.functions].sort((a, b) => b.initBytes - a.initBytes)[0]!.step}) | ${(Math.max(...fp.functions.map((f) => f.initBytes)) / 1024).toFixed(0)} KB | ≤ ${FOOTPRINT_GOALS.bundleBytes / 1024} KB | ${fp.functions.every((f) => f.bytesOk) ? 'yes' : 'no'} |`,
         `| slowest Lambda module load | ${Math.max(...fp.functions.map((f) => f.loadMedianMs ?? 0)).toFixed(0)} ms | ≤ ${FOOTPRINT_GOALS.loadMs} ms | ${fp.functions.every((f) => f.loadOk) ? 'yes' : 'no'} |`,
         `| rollback function's module load | ${fp.functions.find((f) => f.step === 'rollback')?.loadMedianMs?.toFixed(0) ?? '—'} ms | ≤ ${FOOTPRINT_GOALS.rollbackLoadMs} ms | ${(fp.functions.find((f) => f.step === 'rollback')?.loadMedianMs ?? Infinity) <= FOOTPRINT_GOALS.rollbackLoadMs ? 'yes' : 'no'} |`,
-        `| \`cdk synth\`, handlers unchanged / first time | ${fp.synth.warmMedianSeconds?.toFixed(1) ?? '—'} s / ${fp.synth.coldSeconds?.toFixed(1) ?? '—'} s | ≤ ${FOOTPRINT_GOALS.synthSeconds} s | ${fp.synth.coldSeconds !== null && fp.synth.coldSeconds <= FOOTPRINT_GOALS.synthSeconds ? 'yes' : fp.synth.ok ? 'only with handlers unchanged' : 'no'} |`,
-        `| \`cdk synth --no-validation\`, handlers unchanged / first time | ${fp.synth.noValidationWarmMedianSeconds?.toFixed(1) ?? '—'} s / ${fp.synth.noValidationColdSeconds?.toFixed(1) ?? '—'} s | ≤ ${FOOTPRINT_GOALS.synthSeconds} s | ${fp.synth.noValidationColdSeconds !== null && fp.synth.noValidationColdSeconds <= FOOTPRINT_GOALS.synthSeconds ? 'yes' : 'no'} |`,
+        `| \`cdk synth\`, handlers unchanged (the first synth after \`npm ci\` too: its prepare step bundles them) / every handler rebuilt (after an edit of core/) | ${fp.synth.warmMedianSeconds?.toFixed(1) ?? '—'} s / ${fp.synth.coldSeconds?.toFixed(1) ?? '—'} s | ≤ ${FOOTPRINT_GOALS.synthSeconds} s | ${synthMet(fp.synth.warmMedianSeconds, fp.synth.coldSeconds)} |`,
+        `| \`cdk synth --no-validation\`, the same two | ${fp.synth.noValidationWarmMedianSeconds?.toFixed(1) ?? '—'} s / ${fp.synth.noValidationColdSeconds?.toFixed(1) ?? '—'} s | ≤ ${FOOTPRINT_GOALS.synthSeconds} s | ${synthMet(fp.synth.noValidationWarmMedianSeconds, fp.synth.noValidationColdSeconds)} |`,
       ].join('\n')
 }
 | cost of a release, four 60-minute phases | $${cost60.usd.total.toFixed(4)} | ≤ $0.10 | ${cost60.usd.total <= 0.1 ? 'yes' : 'no'} |
@@ -197,7 +200,7 @@ ${costRow(cost24h)}
 ${
   fp === null
     ? 'Bundles and synth not measured (--skip-synth).'
-    : `\`cdk synth\` of the three-stack chain (offline, local esbuild, cdk-nag, CDK's built-in CloudFormation validation): ${fp.synth.coldSeconds?.toFixed(1) ?? '—'} s the first time (every handler bundled), ${fp.synth.warmMedianSeconds?.toFixed(1) ?? '—'} s median when the handlers are unchanged (bundles reused from node_modules/.cache); with \`--no-validation\` (CDK's switch for that validation, a WebAssembly engine that takes about half of a warm synth's CPU) ${fp.synth.noValidationColdSeconds?.toFixed(1) ?? '—'} s and ${fp.synth.noValidationWarmMedianSeconds?.toFixed(1) ?? '—'} s.
+    : `\`cdk synth\` of the three-stack chain (offline, local esbuild, cdk-nag, CDK's built-in CloudFormation validation): ${fp.synth.coldSeconds?.toFixed(1) ?? '—'} s when every handler is bundled (an empty bundle cache: after an edit every handler imports, such as core/), ${fp.synth.warmMedianSeconds?.toFixed(1) ?? '—'} s median when the handlers are unchanged (bundles reused from node_modules/.cache, which \`npm ci\`'s prepare step fills); with \`--no-validation\` (CDK's switch for that validation, a WebAssembly engine that takes about half of a warm synth's CPU) ${fp.synth.noValidationColdSeconds?.toFixed(1) ?? '—'} s and ${fp.synth.noValidationWarmMedianSeconds?.toFixed(1) ?? '—'} s.
 ${
   fp.floors === null
     ? ''
