@@ -41,12 +41,13 @@ export const ESM_REQUIRE_SHIM = "import { createRequire as __cr } from 'node:mod
 export const SIDE_EFFECT_FREE = '^(@stdlib/|semver$|semver/)';
 
 /**
- * The source maps map our own code only: the mappings into node_modules (the AWS SDK, zod,
- * Powertools: two thirds of a map) are dropped, the sources list kept. With NODE_OPTIONS
- * `--enable-source-maps` (lib/pipeline-functions.ts) Node parses a module's map when it loads it:
- * the rollback's maps went from 1,058 KB to 339 KB and its module load from 103 to 98 ms. A stack
- * frame inside a dependency then shows its place in the bundle; frames in core/ and lambdas/ keep
- * theirs.
+ * The source maps map our own code in full and a dependency's (the AWS SDK, zod, Powertools: most of
+ * a map) by the first mapping of each run of its code: with NODE_OPTIONS `--enable-source-maps`
+ * (lib/pipeline-functions.ts) Node parses a module's map when it loads it, and the rollback's maps
+ * were 1,058 KB. A frame in core/ or lambdas/ keeps its line; a frame inside a dependency names the
+ * dependency's file (at the line its run starts). Not none of a dependency's: Node maps a position to
+ * the nearest mapping before it, so a frame in the SDK would have been named after our code that
+ * precedes it in the bundle.
  */
 export const MAPS_OF_OWN_CODE = true;
 
@@ -123,10 +124,16 @@ const job = JSON.parse(readFileSync(0, 'utf8'));
 const esbuild = await import(pathToFileURL(job.esbuild).href);
 const codec = await import(pathToFileURL(job.sourcemapCodec).href);
 const { decode, encode } = codec.default ?? codec;
-/** A map's mappings of our own sources only: see MAPS_OF_OWN_CODE in lib/bundler.ts. */
+/** A map's mappings of our own code, and the first of each run of a dependency's: see MAPS_OF_OWN_CODE in lib/bundler.ts. */
 const ownMappings = (map) => {
   const own = map.sources.map((s) => !s.split('/').includes('node_modules'));
-  return encode(decode(map.mappings).map((line) => line.filter((seg) => seg.length >= 4 && own[seg[1]])));
+  let previous = -1;
+  return encode(decode(map.mappings).map((line) => line.filter((seg) => {
+    if (seg.length < 4) return false;
+    const keep = own[seg[1]] || seg[1] !== previous;
+    previous = seg[1];
+    return keep;
+  })));
 };
 const filter = new RegExp(job.sideEffectFree);
 const sideEffectFree = { name: 'side-effect-free', setup(b) {

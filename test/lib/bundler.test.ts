@@ -3,10 +3,12 @@
  * built with its own tree-shaking although the entries share esbuild contexts, and the cache copies
  * a handler whose inputs did not change and rebuilds one whose inputs did.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
 import { decode } from '@jridgewell/sourcemap-codec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleBatch, bundlingRequested, handlerBuildOptions, prefetchBatch } from '../../lib/bundler.js';
@@ -19,7 +21,12 @@ beforeAll(() => {
   writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2023', module: 'NodeNext', strict: true } }));
   // The project's dependencies, for an entry that imports one (zod).
   symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(root, 'node_modules'));
-  writeFileSync(join(root, 'validated.ts'), "import * as z from 'zod';\nimport { forA } from './shared.js';\nconst S = z.string();\nexport const handler = async (e: unknown): Promise<string> => S.parse(e) + forA();\n");
+  // Our module first, then zod: in the bundle zod's code follows ours, so a frame inside zod sits after our mappings.
+  writeFileSync(join(root, 'early.ts'), 'export const early = (s: string): string => s.toUpperCase();\n');
+  writeFileSync(
+    join(root, 'validated.ts'),
+    "import { early } from './early.js';\nimport * as z from 'zod';\nconst S = z.string().refine((s) => {\n  if (s === 'boom') throw new Error('boom');\n  return true;\n});\nexport const handler = async (e: unknown): Promise<string> => early(S.parse(e));\n",
+  );
   writeFileSync(join(root, 'shared.ts'), "export const forA = (): string => 'MARKER_A'; export const forB = (): string => 'MARKER_B';\n");
   for (const n of ['a', 'b', 'c']) {
     const use = n === 'a' ? 'forA' : 'forB';
@@ -47,15 +54,28 @@ describe('bundleBatch', () => {
     expect(await mod.handler()).toBe('MARKER_B:c');
   });
 
-  it('maps our own code only: the source map keeps no mapping into node_modules, and keeps ours', () => {
+  it('maps our code in full and a dependency by the start of each run of it: a frame inside zod is named after zod, never after our code before it', async () => {
     const out = bundleBatch(root, entries(['validated']), handlerBuildOptions(root), null);
     const dir = join(out, 'validated');
-    const maps = readdirSync(dir).filter((f) => f.endsWith('.map')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { sources: string[]; mappings: string });
-    const used = maps.flatMap((m) => decode(m.mappings).flatMap((line) => line.filter((seg) => seg.length >= 4).map((seg) => m.sources[seg[1]!]!)));
-    expect(maps.some((m) => m.sources.some((s) => s.includes('node_modules/zod')))).toBe(true);
-    expect(used.some((s) => s.includes('node_modules'))).toBe(false);
-    expect(used).toContain('shared.ts');
-    expect(used).toContain('validated.ts');
+    // Node maps a position to the nearest mapping before it: with zod's mappings all dropped, zod's frames were named early.ts.
+    const run = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)}); try { await m.handler('boom'); } catch (e) { console.log(e.stack); }`], { encoding: 'utf8' });
+    const frames = run.stdout.split('\n').filter((l) => l.trim().startsWith('at '));
+    expect(frames.length, run.stderr).toBeGreaterThan(3);
+    expect(frames[0]).toContain('validated.ts:4');
+    const inZod = frames.filter((f) => f.includes('_zod'));
+    expect(inZod.length).toBeGreaterThan(0);
+    for (const f of inZod) expect(f).toContain('node_modules/zod/');
+    expect(frames.some((f) => f.includes('early.ts'))).toBe(false);
+    // And the map is small: zod's mappings are a few run starts, against every one in esbuild's own map.
+    const segments = (mappings: string, sources: string[], pick: (s: string) => boolean) =>
+      decode(mappings).flatMap((line) => line.filter((seg) => seg.length >= 4 && pick(sources[seg[1]!]!))).length;
+    const ours = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[]; mappings: string };
+    const o = handlerBuildOptions(root);
+    const full = await esbuild.build({ ...o, mainFields: [...o.mainFields], external: [...o.external], entryPoints: [{ in: join(root, 'validated.ts'), out: 'index' }], outdir: join(root, 'full-map'), absWorkingDir: root, write: false });
+    const fullMap = JSON.parse(full.outputFiles!.find((f) => f.path.endsWith('index.mjs.map'))!.text) as { sources: string[]; mappings: string };
+    const zod = (s: string) => s.includes('node_modules/zod');
+    expect(segments(ours.mappings, ours.sources, zod) * 10).toBeLessThan(segments(fullMap.mappings, fullMap.sources, zod));
+    expect(segments(ours.mappings, ours.sources, (s) => s.endsWith('early.ts'))).toBe(segments(fullMap.mappings, fullMap.sources, (s) => s.endsWith('early.ts')));
   });
 
   it('copies a cached handler whose inputs are unchanged and rebuilds one whose inputs changed', () => {
