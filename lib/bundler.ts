@@ -19,6 +19,7 @@
  * environment's, STS/SSO clients) is a chunk Lambda loads only then.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -144,7 +145,8 @@ const sideEffectFree = { name: 'side-effect-free', setup(b) {
     return r.errors.length > 0 ? undefined : { ...r, sideEffects: false };
   });
 } };
-const stamp = JSON.stringify({ options: job.options, esbuild: esbuild.version, sideEffectFree: job.sideEffectFree, ownMappingsOnly: job.ownMappingsOnly });
+// What a cached bundle was made with besides its inputs: the options, esbuild, and this script itself.
+const stamp = JSON.stringify({ options: job.options, esbuild: esbuild.version, sideEffectFree: job.sideEffectFree, ownMappingsOnly: job.ownMappingsOnly, script: job.script });
 const fileHashes = new Map();
 const fileHash = (f) => {
   let h = fileHashes.get(f);
@@ -210,6 +212,9 @@ async function worker() {
 await Promise.all(Array.from({ length: Math.min(todo.length, Math.max(1, availableParallelism())) }, worker));
 `;
 
+/** A cached bundle made by another version of the bundling process is not reused. */
+const SCRIPT_HASH = createHash('sha256').update(BUNDLER_SCRIPT).digest('hex');
+
 /** The entry of every step's handler (core/steps.ts registry), by name: one batch for the whole app. */
 export function handlerEntries(projectRoot: string): Readonly<Record<StepName, string>> {
   return Object.fromEntries(STEP_NAMES.map((n) => [n, join(projectRoot, 'lambdas', n, 'index.ts')])) as Record<StepName, string>;
@@ -246,6 +251,7 @@ function bundlerJob(projectRoot: string, entries: Readonly<Record<string, string
     cacheDir,
     sideEffectFree: SIDE_EFFECT_FREE,
     ownMappingsOnly: MAPS_OF_OWN_CODE,
+    script: SCRIPT_HASH,
   });
 }
 
