@@ -12,7 +12,7 @@ export interface FieldIssue {
 /**
  * Base class: every error the core raises on purpose. Each class names itself with a literal
  * (`override name = '…'`), never from its constructor's name: the Lambda handlers are bundled
- * minified, without kept names (lib/handler-bundle.ts), and the name is the `errorType` Step
+ * minified, without kept names (lib/bundler.ts), and the name is the `errorType` Step
  * Functions and the CLI match (test/lib/keep-names.test.ts checks the bundled names).
  */
 export class ReleaseError extends Error {

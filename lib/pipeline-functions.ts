@@ -5,9 +5,10 @@
  * topic and the key, the router's endpoint or function, one state machine's executions. The
  * exceptions AWS imposes (no resource-level permissions) are acknowledged where they are granted.
  *
- * Bundling (lib/handler-bundle.ts): esbuild (local, no Docker), every handler of the registry in
- * one bundling process per synthesis, ESM for Node 22, minified with names kept (the error classes'
- * names are what Step Functions and the CLI match), with source maps; the AWS SDK v3 clients are
+ * Bundling (lib/bundler.ts, lib/handler-bundle.ts): esbuild (local, no Docker), every handler of the
+ * registry in one bundling process per synthesis, ESM for Node 22, minified without kept names (the
+ * error classes name themselves: their names are what Step Functions and the CLI match), with source
+ * maps of our own code; the AWS SDK v3 clients are
  * bundled (not taken from the runtime) so the code runs against the SDK versions the adapters were
  * tested with, tree-shaken to what they use, and loads faster than the runtime's copy.
  */

@@ -1,7 +1,7 @@
 /**
  * The handlers are bundled minified; the error classes' names are a contract (core/app/errors.ts:
  * the Lambda runtime reports `name` as the `errorType` that Step Functions' Retry/Catch and the CLI
- * match). Bundled here the way CDK bundles the pipeline's handlers (lib/handler-bundle.ts: local
+ * match). Bundled here the way CDK bundles the pipeline's handlers (lib/bundler.ts, lib/handler-bundle.ts: local
  * esbuild, the very build options), the names must survive. The one test of the suite that bundles:
  * it also checks what the bundles are (SDK included, lazy chunks, size of the rollback's).
  */
