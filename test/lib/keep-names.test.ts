@@ -1,9 +1,10 @@
 /**
  * The handlers are bundled minified; the error classes' names are a contract (core/app/errors.ts:
  * the Lambda runtime reports `name` as the `errorType` that Step Functions' Retry/Catch and the CLI
- * match). Bundled here the way CDK bundles the pipeline's handlers (lib/bundler.ts, lib/handler-bundle.ts: local
- * esbuild, the very build options), the names must survive. The one test of the suite that bundles:
- * it also checks what the bundles are (SDK included, lazy chunks, size of the rollback's).
+ * match). Bundled here the way CDK bundles the pipeline's handlers (lib/bundler.ts and
+ * lib/handler-bundle.ts: local esbuild, the very build options), the names must survive. It also
+ * checks what the pipeline's bundles are (SDK included, lazy chunks, one router's client on demand,
+ * size of the rollback's); test/lib/bundler.test.ts checks the bundler on a project of its own.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
