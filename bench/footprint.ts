@@ -34,8 +34,9 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from '../core/stats.js';
 import { bundleBatch, handlerBuildOptions } from '../lib/bundler.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -108,12 +109,8 @@ export interface FootprintResult {
   readonly synth: SynthFootprint;
 }
 
-const median = (xs: readonly number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** The median, or null for no runs (an import that failed). */
+const medianOrNull = (xs: readonly number[]): number | null => (xs.length === 0 ? null : median(xs));
 
 const DEFAULT_CONTEXT = ['builderbrainConfig=examples/pipeline/sagemaker.json'];
 
@@ -233,7 +230,7 @@ function measureFunction(step: string, assetDir: string, environment: Record<str
     rmSync(task, { recursive: true, force: true });
   }
   const { initBytes, loadMs, error } = measured;
-  const loadMedianMs = median(loadMs);
+  const loadMedianMs = medianOrNull(loadMs);
   return {
     step,
     asset: assetDir,
@@ -282,7 +279,7 @@ function measureFloors(runs: number): FloorFootprint[] {
         rmSync(task, { recursive: true, force: true });
       }
     }
-    return { name: f.name, what: f.what, initBytes: m.initBytes, loadMs: m.loadMs, loadMedianMs: median(m.loadMs), error: m.error };
+    return { name: f.name, what: f.what, initBytes: m.initBytes, loadMs: m.loadMs, loadMedianMs: medianOrNull(m.loadMs), error: m.error };
   });
 }
 
@@ -317,13 +314,13 @@ export async function measureFootprint(options: FootprintOptions = {}): Promise<
       const validated = series([], synthRuns);
       out = validated.first;
       const unvalidated = series(['--no-validation'], Math.max(1, Math.min(3, synthRuns)));
-      const warmMedianSeconds = median(validated.warm);
+      const warmMedianSeconds = medianOrNull(validated.warm);
       synth = {
         coldSeconds: validated.cold,
         warmSeconds: validated.warm,
         warmMedianSeconds,
         noValidationColdSeconds: unvalidated.cold,
-        noValidationWarmMedianSeconds: median(unvalidated.warm),
+        noValidationWarmMedianSeconds: medianOrNull(unvalidated.warm),
         goalSeconds: FOOTPRINT_GOALS.synthSeconds,
         ok: warmMedianSeconds === null ? null : validated.cold <= FOOTPRINT_GOALS.synthSeconds && warmMedianSeconds <= FOOTPRINT_GOALS.synthSeconds,
       };

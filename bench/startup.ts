@@ -18,6 +18,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distStaleness } from '../bin/freshness.mjs';
+import { median } from '../core/stats.js';
 import { DEFAULT_CACHE_DIR } from '../local/definitions-cache.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -87,12 +88,6 @@ function timeOnce(command: string, args: string[]): { wall: number; cpu: number 
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return { wall, cpu: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
 }
-
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 function measure(name: string, goalSeconds: number, command: string, args: string[]): StartupRow {
   timeOnce(command, args); // warm-up: the definitions cache, the file system cache

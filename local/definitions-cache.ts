@@ -21,6 +21,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { hashInputs } from '../bin/freshness.mjs';
 import type { PipelineConfig } from '../lib/config.js';
 import type { MachineDefinitions } from '../lib/synth.js';
 
@@ -71,13 +72,7 @@ export function synthSourceHash(root: string = ROOT): string {
     }
   }
   files.sort();
-  const hash = createHash('sha256');
-  for (const file of [...files, ...SYNTH_SOURCE_FILES]) {
-    hash.update(`${file}\0`);
-    hash.update(readFileSync(join(root, file)));
-    hash.update('\0');
-  }
-  const digest = hash.digest('hex');
+  const digest = hashInputs(root, [...files, ...SYNTH_SOURCE_FILES]);
   if (root === ROOT) memoSourceHash = digest;
   return digest;
 }
